@@ -1,0 +1,81 @@
+"""Fixed catalogues: document codes and loan purposes (codes in English, labels translated)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+DOCUMENTS = {
+    "id_card": _("ID card"),
+    "household_register": _("Household register"),
+    "marriage_certificate": _("Marriage certificate or single statement"),
+    "income_proof": _("Proof of income"),
+    "bank_statement": _("Bank statement (6 months)"),
+    "credit_authorization": _("Credit-report authorisation"),
+    "purchase_contract": _("Purchase contract"),
+    "property_certificate": _("Property ownership certificate"),
+    "vehicle_invoice": _("Vehicle invoice"),
+    "business_license": _("Business licence"),
+    "tax_records": _("Tax records"),
+    "guarantor_id": _("Guarantor's ID card"),
+    "disposer_consent": _("Consent of co-owners to mortgage"),
+    "appraisal_report": _("Appraisal report"),
+    "insurance_policy": _("Insurance policy"),
+}
+
+PURPOSES = {
+    "home_renovation": _("Home renovation"),
+    "education": _("Education"),
+    "medical": _("Medical expenses"),
+    "travel": _("Travel"),
+    "wedding": _("Wedding"),
+    "durable_goods": _("Durable consumer goods"),
+    "car_purchase": _("Car purchase"),
+    "house_purchase": _("House purchase"),
+    "business_operation": _("Business operation / working capital"),
+    "equipment": _("Business equipment"),
+    # Prohibited purposes (rule 4): listed so that an application stating one is refused by name.
+    "securities": _("Securities investment"),
+    "futures": _("Futures"),
+    "derivatives": _("Derivatives"),
+    "property_down_payment": _("Down payment of property"),
+    "gambling": _("Gambling"),
+}
+# Never allowed, whatever the product.
+PROHIBITED_PURPOSES = frozenset({"securities", "futures", "derivatives", "gambling"})
+# Not allowed for consumer loans (rule 4).
+PROHIBITED_FOR_CONSUMER = frozenset({"property_down_payment"})
+
+CATEGORY_CONSUMER = "consumer"
+CATEGORY_BUSINESS = "business"
+CATEGORY_HOUSING = "housing"
+CATEGORY_AUTO = "auto"
+CATEGORIES = {
+    CATEGORY_CONSUMER: _("Consumer"),
+    CATEGORY_BUSINESS: _("Business"),
+    CATEGORY_HOUSING: _("Housing"),
+    CATEGORY_AUTO: _("Auto"),
+}
+
+REPAYMENT_METHOD_LABELS = {
+    "equal_installment": _("Equal installment (等额本息)"),
+    "equal_principal": _("Equal principal (等额本金)"),
+    "interest_only": _("Monthly interest, principal at maturity"),
+    "bullet": _("Principal and interest at maturity"),
+}
+
+COLLATERAL_KINDS = {
+    "property": _("Real estate"),
+    "vehicle": _("Vehicle"),
+    "deposit": _("Time deposit / certificate"),
+    "other": _("Other"),
+}
+
+RELATIONSHIPS = {
+    "spouse": _("Spouse"),
+    "parent": _("Parent"),
+    "child": _("Child"),
+    "relative": _("Relative"),
+    "friend": _("Friend"),
+    "business_partner": _("Business partner"),
+    "employer": _("Employer"),
+}

@@ -1,0 +1,359 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from applications.catalog import CATEGORIES, COLLATERAL_KINDS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
+from loancenter.lib.dates import age_on, today
+from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
+NON_NEGATIVE_MONEY = [MinValueValidator(Decimal("0.00"))]
+RATE = {"max_digits": 7, "decimal_places": 6}
+RATIO_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
+
+
+class Customer(models.Model):
+    CAPACITY_FULL = "full"
+    CAPACITY_CHOICES = [("full", _("Full")), ("limited", _("Limited")), ("none", _("None"))]
+
+    name = models.CharField(_("name"), max_length=50)
+    id_number = models.CharField(_("ID number"), max_length=18, unique=True, validators=[validate_id_number])
+    phone = models.CharField(_("phone"), max_length=11, validators=[validate_phone])
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    employer = models.CharField(_("employer"), max_length=100, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=50, blank=True)
+    monthly_income = models.DecimalField(_("monthly income"), **MONEY, validators=NON_NEGATIVE_MONEY)
+    monthly_debt_payment = models.DecimalField(
+        _("existing monthly debt payment"), **MONEY, default=Decimal("0.00"), validators=NON_NEGATIVE_MONEY
+    )
+    civil_capacity = models.CharField(_("civil capacity"), max_length=8, choices=CAPACITY_CHOICES, default="full")
+    on_warning_list = models.BooleanField(_("on credit warning list"), default=False)
+    birth_date = models.DateField(_("birth date"), editable=False)
+    gender = models.CharField(_("gender"), max_length=1, choices=[("M", _("Male")), ("F", _("Female"))], editable=False)
+    # The marketing officer who registered the customer; their data scope starts here (SPEC §4).
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customers", verbose_name=_("officer")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.CheckConstraint(condition=Q(monthly_income__gte=0), name="customer_income_non_negative"),
+            models.CheckConstraint(condition=Q(monthly_debt_payment__gte=0), name="customer_debt_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.id_number = self.id_number.strip().upper()
+        info = parse_id_number(self.id_number)
+        self.birth_date, self.gender = info.birth_date, info.gender
+        super().save(*args, **kwargs)
+
+    @property
+    def age(self) -> int:
+        return age_on(self.birth_date, today())
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class Product(models.Model):
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    category = models.CharField(_("category"), max_length=16, choices=list(CATEGORIES.items()))
+    min_amount = models.DecimalField(_("minimum amount"), **MONEY, validators=POSITIVE_MONEY)
+    max_amount = models.DecimalField(_("maximum amount"), **MONEY, validators=POSITIVE_MONEY)
+    min_term_months = models.PositiveIntegerField(_("minimum term (months)"), validators=[MinValueValidator(1)])
+    max_term_months = models.PositiveIntegerField(_("maximum term (months)"), validators=[MinValueValidator(1)])
+    repayment_methods = models.JSONField(_("repayment methods"), default=list)
+    min_rate = models.DecimalField(_("minimum annual rate"), **RATE, validators=RATIO_VALIDATORS)
+    max_rate = models.DecimalField(_("maximum annual rate"), **RATE, validators=RATIO_VALIDATORS)
+    secured = models.BooleanField(_("secured"), default=False)
+    max_ltv = models.DecimalField(_("maximum loan-to-value"), max_digits=5, decimal_places=4, null=True, blank=True,
+                                  validators=RATIO_VALIDATORS)
+    max_dti = models.DecimalField(_("maximum debt-to-income"), max_digits=5, decimal_places=4, validators=RATIO_VALIDATORS)
+    dual_investigation = models.BooleanField(_("two investigators required"), default=False)
+    investigation_rate = models.DecimalField(_("field-visit sampling rate"), max_digits=5, decimal_places=4,
+                                             default=Decimal("1"), validators=RATIO_VALIDATORS)
+    max_age_at_maturity = models.PositiveIntegerField(_("maximum age at maturity"), default=65)
+    penalty_markup = models.DecimalField(_("penalty markup"), max_digits=5, decimal_places=4, default=Decimal("0.5"),
+                                         validators=[MinValueValidator(Decimal("0"))])
+    required_documents = models.JSONField(_("required documents"), default=list, blank=True)
+    allowed_purposes = models.JSONField(_("allowed purposes"), default=list, blank=True,
+                                        help_text=_("Empty: any purpose that is not prohibited."))
+    appraisal_validity_days = models.PositiveIntegerField(_("appraisal validity (days)"), default=180)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            models.CheckConstraint(condition=Q(min_amount__gt=0) & Q(max_amount__gte=models.F("min_amount")),
+                                   name="product_amount_range"),
+            models.CheckConstraint(condition=Q(max_term_months__gte=models.F("min_term_months")),
+                                   name="product_term_range"),
+            models.CheckConstraint(condition=Q(max_rate__gte=models.F("min_rate")), name="product_rate_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    INVESTIGATING = "investigating", _("Investigating")
+    UNDER_REVIEW = "under_review", _("Under review")
+    PENDING_APPROVAL = "pending_approval", _("Pending approval")
+    PENDING_BRANCH_APPROVAL = "pending_branch_approval", _("Pending branch approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    CONTRACT_SIGNED = "contract_signed", _("Contract signed")
+    COLLATERAL_REGISTERED = "collateral_registered", _("Collateral registered")
+    READY_TO_DISBURSE = "ready_to_disburse", _("Ready to disburse")
+    ACTIVE = "active", _("Active")
+    SETTLED = "settled", _("Settled")
+    WRITTEN_OFF = "written_off", _("Written off")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# How far along the lifecycle a state is; a post sees a loan once it has reached the post's step (SPEC §4).
+STAGE = {
+    Status.DRAFT: 0, Status.SUBMITTED: 1, Status.INVESTIGATING: 2, Status.UNDER_REVIEW: 3,
+    Status.PENDING_APPROVAL: 4, Status.PENDING_BRANCH_APPROVAL: 5, Status.APPROVED: 6, Status.REJECTED: 6,
+    Status.CONTRACT_SIGNED: 7, Status.COLLATERAL_REGISTERED: 8, Status.READY_TO_DISBURSE: 9, Status.ACTIVE: 10,
+    Status.SETTLED: 11, Status.WRITTEN_OFF: 11, Status.WITHDRAWN: 0,
+}
+BEFORE_ACTIVE = [
+    Status.DRAFT, Status.SUBMITTED, Status.INVESTIGATING, Status.UNDER_REVIEW, Status.PENDING_APPROVAL,
+    Status.PENDING_BRANCH_APPROVAL, Status.APPROVED, Status.CONTRACT_SIGNED, Status.COLLATERAL_REGISTERED,
+    Status.READY_TO_DISBURSE,
+]
+
+
+class Loan(FSMModelMixin, models.Model):
+    application_no = models.CharField(_("application number"), max_length=20, unique=True, null=True, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="loans", verbose_name=_("customer"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="loans", verbose_name=_("product"))
+    marketing_officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="marketed_loans",
+                                          verbose_name=_("marketing officer"))
+    amount = models.DecimalField(_("amount"), **MONEY, validators=POSITIVE_MONEY)
+    term_months = models.PositiveIntegerField(_("term (months)"), validators=[MinValueValidator(1)])
+    repayment_method = models.CharField(_("repayment method"), max_length=20, choices=list(REPAYMENT_METHOD_LABELS.items()))
+    purpose = models.CharField(_("purpose"), max_length=32, choices=list(PURPOSES.items()))
+    purpose_detail = models.CharField(_("purpose details"), max_length=200, blank=True)
+    long_term_reason = models.CharField(_("reason for a business term over 60 months"), max_length=200, blank=True)
+    interviewed_on = models.DateField(_("face-to-face interview on"), null=True, blank=True)
+    credit_authorised = models.BooleanField(_("written credit-report authorisation received"), default=False)
+
+    status = FSMField(_("status"), default=Status.DRAFT, choices=Status.choices, protected=True)
+    stage_reached = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    # Review (审查): the reviewer's proposal.
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_opinion = models.TextField(blank=True)
+    proposed_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    proposed_term_months = models.PositiveIntegerField(null=True, blank=True)
+    proposed_rate = models.DecimalField(**RATE, null=True, blank=True)
+    proposed_method = models.CharField(max_length=20, blank=True)
+
+    # Approval (审批): the decided terms.
+    escalated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_amount = models.DecimalField(_("approved amount"), **MONEY, null=True, blank=True)
+    approved_term_months = models.PositiveIntegerField(_("approved term (months)"), null=True, blank=True)
+    annual_rate = models.DecimalField(_("annual rate"), **RATE, null=True, blank=True)
+    approved_method = models.CharField(max_length=20, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    customer_notified_on = models.DateField(_("customer notified on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("loan")
+        verbose_name_plural = _("loans")
+        indexes = [
+            # Work queues: loans in one state, oldest first.
+            models.Index(fields=["status", "status_changed_at"], name="loan_queue"),
+            # Dashboard: decisions whose customer notification is late (rule 12).
+            models.Index(fields=["customer_notified_on", "decided_at"], name="loan_notice_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="loan_amount_positive"),
+            models.CheckConstraint(condition=Q(term_months__gt=0), name="loan_term_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.application_no or f"#{self.pk}"
+
+    # The transitions change only the state and its bookkeeping; services do the rest (STYLE.md).
+    def _moved(self) -> None:
+        self.status_changed_at = timezone.now()
+        self.stage_reached = max(self.stage_reached, STAGE[self.status])
+
+    @transition(field=status, source=Status.DRAFT, target=Status.SUBMITTED)
+    def submit(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.INVESTIGATING)
+    def start_investigation(self):
+        pass
+
+    @transition(field=status, source=Status.INVESTIGATING, target=Status.UNDER_REVIEW)
+    def complete_investigation(self):
+        pass
+
+    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.PENDING_APPROVAL)
+    def pass_review(self):
+        pass
+
+    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.DRAFT)
+    def return_to_marketing(self):
+        pass
+
+    @transition(field=status, source=[Status.PENDING_APPROVAL, Status.PENDING_BRANCH_APPROVAL], target=Status.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=status, source=[Status.PENDING_APPROVAL, Status.PENDING_BRANCH_APPROVAL], target=Status.REJECTED)
+    def reject(self):
+        pass
+
+    @transition(field=status, source=Status.PENDING_APPROVAL, target=Status.UNDER_REVIEW)
+    def return_to_review(self):
+        pass
+
+    @transition(field=status, source=Status.PENDING_APPROVAL, target=Status.PENDING_BRANCH_APPROVAL)
+    def escalate(self):
+        pass
+
+    @transition(field=status, source=Status.APPROVED, target=Status.CONTRACT_SIGNED)
+    def sign_contract(self):
+        pass
+
+    @transition(field=status, source=Status.CONTRACT_SIGNED, target=Status.COLLATERAL_REGISTERED)
+    def register_collateral(self):
+        pass
+
+    @transition(field=status, source=[Status.CONTRACT_SIGNED, Status.COLLATERAL_REGISTERED], target=Status.READY_TO_DISBURSE)
+    def prepare_receipt(self):
+        pass
+
+    @transition(field=status, source=Status.READY_TO_DISBURSE, target=Status.ACTIVE)
+    def disburse(self):
+        pass
+
+    @transition(field=status, source=Status.ACTIVE, target=Status.SETTLED)
+    def settle(self):
+        pass
+
+    @transition(field=status, source=Status.ACTIVE, target=Status.WRITTEN_OFF)
+    def write_off(self):
+        pass
+
+    @transition(field=status, source=BEFORE_ACTIVE, target=Status.WITHDRAWN)
+    def withdraw(self):
+        pass
+
+    @property
+    def effective_amount(self) -> Decimal:
+        return self.approved_amount or self.proposed_amount or self.amount
+
+    @property
+    def effective_term(self) -> int:
+        return self.approved_term_months or self.proposed_term_months or self.term_months
+
+
+class Guarantor(models.Model):
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="guarantors")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="guarantees", verbose_name=_("guarantor"))
+    relationship = models.CharField(_("relationship"), max_length=20, choices=list(RELATIONSHIPS.items()))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["loan", "customer"], name="guarantor_once_per_loan")]
+
+
+class Collateral(models.Model):
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="collaterals")
+    kind = models.CharField(_("kind"), max_length=16, choices=list(COLLATERAL_KINDS.items()))
+    description = models.CharField(_("description"), max_length=200)
+    owner_name = models.CharField(_("owner"), max_length=50)
+    certificate_no = models.CharField(_("ownership certificate number"), max_length=50, blank=True)
+    appraised_value = models.DecimalField(_("appraised value"), **MONEY, validators=POSITIVE_MONEY)
+    appraised_on = models.DateField(_("appraised on"))
+    disposer_consent = models.BooleanField(_("consent of all with a right to dispose recorded"), default=False)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(appraised_value__gt=0), name="collateral_value_positive")]
+
+
+class LoanDocument(models.Model):
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="documents")
+    code = models.CharField(max_length=32)
+    received_on = models.DateField(default=today)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["loan", "code"], name="document_once_per_loan")]
+
+
+class Investigation(models.Model):
+    """One investigation round of a loan (a loan returned to marketing and resubmitted gets a new one)."""
+
+    OPINIONS = [("recommend", _("Recommend")), ("decline", _("Decline"))]
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="investigations")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assigned_investigations")
+    started_at = models.DateTimeField(auto_now_add=True)
+    field_visit_required = models.BooleanField()
+    investigators = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="investigations", blank=True)
+    field_visit_on = models.DateField(null=True, blank=True)
+    identity_verified = models.BooleanField(default=False)
+    income_verified = models.BooleanField(default=False)
+    purpose_verified = models.BooleanField(default=False)
+    guarantors_verified = models.BooleanField(default=False)
+    collateral_verified = models.BooleanField(default=False)
+    opinion = models.CharField(max_length=10, choices=OPINIONS, blank=True)
+    recommended_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    recommended_term_months = models.PositiveIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True, validators=[MaxLengthValidator(4000)])
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+
+class LoanHandover(models.Model):
+    """A recorded hand-over of a loan's work from one staff member to another (rule 7)."""
+
+    ROLES = [("investigator", _("Investigator")), ("marketing", _("Marketing officer"))]
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="handovers")
+    role = models.CharField(max_length=16, choices=ROLES)
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=200, blank=True)

@@ -1,0 +1,169 @@
+"""The transition machinery every loan operation runs through (SPEC §2).
+
+``run_transition`` is the one place that locks the loan row, checks post, state and separation of
+duty, calls the ``django_fsm`` transition, and writes the audit row. Each service in ``services.py``
+(and in the later apps) is a thin function that supplies its own rule checks and field updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_fsm import can_proceed
+
+from applications import rules
+from applications.models import Loan, Status
+from loancenter import posts as P
+from loancenter.lib.errors import DomainError, Forbidden, InvalidState
+from loancenter.models import AuditEntry, RefusedAttempt
+from loancenter.rules import require_post
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    label: Any
+    posts: tuple[str, ...]
+    role: str | None  # the SoD role the actor takes on the loan (applications.rules)
+    owner_only: bool = False  # only the loan's own marketing officer (a manager may act on any, where listed)
+    danger: bool = False  # shown as a red button in the browser
+
+
+STEPS: dict[str, Step] = {
+    s.name: s
+    for s in [
+        Step("submit", gettext_lazy("Submit"), (P.MARKETING,), rules.MARKETING, owner_only=True),
+        Step("start_investigation", gettext_lazy("Start investigation"), (P.INVESTIGATOR,), rules.INVESTIGATOR),
+        Step("complete_investigation", gettext_lazy("Complete investigation"), (P.INVESTIGATOR,), rules.INVESTIGATOR),
+        Step("pass_review", gettext_lazy("Pass review"), (P.REVIEWER,), rules.REVIEWER),
+        Step("return_to_marketing", gettext_lazy("Return to marketing"), (P.REVIEWER,), rules.REVIEWER, danger=True),
+        Step("approve", gettext_lazy("Approve"), (P.APPROVER, P.BRANCH_APPROVER), rules.APPROVER),
+        Step("reject", gettext_lazy("Reject"), (P.APPROVER, P.BRANCH_APPROVER), rules.APPROVER, danger=True),
+        Step("return_to_review", gettext_lazy("Return to review"), (P.APPROVER,), rules.APPROVER, danger=True),
+        Step("escalate", gettext_lazy("Escalate to branch"), (P.APPROVER,), rules.APPROVER),
+        Step("sign_contract", gettext_lazy("Record contract signing"), (P.MARKETING,), rules.MARKETING, owner_only=True),
+        Step("register_collateral", gettext_lazy("Register collateral"), (P.MORTGAGE_CLERK,), rules.REGISTRAR),
+        Step("prepare_receipt", gettext_lazy("Prepare loan receipt"), (P.REVIEWER,), rules.REVIEWER),
+        Step("disburse", gettext_lazy("Disburse"), (P.DISBURSEMENT,), rules.DISBURSER),
+        Step("settle", gettext_lazy("Settle"), (P.GENERAL, P.DISBURSEMENT), None),
+        Step("write_off", gettext_lazy("Write off"), (P.GENERAL,), None, danger=True),
+        Step("withdraw", gettext_lazy("Withdraw"), (P.MARKETING, P.MANAGER), None, owner_only=True, danger=True),
+    ]
+}
+
+# Where the deciding post depends on the state: escalated loans are decided by the branch (SPEC §2).
+_STATE_POSTS = {
+    ("approve", Status.PENDING_APPROVAL): (P.APPROVER,),
+    ("reject", Status.PENDING_APPROVAL): (P.APPROVER,),
+    ("approve", Status.PENDING_BRANCH_APPROVAL): (P.BRANCH_APPROVER,),
+    ("reject", Status.PENDING_BRANCH_APPROVAL): (P.BRANCH_APPROVER,),
+}
+
+
+def posts_for(step: Step, loan: Loan) -> tuple[str, ...]:
+    return _STATE_POSTS.get((step.name, loan.status), step.posts)
+
+
+def check_actor(loan: Loan, user, step: Step) -> None:
+    """Post (403), state (409), ownership (403) and separation of duty (403 ``separation_of_duty``)."""
+    require_post(user, *step.posts)
+    if not can_proceed(getattr(loan, step.name)):
+        raise InvalidState(
+            _("“%(action)s” is not possible while the loan is %(status)s.")
+            % {"action": step.label, "status": loan.get_status_display()}
+        )
+    require_post(user, *posts_for(step, loan))
+    if step.owner_only and loan.marketing_officer_id != user.pk and not (
+        P.MANAGER in step.posts and user.has_post(P.MANAGER)
+    ):
+        raise Forbidden("not_owner", _("Only the loan's own marketing officer may do this."))
+    rules.check_separation(loan, user, step.role)
+
+
+def available_transitions(loan: Loan, user) -> list[str]:
+    """The transitions ``user`` may attempt on ``loan`` now (business rules are checked when attempted)."""
+    names = []
+    for transition in loan.get_available_status_transitions():
+        step = STEPS[transition.name]
+        try:
+            check_actor(loan, user, step)
+        except DomainError:
+            continue
+        names.append(step.name)
+    return names
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "username"):
+        return value.username
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+def record_refusal(*, actor, action: str, loan_id: int | None, error: DomainError) -> None:
+    """Keep refused attempts apart from the audit trail (which a refusal must leave as it was)."""
+    RefusedAttempt.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action, loan_id_ref=loan_id, code=error.code, detail=error.message,
+    )
+
+
+def run_transition(
+    *,
+    loan_id: int,
+    actor,
+    name: str,
+    payload: dict | None = None,
+    check: Callable[[Loan], None] | None = None,
+    apply: Callable[[Loan], None] | None = None,
+) -> Loan:
+    """Lock the loan, check, transition, save, audit — in one transaction; a refusal changes nothing."""
+    step = STEPS[name]
+    payload = payload or {}
+    try:
+        with transaction.atomic():
+            loan = Loan.objects.select_for_update().get(pk=loan_id)
+            check_actor(loan, actor, step)
+            if check is not None:
+                check(loan)
+            from_status = loan.status
+            getattr(loan, name)()
+            loan._moved()
+            if apply is not None:
+                apply(loan)
+            loan.save()
+            AuditEntry.objects.create(
+                actor=actor, action=name, loan=loan, from_status=from_status, to_status=loan.status,
+                payload=jsonable(payload), reason=str(payload.get("reason", "")),
+            )
+    except DomainError as error:
+        record_refusal(actor=actor, action=name, loan_id=loan_id, error=error)
+        raise
+    return loan
+
+
+def audit(*, actor, action: str, loan: Loan | None = None, obj=None, payload: dict | None = None, reason: str = "") -> AuditEntry:
+    """An audit row for an operation that is not a state change (creation, edits, notifications)."""
+    return AuditEntry.objects.create(
+        actor=actor, action=action, loan=loan,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        from_status=loan.status if loan else "", to_status=loan.status if loan else "",
+        payload=jsonable(payload or {}), reason=reason,
+    )

@@ -1,0 +1,58 @@
+"""API plumbing shared by every app: the error mapping and the token endpoint."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import APIException
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from loancenter.lib.errors import DomainError
+
+
+def exception_handler(exc, context):
+    """DomainError → its status with ``{"code", "detail"}``; model validation → 400 field errors."""
+    if isinstance(exc, DomainError):
+        body = exc.as_dict()
+        return Response(body, status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, APIException) and isinstance(response.data, dict) and "detail" in response.data:
+        response.data.setdefault("code", exc.get_codes() if isinstance(exc.get_codes(), str) else "error")
+    return response
+
+
+class TokenView(APIView):
+    """``POST /api/auth/token/`` with username and password → ``{"token": …}`` (lock-out applies)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
+        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+    )
+    def post(self, request):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        password = request.data.get("password") if hasattr(request.data, "get") else None
+        if not username or not password:
+            return Response({"code": "invalid", "detail": _("Username and password are required.")}, status=400)
+        try:
+            user = authenticate(request, username=username, password=password)
+        except PermissionDenied:
+            return Response({"code": "account_locked", "detail": _("Too many failed logins; the account is locked for a while.")},
+                            status=403)
+        if user is None:
+            return Response({"code": "authentication_failed", "detail": _("Wrong username or password.")}, status=400)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

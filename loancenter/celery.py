@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loancenter.settings")
+
+app = Celery("loancenter")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+app.conf.beat_schedule = {
+    # The nightly batch (SPEC §6): 01:30 local time, for the day that just ended.
+    "nightly-batch": {"task": "postloan.tasks.nightly_batch", "schedule": crontab(hour=1, minute=30)},
+}

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from loancenter.lib.idcard import validate_id_number
+
+
+class User(AbstractUser):
+    """A staff member. Posts are groups; ``approval_limit`` is the approver's personal authority (授权额度)."""
+
+    approval_limit = models.DecimalField(
+        _("approval limit"), max_digits=14, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.00"))],
+        help_text=_("Approvers decide loans up to this amount; empty means no authority."),
+    )
+    # Staff loans: a staff member who is the borrower or a guarantor may do nothing on that loan (SPEC §4).
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True, validators=[validate_id_number])
+    failed_login_count = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+
+    @property
+    def posts(self) -> frozenset[str]:
+        cached = getattr(self, "_posts_cache", None)
+        if cached is None:
+            cached = frozenset(self.groups.values_list("name", flat=True)) if self.pk else frozenset()
+            self._posts_cache = cached
+        return cached
+
+    def forget_posts(self) -> None:
+        self.__dict__.pop("_posts_cache", None)
+
+    def has_post(self, post: str) -> bool:
+        return post in self.posts
+
+    def has_any_post(self, *posts: str) -> bool:
+        return bool(self.posts.intersection(posts))
+
+    @property
+    def display(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class AuditEntry(models.Model):
+    """An immutable record of one state change or sensitive operation (who, when, from, to, payload, reason)."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=64)
+    # The loan the entry belongs to (most entries); other objects use object_type/object_id.
+    loan = models.ForeignKey("applications.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries")
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    from_status = models.CharField(max_length=40, blank=True)
+    to_status = models.CharField(max_length=40, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("audit entries are immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit entries are immutable")
+
+
+class RefusedAttempt(models.Model):
+    """A refused operation, kept apart from the audit trail (a refusal changes nothing on the loan)."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=64)
+    loan_id_ref = models.BigIntegerField(null=True, blank=True)
+    code = models.CharField(max_length=64)
+    detail = models.TextField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["code", "at"], name="refused_code_at")]  # dashboard: SoD refusals
+
+
+class PiiView(models.Model):
+    """A record of one view of a customer's full ID or phone number (SPEC §4)."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("applications.Customer", on_delete=models.CASCADE, related_name="pii_views")
+    surface = models.CharField(max_length=16)  # "browser" / "api"
+
+    class Meta:
+        ordering = ["-at"]

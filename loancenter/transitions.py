@@ -1,0 +1,107 @@
+"""The transition registry: for each name of SPEC §2, its input (a DRF serializer) and its service.
+
+Both surfaces call :func:`perform`: the API view with ``request.data``, the browser view with
+``request.POST``. Input parsing (types, decimals, dates) happens here once; every business rule lives in
+the service the entry points to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from applications import services as app_services
+from applications.models import Loan
+from loancenter.lib.money import REPAYMENT_METHODS
+from loancenter.models import User
+from review import services as review_services
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
+RATE = {"max_digits": 7, "decimal_places": 6, "min_value": Decimal("0")}
+
+
+class EmptyInput(serializers.Serializer):
+    pass
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(label=_("Reason"), max_length=1000, style={"base_template": "textarea.html"})
+
+
+class CompleteInvestigationInput(serializers.Serializer):
+    investigators = serializers.SlugRelatedField(
+        label=_("Investigators"), slug_field="username", many=True, queryset=User.objects.filter(is_active=True),
+        help_text=_("Usernames; you must be among them. Products requiring two investigators need two."),
+    )
+    field_visit_on = serializers.DateField(label=_("Field visit on"), required=False, allow_null=True)
+    identity_verified = serializers.BooleanField(label=_("Identity verified"), default=False)
+    income_verified = serializers.BooleanField(label=_("Income verified"), default=False)
+    purpose_verified = serializers.BooleanField(label=_("Purpose verified"), default=False)
+    guarantors_verified = serializers.BooleanField(label=_("Guarantors verified"), default=False)
+    collateral_verified = serializers.BooleanField(label=_("Collateral verified"), default=False)
+    opinion = serializers.ChoiceField(label=_("Opinion"), choices=[("recommend", _("Recommend")), ("decline", _("Decline"))])
+    recommended_amount = serializers.DecimalField(label=_("Recommended amount"), required=False, allow_null=True, **MONEY)
+    recommended_term_months = serializers.IntegerField(label=_("Recommended term (months)"), required=False,
+                                                       allow_null=True, min_value=1, max_value=360)
+    comment = serializers.CharField(label=_("Comment"), required=False, allow_blank=True, max_length=4000,
+                                    style={"base_template": "textarea.html"})
+
+
+class TermsInput(serializers.Serializer):
+    amount = serializers.DecimalField(label=_("Amount"), **MONEY)
+    term_months = serializers.IntegerField(label=_("Term (months)"), min_value=1, max_value=360)
+    annual_rate = serializers.DecimalField(label=_("Annual rate"), **RATE, max_value=Decimal("1"))
+    repayment_method = serializers.ChoiceField(label=_("Repayment method"), choices=REPAYMENT_METHODS)
+
+
+class PassReviewInput(TermsInput):
+    opinion = serializers.CharField(label=_("Review opinion"), max_length=4000, style={"base_template": "textarea.html"})
+
+
+class ApproveInput(TermsInput):
+    reason = serializers.CharField(label=_("Reason"), required=False, allow_blank=True, max_length=1000,
+                                   style={"base_template": "textarea.html"})
+
+
+@dataclass(frozen=True)
+class Entry:
+    input: type[serializers.Serializer]
+    service: Callable[..., Loan]
+
+
+REGISTRY: dict[str, Entry] = {
+    "submit": Entry(EmptyInput, app_services.loan_submit),
+    "start_investigation": Entry(EmptyInput, app_services.loan_start_investigation),
+    "complete_investigation": Entry(CompleteInvestigationInput, app_services.loan_complete_investigation),
+    "withdraw": Entry(ReasonInput, app_services.loan_withdraw),
+    "pass_review": Entry(PassReviewInput, review_services.loan_pass_review),
+    "return_to_marketing": Entry(ReasonInput, review_services.loan_return_to_marketing),
+    "approve": Entry(ApproveInput, review_services.loan_approve),
+    "reject": Entry(ReasonInput, review_services.loan_reject),
+    "return_to_review": Entry(ReasonInput, review_services.loan_return_to_review),
+    "escalate": Entry(ReasonInput, review_services.loan_escalate),
+}
+
+
+def register(name: str, input_cls: type[serializers.Serializer], service: Callable[..., Loan]) -> None:
+    """Later apps (disbursement, postloan) add their transitions here from their AppConfig.ready()."""
+    REGISTRY[name] = Entry(input_cls, service)
+
+
+def input_for(name: str, data=None, *, initial=None) -> serializers.Serializer:
+    entry = REGISTRY[name]
+    if data is None:
+        return entry.input(initial=initial) if initial is not None else entry.input()
+    return entry.input(data=data)
+
+
+def perform(name: str, *, loan_id: int, actor, data) -> Loan:
+    """Validate ``data`` (raises ``serializers.ValidationError`` → 400 / form errors) and run the service."""
+    entry = REGISTRY[name]
+    parsed = entry.input(data=data)
+    parsed.is_valid(raise_exception=True)
+    return entry.service(loan_id=loan_id, actor=actor, **parsed.validated_data)

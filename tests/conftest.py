@@ -1,0 +1,124 @@
+"""Personas (like healthchecks' Alice/Bob/Charlie) and a helper that drives a loan through the real services."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from applications.models import Loan, Status
+from loancenter.lib.dates import today
+from loancenter.services import staff_create
+from loancenter.transitions import perform
+from tests.factories import CustomerFactory, LoanFactory, ProductFactory
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "test-pass-123"
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    # Argon2 is the production hasher (tested on its own); MD5 keeps persona creation fast in tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+PERSONAS = {
+    "mkt": (["marketing"], None),
+    "mkt2": (["marketing"], None),
+    "inv": (["investigator"], None),
+    "inv2": (["investigator"], None),
+    "rev": (["reviewer"], None),
+    "appr": (["approver"], Decimal("200000.00")),
+    "branch": (["branch_approver"], Decimal("5000000.00")),
+    "clerk": (["mortgage_clerk"], None),
+    "disb": (["disbursement"], None),
+    "arch": (["archivist"], None),
+    "gen": (["general"], None),
+    "boss": (["manager"], None),
+    "outsider": ([], None),
+}
+
+
+@pytest.fixture
+def staff(db):
+    """Every persona, created through the real ``staff_create`` service, password ``PASSWORD``."""
+    people = {
+        name: staff_create(username=name, posts=posts, approval_limit=limit, password=PASSWORD, full_name=name)
+        for name, (posts, limit) in PERSONAS.items()
+    }
+    return SimpleNamespace(**people)
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory(code="consumer")
+
+
+@pytest.fixture
+def customer(staff):
+    return CustomerFactory(officer=staff.mkt)
+
+
+@pytest.fixture
+def draft(staff, product, customer):
+    return LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt)
+
+
+# The canonical payload of each origination transition, as an integrating system would send it.
+def payloads(staff, loan: Loan) -> dict[str, dict]:
+    amount = str(loan.amount)
+    return {
+        "submit": {},
+        "start_investigation": {},
+        "complete_investigation": {
+            "investigators": [staff.inv.username] + ([staff.inv2.username] if loan.product.dual_investigation else []),
+            "field_visit_on": today().isoformat(), "identity_verified": True, "income_verified": True,
+            "purpose_verified": True, "guarantors_verified": True, "collateral_verified": True,
+            "opinion": "recommend", "recommended_amount": amount, "recommended_term_months": loan.term_months,
+            "comment": "收入稳定,用途真实",
+        },
+        "pass_review": {"opinion": "资料齐全,合规", "amount": amount, "term_months": loan.term_months,
+                        "annual_rate": "0.0435", "repayment_method": loan.repayment_method},
+        "approve": {"amount": amount, "term_months": loan.term_months, "annual_rate": "0.0435",
+                    "repayment_method": loan.repayment_method, "reason": "同意"},
+    }
+
+
+# Who performs each step on the happy path.
+ACTORS = {
+    "submit": "mkt", "start_investigation": "inv", "complete_investigation": "inv", "pass_review": "rev",
+    "approve": "appr",
+}
+PATH = [
+    (Status.SUBMITTED, "submit"),
+    (Status.INVESTIGATING, "start_investigation"),
+    (Status.UNDER_REVIEW, "complete_investigation"),
+    (Status.PENDING_APPROVAL, "pass_review"),
+    (Status.APPROVED, "approve"),
+]
+
+
+@dataclass
+class Flow:
+    staff: SimpleNamespace
+
+    def advance(self, loan: Loan, to: str) -> Loan:
+        """Move ``loan`` along the happy path through the real services until it reaches status ``to``."""
+        for _status, name in PATH:
+            loan.refresh_from_db()
+            if loan.status == to:
+                return loan
+            actor = getattr(self.staff, ACTORS[name])
+            perform(name, loan_id=loan.pk, actor=actor, data=payloads(self.staff, loan)[name])
+        loan.refresh_from_db()
+        assert loan.status == to, f"could not reach {to}, stuck at {loan.status}"
+        return loan
+
+
+@pytest.fixture
+def flow(staff):
+    return Flow(staff)
