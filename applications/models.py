@@ -191,6 +191,13 @@ class Loan(FSMModelMixin, models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     customer_notified_on = models.DateField(_("customer notified on"), null=True, blank=True)
 
+    # After disbursement: kept current by repayments and the nightly batch (set-based, SPEC §6).
+    outstanding_principal = models.DecimalField(_("outstanding principal"), **MONEY, default=Decimal("0.00"))
+    days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
+    collection_tier = models.CharField(_("collection tier"), max_length=2, blank=True, default="")
+    grade = models.CharField(_("five-level grade"), max_length=16, blank=True, default="")
+    restructured = models.BooleanField(_("restructured"), default=False)
+
     class Meta:
         ordering = ["-id"]
         verbose_name = _("loan")

@@ -23,8 +23,6 @@ class LoginRequiredMiddleware:
             return None
         if path.startswith("/api/"):
             return None  # DRF authenticates (session or token) and refuses with 401/403 itself
-        if path.endswith(".pdf") and request.headers.get("Authorization", "").startswith("Token "):
-            return None  # PDF addresses take token auth too (SPEC §8); the view authenticates it
         if path.startswith("/admin/"):
             return None  # the admin has its own login
         if getattr(view_func, "login_exempt", False):

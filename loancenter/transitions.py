@@ -16,8 +16,10 @@ from rest_framework import serializers
 
 from applications import services as app_services
 from applications.models import Loan
+from disbursement import services as disbursement_services
 from loancenter.lib.money import REPAYMENT_METHODS
 from loancenter.models import User
+from postloan import services as postloan_services
 from review import services as review_services
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -67,6 +69,33 @@ class ApproveInput(TermsInput):
                                    style={"base_template": "textarea.html"})
 
 
+class SignContractInput(serializers.Serializer):
+    contract_no = serializers.CharField(label=_("Contract number"), max_length=30)
+    signed_on = serializers.DateField(label=_("Signed on"))
+    signed_in_person = serializers.BooleanField(label=_("Signed face to face"), default=True)
+
+
+class RegisterCollateralInput(serializers.Serializer):
+    registry = serializers.CharField(label=_("Registry"), max_length=100)
+    registered_on = serializers.DateField(label=_("Registered on"))
+    certificate_no = serializers.CharField(label=_("Certificate (他项权证) number"), max_length=60)
+    applied_on = serializers.DateField(label=_("Applied on"), required=False, allow_null=True)
+
+
+class PrepareReceiptInput(serializers.Serializer):
+    value_date = serializers.DateField(label=_("Value date"))
+    apply_stamp = serializers.BooleanField(label=_("Apply the disbursement stamp"), default=True)
+
+
+class DisburseInput(serializers.Serializer):
+    disbursed_on = serializers.DateField(label=_("Disbursed on"))
+    payee_account = serializers.CharField(label=_("Payee account"), max_length=34)
+    payment_mode = serializers.ChoiceField(
+        label=_("Payment mode"), default="entrusted",
+        choices=[("entrusted", _("Entrusted payment (受托支付)")), ("self", _("Self payment (自主支付)"))],
+    )
+
+
 @dataclass(frozen=True)
 class Entry:
     input: type[serializers.Serializer]
@@ -84,6 +113,11 @@ REGISTRY: dict[str, Entry] = {
     "reject": Entry(ReasonInput, review_services.loan_reject),
     "return_to_review": Entry(ReasonInput, review_services.loan_return_to_review),
     "escalate": Entry(ReasonInput, review_services.loan_escalate),
+    "sign_contract": Entry(SignContractInput, disbursement_services.loan_sign_contract),
+    "register_collateral": Entry(RegisterCollateralInput, disbursement_services.loan_register_collateral),
+    "prepare_receipt": Entry(PrepareReceiptInput, disbursement_services.loan_prepare_receipt),
+    "disburse": Entry(DisburseInput, disbursement_services.loan_disburse),
+    "settle": Entry(EmptyInput, postloan_services.loan_settle),
 }
 
 

@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("loancenter.api_urls")),
+    path("", include("loancenter.pdf_urls")),
     path("", include("loancenter.web_urls")),
 ]

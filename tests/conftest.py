@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from applications.models import Loan, Status
+from disbursement.services import certificate_hand_over
 from loancenter.lib.dates import today
 from loancenter.services import staff_create
 from loancenter.transitions import perform
@@ -85,13 +86,20 @@ def payloads(staff, loan: Loan) -> dict[str, dict]:
                         "annual_rate": "0.0435", "repayment_method": loan.repayment_method},
         "approve": {"amount": amount, "term_months": loan.term_months, "annual_rate": "0.0435",
                     "repayment_method": loan.repayment_method, "reason": "同意"},
+        "sign_contract": {"contract_no": f"HT{loan.pk:08d}", "signed_on": today().isoformat()},
+        "register_collateral": {"registry": "北京市东城区不动产登记中心", "registered_on": today().isoformat(),
+                                "certificate_no": f"京(2026)东城区不动产证明第{loan.pk:07d}号"},
+        "prepare_receipt": {"value_date": today().isoformat()},
+        "disburse": {"disbursed_on": today().isoformat(), "payee_account": "6222020200112233445",
+                     "payment_mode": "entrusted"},
     }
 
 
 # Who performs each step on the happy path.
 ACTORS = {
     "submit": "mkt", "start_investigation": "inv", "complete_investigation": "inv", "pass_review": "rev",
-    "approve": "appr",
+    "approve": "appr", "sign_contract": "mkt", "register_collateral": "clerk", "prepare_receipt": "rev",
+    "disburse": "disb",
 }
 PATH = [
     (Status.SUBMITTED, "submit"),
@@ -99,6 +107,10 @@ PATH = [
     (Status.UNDER_REVIEW, "complete_investigation"),
     (Status.PENDING_APPROVAL, "pass_review"),
     (Status.APPROVED, "approve"),
+    (Status.CONTRACT_SIGNED, "sign_contract"),
+    (Status.COLLATERAL_REGISTERED, "register_collateral"),  # secured loans only
+    (Status.READY_TO_DISBURSE, "prepare_receipt"),
+    (Status.ACTIVE, "disburse"),
 ]
 
 
@@ -112,6 +124,10 @@ class Flow:
             loan.refresh_from_db()
             if loan.status == to:
                 return loan
+            if name == "register_collateral" and not loan.product.secured:
+                continue
+            if name == "prepare_receipt" and loan.product.secured:
+                certificate_hand_over(loan_id=loan.pk, actor=self.staff.clerk, to_user=self.staff.disb)
             actor = getattr(self.staff, ACTORS[name])
             perform(name, loan_id=loan.pk, actor=actor, data=payloads(self.staff, loan)[name])
         loan.refresh_from_db()

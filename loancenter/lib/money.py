@@ -58,3 +58,57 @@ def fmt_pct(ratio: Decimal) -> str:
     """0.625 → '62.5%' (one decimal at most, no trailing zero)."""
     pct = (Decimal(ratio) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP).normalize()
     return f"{pct:f}%"
+
+
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_SMALL_UNITS = ["", "拾", "佰", "仟"]
+_BIG_UNITS = ["", "万", "亿", "万亿"]
+
+
+def amount_in_words(value: Decimal) -> str:
+    """Capitalised Chinese amount (大写金额) as written on receipts: 2934.64 → 贰仟玖佰叁拾肆元陆角肆分."""
+    value = q2(value)
+    if value < 0:
+        raise ValueError("negative amount")
+    yuan = int(value)
+    jiao, fen = divmod(int((value - yuan) * 100), 10)
+    if yuan == 0 and jiao == 0 and fen == 0:
+        return "零元整"
+    words = ""
+    if yuan:
+        groups = []
+        while yuan:
+            groups.append(yuan % 10000)
+            yuan //= 10000
+        parts = []
+        need_zero = False
+        for index in range(len(groups) - 1, -1, -1):
+            group = groups[index]
+            if group == 0:
+                need_zero = bool(parts)
+                continue
+            text = ""
+            zero = need_zero or (parts and group < 1000)
+            for pos in range(3, -1, -1):
+                digit = group // 10**pos % 10
+                if digit == 0:
+                    zero = zero or bool(text)
+                    continue
+                if zero and (text or parts):
+                    text += "零"
+                zero = False
+                text += _DIGITS[digit] + _SMALL_UNITS[pos]
+            parts.append(text + _BIG_UNITS[index])
+            need_zero = False
+        words = "".join(parts) + "元"
+    if jiao == 0 and fen == 0:
+        return words + "整"
+    if jiao:
+        words += _DIGITS[jiao] + "角"
+    elif words:
+        words += "零"
+    if fen:
+        words += _DIGITS[fen] + "分"
+    else:
+        words += "整"
+    return words

@@ -1,0 +1,201 @@
+"""Contract signing, collateral registration ledger, loan receipt and disbursement (SPEC §2, rules 12a–17)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applications.models import Loan, Status
+from applications.rules import REGISTRAR, check_separation
+from applications.workflow import audit, run_transition
+from disbursement import rules
+from disbursement.models import CollateralRegistration, Contract, Disbursement, LoanReceipt
+from loancenter import posts as P
+from loancenter.lib.dates import add_months, today
+from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
+from loancenter.rules import require_post
+
+
+def _not_future(value: date, field: str) -> None:
+    if value > today():
+        raise RuleViolation("future_date", _("The date cannot be in the future."), field=field)
+
+
+def loan_sign_contract(*, loan_id: int, actor, contract_no: str, signed_on: date, signed_in_person: bool = True) -> Loan:
+    """面签: the loan contract and every guarantee and mortgage contract, signed face to face (rules 12a, 13).
+
+    Guarantee and mortgage contracts take the loan contract's number with a suffix (-G1, -M1, …).
+    """
+    contract_no = (contract_no or "").strip()
+    payload = {"contract_no": contract_no, "signed_on": signed_on, "signed_in_person": signed_in_person}
+
+    def check(loan: Loan) -> None:
+        if not contract_no:
+            raise RuleViolation("contract_no", _("Enter the contract number."), field="contract_no")
+        if not signed_in_person:
+            raise RuleViolation("not_in_person", _("Contracts are signed face to face with the borrower (rule 12a)."),
+                                field="signed_in_person")
+        _not_future(signed_on, "signed_on")
+        if loan.decided_at and signed_on < timezone.localtime(loan.decided_at).date():
+            raise RuleViolation("signed_on", _("The contract cannot be signed before the approval."), field="signed_on")
+        if Contract.objects.filter(contract_no__startswith=contract_no).exists():
+            raise RuleViolation("duplicate_contract_no", _("Contract number %(no)s is already used.") % {"no": contract_no},
+                                field="contract_no")
+
+    def apply(loan: Loan) -> None:
+        common = {"loan": loan, "signed_on": signed_on, "effective_on": signed_on, "recorded_by": actor,
+                  "signed_in_person": signed_in_person}
+        rows = [Contract(kind=Contract.KIND_LOAN, contract_no=contract_no, **common)]
+        for i, guarantor in enumerate(loan.guarantors.order_by("id"), start=1):
+            rows.append(Contract(kind=Contract.KIND_GUARANTEE, contract_no=f"{contract_no}-G{i}", guarantor=guarantor, **common))
+        for i, collateral in enumerate(loan.collaterals.order_by("id"), start=1):
+            rows.append(Contract(kind=Contract.KIND_MORTGAGE, contract_no=f"{contract_no}-M{i}", collateral=collateral, **common))
+        Contract.objects.bulk_create(rows)
+
+    return run_transition(loan_id=loan_id, actor=actor, name="sign_contract", payload=payload, check=check, apply=apply)
+
+
+@transaction.atomic
+def registration_apply(*, loan_id: int, actor, registry: str, applied_on: date) -> CollateralRegistration:
+    """The mortgage clerk files the registration at the registry: a new line of the ledger (no state change)."""
+    require_post(actor, P.MORTGAGE_CLERK)
+    loan = Loan.objects.select_for_update().get(pk=loan_id)
+    if not loan.product.secured or loan.status != Status.CONTRACT_SIGNED:
+        raise InvalidState(_("Only a secured loan with signed contracts can be filed for registration."))
+    check_separation(loan, actor, REGISTRAR)
+    _not_future(applied_on, "applied_on")
+    if hasattr(loan, "collateral_registration"):
+        raise InvalidState(_("The registration of this loan is already in the ledger."))
+    if not (registry or "").strip():
+        raise RuleViolation("registry", _("Name the registry."), field="registry")
+    entry = CollateralRegistration.objects.create(loan=loan, clerk=actor, applied_on=applied_on, registry=registry.strip())
+    audit(actor=actor, action="registration_apply", loan=loan, obj=entry, payload={"registry": registry, "applied_on": applied_on})
+    return entry
+
+
+def loan_register_collateral(*, loan_id: int, actor, registry: str, registered_on: date, certificate_no: str,
+                             applied_on: date | None = None) -> Loan:
+    """The registry has registered the mortgage; the certificate (他项权证) number goes into the ledger."""
+    certificate_no = (certificate_no or "").strip()
+    payload = {"registry": registry, "registered_on": registered_on, "certificate_no": certificate_no}
+
+    def check(loan: Loan) -> None:
+        if not loan.product.secured:
+            raise InvalidState(_("This loan is unsecured; there is no collateral to register."))
+        if not certificate_no:
+            raise RuleViolation("certificate_no", _("Enter the certificate number."), field="certificate_no")
+        if not (registry or "").strip():
+            raise RuleViolation("registry", _("Name the registry."), field="registry")
+        _not_future(registered_on, "registered_on")
+        if CollateralRegistration.objects.filter(certificate_no=certificate_no).exists():
+            raise RuleViolation("duplicate_certificate", _("Certificate %(no)s is already in the ledger.") % {"no": certificate_no},
+                                field="certificate_no")
+
+    def apply(loan: Loan) -> None:
+        entry = getattr(loan, "collateral_registration", None)
+        if entry is None:
+            entry = CollateralRegistration(loan=loan, clerk=actor, applied_on=applied_on or registered_on)
+        if registered_on < entry.applied_on:
+            raise RuleViolation("registered_on", _("Registration cannot precede the application."), field="registered_on")
+        entry.registry, entry.registered_on, entry.certificate_no = registry.strip(), registered_on, certificate_no
+        entry.clerk = actor
+        entry.save()
+
+    return run_transition(loan_id=loan_id, actor=actor, name="register_collateral", payload=payload, check=check, apply=apply)
+
+
+@transaction.atomic
+def certificate_hand_over(*, loan_id: int, actor, to_user) -> CollateralRegistration:
+    """The mortgage clerk hands the certificate to a disbursement officer; recorded in the ledger (rule 14)."""
+    require_post(actor, P.MORTGAGE_CLERK)
+    entry = CollateralRegistration.objects.select_for_update().select_related("loan").get(loan_id=loan_id)
+    check_separation(entry.loan, actor, REGISTRAR)
+    if entry.registered_on is None:
+        raise InvalidState(_("The mortgage is not registered yet."))
+    if entry.handed_over_at is not None:
+        raise InvalidState(_("The certificate was already handed over."))
+    if not to_user.has_post(P.DISBURSEMENT):
+        raise RuleViolation("handover", _("The certificate goes to a disbursement officer."), field="to_user")
+    entry.handed_over_at, entry.handed_over_to = timezone.now(), to_user
+    entry.save(update_fields=["handed_over_at", "handed_over_to"])
+    audit(actor=actor, action="certificate_hand_over", loan=entry.loan, obj=entry, payload={"to": to_user.username})
+    return entry
+
+
+def loan_prepare_receipt(*, loan_id: int, actor, value_date: date, apply_stamp: bool = True) -> Loan:
+    """The reviewer fills the receipt (借据) from the approved terms and applies the disbursement stamp (rule 15)."""
+    payload = {"value_date": value_date, "apply_stamp": apply_stamp}
+
+    def check(loan: Loan) -> None:
+        if value_date < today():
+            raise RuleViolation("value_date", _("The value date cannot be in the past."), field="value_date")
+        rules.check_contracts_effective(loan, on=value_date)
+        rules.check_collateral_ready(loan)
+
+    def apply(loan: Loan) -> None:
+        now = timezone.now() if apply_stamp else None
+        LoanReceipt.objects.create(
+            loan=loan, receipt_no=f"JJ{loan.application_no}", amount=loan.approved_amount, value_date=value_date,
+            maturity_date=add_months(value_date, loan.approved_term_months), annual_rate=loan.annual_rate,
+            repayment_method=loan.approved_method, prepared_by=actor, stamped_by=actor if apply_stamp else None,
+            stamped_at=now,
+        )
+
+    return run_transition(loan_id=loan_id, actor=actor, name="prepare_receipt", payload=payload, check=check, apply=apply)
+
+
+@transaction.atomic
+def receipt_stamp(*, loan_id: int, actor) -> LoanReceipt:
+    """Apply the disbursement stamp to a receipt prepared without it."""
+    require_post(actor, P.REVIEWER)
+    receipt = LoanReceipt.objects.select_for_update().select_related("loan").get(loan_id=loan_id)
+    from applications.rules import REVIEWER
+
+    check_separation(receipt.loan, actor, REVIEWER)
+    if receipt.stamped_by_id:
+        raise InvalidState(_("The receipt is already stamped."))
+    receipt.stamped_by, receipt.stamped_at = actor, timezone.now()
+    receipt.save(update_fields=["stamped_by", "stamped_at"])
+    audit(actor=actor, action="receipt_stamp", loan=receipt.loan, obj=receipt)
+    return receipt
+
+
+def loan_disburse(*, loan_id: int, actor, disbursed_on: date, payee_account: str, payment_mode: str = "entrusted") -> Loan:
+    """Release the funds exactly once (rule 16) and start the repayment schedule.
+
+    A retried or double-clicked request for a loan already disbursed returns the loan as the first request left it.
+    """
+    from postloan.services import schedule_create
+
+    payload = {"disbursed_on": disbursed_on, "payee_account": payee_account, "payment_mode": payment_mode}
+
+    def check(loan: Loan) -> None:
+        rules.check_contracts_effective(loan, on=disbursed_on)
+        rules.check_collateral_ready(loan)
+        rules.check_receipt_stamped(loan)
+        if disbursed_on != loan.receipt.value_date:
+            raise RuleViolation(
+                "disbursed_on",
+                _("The receipt's value date is %(value)s; funds are released on that date.") % {"value": loan.receipt.value_date},
+                field="disbursed_on",
+            )
+        rules.check_payment_mode(loan, mode=payment_mode, amount=loan.approved_amount)
+        rules.check_account(payee_account)
+
+    def apply(loan: Loan) -> None:
+        Disbursement.objects.create(loan=loan, amount=loan.approved_amount, disbursed_on=disbursed_on,
+                                    payee_account=payee_account.strip(), payment_mode=payment_mode, disburser=actor)
+        schedule_create(loan=loan)
+
+    try:
+        return run_transition(loan_id=loan_id, actor=actor, name="disburse", payload=payload, check=check, apply=apply)
+    except (InvalidState, IntegrityError):
+        done = Loan.objects.filter(pk=loan_id, disbursement__isnull=False).first()
+        if done is None:
+            raise
+        if not actor.has_post(P.DISBURSEMENT):
+            raise Forbidden("post_required", _("This action needs the post: %(posts)s.") % {"posts": _("Disbursement officer")}) from None
+        return done

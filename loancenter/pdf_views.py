@@ -1,0 +1,46 @@
+"""PDF addresses. They accept the session or an API token (SPEC §8), and the loan's data scope applies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from applications.documents import investigation_report_pdf
+from applications.selectors import access_loan
+from disbursement.documents import receipt_pdf
+from review.documents import approval_form_pdf
+
+
+def _user(request):
+    if request.user.is_authenticated:
+        return request.user
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
+def _loan_pdf(render: Callable, filename: str):
+    def view(request, pk: int):
+        user = _user(request)
+        if user is None:
+            if request.headers.get("Authorization"):
+                return HttpResponse(status=401)
+            return redirect_to_login(request.get_full_path())
+        loan = access_loan(user, pk)
+        response = HttpResponse(render(loan), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{filename.format(no=loan.application_no)}"'
+        return response
+
+    view.login_exempt = True  # authenticated above: session or token
+    return view
+
+
+receipt = _loan_pdf(receipt_pdf, "receipt-{no}.pdf")
+approval_form = _loan_pdf(approval_form_pdf, "approval-{no}.pdf")
+investigation_report = _loan_pdf(investigation_report_pdf, "investigation-{no}.pdf")

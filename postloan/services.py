@@ -1,0 +1,131 @@
+"""Schedules, repayments and settlement (SPEC §5)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils.translation import gettext as _
+
+from applications.models import Loan, Status
+from applications.workflow import audit, jsonable, run_transition
+from loancenter import posts as P
+from loancenter.lib.dates import today
+from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
+from loancenter.lib.money import ZERO, q2
+from loancenter.rules import require_post
+from postloan.models import Installment, Repayment
+from postloan.schedule import build_schedule
+
+REPAYMENT_POSTS = (P.GENERAL, P.DISBURSEMENT)  # they also stand for the core-banking feed (SPEC §9)
+
+
+def schedule_create(*, loan: Loan) -> list[Installment]:
+    """Write the schedule of a loan being disbursed, from its receipt (value date, rate, method)."""
+    receipt = loan.receipt
+    rows = build_schedule(amount=receipt.amount, annual_rate=receipt.annual_rate, term_months=loan.approved_term_months,
+                          method=receipt.repayment_method, value_date=receipt.value_date)
+    installments = Installment.objects.bulk_create(
+        [Installment(loan=loan, number=r.number, due_date=r.due_date, principal=r.principal, interest=r.interest) for r in rows]
+    )
+    loan.outstanding_principal = receipt.amount
+    return installments
+
+
+def outstanding_total(loan: Loan) -> Decimal:
+    """Everything still owed: unpaid principal, interest and accrued penalty of every installment."""
+    agg = Installment.objects.filter(loan=loan).aggregate(
+        total=Sum(F("principal") - F("paid_principal") + F("interest") - F("paid_interest") + F("penalty") - F("paid_penalty"))
+    )
+    return agg["total"] or ZERO
+
+
+def _allocate(installments: list[Installment], amount: Decimal, paid_on: date) -> list[dict]:
+    """Penalty → interest → principal, oldest installment first (SPEC §5; docs/decisions.md)."""
+    remaining = amount
+    lines = []
+    for inst in installments:
+        if remaining <= 0:
+            break
+        line = {"installment": inst.number, "penalty": ZERO, "interest": ZERO, "principal": ZERO}
+        for part in ("penalty", "interest", "principal"):
+            owed = getattr(inst, part) - getattr(inst, f"paid_{part}")
+            take = min(owed, remaining)
+            if take > 0:
+                setattr(inst, f"paid_{part}", getattr(inst, f"paid_{part}") + take)
+                line[part] = take
+                remaining -= take
+        if any(line[p] for p in ("penalty", "interest", "principal")):
+            lines.append(line)
+        if inst.total_due == 0:
+            inst.status, inst.paid_off_on = Installment.PAID, paid_on
+        elif inst.paid_principal or inst.paid_interest or inst.paid_penalty:
+            inst.status = Installment.PARTIAL if inst.status != Installment.OVERDUE else Installment.OVERDUE
+    return lines
+
+
+def repayment_post(*, loan_id: int, actor, amount: Decimal, paid_on: date, reference: str) -> tuple[Repayment, bool]:
+    """Apply a payment; returns (repayment, created). The same reference again returns the first result, applying nothing."""
+    require_post(actor, *REPAYMENT_POSTS)
+    reference = (reference or "").strip()
+    if not reference:
+        raise RuleViolation("reference", _("A payment carries a reference."), field="reference")
+    existing = Repayment.objects.filter(reference=reference).first()
+    if existing is not None:
+        return _same_reference(existing, loan_id), False
+    amount = Decimal(amount)
+    if amount <= 0 or amount != q2(amount):
+        raise RuleViolation("amount", _("The amount must be positive with at most two decimals."), field="amount")
+    if paid_on > today():
+        raise RuleViolation("paid_on", _("The payment date cannot be in the future."), field="paid_on")
+    with transaction.atomic():
+        loan = Loan.objects.select_for_update().get(pk=loan_id)
+        existing = Repayment.objects.filter(reference=reference).first()  # a concurrent twin may have won the lock
+        if existing is not None:
+            return _same_reference(existing, loan_id), False
+        if loan.status not in (Status.ACTIVE,):
+            raise InvalidState(_("Repayments are posted only to active loans (this one is %(s)s).") % {"s": loan.get_status_display()})
+        installments = list(loan.installments.filter(paid_off_on__isnull=True).order_by("number").select_for_update())
+        owed = sum((i.total_due for i in installments), ZERO)
+        if amount > owed:
+            raise RuleViolation(
+                "overpayment",
+                _("The payment %(amount)s exceeds everything still owed on the loan, %(owed)s.")
+                % {"amount": f"{amount:,.2f}", "owed": f"{owed:,.2f}"},
+                field="amount",
+            )
+        lines = _allocate(installments, amount, paid_on)
+        Installment.objects.bulk_update(installments, ["paid_principal", "paid_interest", "paid_penalty", "status", "paid_off_on"])
+        totals = {p: sum((line[p] for line in lines), ZERO) for p in ("penalty", "interest", "principal")}
+        repayment = Repayment.objects.create(
+            loan=loan, reference=reference, amount=amount, paid_on=paid_on, to_penalty=totals["penalty"],
+            to_interest=totals["interest"], to_principal=totals["principal"], allocation=jsonable(lines), posted_by=actor,
+        )
+        loan.outstanding_principal -= totals["principal"]
+        loan.save(update_fields=["outstanding_principal"])
+        audit(actor=actor, action="repayment", loan=loan, obj=repayment,
+              payload={"reference": reference, "amount": amount, "paid_on": paid_on, **totals})
+    return repayment, True
+
+
+def _same_reference(existing: Repayment, loan_id: int) -> Repayment:
+    if existing.loan_id != int(loan_id):
+        raise Conflict("reference_reused", _("Reference %(ref)s was already used for another loan.") % {"ref": existing.reference})
+    return existing
+
+
+def is_paid_up(loan: Loan) -> bool:
+    return loan.status == Status.ACTIVE and outstanding_total(loan) == 0
+
+
+def loan_settle(*, loan_id: int, actor) -> Loan:
+    """Close a loan whose balance and penalty are fully paid (SPEC §2)."""
+
+    def check(loan: Loan) -> None:
+        owed = outstanding_total(loan)
+        if owed > 0:
+            raise RuleViolation("not_paid_up", _("%(owed)s is still owed; the loan cannot be settled.") % {"owed": f"{owed:,.2f}"})
+
+    return run_transition(loan_id=loan_id, actor=actor, name="settle", check=check)

@@ -1,0 +1,86 @@
+"""Schedules against independently computed figures, and properties over random loans (SPEC §5)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from postloan.schedule import build_schedule
+
+VALUE_DATE = date(2026, 1, 31)
+
+
+def schedule(method, amount="100000.00", rate="0.036", term=36):
+    return build_schedule(amount=Decimal(amount), annual_rate=Decimal(rate), term_months=term, method=method,
+                          value_date=VALUE_DATE)
+
+
+def annuity_by_float(amount: float, annual: float, n: int) -> Decimal:
+    """An independent computation in binary floating point, rounded once at the end."""
+    r = annual / 12
+    payment = amount * r * (1 + r) ** n / ((1 + r) ** n - 1)
+    return Decimal(repr(payment)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def test_equal_installment_100k_at_3_6_percent_over_36_months_is_2934_64():
+    rows = schedule("equal_installment")
+    assert rows[0].total == Decimal("2934.64")
+    assert annuity_by_float(100000, 0.036, 36) == Decimal("2934.64")
+    assert rows[0].interest == Decimal("300.00")  # 100,000 × 0.036 / 12
+    assert all(r.total == Decimal("2934.64") for r in rows[:-1])
+
+
+def test_equal_principal_first_installment_is_3077_78():
+    rows = schedule("equal_principal")
+    assert rows[0].principal == Decimal("2777.78")
+    assert rows[0].total == Decimal("3077.78")
+    # Interest falls as principal is repaid: second month on 97,222.22 → 291.67.
+    assert rows[1].interest == Decimal("291.67")
+    assert rows[-1].principal == Decimal("100000.00") - Decimal("2777.78") * 35
+
+
+def test_interest_only_pays_principal_at_maturity():
+    rows = schedule("interest_only", term=12)
+    assert [r.principal for r in rows[:-1]] == [Decimal("0.00")] * 11
+    assert rows[-1].principal == Decimal("100000.00")
+    assert all(r.interest == Decimal("300.00") for r in rows)
+
+
+def test_bullet_is_one_installment_at_maturity():
+    rows = schedule("bullet", term=12)
+    assert len(rows) == 1
+    assert rows[0].due_date == date(2027, 1, 31)
+    assert rows[0].principal == Decimal("100000.00")
+    assert rows[0].interest == Decimal("3600.00")
+
+
+def test_due_dates_clamp_to_month_end():
+    rows = schedule("equal_installment", term=3)
+    assert [r.due_date for r in rows] == [date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
+
+
+loans = st.fixed_dictionaries({
+    "amount": st.decimals(min_value=Decimal("1000.00"), max_value=Decimal("5000000.00"), places=2),
+    "rate": st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("0.2400"), places=4),
+    "term": st.integers(min_value=1, max_value=360),
+    "method": st.sampled_from(["equal_installment", "equal_principal", "interest_only", "bullet"]),
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(loans)
+def test_schedule_properties(loan):
+    rows = build_schedule(amount=loan["amount"], annual_rate=loan["rate"], term_months=loan["term"],
+                          method=loan["method"], value_date=VALUE_DATE)
+    assert sum(r.principal for r in rows) == loan["amount"]
+    for row in rows:
+        assert row.principal >= 0 and row.interest >= 0
+        assert row.principal == row.principal.quantize(Decimal("0.01"))
+        assert row.interest == row.interest.quantize(Decimal("0.01"))
+    assert [r.number for r in rows] == list(range(1, len(rows) + 1))
+    assert all(a.due_date < b.due_date for a, b in zip(rows, rows[1:], strict=False))
+    if loan["method"] == "equal_installment":
+        assert len({r.total for r in rows[:-1]}) <= 1
