@@ -6,5 +6,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("loancenter.api_urls")),
     path("", include("loancenter.pdf_urls")),
+    path("archive/", include("archive.urls")),
     path("", include("loancenter.web_urls")),
 ]
