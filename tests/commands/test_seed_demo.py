@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from applications.demo import DEMO_PASSWORD, DEMO_USERNAMES
+from applications.models import Customer, Loan, Product, Status
+from loancenter import posts as P
+from loancenter.models import AuditEntry, RefusedAttempt, User
+
+# Every state issue 2 knows.
+ORIGINATION_STATES = {
+    Status.DRAFT, Status.SUBMITTED, Status.INVESTIGATING, Status.UNDER_REVIEW, Status.PENDING_APPROVAL,
+    Status.PENDING_BRANCH_APPROVAL, Status.APPROVED, Status.REJECTED, Status.WITHDRAWN,
+}
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def demo(db):
+    return seed()
+
+
+def test_seed_demo_creates_staff_for_every_post_products_and_customers(demo):
+    posts_held = set()
+    for username in DEMO_USERNAMES:
+        user = User.objects.get(username=username)
+        assert user.check_password(DEMO_PASSWORD)
+        posts_held |= user.posts
+        assert username in demo
+    assert posts_held == set(P.ALL_POSTS)
+    assert DEMO_PASSWORD in demo
+    assert User.objects.get(username="appr1").approval_limit == 300000
+
+    products = {p.category: p for p in Product.objects.all()}
+    assert set(products) == {"consumer", "business", "housing", "auto"}
+    assert products["business"].dual_investigation
+    assert products["housing"].secured and products["housing"].max_ltv == Decimal("0.7")
+    assert products["auto"].secured
+
+    assert 45 <= Customer.objects.count() <= 60
+    assert Customer.objects.filter(on_warning_list=True).count() == 1
+
+
+def test_seed_demo_has_loans_in_every_origination_state_through_the_real_services(demo):
+    statuses = set(Loan.objects.values_list("status", flat=True))
+    assert statuses == ORIGINATION_STATES
+    for loan in Loan.objects.exclude(status=Status.DRAFT):
+        # Each state was reached by transitions with audit rows, the last one landing in the current state.
+        last = loan.audit_entries.exclude(from_status="", to_status="").filter(action__in=[
+            "submit", "start_investigation", "complete_investigation", "pass_review", "return_to_marketing",
+            "approve", "reject", "return_to_review", "escalate", "withdraw",
+        ]).last()
+        assert last is not None and last.to_status == loan.status, loan
+    escalated = Loan.objects.filter(status=Status.APPROVED, escalated_by__isnull=False).get()
+    assert escalated.approver.username == "branch1" and escalated.approved_amount > 300000
+    assert not RefusedAttempt.objects.exists()
+
+    # The histories are placed in the past, each in order.
+    now = timezone.now()
+    times = list(AuditEntry.objects.filter(loan__isnull=False).values_list("loan_id", "at"))
+    assert all(at <= now for _loan, at in times)
+    for loan in Loan.objects.all():
+        ats = list(loan.audit_entries.values_list("at", flat=True))
+        assert ats == sorted(ats)
+
+
+def test_second_run_does_nothing(demo):
+    counts = (User.objects.count(), Customer.objects.count(), Loan.objects.count(), AuditEntry.objects.count())
+
+    output = seed()
+
+    assert "already loaded" in output
+    assert (User.objects.count(), Customer.objects.count(), Loan.objects.count(), AuditEntry.objects.count()) == counts
+
+
+@pytest.mark.django_db
+def test_if_no_staff_leaves_a_database_with_real_staff_alone():
+    User.objects.create_user("real_person", password="x-long-password")
+
+    output = seed("--if-no-staff")
+
+    assert "not loaded" in output
+    assert not Loan.objects.exists() and not Product.objects.exists()
