@@ -24,6 +24,7 @@ from applications.catalog import (
 from loancenter.lib.dates import add_months, age_on
 from loancenter.lib.errors import RuleViolation, SeparationOfDuty
 from loancenter.lib.money import fmt_pct
+from loancenter.models import AuditEntry
 
 # ---------------------------------------------------------------------------------------------------------------
 # Rules 1, 2, 3, 10: the people
@@ -340,8 +341,27 @@ def roles_held(loan, user) -> set[str]:
         held.add(REVIEWER)
     if user.pk in (loan.approver_id, loan.escalated_by_id):
         held.add(APPROVER)
+    if not {REVIEWER, APPROVER} <= held:
+        # A loan returned to marketing or to review is reviewed/decided again by someone else, which overwrites
+        # ``reviewer``/``approver``; whoever reviewed or decided it before keeps that role (the audit trail says so).
+        for action in _past_actions(loan, user):
+            held.add(REVIEWER if action in _REVIEW_ACTIONS else APPROVER)
     held |= _later_roles(loan, user)
     return held
+
+
+_REVIEW_ACTIONS = ("pass_review", "return_to_marketing")
+_APPROVAL_ACTIONS = ("approve", "reject", "return_to_review", "escalate")
+
+
+def _past_actions(loan, user) -> set[str]:
+    if not loan.pk or not user.pk:
+        return set()
+    return set(
+        AuditEntry.objects.filter(loan_id=loan.pk, actor_id=user.pk, action__in=_REVIEW_ACTIONS + _APPROVAL_ACTIONS)
+        .values_list("action", flat=True)
+        .distinct()
+    )
 
 
 def _investigator_ids(loan) -> list[set[int]]:

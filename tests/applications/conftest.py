@@ -1,0 +1,1 @@
+from tests.applications.support import ctx  # noqa: F401  (fixture)
