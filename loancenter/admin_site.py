@@ -1,0 +1,85 @@
+"""The admin site: open to the `general` and `manager` posts (and superusers), not to Django's is_staff flag.
+
+Posts are the only permissions in this project (SPEC §1), so the admin asks for posts instead of Django's
+per-model permission rows. The admin is for looking things up and maintaining products and staff; loans,
+the audit trail and refusals are read-only here, because every change to a loan goes through a service
+(lock, rules, transition, audit row).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+
+from loancenter import posts as P
+from loancenter.lib.errors import DomainError
+
+ADMIN_POSTS = (P.GENERAL, P.MANAGER)
+
+
+def may_use_admin(user) -> bool:
+    return bool(user.is_active and (user.is_superuser or user.has_any_post(*ADMIN_POSTS)))
+
+
+def holds_admin_post(user) -> bool:
+    """Maintenance through the services needs the post itself (a bare superuser may only look)."""
+    return bool(user.is_active and user.has_any_post(*ADMIN_POSTS))
+
+
+class LoanCenterAdminSite(admin.AdminSite):
+    site_header = _("Personal-loan center administration")
+    site_title = _("Loan center admin")
+    index_title = _("Administration")
+
+    def has_permission(self, request):
+        return may_use_admin(request.user)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Visible to admin users; nobody adds, changes or deletes through the admin."""
+
+    def has_module_permission(self, request):
+        return may_use_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return may_use_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request, obj=None):
+        return may_use_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ServiceBackedAdmin(ReadOnlyAdmin):
+    """Admin whose saves call a service. A refusal the form could not foresee shows as a message, saving nothing."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            # The admin's own transaction.atomic() around the view rolls everything back on the way out.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
