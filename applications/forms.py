@@ -1,0 +1,151 @@
+"""Browser forms for customers, products and applications.
+
+The forms only parse and shape input; every business rule is checked by the service they hand it to
+(``applications.services``), and its refusal is shown on the field it names.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
+from applications.models import Collateral, Customer, Product
+from applications.services import CUSTOMER_FIELDS, PRODUCT_FIELDS, ApplicationInput
+from loancenter.lib.errors import DomainError
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = list(CUSTOMER_FIELDS)
+        widgets = {"monthly_income": forms.NumberInput(attrs={"step": "0.01"}),
+                   "monthly_debt_payment": forms.NumberInput(attrs={"step": "0.01"})}
+
+
+class WarningListForm(forms.Form):
+    on_warning_list = forms.BooleanField(label=_("On the credit warning list"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+
+def _multi(choices: dict, label) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(label=label, choices=list(choices.items()), required=False,
+                                     widget=forms.CheckboxSelectMultiple)
+
+
+class ProductForm(forms.ModelForm):
+    repayment_methods = forms.MultipleChoiceField(
+        label=_("Repayment methods"), choices=list(REPAYMENT_METHOD_LABELS.items()), widget=forms.CheckboxSelectMultiple
+    )
+    required_documents = _multi(DOCUMENTS, _("Required documents"))
+    allowed_purposes = _multi(PURPOSES, _("Allowed purposes"))
+
+    class Meta:
+        model = Product
+        fields = list(PRODUCT_FIELDS)
+        widgets = {name: forms.NumberInput(attrs={"step": "any"}) for name in (
+            "min_amount", "max_amount", "min_rate", "max_rate", "max_ltv", "max_dti", "investigation_rate", "penalty_markup",
+        )}
+
+
+class ApplicationForm(forms.Form):
+    customer = forms.ModelChoiceField(label=_("Borrower"), queryset=Customer.objects.none())
+    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.filter(active=True))
+    amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2,
+                                widget=forms.NumberInput(attrs={"step": "0.01"}))
+    term_months = forms.IntegerField(label=_("Term (months)"), min_value=1, max_value=360)
+    repayment_method = forms.ChoiceField(label=_("Repayment method"), choices=list(REPAYMENT_METHOD_LABELS.items()))
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=[("", "---------"), *PURPOSES.items()])
+    purpose_detail = forms.CharField(label=_("Purpose details"), max_length=200, required=False)
+    long_term_reason = forms.CharField(label=_("Reason for a business term over 60 months"), max_length=200,
+                                       required=False)
+    interviewed_on = forms.DateField(label=_("Face-to-face interview on"), required=False, widget=DateInput())
+    credit_authorised = forms.BooleanField(label=_("Written credit-report authorisation received"), required=False)
+    documents = _multi(DOCUMENTS, _("Documents received"))
+
+    def __init__(self, *args, customers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers
+
+
+class GuarantorForm(forms.Form):
+    customer = forms.ModelChoiceField(label=_("Guarantor"), queryset=Customer.objects.none())
+    relationship = forms.ChoiceField(label=_("Relationship"), choices=[("", "---------"), *RELATIONSHIPS.items()])
+
+    def __init__(self, *args, customers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers
+
+
+class CollateralForm(forms.ModelForm):
+    class Meta:
+        model = Collateral
+        fields = ["kind", "description", "owner_name", "certificate_no", "appraised_value", "appraised_on",
+                  "disposer_consent"]
+        widgets = {"appraised_on": DateInput(), "appraised_value": forms.NumberInput(attrs={"step": "0.01"})}
+
+
+GuarantorFormSet = forms.formset_factory(GuarantorForm, extra=1, can_delete=True, max_num=10, validate_max=True)
+CollateralFormSet = forms.formset_factory(CollateralForm, extra=1, can_delete=True, max_num=10, validate_max=True)
+
+
+class ApplicationForms:
+    """The application form with its two inline formsets, handled as one unit."""
+
+    def __init__(self, data=None, *, customers, initial=None, guarantors=None, collaterals=None):
+        self.main = ApplicationForm(data, customers=customers, initial=initial)
+        self.guarantors = GuarantorFormSet(data, prefix="guarantors", initial=guarantors,
+                                           form_kwargs={"customers": customers})
+        self.collaterals = CollateralFormSet(data, prefix="collaterals", initial=collaterals)
+
+    def is_valid(self) -> bool:
+        return all([self.main.is_valid(), self.guarantors.is_valid(), self.collaterals.is_valid()])
+
+    @staticmethod
+    def _kept(formset):
+        return [f.cleaned_data for f in formset.forms
+                if f.has_changed() and f.cleaned_data and not f.cleaned_data.get("DELETE")]
+
+    def to_input(self) -> ApplicationInput:
+        data = self.main.cleaned_data
+        return ApplicationInput(
+            customer=data["customer"], product=data["product"], amount=data["amount"],
+            term_months=data["term_months"], repayment_method=data["repayment_method"], purpose=data["purpose"],
+            purpose_detail=data["purpose_detail"], long_term_reason=data["long_term_reason"],
+            interviewed_on=data["interviewed_on"], credit_authorised=data["credit_authorised"],
+            guarantors=[(row["customer"], row["relationship"]) for row in self._kept(self.guarantors)],
+            collaterals=[{k: v for k, v in row.items() if k != "DELETE"} for row in self._kept(self.collaterals)],
+            documents=list(data["documents"]),
+        )
+
+    def add_domain_error(self, error: DomainError) -> None:
+        """A refusal names a field where it can; show it there, otherwise above the form."""
+        if error.field in self.main.fields:
+            self.main.add_error(error.field, error.message)
+        elif error.field == "guarantors":
+            self.guarantors._non_form_errors = self.guarantors.error_class([error.message])
+        else:
+            self.main.add_error(None, error.message)
+
+    def add_validation_error(self, error: ValidationError) -> None:
+        """Model validation inside the service (e.g. a collateral row): per field where the field is ours."""
+        if not hasattr(error, "error_dict"):
+            self.main.add_error(None, error)
+            return
+        for name, messages in error.error_dict.items():
+            target = name if name in self.main.fields else None
+            for message in messages:
+                label = "" if target else f"{name}: "
+                self.main.add_error(target, f"{label}{' '.join(message.messages)}")
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.main.errors or self.guarantors.total_error_count() or self.collaterals.total_error_count())

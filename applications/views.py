@@ -1,0 +1,395 @@
+"""Browser pages for customers, products and loans, and the one generic transition page.
+
+Views are thin: ``access_*`` for scope (404 outside it), a service call, render. A ``DomainError`` is
+shown to the user with its own message; a post that may not open a page gets the 403 page.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError as InputError
+
+from applications import services
+from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
+from applications.forms import ApplicationForms, CustomerForm, ProductForm, WarningListForm
+from applications.models import Investigation, Product, Status
+from applications.selectors import (
+    access_customer,
+    access_loan,
+    can_see_full_pii,
+    customers_visible_to,
+    loans_visible_to,
+)
+from applications.workflow import STEPS, available_transitions, check_actor
+from loancenter import posts as P
+from loancenter import transitions
+from loancenter.lib.dates import today
+from loancenter.lib.errors import DomainError
+from loancenter.models import PiiView, User
+from loancenter.rules import require_post
+from loancenter.views import with_age
+
+PAGE_SIZE = 50
+
+
+def _require(user, *posts: str) -> None:
+    """The 403 page for a post that may not open the page (the service refuses again on submit)."""
+    try:
+        require_post(user, *posts)
+    except DomainError as error:
+        raise PermissionDenied(error.message) from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Customers
+
+
+def customer_list(request):
+    query = request.GET.get("q", "").strip()
+    customers = customers_visible_to(request.user).select_related("officer").order_by("-id")
+    if query:
+        customers = customers.filter(name__icontains=query)
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "applications/customer_list.html", {"page": page, "q": query})
+
+
+def customer_create(request):
+    _require(request.user, P.MARKETING)
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_create(actor=request.user, data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("Customer %(name)s registered.") % {"name": customer.name})
+            return redirect("customer-detail", customer.pk)
+    return render(request, "applications/customer_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def customer_detail(request, pk: int):
+    customer = access_customer(request.user, pk)
+    full_pii = can_see_full_pii(request.user)
+    if full_pii:
+        PiiView.objects.create(viewer=request.user, customer=customer, surface="browser")
+    loans = with_age(list(
+        loans_visible_to(request.user).filter(customer=customer).select_related("customer", "product", "marketing_officer")
+        .order_by("status_changed_at")
+    ))
+    guarantees = (
+        loans_visible_to(request.user).filter(guarantors__customer=customer)
+        .select_related("customer", "product").order_by("-id")
+    )
+    can_flag = request.user.has_any_post(P.REVIEWER, P.MANAGER)
+    return render(request, "applications/customer_detail.html", {
+        "customer": customer, "full_pii": full_pii, "loans": loans, "guarantees": guarantees,
+        "can_flag": can_flag,
+    })
+
+
+def customer_warning(request, pk: int):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    customer = access_customer(request.user, pk)
+    form = WarningListForm(request.POST)
+    if form.is_valid():
+        try:
+            services.customer_set_warning(actor=request.user, customer=customer,
+                                          on_warning_list=form.cleaned_data["on_warning_list"],
+                                          reason=form.cleaned_data["reason"])
+        except DomainError as error:
+            raise PermissionDenied(error.message) from None
+        if form.cleaned_data["on_warning_list"]:
+            messages.warning(request, _("%(name)s is now on the credit warning list.") % {"name": customer.name})
+        else:
+            messages.success(request, _("%(name)s is off the credit warning list.") % {"name": customer.name})
+    return redirect("customer-detail", customer.pk)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Products
+
+
+def product_list(request):
+    products = Product.objects.order_by("-active", "code")
+    can_edit = request.user.has_any_post(P.GENERAL, P.MANAGER)
+    return render(request, "applications/product_list.html", {
+        "products": products, "can_edit": can_edit, "method_labels": REPAYMENT_METHOD_LABELS,
+    })
+
+
+def product_form(request, pk: int | None = None):
+    _require(request.user, P.GENERAL, P.MANAGER)
+    product = get_object_or_404(Product, pk=pk) if pk else None
+    form = ProductForm(request.POST or None, instance=product)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in services.PRODUCT_FIELDS if name in form.cleaned_data}
+        try:
+            saved = services.product_save(actor=request.user, data=data, product_id=pk)
+        except ValidationError as error:
+            form.add_error(None, error)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("Product %(name)s saved.") % {"name": saved.name})
+            return redirect("product-list")
+    return render(request, "applications/product_form.html", {"form": form, "product": product},
+                  status=400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loans
+
+
+def loan_list(request):
+    loans = loans_visible_to(request.user).select_related("customer", "product", "marketing_officer")
+    status = request.GET.get("status", "")
+    if status in Status.values:
+        loans = loans.filter(status=status)
+    query = request.GET.get("q", "").strip()
+    if query:
+        loans = loans.filter(customer__name__icontains=query) | loans.filter(application_no__icontains=query)
+    page = Paginator(loans.order_by("status_changed_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    with_age(page.object_list)
+    return render(request, "applications/loan_list.html", {
+        "page": page, "status": status, "q": query, "statuses": Status.choices,
+    })
+
+
+_EDITABLE = ("amount", "term_months", "repayment_method", "purpose", "purpose_detail", "long_term_reason",
+             "interviewed_on", "credit_authorised")
+
+
+def _application_page(request, *, loan=None):
+    _require(request.user, P.MARKETING)
+    customers = customers_visible_to(request.user).order_by("name")
+    if loan is None:
+        forms = ApplicationForms(request.POST or None, customers=customers,
+                                 initial={"customer": request.GET.get("customer"), "interviewed_on": today()})
+    else:
+        forms = ApplicationForms(
+            request.POST or None, customers=customers,
+            initial={**{k: getattr(loan, k) for k in _EDITABLE}, "customer": loan.customer_id,
+                     "product": loan.product_id, "documents": [d.code for d in loan.documents.all()]},
+            guarantors=[{"customer": g.customer_id, "relationship": g.relationship} for g in loan.guarantors.all()],
+            collaterals=list(loan.collaterals.values("kind", "description", "owner_name", "certificate_no",
+                                                     "appraised_value", "appraised_on", "disposer_consent")),
+        )
+    if request.method == "POST" and forms.is_valid():
+        try:
+            if loan is None:
+                saved = services.loan_create(actor=request.user, data=forms.to_input())
+            else:
+                saved = services.loan_update_draft(actor=request.user, loan_id=loan.pk, data=forms.to_input())
+        except DomainError as error:
+            forms.add_domain_error(error)
+        except ValidationError as error:
+            forms.add_validation_error(error)
+        else:
+            messages.success(request, _("Application %(no)s saved as a draft.") % {"no": saved})
+            return redirect("loan-detail", saved.pk)
+    return render(request, "applications/loan_form.html", {"forms": forms, "loan": loan},
+                  status=400 if request.method == "POST" else 200)
+
+
+def loan_create(request):
+    return _application_page(request)
+
+
+def loan_edit(request, pk: int):
+    loan = access_loan(request.user, pk)
+    if loan.status != Status.DRAFT:
+        messages.error(request, _("Only a draft application can be edited."))
+        return redirect("loan-detail", loan.pk)
+    return _application_page(request, loan=loan)
+
+
+def loan_detail(request, pk: int):
+    loan = access_loan(request.user, pk)
+    received = {d.code: d for d in loan.documents.all()}
+    required = list(loan.product.required_documents)
+    documents = [
+        {"code": code, "label": DOCUMENTS.get(code, code), "required": code in required, "received": received.get(code)}
+        for code in dict.fromkeys([*required, *received])
+    ]
+    investigations = loan.investigations.select_related("assignee").prefetch_related(
+        Prefetch("investigators", queryset=User.objects.order_by("username"))
+    )
+    actions = [STEPS[name] for name in available_transitions(loan, request.user) if name in transitions.REGISTRY]
+    status_labels = dict(Status.choices)
+    audit_entries = list(loan.audit_entries.select_related("actor"))
+    for entry in audit_entries:
+        entry.label = STEPS[entry.action].label if entry.action in STEPS else entry.action
+        entry.from_label = status_labels.get(entry.from_status, entry.from_status)
+        entry.to_label = status_labels.get(entry.to_status, entry.to_status)
+    can_notify = (
+        loan.decided_at is not None and loan.customer_notified_on is None
+        and (loan.marketing_officer_id == request.user.pk or request.user.has_post(P.MANAGER))
+    )
+    return render(request, "applications/loan_detail.html", {
+        "loan": loan, "documents": documents,
+        "missing": [d for d in documents if d["required"] and not d["received"]],
+        "guarantors": loan.guarantors.select_related("customer"), "collaterals": loan.collaterals.all(),
+        "investigations": investigations, "actions": actions, "audit_entries": audit_entries,
+        "can_notify": can_notify, "today": today(), "purpose_label": PURPOSES.get(loan.purpose, loan.purpose),
+        "method_labels": REPAYMENT_METHOD_LABELS, "relationships": RELATIONSHIPS,
+        "can_edit": loan.status == Status.DRAFT and loan.marketing_officer_id == request.user.pk,
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The generic transition page: one form per entry of loancenter.transitions.REGISTRY
+
+
+def _investigators():
+    return User.objects.filter(is_active=True, groups__name=P.INVESTIGATOR).order_by("username").distinct()
+
+
+def _initial_for(name: str, loan, user) -> dict:
+    """Sensible defaults: the figures the previous step arrived at, the caller as investigator, today's dates."""
+    if name == "complete_investigation":
+        return {"investigators": [user.username], "field_visit_on": today(), "recommended_amount": loan.amount,
+                "recommended_term_months": loan.term_months}
+    if name == "pass_review":
+        report = Investigation.objects.filter(loan=loan, completed_at__isnull=False).first()
+        recommended = report if report and report.opinion == "recommend" else None
+        return {"amount": (recommended and recommended.recommended_amount) or loan.amount,
+                "term_months": (recommended and recommended.recommended_term_months) or loan.term_months,
+                "annual_rate": loan.product.min_rate, "repayment_method": loan.repayment_method}
+    if name == "approve":
+        return {"amount": loan.proposed_amount or loan.amount, "term_months": loan.proposed_term_months or loan.term_months,
+                "annual_rate": loan.proposed_rate if loan.proposed_rate is not None else loan.product.min_rate,
+                "repayment_method": loan.proposed_method or loan.repayment_method}
+    return {}
+
+
+def _is_many(field) -> bool:
+    return isinstance(field, serializers.ManyRelatedField | serializers.ListField | serializers.MultipleChoiceField)
+
+
+def _value_text(value) -> str:
+    if value is None or value is serializers.empty:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _describe(serializer, values: dict, errors: dict) -> list[dict]:
+    """Turn a DRF serializer's fields into what the template needs to render an HTML control for each."""
+    rows = []
+    for name, field in serializer.fields.items():
+        if field.read_only:
+            continue
+        row = {"name": name, "label": field.label or name, "help": field.help_text or "", "required": field.required,
+               "errors": [str(e) for e in errors.get(name, [])], "attrs": {}}
+        value = values.get(name, serializers.empty)
+        if value is serializers.empty and field.default is not serializers.empty and not callable(field.default):
+            value = field.default
+        if isinstance(field, serializers.BooleanField):
+            row.update(kind="checkbox", checked=bool(value) and value is not serializers.empty and value not in ("false", "0"))
+        elif isinstance(field, serializers.ManyRelatedField):
+            child = field.child_relation
+            options = _investigators() if name == "investigators" else child.get_queryset()
+            chosen = {str(v) for v in (value if isinstance(value, list | tuple) else [])}
+            slug = getattr(child, "slug_field", "pk")
+            row.update(kind="multiselect", options=[
+                (str(getattr(o, slug)), getattr(o, "display", str(o)), str(getattr(o, slug)) in chosen) for o in options
+            ])
+        elif isinstance(field, serializers.MultipleChoiceField):
+            chosen = {str(v) for v in (value if isinstance(value, list | tuple | set) else [])}
+            row.update(kind="multiselect", options=[(str(k), label, str(k) in chosen) for k, label in field.choices.items()])
+        elif isinstance(field, serializers.ChoiceField):
+            labels = REPAYMENT_METHOD_LABELS if name.endswith("repayment_method") or name == "method" else {}
+            current = _value_text(value)
+            row.update(kind="select", options=[
+                (str(k), labels.get(k, label), str(k) == current) for k, label in field.choices.items()
+            ])
+        elif isinstance(field, serializers.DateField):
+            row.update(kind="date", value=_value_text(value))
+        elif isinstance(field, serializers.DecimalField):
+            step = "1" if not field.decimal_places else "0." + "0" * (field.decimal_places - 1) + "1"
+            row.update(kind="number", value=_value_text(value), attrs={"step": step})
+        elif isinstance(field, serializers.IntegerField):
+            row.update(kind="number", value=_value_text(value), attrs={"step": "1", "min": field.min_value,
+                                                                          "max": field.max_value})
+        elif isinstance(field, serializers.CharField) and field.style.get("base_template") == "textarea.html":
+            row.update(kind="textarea", value=_value_text(value))
+        else:
+            row.update(kind="text", value=_value_text(value), attrs={"maxlength": getattr(field, "max_length", None)})
+        rows.append(row)
+    return rows
+
+
+def _post_data(serializer, post) -> dict:
+    """A plain dict from the HTML form: lists via getlist, unchecked checkboxes False, blank optionals left out."""
+    data: dict = {}
+    for name, field in serializer.fields.items():
+        if field.read_only:
+            continue
+        if isinstance(field, serializers.BooleanField):
+            data[name] = name in post
+        elif _is_many(field):
+            data[name] = post.getlist(name)
+        else:
+            value = post.get(name, "")
+            if value.strip() == "" and not field.required:
+                if field.allow_null:
+                    data[name] = None
+                elif getattr(field, "allow_blank", False):
+                    data[name] = ""
+                continue
+            data[name] = value
+    return data
+
+
+def loan_transition(request, pk: int, name: str):
+    if name not in transitions.REGISTRY or name not in STEPS:
+        raise Http404
+    loan = access_loan(request.user, pk)
+    step = STEPS[name]
+    form = transitions.input_for(name)
+    error, status, values, field_errors = None, 200, {}, {}
+    if request.method == "POST":
+        values = _post_data(form, request.POST)
+        try:
+            transitions.perform(name, loan_id=loan.pk, actor=request.user, data=values)
+        except InputError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            field_errors = {k: v if isinstance(v, list) else [v] for k, v in detail.items()}
+            error, status = _("Please correct the fields marked below."), 400
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+            if exc.field:
+                field_errors = {exc.field: [exc.message]}
+        else:
+            messages.success(request, _("%(action)s: done.") % {"action": step.label})
+            return redirect("loan-detail", loan.pk)
+    else:
+        values = {**_initial_for(name, loan, request.user)}
+        try:
+            check_actor(loan, request.user, step)
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        for field_name, field in form.fields.items():  # dates still to come default to today
+            if isinstance(field, serializers.DateField) and field.required and field_name not in values:
+                values[field_name] = today()
+    rows = _describe(form, values, field_errors)
+    extra = [str(e) for key, errs in field_errors.items() if key not in form.fields for e in errs]
+    return render(request, "applications/transition.html", {
+        "loan": loan, "step": step, "rows": rows, "error": error, "extra_errors": extra,
+        "blocked": request.method == "GET" and error is not None,
+    }, status=status)

@@ -1,0 +1,66 @@
+"""Read-only queries for the center-wide pages (the manager's approval dashboard)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from applications.models import Loan, Status
+from loancenter.lib.dates import add_working_days, today
+
+PENDING_DECISION = (Status.PENDING_APPROVAL, Status.PENDING_BRANCH_APPROVAL)
+
+
+@dataclass
+class ApprovalDashboard:
+    pending: list[Loan]  # pending approvals and escalations, oldest first
+    late_notifications: list[Loan]  # decided, customer not notified, past the deadline (rule 12)
+    counts: dict[str, int]  # loans per status
+    last_on_time_decision_day: date
+
+
+def last_on_time_decision_day(as_of: date, working_days: int) -> date:
+    """The latest decision day whose notice deadline has already passed on ``as_of``.
+
+    A decision taken on day D must be notified by ``add_working_days(D, N)`` (rule 12); it is late on
+    ``as_of`` when that deadline lies before ``as_of``. The deadline never decreases with D, so every
+    decision on or before the returned day is late — one date bound instead of a per-row check.
+    """
+    day = as_of
+    while add_working_days(day, working_days) >= as_of:
+        day -= timedelta(days=1)
+    return day
+
+
+def late_notifications(as_of: date | None = None) -> QuerySet[Loan]:
+    as_of = as_of or today()
+    last_day = last_on_time_decision_day(as_of, settings.DECISION_NOTICE_WORKING_DAYS)
+    cutoff = timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min))
+    return (
+        Loan.objects.filter(decided_at__isnull=False, decided_at__lt=cutoff, customer_notified_on__isnull=True)
+        .select_related("customer", "product", "marketing_officer", "approver")
+        .order_by("decided_at", "id")
+    )
+
+
+def approval_dashboard(as_of: date | None = None) -> ApprovalDashboard:
+    """The manager's dashboard in three queries, whatever the number of loans."""
+    as_of = as_of or today()
+    pending = list(
+        Loan.objects.filter(status__in=PENDING_DECISION)
+        .select_related("customer", "product", "marketing_officer", "escalated_by")
+        .order_by("status_changed_at", "id")
+    )
+    late = list(late_notifications(as_of))
+    for loan in late:
+        loan.notice_due_on = add_working_days(timezone.localtime(loan.decided_at).date(),
+                                              settings.DECISION_NOTICE_WORKING_DAYS)
+    counts = {row["status"]: row["n"] for row in Loan.objects.values("status").annotate(n=Count("id")).order_by()}
+    return ApprovalDashboard(
+        pending=pending, late_notifications=late, counts=counts,
+        last_on_time_decision_day=last_on_time_decision_day(as_of, settings.DECISION_NOTICE_WORKING_DAYS),
+    )

@@ -1,0 +1,89 @@
+"""Center-wide pages: login, the work queue (home) and the manager's approval dashboard."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from applications.models import Status
+from applications.selectors import work_queue
+from loancenter import posts as P
+from loancenter.auth import is_locked
+from loancenter.lib.errors import DomainError
+from loancenter.rules import require_post
+from loancenter.selectors import approval_dashboard
+
+# A loan waiting longer than this in one state is shown in red on the queues.
+STALE_AFTER_DAYS = 3
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, telling a locked-out user so (the lock-out backend refuses even a right password)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("Wrong username or password. Note that repeated failures lock the account for a while."),
+        "locked": _("This account is locked for a while after repeated failed logins. Try again later "
+                    "or ask the center manager."),
+    }
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            username = self.cleaned_data.get("username")
+            if username and is_locked(username):
+                raise forms.ValidationError(self.error_messages["locked"], code="locked") from None
+            raise
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+LoginView.login_exempt = True  # the middleware lets the login page through (it also matches the path)
+
+
+def with_age(loans, now=None):
+    """Annotate each loan with how long it has waited in its state (for the queue's age column)."""
+    now = now or timezone.now()
+    for loan in loans:
+        waited = now - loan.status_changed_at
+        loan.waited_days = waited.days
+        loan.waited_hours = waited.seconds // 3600
+        loan.stale = waited.days >= STALE_AFTER_DAYS
+    return loans
+
+
+def home(request):
+    """My work queue: the loans waiting for my action, oldest first."""
+    loans = with_age(list(work_queue(request.user)))
+    by_status = Counter(loan.status for loan in loans)
+    summary = [(value, label, by_status[value]) for value, label in Status.choices if by_status[value]]
+    return render(request, "loancenter/home.html", {"loans": loans, "summary": summary})
+
+
+def dashboard(request):
+    """The center manager's approval dashboard (SPEC §1 manager, rule 12)."""
+    try:
+        require_post(request.user, P.MANAGER)
+    except DomainError as error:
+        raise PermissionDenied(error.message) from None
+    board = approval_dashboard()
+    with_age(board.pending)
+    counts = [(value, label, board.counts.get(value, 0)) for value, label in Status.choices]
+    return render(request, "loancenter/dashboard.html", {
+        "board": board, "counts": counts, "total": sum(board.counts.values()),
+        "notice_days": settings.DECISION_NOTICE_WORKING_DAYS,
+        "escalated": sum(1 for loan in board.pending if loan.status == Status.PENDING_BRANCH_APPROVAL),
+    })
