@@ -137,8 +137,8 @@ def product_save(*, actor, data: dict, product_id: int | None = None) -> Product
     for key in PRODUCT_FIELDS:
         if key in data:
             setattr(product, key, data[key])
+    _check_product(product)  # first: its field messages are clearer than full_clean's "constraint violated"
     _validated(product)
-    _check_product(product)
     product.save()
     audit(actor=actor, action="product_update" if product_id else "product_create", obj=product,
           payload={"old": old, "new": {k: data[k] for k in data if k in PRODUCT_FIELDS}})

@@ -1,7 +1,29 @@
-from django.urls import path
+"""Addresses of the REST API under /api/ (SPEC §8)."""
 
-from loancenter.apis import TokenView
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from applications.apis import CustomerViewSet, LoanViewSet, ProductViewSet, TransitionView, transition_view
+from loancenter import transitions
+from loancenter.apis import HasPost, TokenView
+
+router = SimpleRouter()
+router.register("customers", CustomerViewSet, basename="api-customer")
+router.register("products", ProductViewSet, basename="api-product")
+router.register("loans", LoanViewSet, basename="api-loan")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    # The schema and its docs page are for staff too (session or token), like every other endpoint.
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[HasPost]), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[HasPost]), name="api-docs"),
+    *router.urls,
+    # One route per registered transition (each documented with its own input), then a generic one that
+    # also serves a transition registered after the URLs were loaded and answers 404 for unknown names.
+    *[
+        path(f"loans/<int:pk>/transitions/{name}/", transition_view(name).as_view(), name=f"api-loan-{name}")
+        for name in transitions.REGISTRY
+    ],
+    path("loans/<int:pk>/transitions/<str:name>/", TransitionView.as_view(), name="api-loan-transition"),
 ]

@@ -6,15 +6,17 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import APIException
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from loancenter.auth import is_locked
 from loancenter.lib.errors import DomainError
 
 
@@ -22,6 +24,9 @@ def exception_handler(exc, context):
     """DomainError → its status with ``{"code", "detail"}``; model validation → 400 field errors."""
     if isinstance(exc, DomainError):
         body = exc.as_dict()
+        if exc.status == status.HTTP_400_BAD_REQUEST and exc.field and exc.field not in body:
+            # A rule tied to one input also reads as that field's error, like DRF's own field errors.
+            body[exc.field] = [exc.message]
         return Response(body, status=exc.status)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -30,6 +35,17 @@ def exception_handler(exc, context):
     if response is not None and isinstance(exc, APIException) and isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("code", exc.get_codes() if isinstance(exc.get_codes(), str) else "error")
     return response
+
+
+class HasPost(BasePermission):
+    """Logged in and holding at least one post: a staff account without a post sees nothing (403)."""
+
+    code = "post_required"
+    message = gettext_lazy("Your account holds no post in the loan center.")
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_superuser or user.posts))
 
 
 class TokenView(APIView):
@@ -50,6 +66,9 @@ class TokenView(APIView):
         try:
             user = authenticate(request, username=username, password=password)
         except PermissionDenied:
+            user = None
+        # Django's authenticate() swallows the backend's PermissionDenied, so ask about the lock itself.
+        if user is None and is_locked(username):
             return Response({"code": "account_locked", "detail": _("Too many failed logins; the account is locked for a while.")},
                             status=403)
         if user is None:

@@ -177,6 +177,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set that several fields share (e.g. repayment_method and a product's repayment_methods).
+    "ENUM_NAME_OVERRIDES": {
+        "RepaymentMethodEnum": "loancenter.lib.money.REPAYMENT_METHODS",
+        "DocumentCodeEnum": "applications.catalog.DOCUMENTS",
+        "PurposeEnum": "applications.catalog.PURPOSES",
+    },
 }
 
 # Customer notification of a decision is due within this many working days (rule 12).

@@ -1,0 +1,264 @@
+"""REST API for customers, products and loans (SPEC §8–9).
+
+Thin views: ``access_*`` for scope (404 outside it), a serializer to parse input, the service to act,
+a serializer to answer. Business refusals come from the services as ``DomainError`` and are mapped to
+``{"code", "detail"}`` once, in ``loancenter.apis.exception_handler``.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from applications import services
+from applications.models import Customer, Guarantor, Investigation, Loan, Product
+from applications.selectors import (
+    access_customer,
+    access_loan,
+    can_see_full_pii,
+    customers_visible_to,
+    loans_visible_to,
+)
+from applications.serializers import (
+    AuditEntrySerializer,
+    CustomerSerializer,
+    ErrorSerializer,
+    LoanInput,
+    LoanSerializer,
+    LoanSummarySerializer,
+    ProductSerializer,
+)
+from loancenter import transitions
+from loancenter.apis import HasPost
+from loancenter.models import PiiView
+
+REFUSALS = {
+    400: OpenApiResponse(description="Field errors, or a business rule with its code"),
+    403: OpenApiResponse(ErrorSerializer, description="post_required, not_owner, separation_of_duty, authority_limit"),
+    404: OpenApiResponse(description="Outside your data scope, or no such object"),
+}
+
+
+def loan_detail_queryset(qs):
+    """Everything the loan page reads, fetched up front (rows of guarantors, collaterals, documents, rounds)."""
+    return qs.select_related("customer", "product", "marketing_officer", "reviewer", "approver").prefetch_related(
+        Prefetch("guarantors", queryset=Guarantor.objects.select_related("customer")),
+        "collaterals",
+        "documents",
+        Prefetch("investigations", queryset=Investigation.objects.prefetch_related("investigators")),
+    )
+
+
+def loan_response(request, loan_id: int, *, status_code: int = status.HTTP_200_OK) -> Response:
+    """The loan as ``GET /api/loans/{id}/`` shows it (callers have already passed ``access_loan``)."""
+    loan = loan_detail_queryset(Loan.objects.all()).get(pk=loan_id)
+    return Response(LoanSerializer(loan, context={"request": request}).data, status=status_code)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Customers
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Customers you may see (ID and phone always masked)"),
+    retrieve=extend_schema(summary="One customer (full ID and phone for posts that need them; the view is recorded)",
+                           responses={200: CustomerSerializer, 404: REFUSALS[404]}),
+    create=extend_schema(summary="Register a customer (marketing)", responses={201: CustomerSerializer, **REFUSALS}),
+    partial_update=extend_schema(
+        summary="Edit a customer (registering officer) or set on_warning_list (reviewer, manager)",
+        responses={200: CustomerSerializer, **REFUSALS},
+    ),
+)
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = CustomerSerializer
+    permission_classes = [HasPost]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Customer.objects.none()
+        return customers_visible_to(self.request.user).select_related("officer").order_by("-id")
+
+    def get_object(self):
+        return access_customer(self.request.user, self.kwargs["pk"])
+
+    def _answer(self, customer, *, status_code=status.HTTP_200_OK) -> Response:
+        """Full ID and phone only for the posts that need them, and each such view recorded (SPEC §4)."""
+        full = can_see_full_pii(self.request.user)
+        if full:
+            PiiView.objects.create(viewer=self.request.user, customer=customer, surface="api")
+        data = CustomerSerializer(customer, context={"request": self.request, "full_pii": full}).data
+        return Response(data, status=status_code)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._answer(self.get_object())
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = {k: v for k, v in serializer.validated_data.items() if k not in ("reason", "on_warning_list")}
+        customer = services.customer_create(actor=request.user, data=data)
+        return self._answer(customer, status_code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        customer = self.get_object()
+        serializer = self.get_serializer(customer, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        customer = services.customer_update(actor=request.user, customer_id=customer.pk,
+                                            data=dict(serializer.validated_data))
+        customer.refresh_from_db()
+        return self._answer(customer)
+
+    def update(self, request, *args, **kwargs):  # PUT is not offered; PATCH only
+        raise Http404
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Products
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Loan products"),
+    retrieve=extend_schema(summary="One product"),
+    create=extend_schema(summary="Create a product (general, manager)", responses={201: ProductSerializer, **REFUSALS}),
+    partial_update=extend_schema(summary="Change a product (general, manager)",
+                                 responses={200: ProductSerializer, **REFUSALS}),
+)
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = ProductSerializer
+    permission_classes = [HasPost]
+    queryset = Product.objects.order_by("code")
+    lookup_value_regex = r"\d+"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_save(actor=request.user, data=dict(serializer.validated_data))
+        return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        product = self.get_object()
+        serializer = self.get_serializer(product, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_save(actor=request.user, data=dict(serializer.validated_data), product_id=product.pk)
+        return Response(ProductSerializer(product).data)
+
+    def update(self, request, *args, **kwargs):
+        raise Http404
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loans
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Loans in your data scope", responses={200: LoanSummarySerializer(many=True)}),
+    retrieve=extend_schema(summary="One loan with its servicing figures and the transitions you may attempt",
+                           responses={200: LoanSerializer, 404: REFUSALS[404]}),
+    create=extend_schema(summary="Enter an application (marketing; you become its marketing officer)",
+                         request=LoanInput, responses={201: LoanSerializer, **REFUSALS}),
+    partial_update=extend_schema(summary="Correct a draft application (its marketing officer)", request=LoanInput,
+                                 responses={200: LoanSerializer, 409: ErrorSerializer, **REFUSALS}),
+)
+class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    permission_classes = [HasPost]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Loan.objects.none()
+        return loans_visible_to(self.request.user).select_related("customer", "product", "marketing_officer")
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return LoanSummarySerializer
+        if self.action in ("create", "partial_update"):
+            return LoanInput
+        return LoanSerializer
+
+    def get_object(self):
+        return access_loan(self.request.user, self.kwargs["pk"])
+
+    def retrieve(self, request, *args, **kwargs):
+        return loan_response(request, self.get_object().pk)
+
+    def create(self, request, *args, **kwargs):
+        serializer = LoanInput(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        loan = services.loan_create(actor=request.user, data=serializer.application())
+        return loan_response(request, loan.pk, status_code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        loan = self.get_object()
+        serializer = LoanInput(data=request.data, partial=True, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        services.loan_update_draft(actor=request.user, loan_id=loan.pk, data=serializer.application(base=loan))
+        return loan_response(request, loan.pk)
+
+    def update(self, request, *args, **kwargs):
+        raise Http404
+
+    @extend_schema(summary="The loan's audit trail, oldest first", responses={200: AuditEntrySerializer(many=True),
+                                                                             404: REFUSALS[404]})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def audit(self, request, pk=None):
+        loan = self.get_object()
+        entries = loan.audit_entries.select_related("actor").order_by("at", "id")
+        return Response(AuditEntrySerializer(entries, many=True).data)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Transitions: POST /api/loans/{id}/transitions/{name}/ for every name in loancenter.transitions.REGISTRY
+
+
+class TransitionView(APIView):
+    """Run one transition of SPEC §2 through ``transitions.perform`` (the same call the browser form makes)."""
+
+    permission_classes = [HasPost]
+    transition: str | None = None  # set on the per-name subclasses; the generic route reads it from the URL
+
+    @extend_schema(exclude=True)
+    def post(self, request, pk: int, name: str | None = None):
+        name = self.transition or name
+        if name not in transitions.REGISTRY:
+            raise Http404
+        loan = access_loan(request.user, pk)
+        transitions.perform(name, loan_id=loan.pk, actor=request.user, data=request.data)
+        return loan_response(request, loan.pk)
+
+
+def transition_view(name: str) -> type[TransitionView]:
+    """A subclass per transition, so that the OpenAPI schema shows each one with its own input."""
+    entry = transitions.REGISTRY[name]
+
+    @extend_schema(
+        operation_id=f"loans_transition_{name}",
+        summary=f"Transition: {name}",
+        description=(
+            f"POST /api/loans/{{id}}/transitions/{name}/ runs the `{name}` transition of SPEC §2 for the caller. "
+            "Answers the loan as GET /api/loans/{id}/ shows it. Refusals: 400 field errors or a business rule "
+            "(`code`, `detail`, `field`); 403 `post_required`, `not_owner`, `separation_of_duty`, `authority_limit`; "
+            "404 outside your data scope; 409 `invalid_state` when the loan's state does not allow it. "
+            "A refusal changes nothing."
+        ),
+        tags=["transitions"],
+        request=entry.input,
+        responses={
+            200: LoanSerializer,
+            **REFUSALS,
+            409: OpenApiResponse(ErrorSerializer, description="invalid_state: not possible from the loan's state"),
+        },
+    )
+    def post(self, request, pk: int):
+        return TransitionView.post(self, request, pk, name)
+
+    return type(f"{name.title().replace('_', '')}TransitionView", (TransitionView,), {"transition": name, "post": post})

@@ -1,0 +1,295 @@
+"""API input and output for customers, products and loans (SPEC §9: names are a contract).
+
+Serializers parse and shape data only. Every business rule stays in ``services.py``/``rules.py``;
+a serializer's own checks are about types, lengths and choices (what a form field would check).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from applications.catalog import COLLATERAL_KINDS, DOCUMENTS, PURPOSES, RELATIONSHIPS
+from applications.models import Collateral, Customer, Loan, Product, Status
+from applications.selectors import customers_visible_to
+from applications.services import ApplicationInput
+from loancenter.lib.money import REPAYMENT_METHODS
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class RateField(serializers.DecimalField):
+    """A rate or ratio as a plain decimal string without trailing zeros: ``"0.0435"`` (SPEC §9)."""
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        text = format(Decimal(value).normalize(), "f")
+        return text if "." in text else f"{text}.0"
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleCustomerField(serializers.PrimaryKeyRelatedField):
+    """A customer id the caller may see; any other id reads as "does not exist" (no existence leak)."""
+
+    def get_queryset(self):
+        return customers_visible_to(self.context["request"].user)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Customers
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    """``id_number`` and ``phone`` come back masked unless the view sets ``context["full_pii"]``."""
+
+    age = serializers.IntegerField(read_only=True)
+    officer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=1000,
+                                   help_text=_("Why the warning-list flag changes (audited)."))
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id", "name", "id_number", "phone", "address", "employer", "occupation", "monthly_income",
+            "monthly_debt_payment", "civil_capacity", "on_warning_list", "birth_date", "gender", "age",
+            "officer", "created_at", "reason",
+        ]
+        read_only_fields = ["birth_date", "gender", "created_at"]
+
+    def validate_id_number(self, value: str) -> str:
+        value = value.strip().upper()
+        if self.instance is not None and value != self.instance.id_number:
+            raise serializers.ValidationError(_("The ID number of a registered customer cannot be changed."))
+        return value
+
+    def validate_on_warning_list(self, value: bool) -> bool:
+        if self.instance is None and value:
+            raise serializers.ValidationError(_("Put a customer on the warning list with PATCH (reviewer or manager)."))
+        return value
+
+    def to_representation(self, instance: Customer) -> dict:
+        data = super().to_representation(instance)
+        if not self.context.get("full_pii"):
+            data["id_number"] = instance.masked_id_number
+            data["phone"] = instance.masked_phone
+        return data
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Products
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    min_amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    max_amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    min_rate = RateField(max_digits=7, decimal_places=6, min_value=Decimal("0"), max_value=Decimal("1"))
+    max_rate = RateField(max_digits=7, decimal_places=6, min_value=Decimal("0"), max_value=Decimal("1"))
+    max_ltv = RateField(max_digits=5, decimal_places=4, min_value=Decimal("0"), max_value=Decimal("1"),
+                        required=False, allow_null=True)
+    max_dti = RateField(max_digits=5, decimal_places=4, min_value=Decimal("0"), max_value=Decimal("1"))
+    investigation_rate = RateField(max_digits=5, decimal_places=4, min_value=Decimal("0"), max_value=Decimal("1"),
+                                   required=False)
+    penalty_markup = RateField(max_digits=5, decimal_places=4, min_value=Decimal("0"), required=False)
+    repayment_methods = serializers.ListField(child=serializers.ChoiceField(choices=REPAYMENT_METHODS),
+                                              allow_empty=False)
+    required_documents = serializers.ListField(child=serializers.ChoiceField(choices=list(DOCUMENTS)), required=False)
+    allowed_purposes = serializers.ListField(child=serializers.ChoiceField(choices=list(PURPOSES)), required=False)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id", "code", "name", "category", "min_amount", "max_amount", "min_term_months", "max_term_months",
+            "repayment_methods", "min_rate", "max_rate", "secured", "max_ltv", "max_dti", "dual_investigation",
+            "investigation_rate", "max_age_at_maturity", "penalty_markup", "required_documents", "allowed_purposes",
+            "appraisal_validity_days", "active",
+        ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loans: input
+
+
+class GuarantorInput(serializers.Serializer):
+    customer = VisibleCustomerField()
+    relationship = serializers.ChoiceField(choices=list(RELATIONSHIPS))
+
+
+class CollateralInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(COLLATERAL_KINDS))
+    description = serializers.CharField(max_length=200)
+    owner_name = serializers.CharField(max_length=50)
+    certificate_no = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    appraised_value = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    appraised_on = serializers.DateField()
+    disposer_consent = serializers.BooleanField(default=False)
+
+
+class LoanInput(serializers.Serializer):
+    """``POST /api/loans/`` and ``PATCH /api/loans/{id}/`` (a draft): the application as SPEC §9 names it."""
+
+    customer = VisibleCustomerField()
+    product = serializers.SlugRelatedField(slug_field="code", queryset=Product.objects.all())
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    term_months = serializers.IntegerField(min_value=1, max_value=360)
+    repayment_method = serializers.ChoiceField(choices=REPAYMENT_METHODS)
+    purpose = serializers.ChoiceField(choices=list(PURPOSES))
+    purpose_detail = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    long_term_reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    interviewed_on = serializers.DateField(required=False, allow_null=True, default=None)
+    credit_authorised = serializers.BooleanField(required=False, default=False)
+    guarantors = GuarantorInput(many=True, required=False, default=list)
+    collaterals = CollateralInput(many=True, required=False, default=list)
+    documents = serializers.ListField(child=serializers.ChoiceField(choices=list(DOCUMENTS)), required=False,
+                                      default=list, help_text=_("Codes of the documents received."))
+
+    def application(self, base: Loan | None = None) -> ApplicationInput:
+        """The validated data as the service's input; on a partial update the draft fills in what is absent."""
+        data = dict(self.validated_data)
+        if base is not None:
+            data = {**_application_of(base), **{k: v for k, v in data.items() if k in self.initial_data}}
+        return ApplicationInput(
+            customer=data["customer"], product=data["product"], amount=data["amount"],
+            term_months=data["term_months"], repayment_method=data["repayment_method"], purpose=data["purpose"],
+            purpose_detail=data.get("purpose_detail", ""), long_term_reason=data.get("long_term_reason", ""),
+            interviewed_on=data.get("interviewed_on"), credit_authorised=data.get("credit_authorised", False),
+            guarantors=[(g["customer"], g["relationship"]) for g in data.get("guarantors", [])],
+            collaterals=[dict(c) for c in data.get("collaterals", [])],
+            documents=list(data.get("documents", [])),
+        )
+
+
+_COLLATERAL_FIELDS = ("kind", "description", "owner_name", "certificate_no", "appraised_value", "appraised_on",
+                      "disposer_consent")
+
+
+def _application_of(loan: Loan) -> dict:
+    return {
+        "customer": loan.customer, "product": loan.product, "amount": loan.amount, "term_months": loan.term_months,
+        "repayment_method": loan.repayment_method, "purpose": loan.purpose, "purpose_detail": loan.purpose_detail,
+        "long_term_reason": loan.long_term_reason, "interviewed_on": loan.interviewed_on,
+        "credit_authorised": loan.credit_authorised,
+        "guarantors": [{"customer": g.customer, "relationship": g.relationship}
+                       for g in loan.guarantors.select_related("customer")],
+        "collaterals": [{k: getattr(c, k) for k in _COLLATERAL_FIELDS} for c in loan.collaterals.all()],
+        "documents": [d.code for d in loan.documents.all()],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loans: output
+
+
+class GuarantorOutput(serializers.Serializer):
+    customer = serializers.IntegerField(source="customer_id")
+    customer_name = serializers.CharField(source="customer.name")
+    relationship = serializers.ChoiceField(choices=list(RELATIONSHIPS))
+
+
+class CollateralOutput(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=list(COLLATERAL_KINDS), read_only=True)
+
+    class Meta:
+        model = Collateral
+        fields = ["id", *_COLLATERAL_FIELDS]
+
+
+def servicing_figures(loan: Loan) -> dict:
+    """Days past due, collection tier, grade and balance: kept by disbursement and the nightly batch (SPEC §6).
+
+    The one place that reads them, so that the API follows whatever those apps store.
+    """
+    grade = getattr(loan, "grade", "") or ("normal" if loan.status == Status.ACTIVE else None)
+    principal = getattr(loan, "outstanding_principal", None) or Decimal("0")
+    return {
+        "days_past_due": getattr(loan, "days_past_due", 0) or 0,
+        "collection_tier": getattr(loan, "collection_tier", "") or None,
+        "grade": grade,
+        "outstanding_principal": f"{Decimal(principal):.2f}",
+    }
+
+
+class LoanSummarySerializer(serializers.ModelSerializer):
+    """One row of ``GET /api/loans/`` (no per-loan queries: customer, product and officer are joined)."""
+
+    customer = serializers.IntegerField(source="customer_id", read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    product = serializers.CharField(source="product.code", read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    marketing_officer = serializers.CharField(source="marketing_officer.username", read_only=True)
+    days_past_due = serializers.IntegerField(read_only=True)
+    collection_tier = serializers.ChoiceField(choices=["T1", "T2", "T3"], allow_null=True, read_only=True)
+    grade = serializers.ChoiceField(choices=["normal", "special_mention", "substandard", "doubtful", "loss"],
+                                    allow_null=True, read_only=True)
+    outstanding_principal = serializers.DecimalField(**MONEY, read_only=True)
+    # The same choice sets as the input serializers, so the schema names each set once.
+    repayment_method = serializers.ChoiceField(choices=REPAYMENT_METHODS, read_only=True)
+    purpose = serializers.ChoiceField(choices=list(PURPOSES), read_only=True)
+
+    class Meta:
+        model = Loan
+        fields = [
+            "id", "application_no", "customer", "customer_name", "product", "product_name", "marketing_officer",
+            "amount", "term_months", "repayment_method", "purpose", "status", "created_at", "status_changed_at",
+            "submitted_at", "days_past_due", "collection_tier", "grade", "outstanding_principal",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Loan) -> dict:
+        data = super().to_representation(instance)
+        data.update(servicing_figures(instance))
+        return data
+
+
+class LoanSerializer(LoanSummarySerializer):
+    """``GET /api/loans/{id}/``: the application, the decisions so far and what the caller may do next."""
+
+    guarantors = GuarantorOutput(many=True, read_only=True)
+    collaterals = CollateralOutput(many=True, read_only=True)
+    documents = serializers.SerializerMethodField()
+    reviewer = serializers.CharField(source="reviewer.username", read_only=True, allow_null=True, default=None)
+    approver = serializers.CharField(source="approver.username", read_only=True, allow_null=True, default=None)
+    proposed_rate = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
+    annual_rate = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
+    available_transitions = serializers.SerializerMethodField()
+
+    class Meta(LoanSummarySerializer.Meta):
+        fields = [
+            *LoanSummarySerializer.Meta.fields,
+            "purpose_detail", "long_term_reason", "interviewed_on", "credit_authorised", "guarantors", "collaterals",
+            "documents", "reviewer", "reviewed_at", "review_opinion", "proposed_amount", "proposed_term_months",
+            "proposed_rate", "proposed_method", "approver", "approved_amount", "approved_term_months", "annual_rate",
+            "approved_method", "decided_at", "customer_notified_on", "available_transitions",
+        ]
+        read_only_fields = fields
+
+    def get_documents(self, loan: Loan) -> list[str]:
+        return [d.code for d in loan.documents.all()]
+
+    def get_available_transitions(self, loan: Loan) -> list[str]:
+        from applications.workflow import available_transitions
+
+        request = self.context.get("request")
+        return available_transitions(loan, request.user) if request is not None else []
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    action = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    payload = serializers.JSONField()
+    reason = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """A refusal: 403 (post, separation of duty, authority), 409 (``invalid_state``) or a 400 business rule."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False)
