@@ -215,6 +215,21 @@ def loan_edit(request, pk: int):
     return _application_page(request, loan=loan)
 
 
+def _payload_summary(payload) -> str:
+    """``key=value; …`` for the audit timeline (the reason is shown on its own line)."""
+    if not isinstance(payload, dict):
+        return str(payload)
+    parts = []
+    for key, value in payload.items():
+        if key == "reason" or value in ("", None, [], {}):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        text = str(value)
+        parts.append(f"{key}={text[:80] + '…' if len(text) > 80 else text}")
+    return "; ".join(parts)
+
+
 def loan_detail(request, pk: int):
     loan = access_loan(request.user, pk)
     received = {d.code: d for d in loan.documents.all()}
@@ -233,6 +248,7 @@ def loan_detail(request, pk: int):
         entry.label = STEPS[entry.action].label if entry.action in STEPS else entry.action
         entry.from_label = status_labels.get(entry.from_status, entry.from_status)
         entry.to_label = status_labels.get(entry.to_status, entry.to_status)
+        entry.summary = _payload_summary(entry.payload)
     can_notify = (
         loan.decided_at is not None and loan.customer_notified_on is None
         and (loan.marketing_officer_id == request.user.pk or request.user.has_post(P.MANAGER))
