@@ -197,6 +197,13 @@ class Loan(FSMModelMixin, models.Model):
     collection_tier = models.CharField(_("collection tier"), max_length=2, blank=True, default="")
     grade = models.CharField(_("five-level grade"), max_length=16, blank=True, default="")
     restructured = models.BooleanField(_("restructured"), default=False)
+    # The oldest unpaid due date, kept by the schedule and repayments so the batch needs no installment scan.
+    oldest_unpaid_due = models.DateField(null=True, blank=True)
+    provision = models.DecimalField(_("loan-loss provision"), **MONEY, default=Decimal("0.00"))
+    restructured_on = models.DateField(null=True, blank=True)
+    observation_until = models.DateField(_("restructuring observation until"), null=True, blank=True)
+    npl_cure_start = models.DateField(null=True, blank=True)  # arrears of a non-performing loan repaid on
+    manual_grade = models.CharField(_("manual grade floor"), max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]
@@ -207,6 +214,9 @@ class Loan(FSMModelMixin, models.Model):
             models.Index(fields=["status", "status_changed_at"], name="loan_queue"),
             # Dashboard: decisions whose customer notification is late (rule 12).
             models.Index(fields=["customer_notified_on", "decided_at"], name="loan_notice_due"),
+            # Collection queues and drill-downs: active loans by tier / grade.
+            models.Index(fields=["status", "collection_tier"], name="loan_tier"),
+            models.Index(fields=["status", "grade"], name="loan_grade"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="loan_amount_positive"),

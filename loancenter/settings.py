@@ -194,3 +194,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Nightly batch (SPEC §6): loans per chunk (one Celery task each), and when a chunk left running counts as dead.
+BATCH_CHUNK_SIZE = env_int("BATCH_CHUNK_SIZE", 50_000)
+BATCH_CHUNK_STALE_SECONDS = env_int("BATCH_CHUNK_STALE_SECONDS", 600)

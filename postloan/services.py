@@ -31,6 +31,8 @@ def schedule_create(*, loan: Loan) -> list[Installment]:
         [Installment(loan=loan, number=r.number, due_date=r.due_date, principal=r.principal, interest=r.interest) for r in rows]
     )
     loan.outstanding_principal = receipt.amount
+    loan.oldest_unpaid_due = rows[0].due_date
+    loan.grade = "normal"
     return installments
 
 
@@ -104,7 +106,9 @@ def repayment_post(*, loan_id: int, actor, amount: Decimal, paid_on: date, refer
             to_interest=totals["interest"], to_principal=totals["principal"], allocation=jsonable(lines), posted_by=actor,
         )
         loan.outstanding_principal -= totals["principal"]
-        loan.save(update_fields=["outstanding_principal"])
+        unpaid = [i.due_date for i in installments if i.paid_off_on is None]
+        loan.oldest_unpaid_due = min(unpaid) if unpaid else None
+        loan.save(update_fields=["outstanding_principal", "oldest_unpaid_due"])
         audit(actor=actor, action="repayment", loan=loan, obj=repayment,
               payload={"reference": reference, "amount": amount, "paid_on": paid_on, **totals})
     return repayment, True

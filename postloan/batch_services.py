@@ -1,0 +1,62 @@
+"""Starting and continuing nightly batch runs; the work itself is in ``postloan.batch``."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+
+from loancenter.lib.dates import today
+from postloan import batch
+from postloan.models import BatchChunk, BatchRun
+
+
+def batch_start(*, as_of: date | None = None) -> BatchRun:
+    """Queue the run for ``as_of`` (default: yesterday) and every missed date before it, then start the earliest."""
+    as_of = as_of or today() - timedelta(days=1)
+    if as_of > today():
+        from django.utils.translation import gettext as _
+
+        from loancenter.lib.errors import RuleViolation
+
+        raise RuleViolation("as_of", _("The batch cannot run for a future date."))
+    for day in batch.dates_to_run(as_of):
+        BatchRun.objects.get_or_create(as_of=day)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # In-process: run the dates one after another here (with workers, each finished run starts the next).
+        while (run := dispatch_next()) is not None and run.as_of <= as_of:
+            run.refresh_from_db()
+            if run.status != BatchRun.DONE:
+                break
+    else:
+        dispatch_next()
+    return BatchRun.objects.get(as_of=as_of)
+
+
+def dispatch_next() -> BatchRun | None:
+    """Send the chunks of the earliest unfinished run to the workers (one task per chunk)."""
+    from postloan.tasks import batch_chunk
+
+    run = BatchRun.objects.exclude(status=BatchRun.DONE).order_by("as_of").first()
+    if run is None:
+        return None
+    run = batch.plan_run(run.as_of)
+    BatchRun.objects.filter(pk=run.pk, status=BatchRun.FAILED).update(status=BatchRun.RUNNING, error="")
+    chunk_ids = list(run.chunks.exclude(status=BatchChunk.DONE).values_list("id", flat=True))
+    # plan_run committed the chunks already, so workers see them; no on_commit needed (callers hold no transaction).
+    for chunk_id in chunk_ids:
+        batch_chunk.delay(chunk_id)
+    return run
+
+
+def run_chunk_and_continue(chunk_id: int) -> None:
+    batch.run_chunk(chunk_id)
+    run = BatchChunk.objects.select_related("run").get(pk=chunk_id).run
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return  # batch_start drives the dates in-process
+    if run.status == BatchRun.DONE and BatchRun.objects.filter(status=BatchRun.QUEUED, as_of__gt=run.as_of).exists():
+        dispatch_next()
+
+
+def latest_run() -> BatchRun | None:
+    return BatchRun.objects.order_by("-as_of").first()

@@ -1,0 +1,20 @@
+"""Celery tasks: thin, ids in, a service call (STYLE.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+
+from postloan import batch_services
+
+
+@shared_task(acks_late=True)
+def batch_chunk(chunk_id: int) -> None:
+    batch_services.run_chunk_and_continue(chunk_id)
+
+
+@shared_task
+def nightly_batch(as_of: str | None = None) -> None:
+    """Celery beat's entry point: the batch for the day that just ended (or ``as_of``)."""
+    batch_services.batch_start(as_of=date.fromisoformat(as_of) if as_of else None)
