@@ -60,6 +60,9 @@ class ReadOnlyInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields or ()
+
     def has_view_permission(self, request, obj=None):
         return may_use_admin(request.user)
 
