@@ -51,9 +51,6 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-LoginView.login_exempt = True  # the middleware lets the login page through (it also matches the path)
-
-
 def with_age(loans, now=None):
     """Annotate each loan with how long it has waited in its state (for the queue's age column)."""
     now = now or timezone.now()

@@ -191,3 +191,20 @@ def test_loan_page_lists_exactly_my_available_actions(login, staff, flow, draft)
     for name in ("approve", "reject", "return_to_review", "escalate"):
         assert f'data-action="{name}"' in html
     assert 'data-action="submit"' not in html and 'data-action="pass_review"' not in html
+
+
+def test_a_later_registered_transition_gets_its_button_and_form(login, staff, flow, draft):
+    """sign_contract is registered by the disbursement app; the browser renders and performs it generically."""
+    flow.advance(draft, Status.APPROVED)
+    client = login(staff.mkt)
+    assert 'data-action="sign_contract"' in client.get(reverse("loan-detail", args=[draft.pk])).content.decode()
+    response = client.get(do("sign_contract", draft))
+    assert response.status_code == 200
+    rows = {row["name"]: row for row in response.context["rows"]}
+    assert rows["contract_no"]["kind"] == "text"
+    assert rows["signed_on"]["kind"] == "date" and rows["signed_on"]["value"] == today().isoformat()
+    response = client.post(do("sign_contract", draft), {
+        "contract_no": "HT-2025-0001", "signed_on": today().isoformat(), "signed_in_person": "true"})
+    assert response.status_code == 302, response.context and response.context["error"]
+    draft.refresh_from_db()
+    assert draft.status == Status.CONTRACT_SIGNED
