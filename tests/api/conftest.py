@@ -41,7 +41,8 @@ def transition_data(staff, loan: Loan, name: str, actor=None) -> dict:
 
 
 def drive(staff, loan: Loan, to: str, *, acting: dict | None = None) -> Loan:
-    """Move ``loan`` along the happy path to status ``to``; ``acting`` names who performs which step.
+    """Move ``loan`` (unsecured) along the happy path from where it is to status ``to``; ``acting`` names who
+    performs which step.
 
     Steps of the marketing officer (submit, sign_contract) default to the loan's own officer.
     """
@@ -52,6 +53,8 @@ def drive(staff, loan: Loan, to: str, *, acting: dict | None = None) -> Loan:
             return loan
         if name == "register_collateral" and not loan.product.secured:
             continue
+        if name not in {t.name for t in loan.get_available_status_transitions()}:
+            continue  # already past this step
         default = loan.marketing_officer if ACTORS[name] == "mkt" else getattr(staff, ACTORS[name])
         actor = acting.get(name, default)
         perform(name, loan_id=loan.pk, actor=actor, data=transition_data(staff, loan, name, actor))
