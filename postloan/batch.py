@@ -318,8 +318,11 @@ def finish_run(run_id: int) -> None:
 
 
 def dates_to_run(as_of: date) -> list[date]:
-    """Missed days are caught up in date order: every date after the last completed run, up to ``as_of``."""
-    last = BatchRun.objects.filter(status=BatchRun.DONE, as_of__lt=as_of).aggregate(m=Max("as_of"))["m"]
+    """Missed days are caught up in date order: every date after the latest earlier run, up to ``as_of``.
+
+    (An earlier run that has not finished is resumed first: runs are dispatched oldest first.)
+    """
+    last = BatchRun.objects.filter(as_of__lt=as_of).aggregate(m=Max("as_of"))["m"]
     if last is None:
         return [as_of]
     return [last + timedelta(days=n) for n in range(1, (as_of - last).days + 1)]

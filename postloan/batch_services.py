@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.conf import settings
-
+from loancenter.celery import app as celery_app
 from loancenter.lib.dates import today
 from postloan import batch
 from postloan.models import BatchChunk, BatchRun
@@ -22,7 +21,7 @@ def batch_start(*, as_of: date | None = None) -> BatchRun:
         raise RuleViolation("as_of", _("The batch cannot run for a future date."))
     for day in batch.dates_to_run(as_of):
         BatchRun.objects.get_or_create(as_of=day)
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if celery_app.conf.task_always_eager:
         # In-process: run the dates one after another here (with workers, each finished run starts the next).
         while (run := dispatch_next()) is not None and run.as_of <= as_of:
             run.refresh_from_db()
@@ -52,7 +51,7 @@ def dispatch_next() -> BatchRun | None:
 def run_chunk_and_continue(chunk_id: int) -> None:
     batch.run_chunk(chunk_id)
     run = BatchChunk.objects.select_related("run").get(pk=chunk_id).run
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if celery_app.conf.task_always_eager:
         return  # batch_start drives the dates in-process
     if run.status == BatchRun.DONE and BatchRun.objects.filter(status=BatchRun.QUEUED, as_of__gt=run.as_of).exists():
         dispatch_next()
