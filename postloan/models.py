@@ -204,3 +204,206 @@ class EscalationTask(models.Model):
     class Meta:
         ordering = ["created_on", "id"]
         constraints = [models.UniqueConstraint(fields=["case", "kind"], name="task_once_per_case")]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Collections (合规催收), servicing requests (rules 18–20), write-off (rule 21) and manual grade changes (SPEC §6)
+
+
+class CollectionAgency(models.Model):
+    """The whitelist of outsourced collection agencies; only an active one may be used (SPEC §3, collections)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    licence_no = models.CharField(_("licence number"), max_length=60, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    active = models.BooleanField(_("active (on the whitelist)"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("collection agency")
+        verbose_name_plural = _("collection agencies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CollectionAction(models.Model):
+    """One logged collection contact: channel, time, whom, result, promise to pay."""
+
+    CHANNELS = [("phone", _("Phone call")), ("sms", _("Text message")), ("visit", _("Visit")),
+                ("letter", _("Letter")), ("agency", _("Outsourced agency"))]
+    TARGETS = [("borrower", _("Borrower")), ("guarantor", _("Guarantor")), ("agency", _("Agency"))]
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="actions")
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="collection_actions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=8, choices=CHANNELS)
+    contacted_at = models.DateTimeField(_("contacted at"))
+    contact_day = models.DateField()  # local date of contacted_at: the "a day" of the unanswered-calls limit
+    target = models.CharField(_("contacted"), max_length=10, choices=TARGETS)
+    guarantor = models.ForeignKey("applications.Guarantor", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(CollectionAgency, null=True, blank=True, on_delete=models.PROTECT, related_name="actions")
+    phone = models.CharField(_("phone number"), max_length=20, blank=True)
+    answered = models.BooleanField(_("answered"), default=False)
+    result = models.TextField(_("result"), blank=True)
+    promise_date = models.DateField(_("promised payment date"), null=True, blank=True)
+    promise_amount = models.DecimalField(_("promised amount"), **MONEY, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-contacted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(promise_amount__isnull=True) | Q(promise_amount__gt=0),
+                                   name="collection_promise_positive"),
+        ]
+        indexes = [
+            # The unanswered-calls limit: calls to one number on one day.
+            models.Index(fields=["phone", "contact_day"], name="collection_calls_per_day"),
+        ]
+
+
+class RepaymentAccount(models.Model):
+    """The account a loan's installments are debited from; changed only through a reviewed request (rule 20)."""
+
+    loan = models.OneToOneField(Loan, on_delete=models.CASCADE, related_name="repayment_account")
+    account_no = models.CharField(_("account number"), max_length=34)
+    bank = models.CharField(_("bank"), max_length=100, blank=True)
+    since = models.DateField(_("since"))
+
+
+class ServicingRequest(models.Model):
+    """A servicing request (rules 18–20): filed by one person, reviewed by a reviewer who is not the filer."""
+
+    PREPAY_PARTIAL, PREPAY_FULL = "prepayment_partial", "prepayment_full"
+    EXTENSION, ACCOUNT, BORROWER = "extension", "account_change", "borrower_change"
+    KINDS = [
+        (PREPAY_PARTIAL, _("Partial prepayment")), (PREPAY_FULL, _("Full prepayment")), (EXTENSION, _("Extension")),
+        (ACCOUNT, _("Change of repayment account")), (BORROWER, _("Change of borrower data")),
+    ]
+    PENDING, APPROVED, REJECTED, EXECUTED = "pending", "approved", "rejected", "executed"
+    STATUSES = [(PENDING, _("Pending review")), (APPROVED, _("Approved")), (REJECTED, _("Rejected")),
+                (EXECUTED, _("Executed"))]
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="servicing_requests")
+    kind = models.CharField(_("kind"), max_length=20, choices=KINDS)
+    status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=PENDING)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(_("reason"), blank=True)
+    # Prepayment: the amount (partial) and the payment's date and reference.
+    amount = models.DecimalField(_("amount"), **MONEY, null=True, blank=True)
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    reference = models.CharField(_("payment reference"), max_length=64, blank=True)
+    # Extension (展期): months and the guarantors' written consent.
+    extension_months = models.PositiveIntegerField(_("extension (months)"), null=True, blank=True)
+    guarantor_consent = models.BooleanField(_("guarantors' written consent received"), default=False)
+    # Account / borrower data: the new values, and the old ones kept when applied.
+    new_value = models.JSONField(default=dict, blank=True)
+    old_value = models.JSONField(default=dict, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
+    executed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    executed_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-filed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "kind"], condition=Q(status="pending"), name="one_pending_request_per_kind"),
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gt=0), name="servicing_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "filed_at"], name="servicing_queue")]  # the reviewer's queue
+
+
+class WriteOff(models.Model):
+    """核销 (rule 21): proposed with the legal documents, reviewed, approved by someone else again."""
+
+    PROPOSED, REVIEWED, APPROVED, REJECTED, DONE = "proposed", "reviewed", "approved", "rejected", "done"
+    STATUSES = [(PROPOSED, _("Proposed")), (REVIEWED, _("Reviewed")), (APPROVED, _("Approved")),
+                (REJECTED, _("Rejected")), (DONE, _("Written off"))]
+    LEGAL_DOCUMENTS = [
+        ("court_judgment", _("Court judgment or ruling")),
+        ("enforcement_terminated", _("Ruling terminating enforcement")),
+        ("bankruptcy", _("Bankruptcy liquidation documents")),
+        ("death_certificate", _("Death or disappearance certificate")),
+        ("police_report", _("Police report")),
+        ("collection_record", _("Record of collection efforts")),
+        ("other", _("Other legal document")),
+    ]
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="write_offs")
+    status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED)
+    reason = models.TextField(_("reason"))
+    legal_documents = models.JSONField(_("legal documents"), default=list)
+    principal = models.DecimalField(_("principal written off"), **MONEY)
+    interest = models.DecimalField(_("interest written off"), **MONEY)
+    penalty = models.DecimalField(_("penalty written off"), **MONEY)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approval_note = models.TextField(blank=True)
+    rejected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    written_off_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["loan"], condition=Q(status__in=["proposed", "reviewed", "approved", "done"]),
+                                    name="one_live_write_off_per_loan"),
+        ]
+
+    @property
+    def total(self):
+        return self.principal + self.interest + self.penalty
+
+
+class WriteOffRecovery(models.Model):
+    """Money recovered on a written-off loan: reported apart from repayments (rule 21)."""
+
+    write_off = models.ForeignKey(WriteOff, on_delete=models.PROTECT, related_name="recoveries")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="recoveries")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    recovered_on = models.DateField(_("recovered on"))
+    reference = models.CharField(_("reference"), max_length=64, unique=True)
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recovered_on", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_positive")]
+
+
+class GradeChange(models.Model):
+    """A manual five-level grade change (SPEC §6): worse applies at once with reasons; better needs a second person."""
+
+    PENDING, APPLIED, REJECTED = "pending", "applied", "rejected"
+    STATUSES = [(PENDING, _("Pending approval")), (APPLIED, _("Applied")), (REJECTED, _("Rejected"))]
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="grade_changes")
+    from_grade = models.CharField(_("from grade"), max_length=16, choices=GRADE_CHOICES)
+    to_grade = models.CharField(_("to grade"), max_length=16, choices=GRADE_CHOICES)
+    reasons = models.TextField(_("reasons"))
+    status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=PENDING)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["loan"], condition=Q(status="pending"), name="one_pending_grade_change"),
+        ]
+
+    @property
+    def upgrade(self) -> bool:
+        return GRADES.index(self.to_grade) < GRADES.index(self.from_grade)
