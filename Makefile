@@ -88,6 +88,7 @@ messages: venv
 # Quality
 
 test: system-deps venv
+	@mkdir -p staticfiles  # WhiteNoise warns on every request while STATIC_ROOT does not exist
 	@start=$$(date +%s); \
 	status=0; \
 	$(PY) manage.py makemigrations --check --dry-run || status=$$?; \

@@ -9,6 +9,9 @@ the audit trail and refusals are read-only here, because every change to a loan 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
@@ -27,7 +30,18 @@ def holds_admin_post(user) -> bool:
     return bool(user.is_active and user.has_any_post(*ADMIN_POSTS))
 
 
+class PostAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login form asks for an admin post instead of Django's is_staff flag."""
+
+    def confirm_login_allowed(self, user):
+        AuthenticationForm.confirm_login_allowed(self, user)  # active accounts only
+        if not may_use_admin(user):
+            raise ValidationError(self.error_messages["invalid_login"], code="invalid_login",
+                                  params={"username": self.username_field.verbose_name})
+
+
 class LoanCenterAdminSite(admin.AdminSite):
+    login_form = PostAdminAuthenticationForm
     site_header = _("Personal-loan center administration")
     site_title = _("Loan center admin")
     index_title = _("Administration")

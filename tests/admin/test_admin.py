@@ -170,3 +170,15 @@ def test_every_admin_list_and_page_opens_for_the_manager(client, staff, flow, dr
         if first is not None:
             page = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk]))
             assert page.status_code == 200, opts.label
+
+
+def test_the_admin_login_page_admits_the_general_post_but_not_marketing(client, staff):
+    from tests.conftest import PASSWORD
+
+    url = reverse("admin:login")
+    refused = client.post(url, {"username": "mkt", "password": PASSWORD, "next": "/admin/"})
+    assert refused.status_code == 200 and not refused.wsgi_request.user.is_authenticated
+
+    admitted = client.post(url, {"username": "gen", "password": PASSWORD, "next": "/admin/"})
+    assert admitted.status_code == 302 and admitted["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
