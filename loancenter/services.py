@@ -16,8 +16,11 @@ from loancenter.rules import check_post_combination
 
 
 def ensure_post_groups() -> None:
-    for code in ALL_POSTS:
-        Group.objects.get_or_create(name=code)
+    # One query when the groups exist (every call after the first); staff_set_posts calls this each time.
+    existing = set(Group.objects.filter(name__in=ALL_POSTS).values_list("name", flat=True))
+    missing = [code for code in ALL_POSTS if code not in existing]
+    if missing:
+        Group.objects.bulk_create([Group(name=code) for code in missing], ignore_conflicts=True)
 
 
 @transaction.atomic
