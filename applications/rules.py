@@ -381,11 +381,12 @@ def _later_roles(loan, user) -> set[str]:
 
 def is_party_to_loan(loan, user) -> bool:
     """Staff loans: the borrower or a guarantor, matched by ID number, may do nothing on the loan."""
-    if not user.id_number:
+    id_number = (user.id_number or "").strip().upper()  # customers' numbers are stored upper-case
+    if not id_number:
         return False
-    if loan.customer.id_number == user.id_number:
+    if loan.customer.id_number == id_number:
         return True
-    return loan.guarantors.filter(customer__id_number=user.id_number).exists()
+    return loan.guarantors.filter(customer__id_number=id_number).exists()
 
 
 def check_separation(loan, user, role: str | None) -> None:

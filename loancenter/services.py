@@ -55,7 +55,8 @@ def staff_create(*, username: str, posts: Iterable[str], password: str | None = 
     check_post_combination(posts)
     if User.objects.filter(username=username).exists():
         raise RuleViolation("username_taken", _("Username %(u)s is taken.") % {"u": username})
-    user = User(username=username, approval_limit=approval_limit, id_number=id_number, first_name=full_name)
+    user = User(username=username, approval_limit=approval_limit, id_number=(id_number or "").strip().upper(),
+                first_name=full_name)
     user.full_clean(exclude=["password"])
     if password:
         user.set_password(password)
