@@ -20,6 +20,7 @@ from disbursement import services as disbursement_services
 from loancenter.lib.money import REPAYMENT_METHODS
 from loancenter.models import User
 from postloan import services as postloan_services
+from postloan import write_off as write_off_services
 from review import services as review_services
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -118,6 +119,7 @@ REGISTRY: dict[str, Entry] = {
     "prepare_receipt": Entry(PrepareReceiptInput, disbursement_services.loan_prepare_receipt),
     "disburse": Entry(DisburseInput, disbursement_services.loan_disburse),
     "settle": Entry(EmptyInput, postloan_services.loan_settle),
+    "write_off": Entry(ReasonInput, write_off_services.loan_write_off),  # needs an approved WriteOff (rule 21)
 }
 
 

@@ -1,0 +1,177 @@
+"""Collections (合规催收, SPEC §3 and §6): the action log with its compliance rules, escalation tasks, agencies, queues."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import DecimalField, F, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applications import rules as app_rules
+from applications.models import Loan
+from applications.workflow import audit, record_refusal
+from loancenter import posts as P
+from loancenter.lib.errors import DomainError, RuleViolation
+from loancenter.lib.money import ZERO
+from loancenter.rules import require_post
+from postloan import rules
+from postloan.models import CollectionAction, CollectionAgency, CollectionCase, EscalationTask, Installment
+
+
+def _refusing(action: str, loan_id_of):
+    """Record a refusal (apart from the audit trail) and re-raise it."""
+
+    def wrap(fn):
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except DomainError as error:
+                record_refusal(actor=kwargs.get("actor"), action=action, loan_id=loan_id_of(kwargs), error=error)
+                raise
+
+        inner.__name__, inner.__doc__ = fn.__name__, fn.__doc__
+        return inner
+
+    return wrap
+
+
+def _case_loan_id(kwargs) -> int | None:
+    return CollectionCase.objects.filter(pk=kwargs.get("case_id")).values_list("loan_id", flat=True).first()
+
+
+@_refusing("collection_action", _case_loan_id)
+def collection_action_log(
+    *,
+    case_id: int,
+    actor,
+    channel: str,
+    contacted_at: datetime,
+    target: str,
+    phone: str = "",
+    guarantor=None,
+    agency: CollectionAgency | None = None,
+    answered: bool = False,
+    result: str = "",
+    promise_date: date | None = None,
+    promise_amount: Decimal | None = None,
+) -> CollectionAction:
+    """Log one contact after checking every compliance rule; a refusal writes nothing."""
+    if timezone.is_naive(contacted_at):
+        contacted_at = timezone.make_aware(contacted_at)
+    phone = (phone or "").strip()
+    with transaction.atomic():
+        case = CollectionCase.objects.select_related("loan__customer").get(pk=case_id)
+        loan = Loan.objects.select_for_update().select_related("customer").get(pk=case.loan_id)
+        case.loan = loan
+        app_rules.check_separation(loan, actor, None)  # never on one's own loan
+        rules.check_case_collector(case, actor)
+        rules.check_not_in_future(contacted_at)
+        rules.check_contact_hours(contacted_at)
+        guarantors = list(loan.guarantors.select_related("customer"))
+        rules.check_contact_target(loan=loan, channel=channel, target=target, phone=phone, guarantor=guarantor,
+                                   agency=agency, guarantors=guarantors)
+        day = timezone.localtime(contacted_at).date()
+        if channel == "phone":
+            unanswered = CollectionAction.objects.filter(phone=phone, contact_day=day, channel="phone", answered=False).count()
+            rules.check_unanswered_calls(phone=phone, unanswered_today=unanswered)
+        rules.check_promise(promise_date=promise_date, promise_amount=promise_amount, contact_day=day)
+        action = CollectionAction.objects.create(
+            case=case, loan=loan, actor=actor, channel=channel, contacted_at=contacted_at, contact_day=day, target=target,
+            guarantor=guarantor if target == "guarantor" else None, agency=agency if target == "agency" else None,
+            phone=phone, answered=answered, result=result, promise_date=promise_date, promise_amount=promise_amount,
+        )
+        audit(actor=actor, action="collection_action", loan=loan, obj=action, payload={
+            "channel": channel, "target": target, "contacted_at": contacted_at, "answered": answered,
+            "promise_date": promise_date, "promise_amount": promise_amount,
+        })
+    return action
+
+
+@_refusing("escalation_task_done", lambda kw: EscalationTask.objects.filter(pk=kw.get("task_id"))
+           .values_list("loan_id", flat=True).first())
+def escalation_task_done(*, task_id: int, actor, note: str) -> EscalationTask:
+    """The general post marks an escalation task (insurance claim, legal action, guarantor demand…) done, with a note."""
+    require_post(actor, P.GENERAL)
+    with transaction.atomic():
+        task = EscalationTask.objects.select_for_update().select_related("loan").get(pk=task_id)
+        app_rules.check_separation(task.loan, actor, None)
+        if task.done_on is not None:
+            raise RuleViolation("task_done", _("This task was already marked done on %(d)s.") % {"d": task.done_on.isoformat()})
+        if not (note or "").strip():
+            raise RuleViolation("note_required", _("Say what was done in the note."), field="note")
+        task.done_on, task.done_by, task.note = timezone.localdate(), actor, note.strip()
+        task.save(update_fields=["done_on", "done_by", "note"])
+        audit(actor=actor, action="escalation_task_done", loan=task.loan, obj=task, payload={"kind": task.kind, "note": task.note})
+    return task
+
+
+def agency_save(*, actor, name: str, licence_no: str = "", phone: str = "", active: bool = True,
+                agency_id: int | None = None) -> CollectionAgency:
+    """The general post and the manager keep the whitelist of outsourced collection agencies."""
+    require_post(actor, P.GENERAL, P.MANAGER)
+    with transaction.atomic():
+        agency = CollectionAgency.objects.select_for_update().get(pk=agency_id) if agency_id else CollectionAgency()
+        old = {"name": agency.name, "active": agency.active} if agency_id else {}
+        agency.name, agency.licence_no, agency.phone, agency.active = name.strip(), licence_no, phone, active
+        agency.full_clean()
+        agency.save()
+        audit(actor=actor, action="collection_agency_save", obj=agency, payload={"old": old, "name": agency.name,
+                                                                                   "active": agency.active})
+    return agency
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Selectors
+
+
+def overdue_amounts(loan: Loan, as_of: date | None = None) -> dict[str, Decimal]:
+    """Unpaid principal, interest and penalty of the installments due before ``as_of`` (today)."""
+    as_of = as_of or timezone.localdate()
+    agg = Installment.objects.filter(loan=loan, paid_off_on__isnull=True, due_date__lt=as_of).aggregate(
+        principal=Sum(F("principal") - F("paid_principal")), interest=Sum(F("interest") - F("paid_interest")),
+        penalty=Sum(F("penalty") - F("paid_penalty")),
+    )
+    amounts = {k: v or ZERO for k, v in agg.items()}
+    amounts["total"] = sum(amounts.values(), ZERO)
+    return amounts
+
+
+def _with_queue_columns(cases: QuerySet[CollectionCase]) -> QuerySet[CollectionCase]:
+    today = timezone.localdate()
+    overdue = (
+        Installment.objects.filter(loan=OuterRef("loan_id"), paid_off_on__isnull=True, due_date__lt=today)
+        .values("loan").annotate(s=Sum(F("principal") - F("paid_principal") + F("interest") - F("paid_interest")
+                                       + F("penalty") - F("paid_penalty"))).values("s")
+    )
+    last = CollectionAction.objects.filter(case=OuterRef("pk")).order_by("-contacted_at", "-id")
+    return (
+        cases.select_related("loan__customer", "loan__product", "loan__marketing_officer", "owner")
+        .annotate(
+            amount_overdue=Coalesce(Subquery(overdue, output_field=DecimalField(max_digits=14, decimal_places=2)), ZERO,
+                                    output_field=DecimalField(max_digits=14, decimal_places=2)),
+            last_action_at=Subquery(last.values("contacted_at")[:1]),
+            last_action_channel=Subquery(last.values("channel")[:1]),
+            last_action_result=Subquery(last.values("result")[:1]),
+        )
+        .prefetch_related(Prefetch("tasks", queryset=EscalationTask.objects.order_by("created_on", "id")))
+        .order_by("-loan__days_past_due", "id")
+    )
+
+
+def collection_queue(user) -> QuerySet[CollectionCase]:
+    """Marketing: their own T1 cases; general: T2/T3 cases with their escalation tasks; manager: every open case."""
+    open_cases = CollectionCase.objects.filter(closed_on__isnull=True)
+    if user.has_any_post(P.GENERAL, P.MANAGER):
+        if user.has_post(P.MANAGER):
+            return _with_queue_columns(open_cases)
+        mine = open_cases.filter(owner_post=P.GENERAL)
+        if user.has_post(P.MARKETING):
+            mine = mine | open_cases.filter(owner_post=P.MARKETING, loan__marketing_officer=user)
+        return _with_queue_columns(mine)
+    if user.has_post(P.MARKETING):
+        return _with_queue_columns(open_cases.filter(owner_post=P.MARKETING, loan__marketing_officer=user))
+    return _with_queue_columns(open_cases.none())

@@ -1,0 +1,112 @@
+"""Manual five-level grade changes (SPEC §6).
+
+To a worse grade: applied at once with reasons; it becomes the loan's manual floor (``Loan.manual_grade``) that the
+nightly batch keeps. To a better grade: a request that a second person (manager or reviewer, not the proposer)
+approves; on approval the manual floor is lowered to the new grade (cleared when it is 正常) and the grade is set
+directly — never better than the days-past-due floor or the restructuring observation floor, and a loan that is
+non-performing because of its arrears goes back to performing only by the upgrade rule (see ``postloan.rules``).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applications import rules as app_rules
+from applications.models import Loan, Status
+from applications.workflow import audit
+from loancenter import posts as P
+from loancenter.lib.dates import today
+from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
+from loancenter.rules import require_post
+from postloan import rules
+from postloan.models import GRADES, GradeChange
+from postloan.servicing import _recorded, _reprovision
+
+PROPOSER_POSTS = (P.REVIEWER, P.GENERAL, P.MANAGER)
+APPROVER_POSTS = (P.MANAGER, P.REVIEWER)
+
+
+@_recorded("grade_change")
+def grade_change_propose(*, loan_id: int, actor, to_grade: str, reasons: str) -> GradeChange:
+    require_post(actor, *PROPOSER_POSTS)
+    if to_grade not in GRADES:
+        raise RuleViolation("to_grade", _("Unknown grade."), field="to_grade")
+    with transaction.atomic():
+        loan = Loan.objects.select_for_update().get(pk=loan_id)
+        app_rules.check_separation(loan, actor, None)
+        if loan.status != Status.ACTIVE:
+            raise InvalidState(_("Grades are changed on active loans (this one is %(s)s).") % {"s": loan.get_status_display()})
+        current = loan.grade or "normal"
+        change = GradeChange(loan=loan, from_grade=current, to_grade=to_grade, reasons=(reasons or "").strip(), proposed_by=actor)
+        if rules.rank(to_grade) > rules.rank(current):
+            rules.check_downgrade(current=current, target=to_grade, reasons=change.reasons)
+            loan.manual_grade = rules.worse(loan.manual_grade or "normal", to_grade)
+            loan.grade = to_grade
+            _reprovision(loan)
+            loan.save(update_fields=["manual_grade", "grade", "provision"])
+            change.status, change.decided_at = GradeChange.APPLIED, timezone.now()
+            change.save()
+            audit(actor=actor, action="grade_downgrade", loan=loan, obj=change,
+                  payload={"from": current, "to": to_grade}, reason=change.reasons)
+            return change
+        rules.check_upgrade(loan, target=to_grade, reasons=change.reasons, on=today())
+        if GradeChange.objects.filter(loan=loan, status=GradeChange.PENDING).exists():
+            raise Conflict("grade_change_pending", _("A grade change of this loan is already waiting for approval."))
+        change.save()
+        audit(actor=actor, action="grade_upgrade_propose", loan=loan, obj=change,
+              payload={"from": current, "to": to_grade}, reason=change.reasons)
+    return change
+
+
+def _lock(change_id: int) -> tuple[GradeChange, Loan]:
+    change = GradeChange.objects.select_for_update().get(pk=change_id)
+    loan = Loan.objects.select_for_update().get(pk=change.loan_id)
+    change.loan = loan
+    return change, loan
+
+
+def _check_decider(change: GradeChange, loan: Loan, actor) -> None:
+    require_post(actor, *APPROVER_POSTS)
+    rules.check_not_own_request(change.proposed_by_id, actor, _("proposed this grade change"))
+    app_rules.check_separation(loan, actor, None)
+    if change.status != GradeChange.PENDING:
+        raise InvalidState(_("This grade change is already %(s)s.") % {"s": change.get_status_display()})
+
+
+@_recorded("grade_change_approve")
+def grade_change_approve(*, change_id: int, actor, note: str = "") -> GradeChange:
+    with transaction.atomic():
+        change, loan = _lock(change_id)
+        _check_decider(change, loan, actor)
+        if loan.status != Status.ACTIVE:
+            raise InvalidState(_("The loan is no longer active (%(s)s).") % {"s": loan.get_status_display()})
+        rules.check_upgrade(loan, target=change.to_grade, reasons=change.reasons, on=today())  # still true today?
+        before = loan.grade
+        loan.manual_grade = "" if change.to_grade == "normal" else change.to_grade
+        loan.grade = change.to_grade
+        if rules.rank(change.to_grade) < 2:
+            loan.npl_cure_start = None  # performing again: no upgrade-rule hold left to track
+        _reprovision(loan)
+        loan.save(update_fields=["manual_grade", "grade", "npl_cure_start", "provision"])
+        change.status, change.decided_by, change.decided_at, change.decision_note = (
+            GradeChange.APPLIED, actor, timezone.now(), note or "")
+        change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        audit(actor=actor, action="grade_upgrade_approve", loan=loan, obj=change,
+              payload={"from": before, "to": change.to_grade}, reason=change.decision_note)
+    return change
+
+
+@_recorded("grade_change_reject")
+def grade_change_reject(*, change_id: int, actor, note: str) -> GradeChange:
+    with transaction.atomic():
+        change, loan = _lock(change_id)
+        _check_decider(change, loan, actor)
+        if not (note or "").strip():
+            raise RuleViolation("note_required", _("Give the reason for rejecting the change."), field="note")
+        change.status, change.decided_by, change.decided_at, change.decision_note = (
+            GradeChange.REJECTED, actor, timezone.now(), note.strip())
+        change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        audit(actor=actor, action="grade_upgrade_reject", loan=loan, obj=change, reason=change.decision_note)
+    return change

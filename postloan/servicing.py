@@ -1,0 +1,436 @@
+"""Servicing requests (SPEC §3 rules 18–20): prepayment, extension, change of repayment account or borrower data.
+
+Each request is filed by one person (the loan's marketing officer, or the general post) and reviewed by a reviewer
+who is not the filer. Extension and changes of data apply when approved; a prepayment is approved first and then
+executed by the posts that post money (general, disbursement — they also stand for the core-banking feed), since
+only then is the money there. See docs/decisions.md, "Servicing requests".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applications import rules as app_rules
+from applications.models import Customer, Loan, Status
+from applications.workflow import audit, jsonable, record_refusal
+from loancenter import posts as P
+from loancenter.lib.dates import add_months, today
+from loancenter.lib.errors import Conflict, DomainError, Forbidden, InvalidState, RuleViolation
+from loancenter.lib.money import BULLET, ZERO, monthly_rate, q2
+from loancenter.rules import require_post
+from postloan import rules
+from postloan.batch import provision_rates
+from postloan.models import Installment, Repayment, RepaymentAccount, ServicingRequest
+from postloan.schedule import build_schedule
+from postloan.services import REPAYMENT_POSTS, _allocate, loan_settle
+
+SR = ServicingRequest
+BORROWER_FIELDS = ("name", "phone", "address", "employer", "occupation", "monthly_income", "monthly_debt_payment")
+PREPAYMENTS = (SR.PREPAY_PARTIAL, SR.PREPAY_FULL)
+
+
+def _recorded(action: str):
+    def wrap(fn):
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except DomainError as error:
+                loan_id = kwargs.get("loan_id") or SR.objects.filter(pk=kwargs.get("request_id")).values_list(
+                    "loan_id", flat=True).first()
+                record_refusal(actor=kwargs.get("actor"), action=action, loan_id=loan_id, error=error)
+                raise
+
+        inner.__name__, inner.__doc__ = fn.__name__, fn.__doc__
+        return inner
+
+    return wrap
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Schedule arithmetic
+
+
+def _installments(loan: Loan) -> list[Installment]:
+    return list(Installment.objects.select_for_update().filter(loan=loan).order_by("number"))
+
+
+def _period_start(loan: Loan, installments: list[Installment], on: date) -> date:
+    """The start of the running period: the last due date on or before ``on``, or the value date."""
+    past = [i.due_date for i in installments if i.due_date <= on]
+    return max(past) if past else loan.receipt.value_date
+
+
+def _future(installments: list[Installment], on: date) -> list[Installment]:
+    future = [i for i in installments if i.due_date > on]
+    if any(i.paid_principal or i.paid_interest or i.paid_penalty for i in future):
+        raise RuleViolation(
+            "future_installment_paid",
+            _("An installment not yet due has already been partly paid; its payment must be settled before the "
+              "schedule can be recomputed."),
+        )
+    return future
+
+
+def _accrued(balance: Decimal, annual_rate: Decimal, start: date, on: date) -> Decimal:
+    """Interest from ``start`` to ``on`` at annual/360 a day (SPEC §5)."""
+    return q2(balance * annual_rate / 360 * max((on - start).days, 0))
+
+
+def _rebuild(loan: Loan, future: list[Installment], *, balance: Decimal, last_number: int) -> list[Installment]:
+    """Rewrite the installments from the first future one to ``last_number`` for ``balance``: same method and rate,
+    due dates on the value date's day each month; rows beyond the old last one are created."""
+    receipt = loan.receipt
+    first = future[0].number
+    rows = build_schedule(amount=balance, annual_rate=receipt.annual_rate, term_months=last_number - first + 1,
+                          method=receipt.repayment_method, value_date=receipt.value_date)
+    existing = {i.number: i for i in future}
+    changed, created = [], []
+    for offset, row in enumerate(rows):
+        number = first + offset
+        due = add_months(receipt.value_date, number)
+        inst = existing.get(number)
+        if inst is None:
+            created.append(Installment(loan=loan, number=number, due_date=due, principal=row.principal, interest=row.interest))
+        else:
+            inst.due_date, inst.principal, inst.interest = due, row.principal, row.interest
+            changed.append(inst)
+    Installment.objects.bulk_update(changed, ["due_date", "principal", "interest"])
+    Installment.objects.bulk_create(created)
+    return changed + created
+
+
+def _refresh_oldest_unpaid(loan: Loan) -> None:
+    loan.oldest_unpaid_due = (
+        Installment.objects.filter(loan=loan, paid_off_on__isnull=True).order_by("due_date").values_list("due_date", flat=True).first()
+    )
+
+
+def _reprovision(loan: Loan) -> None:
+    loan.provision = q2(loan.outstanding_principal * provision_rates()[loan.grade or "normal"])
+
+
+def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal]:
+    """What full prepayment on ``on`` costs: everything due (with the penalty the nightly batch has accrued), the
+    principal not yet due, and its interest from the start of the running period to ``on`` (annual/360 a day)."""
+    installments = list(loan.installments.order_by("number"))
+    due = [i for i in installments if i.paid_off_on is None and i.due_date <= on]
+    future = [i for i in installments if i.due_date > on]
+    due_total = sum((i.total_due for i in due), ZERO)
+    principal = sum((i.principal - i.paid_principal for i in future), ZERO)
+    interest = _accrued(principal, loan.receipt.annual_rate, _period_start(loan, installments, on), on)
+    return {"due": due_total, "principal": principal, "accrued_interest": interest, "total": due_total + principal + interest}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Filing
+
+
+def _check_filer(loan: Loan, actor) -> None:
+    require_post(actor, P.MARKETING, P.GENERAL)
+    if not actor.has_post(P.GENERAL) and loan.marketing_officer_id != actor.pk:
+        raise Forbidden("not_owner", _("A servicing request is filed by the loan's own marketing officer or the general post."))
+    app_rules.check_separation(loan, actor, None)
+    if loan.status != Status.ACTIVE:
+        raise InvalidState(_("Servicing requests are filed only for active loans (this one is %(s)s).")
+                           % {"s": loan.get_status_display()})
+
+
+def _extended_months(loan: Loan) -> int:
+    return SR.objects.filter(loan=loan, kind=SR.EXTENSION, status=SR.APPROVED).aggregate(
+        m=Sum("extension_months"))["m"] or 0
+
+
+def _check_extension(loan: Loan, months: int, consent: bool) -> None:
+    rules.check_extension(original_term=loan.approved_term_months, already_extended=_extended_months(loan), months=months,
+                          has_guarantors=loan.guarantors.exists(), consent=consent)
+    app_rules.check_age_at_maturity(loan.customer, loan.product, start=loan.receipt.value_date,
+                                    term_months=loan.approved_term_months + _extended_months(loan) + months)
+
+
+def _borrower_changes(customer: Customer, data: dict) -> tuple[dict, dict]:
+    unknown = set(data) - set(BORROWER_FIELDS)
+    if unknown:
+        raise RuleViolation("borrower_field", _("These fields cannot be changed here: %(f)s.") % {"f": ", ".join(sorted(unknown))})
+    changes = {k: v for k, v in data.items() if getattr(customer, k) != v}
+    if not changes:
+        raise RuleViolation("no_change", _("Nothing differs from the borrower's current data."))
+    return changes, {k: getattr(customer, k) for k in changes}
+
+
+def _validate_customer(customer: Customer, changes: dict) -> None:
+    for key, value in changes.items():
+        setattr(customer, key, value)
+    customer.full_clean(exclude=["officer", "birth_date", "gender", "id_number"])
+
+
+@_recorded("servicing_file")
+def servicing_file(*, loan_id: int, actor, kind: str, reason: str = "", amount: Decimal | None = None,
+                   extension_months: int | None = None, guarantor_consent: bool = False,
+                   account_no: str = "", bank: str = "", changes: dict | None = None) -> ServicingRequest:
+    """File a servicing request; the rules are checked now (to fail early) and again when it is approved."""
+    with transaction.atomic():
+        loan = Loan.objects.select_for_update().select_related("customer", "product").get(pk=loan_id)
+        _check_filer(loan, actor)
+        if SR.objects.filter(loan=loan, kind=kind, status=SR.PENDING).exists():
+            raise Conflict("request_pending", _("A request of this kind is already waiting for review on this loan."))
+        request = SR(loan=loan, kind=kind, filed_by=actor, reason=reason or "")
+        if kind == SR.PREPAY_PARTIAL:
+            if amount is None or amount <= 0:
+                raise RuleViolation("amount", _("Give the amount to prepay."), field="amount")
+            if amount >= loan.outstanding_principal:
+                raise RuleViolation("amount", _("%(a)s covers the whole outstanding principal %(p)s; file a full prepayment.")
+                                    % {"a": f"{amount:,.2f}", "p": f"{loan.outstanding_principal:,.2f}"}, field="amount")
+            request.amount = amount
+        elif kind == SR.PREPAY_FULL:
+            pass
+        elif kind == SR.EXTENSION:
+            if not extension_months or extension_months < 1:
+                raise RuleViolation("extension_months", _("Give the extension in months."), field="extension_months")
+            _check_extension(loan, extension_months, guarantor_consent)
+            request.extension_months, request.guarantor_consent = extension_months, guarantor_consent
+        elif kind == SR.ACCOUNT:
+            if not account_no.strip():
+                raise RuleViolation("account_no", _("Give the new repayment account."), field="account_no")
+            current = RepaymentAccount.objects.filter(loan=loan).first()
+            request.new_value = {"account_no": account_no.strip(), "bank": bank.strip()}
+            request.old_value = {"account_no": current.account_no, "bank": current.bank} if current else {}
+        elif kind == SR.BORROWER:
+            new, old = _borrower_changes(loan.customer, changes or {})
+            _validate_customer(Customer.objects.get(pk=loan.customer_id), new)
+            request.new_value, request.old_value = jsonable(new), jsonable(old)
+        else:
+            raise RuleViolation("kind", _("Unknown kind of servicing request."), field="kind")
+        request.save()
+        audit(actor=actor, action="servicing_file", loan=loan, obj=request,
+              payload={"kind": kind, "amount": request.amount, "extension_months": request.extension_months,
+                       "new": request.new_value}, reason=request.reason)
+    return request
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Review
+
+
+def _lock_request(request_id: int) -> tuple[ServicingRequest, Loan]:
+    request = SR.objects.select_for_update().get(pk=request_id)
+    loan = Loan.objects.select_for_update().select_related("customer", "product").get(pk=request.loan_id)
+    request.loan = loan
+    return request, loan
+
+
+def _check_reviewer(request: ServicingRequest, loan: Loan, actor) -> None:
+    require_post(actor, P.REVIEWER)
+    rules.check_not_own_request(request.filed_by_id, actor, _("filed this servicing request"))
+    app_rules.check_separation(loan, actor, None)
+    if request.status != SR.PENDING:
+        raise InvalidState(_("This request is already %(s)s.") % {"s": request.get_status_display()})
+    if loan.status != Status.ACTIVE:
+        raise InvalidState(_("The loan is no longer active (%(s)s).") % {"s": loan.get_status_display()})
+
+
+@_recorded("servicing_approve")
+def servicing_approve(*, request_id: int, actor, note: str = "") -> ServicingRequest:
+    """A reviewer who did not file it approves: data changes and extensions apply now, prepayments await execution."""
+    on = today()
+    with transaction.atomic():
+        request, loan = _lock_request(request_id)
+        _check_reviewer(request, loan, actor)
+        result: dict = {}
+        if request.kind == SR.PREPAY_PARTIAL and request.amount >= loan.outstanding_principal:
+            raise RuleViolation("amount", _("The amount now covers the whole outstanding principal; a full prepayment is needed."))
+        if request.kind == SR.EXTENSION:
+            result = _apply_extension(loan, request, on)
+        elif request.kind == SR.ACCOUNT:
+            current = RepaymentAccount.objects.filter(loan=loan).first()
+            request.old_value = {"account_no": current.account_no, "bank": current.bank} if current else {}
+            RepaymentAccount.objects.update_or_create(loan=loan, defaults={**request.new_value, "since": on})
+        elif request.kind == SR.BORROWER:
+            customer = Customer.objects.select_for_update().get(pk=loan.customer_id)
+            new, old = _borrower_changes(customer, _typed(request.new_value))
+            _validate_customer(customer, new)
+            customer.save()
+            request.old_value = jsonable(old)
+            audit(actor=actor, action="customer_update", loan=loan, obj=customer,
+                  payload={"old": old, "new": new, "servicing_request": request.pk})
+        request.status, request.reviewed_by, request.reviewed_at = SR.APPROVED, actor, timezone.now()
+        request.review_note, request.result = note or "", jsonable(result)
+        request.save()
+        audit(actor=actor, action="servicing_approve", loan=loan, obj=request,
+              payload={"kind": request.kind, "old": request.old_value, "new": request.new_value, **request.result},
+              reason=request.review_note)
+    return request
+
+
+def _typed(values: dict) -> dict:
+    """The JSON-kept new values back as the model's types (money as Decimal)."""
+    return {k: Decimal(v) if k in ("monthly_income", "monthly_debt_payment") else v for k, v in values.items()}
+
+
+@_recorded("servicing_reject")
+def servicing_reject(*, request_id: int, actor, note: str) -> ServicingRequest:
+    with transaction.atomic():
+        request, loan = _lock_request(request_id)
+        _check_reviewer(request, loan, actor)
+        if not (note or "").strip():
+            raise RuleViolation("note_required", _("Give the reason for rejecting the request."), field="note")
+        request.status, request.reviewed_by, request.reviewed_at, request.review_note = (
+            SR.REJECTED, actor, timezone.now(), note.strip())
+        request.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+        audit(actor=actor, action="servicing_reject", loan=loan, obj=request, payload={"kind": request.kind},
+              reason=request.review_note)
+    return request
+
+
+def _apply_extension(loan: Loan, request: ServicingRequest, on: date) -> dict:
+    """Rule 19: rebuild the remaining schedule to the new maturity; the loan counts as restructured."""
+    _check_extension(loan, request.extension_months, request.guarantor_consent)
+    installments = _installments(loan)
+    future = _future(installments, on)
+    if not future:
+        raise RuleViolation("matured", _("Every installment is already due; an extension is agreed before maturity (rule 19)."))
+    months = request.extension_months
+    balance = sum((i.principal for i in future), ZERO)
+    old_maturity = installments[-1].due_date
+    if loan.receipt.repayment_method == BULLET:
+        inst = future[0]
+        inst.due_date = add_months(loan.receipt.value_date, loan.approved_term_months + _extended_months(loan) + months)
+        inst.interest += q2(balance * monthly_rate(loan.receipt.annual_rate) * months)
+        inst.save(update_fields=["due_date", "interest"])
+        period = max(1, (inst.due_date.year - on.year) * 12 + inst.due_date.month - on.month)
+        new_maturity = inst.due_date
+    else:
+        rows = _rebuild(loan, future, balance=balance, last_number=installments[-1].number + months)
+        new_maturity = max(r.due_date for r in rows)
+        period = 1
+    # Observation: at least 2 repayment periods and at least one year from the restructuring (SPEC §6).
+    loan.restructured, loan.restructured_on = True, on
+    loan.observation_until = max(add_months(on, 2 * period), add_months(on, 12))
+    loan.grade = rules.worse(loan.grade or "normal", "special_mention")
+    _reprovision(loan)
+    _refresh_oldest_unpaid(loan)
+    loan.save(update_fields=["restructured", "restructured_on", "observation_until", "grade", "provision", "oldest_unpaid_due"])
+    return {"old_maturity": old_maturity, "new_maturity": new_maturity, "months": months,
+            "observation_until": loan.observation_until}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Execution of an approved prepayment (the money arrives)
+
+
+@_recorded("servicing_execute")
+def servicing_execute(*, request_id: int, actor, paid_on: date, reference: str) -> ServicingRequest:
+    """Post an approved prepayment. Partial: the amount pays what is due on ``paid_on`` first (penalty → interest →
+    principal), the rest goes to principal, and the remaining installments are recomputed (same dates, lower amounts).
+    Full: everything due, the principal not yet due and its accrued interest; then the loan is settled."""
+    require_post(actor, *REPAYMENT_POSTS)
+    reference = (reference or "").strip()
+    if not reference:
+        raise RuleViolation("reference", _("A payment carries a reference."), field="reference")
+    if paid_on > today():
+        raise RuleViolation("paid_on", _("The payment date cannot be in the future."), field="paid_on")
+    with transaction.atomic():
+        request, loan = _lock_request(request_id)
+        app_rules.check_separation(loan, actor, None)
+        if request.kind not in PREPAYMENTS:
+            raise InvalidState(_("Only a prepayment is executed; other requests apply when approved."))
+        if request.status != SR.APPROVED:
+            raise InvalidState(_("Only an approved prepayment is executed (this one is %(s)s).")
+                               % {"s": request.get_status_display()})
+        if loan.status != Status.ACTIVE:
+            raise InvalidState(_("The loan is no longer active (%(s)s).") % {"s": loan.get_status_display()})
+        if Repayment.objects.filter(reference=reference).exists():
+            raise Conflict("reference_reused", _("Reference %(ref)s was already used.") % {"ref": reference})
+        if paid_on < loan.receipt.value_date:
+            raise RuleViolation("paid_on", _("The payment date is before the loan's value date."), field="paid_on")
+        if request.kind == SR.PREPAY_PARTIAL:
+            repayment, result = _execute_partial(loan, request, actor, paid_on, reference)
+        else:
+            repayment, result = _execute_full(loan, actor, paid_on, reference)
+        request.status, request.executed_by, request.executed_at = SR.EXECUTED, actor, timezone.now()
+        request.paid_on, request.reference = paid_on, reference
+        request.result = jsonable({**request.result, **result, "repayment": repayment.pk})
+        request.save()
+        audit(actor=actor, action="servicing_execute", loan=loan, obj=request,
+              payload={"kind": request.kind, "reference": reference, "paid_on": paid_on, **result})
+        if request.kind == SR.PREPAY_FULL:
+            loan_settle(loan_id=loan.pk, actor=actor)
+    return request
+
+
+def _post(loan: Loan, actor, *, amount: Decimal, paid_on: date, reference: str, lines: list[dict],
+          principal: Decimal) -> Repayment:
+    totals = {p: sum((line[p] for line in lines), ZERO) for p in ("penalty", "interest")}
+    return Repayment.objects.create(
+        loan=loan, reference=reference, amount=amount, paid_on=paid_on, to_penalty=totals["penalty"],
+        to_interest=totals["interest"], to_principal=principal, allocation=jsonable(lines), posted_by=actor,
+    )
+
+
+def _execute_partial(loan: Loan, request: ServicingRequest, actor, paid_on: date, reference: str):
+    amount = request.amount
+    installments = _installments(loan)
+    due = [i for i in installments if i.paid_off_on is None and i.due_date <= paid_on]
+    owed_now = sum((i.total_due for i in due), ZERO)
+    to_principal = amount - owed_now
+    if to_principal <= 0:
+        raise RuleViolation("amount", _("%(a)s does not exceed the %(d)s due now; post it as an ordinary repayment.")
+                            % {"a": f"{amount:,.2f}", "d": f"{owed_now:,.2f}"})
+    future = _future(installments, paid_on)
+    balance = sum((i.principal for i in future), ZERO)
+    if to_principal >= balance:
+        raise RuleViolation("amount", _("After what is due, %(a)s covers the whole remaining principal; a full prepayment "
+                                        "is needed.") % {"a": f"{to_principal:,.2f}"})
+    lines = _allocate(due, owed_now, paid_on)
+    Installment.objects.bulk_update(due, ["paid_principal", "paid_interest", "paid_penalty", "status", "paid_off_on"])
+    start = _period_start(loan, installments, paid_on)
+    if loan.receipt.repayment_method == BULLET:  # one installment at maturity: interest for the whole term, less the part prepaid
+        rows = future
+        inst = future[0]
+        term = (inst.due_date.year - start.year) * 12 + inst.due_date.month - start.month
+        inst.principal = balance - to_principal
+        inst.interest = q2(inst.principal * monthly_rate(loan.receipt.annual_rate) * term)
+        inst.save(update_fields=["principal", "interest"])
+    else:
+        rows = _rebuild(loan, future, balance=balance - to_principal, last_number=future[-1].number)
+    # The prepaid principal was outstanding from the start of the running period to the payment date: that interest
+    # (annual/360 a day) is added to the next installment, so the borrower pays for the days they had the money.
+    accrued = _accrued(to_principal, loan.receipt.annual_rate, start, paid_on)
+    if accrued:
+        first = min(rows, key=lambda r: r.number)
+        first.interest += accrued
+        first.save(update_fields=["interest"])
+    due_principal = sum((line["principal"] for line in lines), ZERO)
+    lines.append({"installment": None, "penalty": ZERO, "interest": ZERO, "principal": to_principal, "prepayment": True})
+    repayment = _post(loan, actor, amount=amount, paid_on=paid_on, reference=reference, lines=lines,
+                      principal=due_principal + to_principal)
+    loan.outstanding_principal -= due_principal + to_principal
+    _reprovision(loan)
+    _refresh_oldest_unpaid(loan)
+    loan.save(update_fields=["outstanding_principal", "provision", "oldest_unpaid_due"])
+    return repayment, {"amount": amount, "to_due_items": owed_now, "to_principal": to_principal,
+                       "accrued_interest_added": accrued, "installments_recomputed": len(rows)}
+
+
+def _execute_full(loan: Loan, actor, paid_on: date, reference: str):
+    installments = _installments(loan)
+    quote = payoff_quote(loan, paid_on)
+    future = _future(installments, paid_on)
+    for k, inst in enumerate(future):  # the interest not yet earned is not owed; the running period's is
+        inst.interest = quote["accrued_interest"] if k == 0 else ZERO
+    Installment.objects.bulk_update(future, ["interest"])
+    unpaid = [i for i in installments if i.paid_off_on is None]
+    lines = _allocate(unpaid, quote["total"], paid_on)
+    Installment.objects.bulk_update(unpaid, ["paid_principal", "paid_interest", "paid_penalty", "status", "paid_off_on"])
+    principal = sum((line["principal"] for line in lines), ZERO)
+    repayment = _post(loan, actor, amount=quote["total"], paid_on=paid_on, reference=reference, lines=lines,
+                      principal=principal)
+    loan.outstanding_principal -= principal
+    loan.oldest_unpaid_due = None
+    loan.save(update_fields=["outstanding_principal", "oldest_unpaid_due"])
+    return repayment, {k: v for k, v in quote.items()}

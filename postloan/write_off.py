@@ -1,0 +1,188 @@
+"""Write-off (核销, SPEC §3 rule 21) and the recoveries recorded after it.
+
+Proposed by the general post with the legal documents listed; reviewed by a reviewer who is not the proposer;
+approved by a manager or approver who is neither; then the ``write_off`` transition (general post) moves the loan
+to ``written_off``, which it refuses without an approved write-off. Collection continues afterwards; money
+recovered is recorded as ``WriteOffRecovery``, apart from repayments.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applications import rules as app_rules
+from applications.models import Loan, Status
+from applications.workflow import audit, run_transition
+from loancenter import posts as P
+from loancenter.lib.dates import today
+from loancenter.lib.errors import Conflict, InvalidState, RuleViolation, SeparationOfDuty
+from loancenter.lib.money import ZERO, q2
+from loancenter.rules import require_post
+from postloan import rules
+from postloan.models import Installment, WriteOff, WriteOffRecovery
+from postloan.servicing import _recorded
+
+WO = WriteOff
+DOCUMENT_CODES = {code for code, _label in WO.LEGAL_DOCUMENTS}
+
+
+def _lock(write_off_id: int) -> tuple[WriteOff, Loan]:
+    write_off = WO.objects.select_for_update().get(pk=write_off_id)
+    loan = Loan.objects.select_for_update().get(pk=write_off.loan_id)
+    write_off.loan = loan
+    return write_off, loan
+
+
+@_recorded("write_off_propose")
+def write_off_propose(*, loan_id: int, actor, reason: str, legal_documents: list[str]) -> WriteOff:
+    """The general post proposes writing off an active loan, listing the legal documents that support it."""
+    require_post(actor, P.GENERAL)
+    with transaction.atomic():
+        loan = Loan.objects.select_for_update().get(pk=loan_id)
+        app_rules.check_separation(loan, actor, None)
+        if loan.status != Status.ACTIVE:
+            raise InvalidState(_("Only an active loan can be proposed for write-off (this one is %(s)s).")
+                               % {"s": loan.get_status_display()})
+        documents = list(dict.fromkeys(legal_documents or []))
+        if not documents:
+            raise RuleViolation("legal_documents", _("A write-off is proposed with its legal documents (rule 21)."),
+                                field="legal_documents")
+        unknown = set(documents) - DOCUMENT_CODES
+        if unknown:
+            raise RuleViolation("legal_documents", _("Unknown legal document(s): %(d)s.") % {"d": ", ".join(sorted(unknown))},
+                                field="legal_documents")
+        if not (reason or "").strip():
+            raise RuleViolation("reason", _("Give the reason for the write-off."), field="reason")
+        if WO.objects.filter(loan=loan, status__in=[WO.PROPOSED, WO.REVIEWED, WO.APPROVED, WO.DONE]).exists():
+            raise Conflict("write_off_pending", _("A write-off of this loan is already under way."))
+        owed = Installment.objects.filter(loan=loan).aggregate(
+            interest=Sum(F("interest") - F("paid_interest")), penalty=Sum(F("penalty") - F("paid_penalty")))
+        write_off = WO.objects.create(
+            loan=loan, reason=reason.strip(), legal_documents=documents, proposed_by=actor,
+            principal=loan.outstanding_principal, interest=owed["interest"] or ZERO, penalty=owed["penalty"] or ZERO,
+        )
+        audit(actor=actor, action="write_off_propose", loan=loan, obj=write_off,
+              payload={"legal_documents": documents, "principal": write_off.principal}, reason=write_off.reason)
+    return write_off
+
+
+@_recorded("write_off_review")
+def write_off_review(*, write_off_id: int, actor, note: str = "") -> WriteOff:
+    """A reviewer, not the proposer, checks the file (审查)."""
+    require_post(actor, P.REVIEWER)
+    with transaction.atomic():
+        write_off, loan = _lock(write_off_id)
+        rules.check_not_own_request(write_off.proposed_by_id, actor, _("proposed this write-off"))
+        app_rules.check_separation(loan, actor, None)
+        if write_off.status != WO.PROPOSED:
+            raise InvalidState(_("This write-off is %(s)s, not waiting for review.") % {"s": write_off.get_status_display()})
+        write_off.status, write_off.reviewed_by, write_off.reviewed_at = WO.REVIEWED, actor, timezone.now()
+        write_off.review_note = note or ""
+        write_off.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+        audit(actor=actor, action="write_off_review", loan=loan, obj=write_off, reason=write_off.review_note)
+    return write_off
+
+
+@_recorded("write_off_approve")
+def write_off_approve(*, write_off_id: int, actor, note: str = "") -> WriteOff:
+    """A manager or approver who neither proposed nor reviewed it approves (rule 21: approved by someone else)."""
+    require_post(actor, P.MANAGER, P.APPROVER)
+    with transaction.atomic():
+        write_off, loan = _lock(write_off_id)
+        rules.check_not_own_request(write_off.proposed_by_id, actor, _("proposed this write-off"))
+        if write_off.reviewed_by_id == actor.pk:
+            raise SeparationOfDuty(_("You reviewed this write-off and may not also approve it (separation of duty)."))
+        app_rules.check_separation(loan, actor, None)
+        if write_off.status != WO.REVIEWED:
+            raise InvalidState(_("A write-off is approved after it is reviewed (this one is %(s)s).")
+                               % {"s": write_off.get_status_display()})
+        write_off.status, write_off.approved_by, write_off.approved_at = WO.APPROVED, actor, timezone.now()
+        write_off.approval_note = note or ""
+        write_off.save(update_fields=["status", "approved_by", "approved_at", "approval_note"])
+        audit(actor=actor, action="write_off_approve", loan=loan, obj=write_off, reason=write_off.approval_note)
+    return write_off
+
+
+@_recorded("write_off_reject")
+def write_off_reject(*, write_off_id: int, actor, note: str) -> WriteOff:
+    """The reviewer (while proposed) or the manager/approver (once reviewed) may turn it down; never the proposer."""
+    with transaction.atomic():
+        write_off, loan = _lock(write_off_id)
+        rules.check_not_own_request(write_off.proposed_by_id, actor, _("proposed this write-off"))
+        if write_off.status == WO.PROPOSED:
+            require_post(actor, P.REVIEWER)
+        elif write_off.status == WO.REVIEWED:
+            require_post(actor, P.MANAGER, P.APPROVER)
+        else:
+            raise InvalidState(_("This write-off is %(s)s and can no longer be rejected.") % {"s": write_off.get_status_display()})
+        if not (note or "").strip():
+            raise RuleViolation("note_required", _("Give the reason for rejecting the write-off."), field="note")
+        write_off.status, write_off.rejected_by, write_off.rejected_at = WO.REJECTED, actor, timezone.now()
+        write_off.approval_note = note.strip()
+        write_off.save(update_fields=["status", "rejected_by", "rejected_at", "approval_note"])
+        audit(actor=actor, action="write_off_reject", loan=loan, obj=write_off, reason=write_off.approval_note)
+    return write_off
+
+
+def loan_write_off(*, loan_id: int, actor, reason: str) -> Loan:
+    """The ``write_off`` transition (SPEC §2): only with an approved write-off; collection continues afterwards."""
+    found: dict = {}
+
+    def check(loan: Loan) -> None:
+        write_off = WO.objects.select_for_update().filter(loan=loan, status=WO.APPROVED).first()
+        if write_off is None:
+            raise RuleViolation("write_off_not_approved",
+                                _("No approved write-off for this loan: it is proposed, reviewed and approved first (rule 21)."))
+        found["write_off"] = write_off
+
+    def apply(loan: Loan) -> None:
+        write_off = found["write_off"]
+        write_off.status, write_off.written_off_on = WO.DONE, today()
+        write_off.save(update_fields=["status", "written_off_on"])
+
+    return run_transition(loan_id=loan_id, actor=actor, name="write_off", check=check, apply=apply,
+                          payload={"reason": reason})
+
+
+def recovered_total(write_off: WriteOff) -> Decimal:
+    return write_off.recoveries.aggregate(s=Sum("amount"))["s"] or ZERO
+
+
+@_recorded("write_off_recovery")
+def recovery_record(*, loan_id: int, actor, amount: Decimal, recovered_on: date, reference: str,
+                    note: str = "") -> tuple[WriteOffRecovery, bool]:
+    """Record money recovered on a written-off loan; the same reference again returns the first record."""
+    require_post(actor, P.GENERAL)
+    reference = (reference or "").strip()
+    if not reference:
+        raise RuleViolation("reference", _("A recovery carries a reference."), field="reference")
+    existing = WriteOffRecovery.objects.filter(reference=reference).first()
+    if existing is not None:
+        if existing.loan_id != int(loan_id):
+            raise Conflict("reference_reused", _("Reference %(ref)s was already used for another loan.") % {"ref": reference})
+        return existing, False
+    if amount is None or amount <= 0 or amount != q2(amount):
+        raise RuleViolation("amount", _("The amount must be positive with at most two decimals."), field="amount")
+    if recovered_on > today():
+        raise RuleViolation("recovered_on", _("The recovery date cannot be in the future."), field="recovered_on")
+    with transaction.atomic():
+        loan = Loan.objects.select_for_update().get(pk=loan_id)
+        app_rules.check_separation(loan, actor, None)
+        write_off = WO.objects.filter(loan=loan, status=WO.DONE).first()
+        if loan.status != Status.WRITTEN_OFF or write_off is None:
+            raise InvalidState(_("Recoveries are recorded on written-off loans; repayments of active loans are posted as repayments."))
+        left = write_off.total - recovered_total(write_off)
+        if amount > left:
+            raise RuleViolation("over_recovery", _("%(a)s exceeds what is left of the amount written off, %(left)s.")
+                                % {"a": f"{amount:,.2f}", "left": f"{left:,.2f}"}, field="amount")
+        recovery = WriteOffRecovery.objects.create(write_off=write_off, loan=loan, amount=amount, recovered_on=recovered_on,
+                                                   reference=reference, note=note or "", recorded_by=actor)
+        audit(actor=actor, action="write_off_recovery", loan=loan, obj=recovery,
+              payload={"amount": amount, "recovered_on": recovered_on, "reference": reference})
+    return recovery, True
