@@ -41,6 +41,8 @@ class Installment(models.Model):
         indexes = [
             # Nightly batch and allocation: a loan's unpaid installments by due date.
             models.Index(fields=["loan", "paid_off_on", "due_date"], name="installment_unpaid"),
+            # Nightly batch penalty step: the overdue installments of the loans in a chunk (unpaid ones only).
+            models.Index(fields=["loan", "due_date"], condition=Q(paid_off_on__isnull=True), name="installment_open"),
         ]
 
     @property

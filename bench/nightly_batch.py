@@ -1,0 +1,180 @@
+"""Benchmark of the nightly batch on PostgreSQL (issue 4).
+
+Builds N active loans with K monthly installments each and a realistic delinquency mix (90 % current, 5 % 1–30 days,
+2 % 31–90 days, 3 % over 90 days) with set-based INSERT … SELECT, runs the batch for the day before (untimed warm-up),
+then times the nightly run for as-of = yesterday, and a single bare SQL statement that computes the same days past
+due for the same loans from their installments. Prints loans per second, seconds and the ratio.
+
+    .venv/bin/python bench/nightly_batch.py --loans 100000
+    .venv/bin/python bench/nightly_batch.py --loans 1000000 --installments 12
+    .venv/bin/python bench/nightly_batch.py --loans 100000 --installments 48   # older books: time per loan stays flat
+
+Uses its own database (default postgres://postgres@127.0.0.1:5432/lc_bench, created if missing); never the app's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def setup(db_url: str) -> None:
+    import psycopg2
+
+    dsn, name = db_url.rsplit("/", 1)
+    conn = psycopg2.connect(f"{dsn}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cur.fetchone():
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    os.environ["DATABASE_URL"] = db_url
+    os.environ.pop("REDIS_URL", None)  # the batch runs its chunks in this process, one after another
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loancenter.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def generate(n: int, k: int, as_of: date) -> float:
+    """N loans of 100,000 over K months, disbursed 1..K-1 months before as-of; delinquent ones missed 1–11 installments."""
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from applications.models import Customer, Product
+    from loancenter.lib.idcard import make_id_number
+    from loancenter.models import User
+
+    started = time.perf_counter()
+    user, _ = User.objects.get_or_create(username="bench")
+    product, _ = Product.objects.get_or_create(
+        code="bench", defaults=dict(name="bench", category="consumer", min_amount=1000, max_amount=1000000,
+                                    min_term_months=1, max_term_months=360, repayment_methods=["equal_principal"],
+                                    min_rate=Decimal("0.01"), max_rate=Decimal("0.2"), max_dti=Decimal("0.5")))
+    customer = Customer.objects.filter(name="bench").first() or Customer.objects.create(
+        name="bench", id_number=make_id_number("110101", date(1980, 1, 1), 1), phone="13800000000",
+        monthly_income=10000, officer=user)
+    principal = (Decimal("100000.00") / k).quantize(Decimal("0.01"))
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE postloan_escalationtask, postloan_collectioncase, postloan_installment, postloan_repayment, "
+                    "postloan_batchchunk, postloan_batchrun, postloan_dailysnapshot, postloan_loanmonthend, "
+                    "disbursement_disbursement, disbursement_loanreceipt, disbursement_contract, "
+                    "disbursement_collateralregistration, loancenter_auditentry, applications_loan CASCADE")
+        # Bulk load without per-row foreign-key triggers (bench data is consistent by construction).
+        cur.execute("SET session_replication_role = replica")
+        params = {"n": n, "k": k, "d": as_of, "p": principal, "cust": customer.pk, "user": user.pk, "prod": product.pk}
+        shape = """
+            (SELECT g, ((g %% (%(k)s - 1)) + 1) AS age,
+                    (CASE WHEN g %% 100 < 90 THEN 0 WHEN g %% 100 < 95 THEN 1 WHEN g %% 100 < 97 THEN 2 ELSE 3 + g %% 9 END) AS missed
+               FROM generate_series(1, %(n)s) AS g) AS s
+        """
+        cur.execute(
+            f"""
+            INSERT INTO applications_loan (id, application_no, amount, term_months, repayment_method, purpose, purpose_detail,
+                long_term_reason, credit_authorised, status, stage_reached, created_at, status_changed_at, review_opinion,
+                proposed_method, approved_method, approved_amount, approved_term_months, annual_rate, decided_at,
+                outstanding_principal, days_past_due, collection_tier, grade, restructured, customer_id, marketing_officer_id,
+                product_id, manual_grade, provision, oldest_unpaid_due)
+            SELECT g, 'BENCH' || g, 100000, %(k)s, 'equal_principal', 'home_renovation', '', '', true, 'active', 10, now(), now(),
+                   '', '', 'equal_principal', 100000, %(k)s, 0.0435, now(),
+                   100000 - %(p)s * GREATEST(age - missed, 0), 0, '', 'normal', false, %(cust)s, %(user)s, %(prod)s, '', 0,
+                   (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' + (GREATEST(age - missed, 0) + 1) * INTERVAL '1 month')::date
+              FROM {shape}
+            """,
+            params,
+        )
+        cur.execute(
+            f"""
+            INSERT INTO postloan_installment (loan_id, number, due_date, principal, interest, paid_principal, paid_interest,
+                penalty, paid_penalty, penalty_accrued, status, paid_off_on)
+            SELECT g, m, (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' + m * INTERVAL '1 month')::date, %(p)s, 300,
+                   CASE WHEN m <= age - missed THEN %(p)s ELSE 0 END, CASE WHEN m <= age - missed THEN 300 ELSE 0 END,
+                   0, 0, 0, CASE WHEN m <= age - missed THEN 'paid' ELSE 'pending' END,
+                   CASE WHEN m <= age - missed THEN (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' + m * INTERVAL '1 month')::date END
+              FROM {shape} CROSS JOIN generate_series(1, %(k)s) AS m
+            """,
+            params,
+        )
+        cur.execute("SET session_replication_role = DEFAULT")
+        cur.execute("SELECT setval(pg_get_serial_sequence('applications_loan', 'id'), %s)", [n])
+        cur.execute("ANALYZE applications_loan")
+        cur.execute("ANALYZE postloan_installment")
+    return time.perf_counter() - started
+
+
+def bare_dpd_seconds(as_of: date) -> tuple[float, int]:
+    """One statement: every active loan's days past due, from its oldest unpaid installment."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        started = time.perf_counter()
+        cur.execute(
+            """
+            SELECT COUNT(*), SUM(dpd) FROM (
+              SELECT l.id, COALESCE(CAST(%(d)s AS DATE) - (SELECT MIN(i.due_date) FROM postloan_installment i
+                       WHERE i.loan_id = l.id AND i.paid_off_on IS NULL AND i.due_date < %(d)s), 0) AS dpd
+                FROM applications_loan l WHERE l.status = 'active') AS x
+            """,
+            {"d": as_of},
+        )
+        _count, total = cur.fetchone()
+        return time.perf_counter() - started, int(total or 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--loans", type=int, default=100_000)
+    parser.add_argument("--installments", type=int, default=12)
+    parser.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lc_bench"))
+    parser.add_argument("--profile", action="store_true", help="print each SQL step's time per chunk")
+    args = parser.parse_args()
+    setup(args.db)
+    if args.profile:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format="  %(message)s")
+        logging.getLogger("postloan.batch").setLevel(logging.DEBUG)
+
+    from django.db.models import Sum
+
+    from applications.models import Loan
+    from postloan.batch_services import batch_start
+
+    as_of = date.today() - timedelta(days=1)
+    gen = generate(args.loans, args.installments, as_of)
+    print(f"generated {args.loans:,} loans × {args.installments} installments in {gen:.1f} s")
+
+    warm = time.perf_counter()
+    batch_start(as_of=as_of - timedelta(days=1))
+    print(f"warm-up run (as of {as_of - timedelta(days=1)}, first grading of every loan): {time.perf_counter() - warm:.2f} s")
+
+    started = time.perf_counter()
+    run = batch_start(as_of=as_of)
+    seconds = time.perf_counter() - started
+    bare, bare_sum = bare_dpd_seconds(as_of)
+    bare_again, _ = bare_dpd_seconds(as_of)
+    bare = min(bare, bare_again)
+    batch_sum = Loan.objects.filter(status="active").aggregate(s=Sum("days_past_due"))["s"] or 0
+    assert run.status == "done", run.error
+    assert batch_sum == bare_sum, f"batch and bare SQL disagree on days past due: {batch_sum} != {bare_sum}"
+    print(f"nightly batch as of {as_of}: {run.loans:,} loans in {run.chunks_total} chunks, {seconds:.2f} s, "
+          f"{run.loans / seconds:,.0f} loans/s")
+    print(f"bare SQL days-past-due statement: {bare:.2f} s ({run.loans / bare:,.0f} loans/s)")
+    print(f"ratio batch / bare SQL: {seconds / bare:.2f}   (target ≤ 2.00)")
+    print(f"per loan: {1e6 * seconds / run.loans:.1f} µs with {args.installments} installments per loan")
+
+
+if __name__ == "__main__":
+    main()
