@@ -1,6 +1,6 @@
 """Addresses of the REST API under /api/ (SPEC §8)."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -26,4 +26,5 @@ urlpatterns = [
         for name in transitions.REGISTRY
     ],
     path("loans/<int:pk>/transitions/<str:name>/", TransitionView.as_view(), name="api-loan-transition"),
+    path("", include("postloan.api_urls")),
 ]

@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/", include("loancenter.api_urls")),
     path("", include("loancenter.pdf_urls")),
     path("archive/", include("archive.urls")),
+    path("postloan/", include("postloan.urls")),
     path("", include("loancenter.web_urls")),
 ]

@@ -172,3 +172,38 @@ def test_queues_marketing_sees_own_t1_general_sees_t2_t3(staff, t1_case, loan):
     assert queue == [t1_case]
     assert [t.kind for t in queue[0].tasks.all()] == ["guarantor_demand"]
     assert list(collection_queue(staff.mkt)) == []
+
+
+def test_browser_queue_case_page_and_refusal_message(staff, t1_case, client, late_evening):
+    client.force_login(staff.mkt)
+    queue = client.get("/postloan/collections/")
+    assert queue.status_code == 200 and f"/postloan/cases/{t1_case.pk}/".encode() in queue.content
+    assert client.get(f"/postloan/cases/{t1_case.pk}/").status_code == 200
+    refused = client.post(f"/postloan/cases/{t1_case.pk}/", {
+        "channel": "phone", "contacted_at": "2025-03-20T22:30", "target": "borrower",
+        "phone": t1_case.loan.customer.phone, "result": "x"})
+    assert refused.status_code == 400 and "22:00" in refused.content.decode()
+    assert not CollectionAction.objects.exists()
+    done = client.post(f"/postloan/cases/{t1_case.pk}/", {
+        "channel": "phone", "contacted_at": "2025-03-20T21:30", "target": "borrower", "answered": "true",
+        "phone": t1_case.loan.customer.phone, "result": "承诺还款"})
+    assert done.status_code == 302 and CollectionAction.objects.count() == 1
+
+
+def test_api_refuses_unrelated_third_party_with_code(staff, t1_case, client, late_evening):
+    client.force_login(staff.mkt)
+    response = client.post(f"/api/collection-cases/{t1_case.pk}/actions/", {
+        "channel": "phone", "contacted_at": "2025-03-20T10:00:00+08:00", "target": "borrower", "phone": "13700000001",
+    }, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "third_party"
+    assert not CollectionAction.objects.exists()
+
+
+def test_collection_notice_pdf_by_token(staff, t1_case, client):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=staff.gen)
+    with time_machine.travel(local(10), tick=False):
+        response = client.get(f"/loans/{t1_case.loan.pk}/collection-notice.pdf", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert client.get(f"/loans/{t1_case.loan.pk}/collection-notice.pdf").status_code == 302  # no session, no token

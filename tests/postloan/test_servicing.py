@@ -270,3 +270,53 @@ def test_prepayment_reference_used_before_is_refused(staff, loan):
     assert snapshot(loan) == before
     loan.refresh_from_db()
     assert loan.status == Status.ACTIVE
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Surfaces: the same services through the API and the browser
+
+
+def test_api_file_and_filer_cannot_approve_then_reviewer_does(staff, loan, client):
+    both = staff_create(username="genrev", posts=["general", "reviewer"], password=PASSWORD, full_name="genrev")
+    client.force_login(both)
+    with at(date(2025, 2, 1)):
+        filed = client.post(f"/api/loans/{loan.pk}/servicing-requests/",
+                            {"kind": "extension", "extension_months": 19}, content_type="application/json")
+        assert filed.status_code == 400 and filed.json()["code"] == "extension_limit"
+        filed = client.post(f"/api/loans/{loan.pk}/servicing-requests/",
+                            {"kind": "extension", "extension_months": 6, "reason": "经营周转"}, content_type="application/json")
+        assert filed.status_code == 201, filed.content
+        request_id = filed.json()["id"]
+        refused = client.post(f"/api/servicing-requests/{request_id}/approve/", {}, content_type="application/json")
+        assert refused.status_code == 403 and refused.json()["code"] == "separation_of_duty"
+        client.force_login(staff.rev)
+        approved = client.post(f"/api/servicing-requests/{request_id}/approve/", {"note": "同意"},
+                               content_type="application/json")
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    loan.refresh_from_db()
+    assert loan.restructured
+
+
+def test_browser_pages_file_and_review_a_request(staff, loan, client):
+    client.force_login(staff.mkt)
+    with at(date(2025, 2, 1)):
+        page = client.get(f"/postloan/loans/{loan.pk}/")
+        assert page.status_code == 200 and b"prepayment_partial" in page.content
+        posted = client.post(f"/postloan/loans/{loan.pk}/servicing/account_change/",
+                             {"account_no": "6222000011112222", "bank": "工行", "reason": "换卡"})
+        assert posted.status_code == 302
+        item = SR.objects.get()
+        client.force_login(staff.rev)
+        assert client.get("/postloan/pending/").content.count(f"/postloan/servicing/{item.pk}/".encode()) == 1
+        client.post(f"/postloan/servicing/{item.pk}/approve/", {"note": ""})
+        item.refresh_from_db()
+        assert item.status == SR.APPROVED and item.reviewed_by == staff.rev
+        detail = client.get(f"/postloan/servicing/{item.pk}/")
+        assert detail.status_code == 200 and "6222000011112222" in detail.content.decode()
+
+
+def test_outside_scope_is_404(staff, loan, client):
+    client.force_login(staff.mkt2)
+    assert client.get(f"/postloan/loans/{loan.pk}/").status_code == 404
+    assert client.post(f"/api/loans/{loan.pk}/servicing-requests/", {"kind": "prepayment_full"},
+                       content_type="application/json").status_code == 404

@@ -1,0 +1,279 @@
+"""REST API after disbursement: collection cases and actions, agencies, servicing requests, write-offs, grade changes.
+
+Thin views: scope through ``access_loan`` (404 outside it), the inputs of ``postloan.forms``, the service; refusals
+are ``DomainError`` and mapped once by ``loancenter.apis.exception_handler``.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from applications.selectors import access_loan
+from loancenter.apis import HasPost
+from postloan import collections, forms, grades, servicing, write_off
+from postloan.models import (
+    CollectionAction,
+    CollectionAgency,
+    CollectionCase,
+    EscalationTask,
+    GradeChange,
+    ServicingRequest,
+    WriteOff,
+    WriteOffRecovery,
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Output
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username")
+
+    class Meta:
+        model = CollectionAction
+        fields = ["id", "case", "loan", "actor", "channel", "contacted_at", "target", "guarantor", "agency", "phone",
+                  "answered", "result", "promise_date", "promise_amount"]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    done_by = serializers.CharField(source="done_by.username", default=None)
+
+    class Meta:
+        model = EscalationTask
+        fields = ["id", "case", "loan", "kind", "created_on", "done_on", "done_by", "note"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    days_past_due = serializers.IntegerField(source="loan.days_past_due")
+    amount_overdue = serializers.DecimalField(max_digits=14, decimal_places=2, default=None)
+    last_action_at = serializers.DateTimeField(default=None)
+    tasks = TaskSerializer(many=True)
+
+    class Meta:
+        model = CollectionCase
+        fields = ["id", "loan", "tier", "owner_post", "owner", "opened_on", "closed_on", "days_past_due", "amount_overdue",
+                  "last_action_at", "tasks"]
+
+
+class AgencySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CollectionAgency
+        fields = ["id", "name", "licence_no", "phone", "active"]
+
+
+class ServicingSerializer(serializers.ModelSerializer):
+    filed_by = serializers.CharField(source="filed_by.username")
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
+    executed_by = serializers.CharField(source="executed_by.username", default=None)
+
+    class Meta:
+        model = ServicingRequest
+        fields = ["id", "loan", "kind", "status", "filed_by", "filed_at", "reason", "amount", "paid_on", "reference",
+                  "extension_months", "guarantor_consent", "new_value", "old_value", "reviewed_by", "reviewed_at",
+                  "review_note", "executed_by", "executed_at", "result"]
+
+
+class WriteOffSerializer(serializers.ModelSerializer):
+    proposed_by = serializers.CharField(source="proposed_by.username")
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
+    approved_by = serializers.CharField(source="approved_by.username", default=None)
+
+    class Meta:
+        model = WriteOff
+        fields = ["id", "loan", "status", "reason", "legal_documents", "principal", "interest", "penalty", "proposed_by",
+                  "proposed_at", "reviewed_by", "reviewed_at", "approved_by", "approved_at", "written_off_on"]
+
+
+class RecoverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WriteOffRecovery
+        fields = ["id", "loan", "write_off", "amount", "recovered_on", "reference", "note"]
+
+
+class GradeChangeSerializer(serializers.ModelSerializer):
+    proposed_by = serializers.CharField(source="proposed_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", default=None)
+
+    class Meta:
+        model = GradeChange
+        fields = ["id", "loan", "from_grade", "to_grade", "reasons", "status", "proposed_by", "proposed_at", "decided_by",
+                  "decided_at", "decision_note"]
+
+
+def _parsed(input_cls, request) -> dict:
+    parsed = input_cls(data=request.data)
+    parsed.is_valid(raise_exception=True)
+    return parsed.to_service() if hasattr(parsed, "to_service") else dict(parsed.validated_data)
+
+
+def _scoped(model, request, pk):
+    obj = get_object_or_404(model, pk=pk)
+    access_loan(request.user, obj.loan_id)
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Collections
+
+
+class CaseList(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="My collection queue (marketing: own T1; general: T2/T3 with tasks)", responses=CaseSerializer(many=True))
+    def get(self, request):
+        return Response(CaseSerializer(collections.collection_queue(request.user)[:500], many=True).data)
+
+
+class CaseActions(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="A case's logged actions", responses=ActionSerializer(many=True))
+    def get(self, request, pk: int):
+        case = _scoped(CollectionCase, request, pk)
+        return Response(ActionSerializer(case.actions.select_related("actor"), many=True).data)
+
+    @extend_schema(summary="Log a collection action (compliance rules apply)", request=forms.CollectionActionInput,
+                   responses={201: ActionSerializer})
+    def post(self, request, pk: int):
+        case = _scoped(CollectionCase, request, pk)
+        action = collections.collection_action_log(case_id=case.pk, actor=request.user, **_parsed(forms.CollectionActionInput,
+                                                                                                   request))
+        return Response(ActionSerializer(action).data, status=status.HTTP_201_CREATED)
+
+
+class TaskDone(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="Mark an escalation task done (general)", request=forms.NoteInput, responses=TaskSerializer)
+    def post(self, request, pk: int):
+        task = _scoped(EscalationTask, request, pk)
+        task = collections.escalation_task_done(task_id=task.pk, actor=request.user, **_parsed(forms.NoteInput, request))
+        return Response(TaskSerializer(task).data)
+
+
+class AgencyList(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="The whitelist of collection agencies", responses=AgencySerializer(many=True))
+    def get(self, request):
+        return Response(AgencySerializer(CollectionAgency.objects.all(), many=True).data)
+
+    @extend_schema(summary="Add an agency (general, manager)", request=forms.AgencyInput, responses={201: AgencySerializer})
+    def post(self, request):
+        agency = collections.agency_save(actor=request.user, **_parsed(forms.AgencyInput, request))
+        return Response(AgencySerializer(agency).data, status=status.HTTP_201_CREATED)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Servicing requests
+
+
+class LoanServicing(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="A loan's servicing requests", responses=ServicingSerializer(many=True))
+    def get(self, request, pk: int):
+        loan = access_loan(request.user, pk)
+        return Response(ServicingSerializer(loan.servicing_requests.select_related("filed_by"), many=True).data)
+
+    @extend_schema(summary="File a servicing request (the loan's marketing officer or general)", request=forms.ServicingInput,
+                   responses={201: ServicingSerializer})
+    def post(self, request, pk: int):
+        loan = access_loan(request.user, pk)
+        item = servicing.servicing_file(loan_id=loan.pk, actor=request.user, **_parsed(forms.ServicingInput, request))
+        return Response(ServicingSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+def _decision(model, input_cls, service, id_kw: str, out, summary: str):
+    class View(APIView):
+        permission_classes = [HasPost]
+
+        @extend_schema(summary=summary, request=input_cls, responses=out)
+        def post(self, request, pk: int):
+            obj = _scoped(model, request, pk)
+            result = service(**{id_kw: obj.pk}, actor=request.user, **_parsed(input_cls, request))
+            return Response(out(result).data)
+
+    View.__name__ = f"{service.__name__}_view"
+    return View
+
+
+ServicingApprove = _decision(ServicingRequest, forms.OptionalNoteInput, servicing.servicing_approve, "request_id",
+                             ServicingSerializer, "Approve a servicing request (a reviewer who did not file it)")
+ServicingReject = _decision(ServicingRequest, forms.NoteInput, servicing.servicing_reject, "request_id",
+                            ServicingSerializer, "Reject a servicing request")
+ServicingExecute = _decision(ServicingRequest, forms.ExecuteInput, servicing.servicing_execute, "request_id",
+                             ServicingSerializer, "Post an approved prepayment (general, disbursement)")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Write-off and grades
+
+
+class LoanWriteOffs(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="A loan's write-offs", responses=WriteOffSerializer(many=True))
+    def get(self, request, pk: int):
+        loan = access_loan(request.user, pk)
+        return Response(WriteOffSerializer(loan.write_offs.all(), many=True).data)
+
+    @extend_schema(summary="Propose a write-off with its legal documents (general)", request=forms.WriteOffInput,
+                   responses={201: WriteOffSerializer})
+    def post(self, request, pk: int):
+        loan = access_loan(request.user, pk)
+        data = _parsed(forms.WriteOffInput, request)
+        item = write_off.write_off_propose(loan_id=loan.pk, actor=request.user, reason=data["reason"],
+                                           legal_documents=sorted(data["legal_documents"]))
+        return Response(WriteOffSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+WriteOffReview = _decision(WriteOff, forms.OptionalNoteInput, write_off.write_off_review, "write_off_id", WriteOffSerializer,
+                           "Review a write-off (reviewer, not the proposer)")
+WriteOffApprove = _decision(WriteOff, forms.OptionalNoteInput, write_off.write_off_approve, "write_off_id",
+                            WriteOffSerializer, "Approve a write-off (manager or approver; neither proposer nor reviewer)")
+WriteOffReject = _decision(WriteOff, forms.NoteInput, write_off.write_off_reject, "write_off_id", WriteOffSerializer,
+                           "Reject a write-off")
+
+
+class LoanRecoveries(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="Recoveries on a written-off loan", responses=RecoverySerializer(many=True))
+    def get(self, request, pk: int):
+        loan = access_loan(request.user, pk)
+        return Response(RecoverySerializer(loan.recoveries.all(), many=True).data)
+
+    @extend_schema(summary="Record a recovery (general); the same reference again applies nothing",
+                   request=forms.RecoveryInput, responses={201: RecoverySerializer, 200: RecoverySerializer})
+    def post(self, request, pk: int):
+        loan = access_loan(request.user, pk)
+        recovery, created = write_off.recovery_record(loan_id=loan.pk, actor=request.user, **_parsed(forms.RecoveryInput,
+                                                                                                      request))
+        return Response(RecoverySerializer(recovery).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class LoanGradeChanges(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="A loan's manual grade changes", responses=GradeChangeSerializer(many=True))
+    def get(self, request, pk: int):
+        loan = access_loan(request.user, pk)
+        return Response(GradeChangeSerializer(loan.grade_changes.all(), many=True).data)
+
+    @extend_schema(summary="Change the grade: worse applies at once; better waits for a second person",
+                   request=forms.GradeChangeInput, responses={201: GradeChangeSerializer})
+    def post(self, request, pk: int):
+        loan = access_loan(request.user, pk)
+        change = grades.grade_change_propose(loan_id=loan.pk, actor=request.user, **_parsed(forms.GradeChangeInput, request))
+        return Response(GradeChangeSerializer(change).data, status=status.HTTP_201_CREATED)
+
+
+GradeApprove = _decision(GradeChange, forms.OptionalNoteInput, grades.grade_change_approve, "change_id",
+                         GradeChangeSerializer, "Approve a better grade (manager or reviewer, not the proposer)")
+GradeReject = _decision(GradeChange, forms.NoteInput, grades.grade_change_reject, "change_id", GradeChangeSerializer,
+                        "Reject a better grade")

@@ -1,0 +1,128 @@
+"""Inputs of the post-loan operations, shared by the browser pages and the API (like loancenter.transitions).
+
+Only parsing lives here (types, choices, dates); every business rule is in postloan.rules and the services.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from applications.models import Guarantor
+from postloan.models import GRADE_CHOICES, CollectionAction, CollectionAgency, ServicingRequest, WriteOff
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
+TEXTAREA = {"base_template": "textarea.html"}
+
+
+class CollectionActionInput(serializers.Serializer):
+    channel = serializers.ChoiceField(label=_("Channel"), choices=CollectionAction.CHANNELS)
+    contacted_at = serializers.DateTimeField(label=_("Contacted at"))
+    target = serializers.ChoiceField(label=_("Contacted"), choices=CollectionAction.TARGETS)
+    phone = serializers.CharField(label=_("Phone number"), required=False, allow_blank=True, max_length=20)
+    guarantor = serializers.PrimaryKeyRelatedField(label=_("Guarantor"), queryset=Guarantor.objects.select_related("customer"),
+                                                   required=False, allow_null=True)
+    agency = serializers.PrimaryKeyRelatedField(label=_("Agency"), queryset=CollectionAgency.objects.all(),
+                                                required=False, allow_null=True)
+    answered = serializers.BooleanField(label=_("Answered"), default=False)
+    result = serializers.CharField(label=_("Result"), required=False, allow_blank=True, max_length=2000, style=TEXTAREA)
+    promise_date = serializers.DateField(label=_("Promised payment date"), required=False, allow_null=True)
+    promise_amount = serializers.DecimalField(label=_("Promised amount"), required=False, allow_null=True, **MONEY)
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(label=_("Note"), max_length=2000, style=TEXTAREA)
+
+
+class OptionalNoteInput(serializers.Serializer):
+    note = serializers.CharField(label=_("Note"), required=False, allow_blank=True, max_length=2000, style=TEXTAREA)
+
+
+class AgencyInput(serializers.Serializer):
+    name = serializers.CharField(label=_("Name"), max_length=100)
+    licence_no = serializers.CharField(label=_("Licence number"), required=False, allow_blank=True, max_length=60)
+    phone = serializers.CharField(label=_("Phone"), required=False, allow_blank=True, max_length=20)
+    active = serializers.BooleanField(label=_("Active (on the whitelist)"), default=True)
+
+
+BORROWER_INPUTS = {
+    "name": serializers.CharField(label=_("New name"), required=False, max_length=50),
+    "phone": serializers.CharField(label=_("New phone"), required=False, max_length=11),
+    "address": serializers.CharField(label=_("New address"), required=False, max_length=200),
+    "employer": serializers.CharField(label=_("New employer"), required=False, max_length=100),
+    "occupation": serializers.CharField(label=_("New occupation"), required=False, max_length=50),
+    "monthly_income": serializers.DecimalField(label=_("New monthly income"), required=False, max_digits=14, decimal_places=2),
+    "monthly_debt_payment": serializers.DecimalField(label=_("New monthly debt payment"), required=False, max_digits=14,
+                                                     decimal_places=2),
+}
+
+
+class ServicingInput(serializers.Serializer):
+    kind = serializers.ChoiceField(label=_("Kind"), choices=ServicingRequest.KINDS)
+    reason = serializers.CharField(label=_("Reason"), required=False, allow_blank=True, max_length=2000, style=TEXTAREA)
+    amount = serializers.DecimalField(label=_("Amount to prepay"), required=False, allow_null=True, **MONEY)
+    extension_months = serializers.IntegerField(label=_("Extension (months)"), required=False, allow_null=True, min_value=1,
+                                                max_value=120)
+    guarantor_consent = serializers.BooleanField(label=_("Guarantors' written consent received"), default=False)
+    account_no = serializers.CharField(label=_("New repayment account"), required=False, allow_blank=True, max_length=34)
+    bank = serializers.CharField(label=_("Bank"), required=False, allow_blank=True, max_length=100)
+    changes = serializers.DictField(label=_("Borrower data changes"), required=False, write_only=True)
+
+    def to_service(self) -> dict:
+        data = dict(self.validated_data)
+        if data.get("kind") == ServicingRequest.BORROWER and not data.get("changes"):
+            data["changes"] = {}
+        changes = data.pop("changes", None) or {}
+        parsed = {}
+        for key, value in changes.items():
+            field = BORROWER_INPUTS.get(key)
+            if field is None:
+                raise serializers.ValidationError({"changes": [_("%(f)s cannot be changed here.") % {"f": key}]})
+            parsed[key] = field.run_validation(value)
+        if parsed:
+            data["changes"] = parsed
+        return data
+
+
+def servicing_input_for(kind: str):
+    """The browser form of one kind: only the fields that kind uses (borrower data as one field each)."""
+    fields: dict = {"reason": ServicingInput._declared_fields["reason"]}
+    if kind == ServicingRequest.PREPAY_PARTIAL:
+        fields["amount"] = serializers.DecimalField(label=_("Amount to prepay"), **MONEY)
+    elif kind == ServicingRequest.EXTENSION:
+        fields["extension_months"] = serializers.IntegerField(label=_("Extension (months)"), min_value=1, max_value=120)
+        fields["guarantor_consent"] = serializers.BooleanField(label=_("Guarantors' written consent received"), default=False)
+    elif kind == ServicingRequest.ACCOUNT:
+        fields["account_no"] = serializers.CharField(label=_("New repayment account"), max_length=34)
+        fields["bank"] = serializers.CharField(label=_("Bank"), required=False, allow_blank=True, max_length=100)
+    elif kind == ServicingRequest.BORROWER:
+        fields.update({k: type(f)(**{**f._kwargs, "required": False}) for k, f in BORROWER_INPUTS.items()})
+    return type(f"ServicingInput_{kind}", (serializers.Serializer,), {k: _fresh(f) for k, f in fields.items()})
+
+
+def _fresh(field):
+    return type(field)(*field._args, **field._kwargs)
+
+
+class ExecuteInput(serializers.Serializer):
+    paid_on = serializers.DateField(label=_("Paid on"))
+    reference = serializers.CharField(label=_("Payment reference"), max_length=64)
+
+
+class WriteOffInput(serializers.Serializer):
+    reason = serializers.CharField(label=_("Reason"), max_length=4000, style=TEXTAREA)
+    legal_documents = serializers.MultipleChoiceField(label=_("Legal documents"), choices=WriteOff.LEGAL_DOCUMENTS)
+
+
+class RecoveryInput(serializers.Serializer):
+    amount = serializers.DecimalField(label=_("Amount"), **MONEY)
+    recovered_on = serializers.DateField(label=_("Recovered on"))
+    reference = serializers.CharField(label=_("Reference"), max_length=64)
+    note = serializers.CharField(label=_("Note"), required=False, allow_blank=True, max_length=2000, style=TEXTAREA)
+
+
+class GradeChangeInput(serializers.Serializer):
+    to_grade = serializers.ChoiceField(label=_("New grade"), choices=GRADE_CHOICES)
+    reasons = serializers.CharField(label=_("Reasons"), max_length=4000, style=TEXTAREA)

@@ -1,0 +1,271 @@
+"""Browser pages after disbursement: collection queues and cases, servicing requests, write-offs, grade changes.
+
+Thin views: ``access_loan`` for scope (404 outside it), the inputs of ``postloan.forms`` parsed once, the service,
+then render or redirect. A ``DomainError`` is shown with its own message.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError as InputError
+
+from applications.selectors import access_loan
+from applications.views import _describe, _post_data
+from loancenter import posts as P
+from loancenter.lib.dates import today
+from loancenter.lib.errors import DomainError
+from postloan import collections, forms, grades, servicing, write_off
+from postloan.models import CollectionAgency, CollectionCase, EscalationTask, GradeChange, ServicingRequest, WriteOff
+from postloan.selectors import loan_postloan_context, pending_for
+
+SR = ServicingRequest
+
+
+def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: str, initial: dict | None = None,
+               intro: str = ""):
+    """One page with one form built from a DRF input; POST parses it and calls ``call(validated_data)``."""
+    serializer = input_cls()
+    values, field_errors, error, status = dict(initial or {}), {}, None, 200
+    if request.method == "POST":
+        values = _post_data(serializer, request.POST)
+        parsed = input_cls(data=values)
+        try:
+            parsed.is_valid(raise_exception=True)
+            call(dict(parsed.validated_data))
+        except InputError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            field_errors = {k: v if isinstance(v, list) else [v] for k, v in detail.items()}
+            error, status = _("Please correct the fields marked below."), 400
+        except ValidationError as exc:
+            field_errors = exc.message_dict if hasattr(exc, "error_dict") else {}
+            error, status = "; ".join(exc.messages), 400
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+            if exc.field:
+                field_errors = {exc.field: [exc.message]}
+        else:
+            messages.success(request, done)
+            return redirect(back)
+    rows = _describe(serializer, values, field_errors)
+    return render(request, "postloan/form.html", {
+        "title": title, "loan": loan, "rows": rows, "error": error, "back": back, "intro": intro,
+    }, status=status)
+
+
+def _post_action(request, call, *, input_cls, done: str, back: str):
+    """A small form on a detail page (approve, reject, done…): errors come back as a message on that page."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    parsed = input_cls(data=_post_data(input_cls(), request.POST))
+    try:
+        parsed.is_valid(raise_exception=True)
+        call(dict(parsed.validated_data))
+    except InputError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"": exc.detail}
+        messages.error(request, "; ".join(f"{k}: {v[0] if isinstance(v, list) else v}" for k, v in detail.items()))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect(back)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Collections
+
+
+def collection_queue(request):
+    if not request.user.has_any_post(P.MARKETING, P.GENERAL, P.MANAGER):
+        raise PermissionDenied(_("The collection queues belong to marketing, the general post and the manager."))
+    cases = list(collections.collection_queue(request.user)[:500])
+    return render(request, "postloan/queue.html", {"cases": cases})
+
+
+def _case(request, pk: int) -> CollectionCase:
+    case = get_object_or_404(CollectionCase.objects.select_related("owner"), pk=pk)
+    case.loan = access_loan(request.user, case.loan_id)
+    return case
+
+
+def case_detail(request, pk: int):
+    case = _case(request, pk)
+    back = f"/postloan/cases/{case.pk}/"
+    if request.method == "POST":
+        def call(data):
+            collections.collection_action_log(case_id=case.pk, actor=request.user, **data)
+
+        return _form_page(request, input_cls=forms.CollectionActionInput, title=_("Log a collection action"), loan=case.loan,
+                          call=call, done=_("Collection action logged."), back=back)
+    rows = _describe(forms.CollectionActionInput(), {"contacted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                                                     "target": "borrower", "phone": case.loan.customer.phone}, {})
+    for row in rows:
+        if row["name"] == "contacted_at":
+            row["kind"] = "datetime-local"
+        if row["name"] == "guarantor":
+            row.update(kind="select", options=[(str(g.pk), g.customer.name, False)
+                                               for g in case.loan.guarantors.select_related("customer")])
+        if row["name"] == "agency":
+            row.update(kind="select", options=[(str(a.pk), a.name, False) for a in CollectionAgency.objects.filter(active=True)])
+    return render(request, "postloan/case_detail.html", {
+        "case": case, "loan": case.loan, "rows": rows,
+        "actions": case.actions.select_related("actor", "agency", "guarantor__customer"),
+        "tasks": case.tasks.select_related("done_by"), "overdue": collections.overdue_amounts(case.loan),
+    })
+
+
+def task_done(request, pk: int):
+    task = get_object_or_404(EscalationTask, pk=pk)
+    access_loan(request.user, task.loan_id)
+    return _post_action(request, lambda d: collections.escalation_task_done(task_id=task.pk, actor=request.user, **d),
+                        input_cls=forms.NoteInput, done=_("Task marked done."), back=f"/postloan/cases/{task.case_id}/")
+
+
+def agencies(request):
+    if not request.user.has_any_post(P.GENERAL, P.MANAGER):
+        raise PermissionDenied(_("The agency whitelist is kept by the general post and the manager."))
+    if request.method == "POST":
+        agency_id = request.POST.get("agency_id") or None
+
+        def call(data):
+            collections.agency_save(actor=request.user, agency_id=agency_id, **data)
+
+        return _post_action(request, call, input_cls=forms.AgencyInput, done=_("Agency saved."), back="/postloan/agencies/")
+    return render(request, "postloan/agencies.html", {
+        "agencies": CollectionAgency.objects.all(), "rows": _describe(forms.AgencyInput(), {"active": True}, {}),
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loan's post-loan page
+
+
+def loan_page(request, pk: int):
+    loan = access_loan(request.user, pk)
+    return render(request, "postloan/loan.html", {"loan": loan, **loan_postloan_context(loan, request.user)})
+
+
+def servicing_file(request, pk: int, kind: str):
+    loan = access_loan(request.user, pk)
+    labels = dict(SR.KINDS)
+    if kind not in labels:
+        raise Http404
+
+    def call(data):
+        changes = {k: data.pop(k) for k in list(data) if k in forms.BORROWER_INPUTS and data[k] not in (None, "")}
+        for k in list(data):
+            if k in forms.BORROWER_INPUTS:
+                data.pop(k)
+        if kind == SR.BORROWER:
+            data["changes"] = changes
+        servicing.servicing_file(loan_id=loan.pk, actor=request.user, kind=kind, **data)
+
+    return _form_page(request, input_cls=forms.servicing_input_for(kind), title=str(labels[kind]), loan=loan, call=call,
+                      done=_("Request filed; it waits for a reviewer."), back=f"/postloan/loans/{loan.pk}/")
+
+
+def servicing_list(request):
+    return render(request, "postloan/pending.html", pending_for(request.user))
+
+
+def servicing_detail(request, pk: int):
+    item = get_object_or_404(SR.objects.select_related("filed_by", "reviewed_by", "executed_by"), pk=pk)
+    item.loan = access_loan(request.user, item.loan_id)
+    quote = servicing.payoff_quote(item.loan, today()) if item.kind == SR.PREPAY_FULL and item.status != SR.EXECUTED else None
+    return render(request, "postloan/servicing_detail.html", {
+        "item": item, "loan": item.loan, "quote": quote,
+        "execute_rows": _describe(forms.ExecuteInput(), {"paid_on": today()}, {}),
+    })
+
+
+def servicing_action(request, pk: int, action: str):
+    item = get_object_or_404(SR, pk=pk)
+    access_loan(request.user, item.loan_id)
+    back = f"/postloan/servicing/{item.pk}/"
+    if action == "approve":
+        return _post_action(request, lambda d: servicing.servicing_approve(request_id=item.pk, actor=request.user, **d),
+                            input_cls=forms.OptionalNoteInput, done=_("Request approved."), back=back)
+    if action == "reject":
+        return _post_action(request, lambda d: servicing.servicing_reject(request_id=item.pk, actor=request.user, **d),
+                            input_cls=forms.NoteInput, done=_("Request rejected."), back=back)
+    if action == "execute":
+        return _post_action(request, lambda d: servicing.servicing_execute(request_id=item.pk, actor=request.user, **d),
+                            input_cls=forms.ExecuteInput, done=_("Prepayment posted."), back=back)
+    raise Http404
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Write-off
+
+
+def write_off_propose(request, pk: int):
+    loan = access_loan(request.user, pk)
+    return _form_page(
+        request, input_cls=forms.WriteOffInput, title=_("Propose a write-off"), loan=loan,
+        call=lambda d: write_off.write_off_propose(loan_id=loan.pk, actor=request.user, reason=d["reason"],
+                                                   legal_documents=sorted(d["legal_documents"])),
+        done=_("Write-off proposed; it waits for review."), back=f"/postloan/loans/{loan.pk}/",
+    )
+
+
+def write_off_detail(request, pk: int):
+    item = get_object_or_404(WriteOff.objects.select_related("proposed_by", "reviewed_by", "approved_by", "rejected_by"), pk=pk)
+    item.loan = access_loan(request.user, item.loan_id)
+    labels = dict(WriteOff.LEGAL_DOCUMENTS)
+    return render(request, "postloan/write_off_detail.html", {
+        "item": item, "loan": item.loan, "documents": [labels.get(c, c) for c in item.legal_documents],
+        "recoveries": item.recoveries.select_related("recorded_by"), "recovered": write_off.recovered_total(item),
+        "recovery_rows": _describe(forms.RecoveryInput(), {"recovered_on": today()}, {}),
+    })
+
+
+def write_off_action(request, pk: int, action: str):
+    item = get_object_or_404(WriteOff, pk=pk)
+    access_loan(request.user, item.loan_id)
+    back = f"/postloan/write-offs/{item.pk}/"
+    calls = {
+        "review": (forms.OptionalNoteInput, lambda d: write_off.write_off_review(write_off_id=item.pk, actor=request.user, **d),
+                   _("Write-off reviewed.")),
+        "approve": (forms.OptionalNoteInput, lambda d: write_off.write_off_approve(write_off_id=item.pk, actor=request.user,
+                                                                                   **d), _("Write-off approved.")),
+        "reject": (forms.NoteInput, lambda d: write_off.write_off_reject(write_off_id=item.pk, actor=request.user, **d),
+                   _("Write-off rejected.")),
+        "recovery": (forms.RecoveryInput, lambda d: write_off.recovery_record(loan_id=item.loan_id, actor=request.user, **d),
+                     _("Recovery recorded.")),
+    }
+    if action not in calls:
+        raise Http404
+    input_cls, call, done = calls[action]
+    return _post_action(request, call, input_cls=input_cls, done=done, back=back)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Grade changes
+
+
+def grade_change_propose(request, pk: int):
+    loan = access_loan(request.user, pk)
+    return _form_page(
+        request, input_cls=forms.GradeChangeInput, title=_("Change the five-level grade"), loan=loan,
+        call=lambda d: grades.grade_change_propose(loan_id=loan.pk, actor=request.user, **d),
+        done=_("Grade change recorded (a better grade waits for a second person's approval)."),
+        back=f"/postloan/loans/{loan.pk}/",
+        intro=_("A worse grade applies at once and stays as a floor; a better one needs a second person's approval."),
+    )
+
+
+def grade_change_action(request, pk: int, action: str):
+    item = get_object_or_404(GradeChange, pk=pk)
+    access_loan(request.user, item.loan_id)
+    back = f"/postloan/loans/{item.loan_id}/"
+    if action == "approve":
+        return _post_action(request, lambda d: grades.grade_change_approve(change_id=item.pk, actor=request.user, **d),
+                            input_cls=forms.OptionalNoteInput, done=_("Grade change approved."), back=back)
+    if action == "reject":
+        return _post_action(request, lambda d: grades.grade_change_reject(change_id=item.pk, actor=request.user, **d),
+                            input_cls=forms.NoteInput, done=_("Grade change rejected."), back=back)
+    raise Http404
