@@ -28,7 +28,7 @@ help:
 	@echo "make run    install, migrate, load the demo, serve http://$(HOST):$(PORT)"
 	@echo "make test   install and run the whole test suite"
 	@echo "make lint   ruff"
-	@echo "make bench  performance benchmarks"
+	@echo "make bench  nightly-batch benchmark on PostgreSQL (BENCH_ARGS=\"--loans 1000000\")"
 
 # ---------------------------------------------------------------------------------------------------------
 # Installation
@@ -100,9 +100,10 @@ test: system-deps venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
+# The nightly batch on PostgreSQL (uses its own database lc_bench); BENCH_ARGS="--loans 1000000" for the full run.
+BENCH_ARGS ?= --loans 100000
 bench: venv
-	@if [ -f bench/run.py ]; then $(PY) bench/run.py; \
-	else echo "No benchmarks yet (bench/run.py)."; fi
+	$(PY) bench/nightly_batch.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
