@@ -147,6 +147,10 @@ class LoanInput(serializers.Serializer):
     documents = serializers.ListField(child=serializers.ChoiceField(choices=list(DOCUMENTS)), required=False,
                                       default=list, help_text=_("Codes of the documents received."))
 
+    def to_representation(self, instance):
+        # The browsable API pre-fills its PATCH form from the loan.
+        return super().to_representation(_application_of(instance) if isinstance(instance, Loan) else instance)
+
     def application(self, base: Loan | None = None) -> ApplicationInput:
         """The validated data as the service's input; on a partial update the draft fills in what is absent."""
         data = dict(self.validated_data)

@@ -182,6 +182,8 @@ SPECTACULAR_SETTINGS = {
         "RepaymentMethodEnum": "loancenter.lib.money.REPAYMENT_METHODS",
         "DocumentCodeEnum": "applications.catalog.DOCUMENTS",
         "PurposeEnum": "applications.catalog.PURPOSES",
+        "CollateralKindEnum": "applications.catalog.COLLATERAL_KINDS",
+        "LoanStatusEnum": "applications.models.Status",
     },
 }
 

@@ -32,3 +32,12 @@ def test_docs_page_loads_no_asset_from_the_internet(api, staff):
     external = [u for u in re.findall(r"""(?:src|href)=["']([^"']+)""", html) if re.match(r"(https?:)?//", u)]
     assert external == []
     assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+
+
+def test_the_browsable_api_renders_for_a_logged_in_officer(api, staff, draft):
+    client = api(staff.mkt)
+    for path in ("/api/loans/", f"/api/loans/{draft.pk}/", f"/api/loans/{draft.pk}/audit/", "/api/customers/",
+                 f"/api/customers/{draft.customer_id}/", "/api/products/", f"/api/products/{draft.product_id}/"):
+        response = client.get(path, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200, path
+        assert response["Content-Type"].startswith("text/html"), path
