@@ -17,6 +17,6 @@ def receipt_pdf(loan: Loan) -> bytes:
         raise Http404("no receipt yet")
     return render_pdf("pdf/receipt.html", {
         "loan": loan, "receipt": receipt, "contract": loan.contracts.filter(kind="loan").first(),
-        "amount_words": amount_in_words(receipt.amount), "rate_pct": fmt_pct(receipt.annual_rate),
+        "amount_words": amount_in_words(receipt.amount), "rate_pct": fmt_pct(receipt.annual_rate, places=2),
         "method_label": REPAYMENT_METHOD_LABELS.get(receipt.repayment_method, receipt.repayment_method),
     })

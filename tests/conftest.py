@@ -137,7 +137,7 @@ class Flow:
         loan.refresh_from_db()
         reached = [status for status, _name in PATH]
         start = reached.index(loan.status) + 1 if loan.status in reached else 0
-        for status, name in PATH[start:]:
+        for _status, name in PATH[start:]:
             loan.refresh_from_db()
             if loan.status == to:
                 return loan

@@ -54,9 +54,9 @@ def first_installment(amount: Decimal, annual_rate: Decimal, term_months: int, m
     raise ValueError(f"unknown repayment method {method!r}")
 
 
-def fmt_pct(ratio: Decimal) -> str:
-    """0.625 → '62.5%' (one decimal at most, no trailing zero)."""
-    pct = (Decimal(ratio) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP).normalize()
+def fmt_pct(ratio: Decimal, places: int = 1) -> str:
+    """0.625 → '62.5%'; with places=2, 0.0435 → '4.35%' (no trailing zero)."""
+    pct = (Decimal(ratio) * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP).normalize()
     return f"{pct:f}%"
 
 
