@@ -182,3 +182,14 @@ def test_the_admin_login_page_admits_the_general_post_but_not_marketing(client, 
     admitted = client.post(url, {"username": "gen", "password": PASSWORD, "next": "/admin/"})
     assert admitted.status_code == 302 and admitted["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+def test_general_adds_a_product_in_the_admin(gen_client, product, staff):
+    data = product_data(product, code="auto-new", name="汽车贷款(新)", category="auto", secured="on", max_ltv="0.8")
+
+    response = gen_client.post(reverse("admin:applications_product_add"), data)
+
+    assert response.status_code == 302
+    created = Product.objects.get(code="auto-new")
+    assert created.secured and created.max_ltv == Decimal("0.8")
+    assert AuditEntry.objects.get(action="product_create", object_id=str(created.pk)).actor == staff.gen
