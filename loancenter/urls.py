@@ -8,5 +8,6 @@ urlpatterns = [
     path("", include("loancenter.pdf_urls")),
     path("archive/", include("archive.urls")),
     path("postloan/", include("postloan.urls")),
+    path("reports/", include("postloan.report_urls")),
     path("", include("loancenter.web_urls")),
 ]

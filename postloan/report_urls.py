@@ -1,0 +1,10 @@
+"""Report pages, mounted at /reports/."""
+
+from django.urls import path
+
+from postloan import report_views
+
+urlpatterns = [
+    path("classification/", report_views.classification, name="classification-report"),
+    path("batch/run/", report_views.batch_run_now, name="batch-run-now"),
+]
