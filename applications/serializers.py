@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from applications.catalog import COLLATERAL_KINDS, DOCUMENTS, PURPOSES, RELATIONSHIPS
-from applications.models import Collateral, Customer, Loan, Product, Status
+from applications.models import Collateral, Customer, Loan, Product
 from applications.selectors import customers_visible_to
 from applications.services import ApplicationInput
 from loancenter.lib.money import REPAYMENT_METHODS
@@ -203,17 +203,15 @@ class CollateralOutput(serializers.ModelSerializer):
 
 
 def servicing_figures(loan: Loan) -> dict:
-    """Days past due, collection tier, grade and balance: kept by disbursement and the nightly batch (SPEC §6).
+    """Days past due, collection tier, grade and balance as disbursement and the nightly batch keep them (SPEC §6).
 
-    The one place that reads them, so that the API follows whatever those apps store.
+    The one place that reads them for the API; an empty tier or grade is ``null``.
     """
-    grade = getattr(loan, "grade", "") or ("normal" if loan.status == Status.ACTIVE else None)
-    principal = getattr(loan, "outstanding_principal", None) or Decimal("0")
     return {
-        "days_past_due": getattr(loan, "days_past_due", 0) or 0,
-        "collection_tier": getattr(loan, "collection_tier", "") or None,
-        "grade": grade,
-        "outstanding_principal": f"{Decimal(principal):.2f}",
+        "days_past_due": loan.days_past_due,
+        "collection_tier": loan.collection_tier or None,
+        "grade": loan.grade or None,
+        "outstanding_principal": f"{Decimal(loan.outstanding_principal):.2f}",
     }
 
 

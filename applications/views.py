@@ -30,6 +30,7 @@ from applications.selectors import (
     loans_visible_to,
 )
 from applications.workflow import STEPS, available_transitions, check_actor
+from disbursement.selectors import after_approval
 from loancenter import posts as P
 from loancenter import transitions
 from loancenter.lib.dates import today
@@ -261,6 +262,7 @@ def loan_detail(request, pk: int):
         "can_notify": can_notify, "today": today(), "purpose_label": PURPOSES.get(loan.purpose, loan.purpose),
         "method_labels": REPAYMENT_METHOD_LABELS, "relationships": RELATIONSHIPS,
         "can_edit": loan.status == Status.DRAFT and loan.marketing_officer_id == request.user.pk,
+        **after_approval(loan, request.user),  # contracts, receipt, disbursement, schedule, repayments
     })
 
 

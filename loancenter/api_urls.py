@@ -27,4 +27,5 @@ urlpatterns = [
     ],
     path("loans/<int:pk>/transitions/<str:name>/", TransitionView.as_view(), name="api-loan-transition"),
     path("", include("postloan.api_urls")),
+    path("", include("disbursement.api_urls")),
 ]

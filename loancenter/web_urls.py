@@ -10,4 +10,5 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("", include("applications.urls")),
     path("", include("review.urls")),
+    path("", include("disbursement.urls")),
 ]
