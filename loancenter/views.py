@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 from django import forms
 from django.conf import settings
@@ -77,10 +78,18 @@ def dashboard(request):
     except DomainError as error:
         raise PermissionDenied(error.message) from None
     board = approval_dashboard()
+    from postloan.reports import portfolio
+
+    as_of = request.GET.get("as_of")
+    try:
+        as_of = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        as_of = None
     with_age(board.pending)
     counts = [(value, label, board.counts.get(value, 0)) for value, label in Status.choices]
     return render(request, "loancenter/dashboard.html", {
         "board": board, "counts": counts, "total": sum(board.counts.values()),
         "notice_days": settings.DECISION_NOTICE_WORKING_DAYS,
         "escalated": sum(1 for loan in board.pending if loan.status == Status.PENDING_BRANCH_APPROVAL),
+        "portfolio": portfolio(as_of),
     })
