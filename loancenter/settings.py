@@ -184,6 +184,9 @@ SPECTACULAR_SETTINGS = {
         "PurposeEnum": "applications.catalog.PURPOSES",
         "CollateralKindEnum": "applications.catalog.COLLATERAL_KINDS",
         "LoanStatusEnum": "applications.models.Status",
+        "GradeEnum": "postloan.models.GRADE_CHOICES",
+        "EscalationTaskKindEnum": "postloan.models.EscalationTask.KINDS",
+        "ServicingKindEnum": "postloan.models.ServicingRequest.KINDS",
     },
 }
 
