@@ -1,5 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ArchiveConfig(AppConfig):
     name = "archive"
+    verbose_name = _("Archive")
+
+    def ready(self):
+        from archive import signals  # noqa: F401

@@ -11,17 +11,18 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
-def _no_network(url: str, *args, **kwargs):
-    """Only files of the project are loaded; any other URL is refused instead of fetched."""
-    from weasyprint import default_url_fetcher
+def _no_network():
+    """Only files of the project and inline ``data:`` images are loaded; any other URL is refused, never fetched.
 
-    if url.startswith("file://") or url.startswith("data:"):
-        return default_url_fetcher(url, *args, **kwargs)
-    raise ValueError(f"refusing to fetch {url!r} while rendering a PDF")
+    WeasyPrint 70 takes a ``URLFetcher`` instance (a plain function fails on the first URL it sees).
+    """
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"file", "data"}, allow_redirects=False)
 
 
 def render_pdf(template: str, context: dict) -> bytes:
     from weasyprint import HTML
 
     html = render_to_string(template, context)
-    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_no_network).write_pdf()
+    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_no_network()).write_pdf()

@@ -1,0 +1,401 @@
+"""Browser pages of the archive (档案管理岗). Thin: scope, a service call, a message, a redirect or a page.
+
+A refused operation shows the service's own message (which rule, why); nothing was written.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from applications.selectors import access_customer, access_loan
+from archive import documents, selectors, services
+from archive.forms import (
+    DestructionApproveForm,
+    HandoverForm,
+    InspectionForm,
+    LendingRequestForm,
+    LocationForm,
+    NoteForm,
+    RangeForm,
+    ReasonForm,
+    ReceiveForm,
+)
+from archive.models import Destruction, Handover, Inspection, Lending, LoanFile
+from archive.rules import DECIDING_POSTS
+from loancenter import posts as P
+from loancenter.lib.errors import DomainError
+from loancenter.pdf_views import _user as pdf_user
+from loancenter.rules import require_post
+
+PAGE_SIZE = 50
+
+
+def _require(user, *posts: str) -> None:
+    try:
+        require_post(user, *posts)
+    except DomainError as error:
+        raise PermissionDenied(error.message) from None
+
+
+def _folder_url(loan_file: LoanFile, anchor: str = "") -> str:
+    url = reverse("archive:folder-detail", args=[loan_file.folder_id])
+    return f"{url}#{anchor or f'loan-{loan_file.loan_id}'}"
+
+
+def _back(request, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else fallback
+
+
+def _run(request, fn, success: str, **kwargs) -> bool:
+    """Call a service; show its refusal (or the form's first error) as a message. True when it worked."""
+    try:
+        fn(actor=request.user, **kwargs)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return False
+    messages.success(request, success)
+    return True
+
+
+def _form_errors(request, form) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Queue, search, folders
+
+
+def queue(request):
+    """The archivist's work queue."""
+    _require(request.user, P.ARCHIVIST, P.MANAGER)
+    return render(request, "archive/queue.html", {"queue": selectors.archive_queue(request.user)})
+
+
+def folder_list(request):
+    query = request.GET.get("q", "").strip()
+    folders = selectors.folder_search(request.user, query)
+    page = Paginator(folders, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "archive/folder_list.html", {"page": page, "q": query})
+
+
+def folder_detail(request, pk: int):
+    folder = selectors.access_folder(request.user, pk)
+    files = selectors.folder_loans(folder, request.user)
+    is_archivist = request.user.has_post(P.ARCHIVIST)
+    return render(request, "archive/folder_detail.html", {
+        "folder": folder, "files": files, "is_archivist": is_archivist,
+        "can_decide": request.user.has_any_post(*DECIDING_POSTS),
+        "receive_form": ReceiveForm(), "request_form": LendingRequestForm(),
+    })
+
+
+@require_POST
+def folder_open(request, customer_id: int):
+    customer = access_customer(request.user, customer_id)
+    try:
+        folder = services.folder_open(customer_id=customer.pk, actor=request.user)
+    except DomainError as error:
+        raise PermissionDenied(error.message) from None
+    messages.success(request, _("Folder %(no)s of %(name)s is open.") % {"no": folder.folder_no, "name": customer.name})
+    return redirect("archive:folder-detail", folder.pk)
+
+
+def loan_archive(request, pk: int):
+    """From a loan to its place in the archive (the archivist may open the folder from here)."""
+    loan = access_loan(request.user, pk)
+    loan_file = LoanFile.objects.filter(loan=loan).first()
+    if loan_file is not None:
+        return redirect(_folder_url(loan_file))
+    return render(request, "archive/no_folder.html", {
+        "loan": loan, "can_open": request.user.has_post(P.ARCHIVIST) and services.archivable(loan),
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checklist items and the vault
+
+
+@require_POST
+def item_receive(request, pk: int):
+    item = selectors.access_item(request.user, pk)
+    form = ReceiveForm(request.POST)
+    if form.is_valid():
+        _run(request, services.item_receive, _("“%(item)s” ticked as received.") % {"item": item.label},
+             item_id=item.pk, **form.cleaned_data)
+    else:
+        _form_errors(request, form)
+    return redirect(_back(request, _folder_url(item.loan_file, f"item-{item.pk}")))
+
+
+@require_POST
+def item_unreceive(request, pk: int):
+    item = selectors.access_item(request.user, pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        _run(request, services.item_unreceive, _("The tick of “%(item)s” was withdrawn.") % {"item": item.label},
+             item_id=item.pk, reason=form.cleaned_data["reason"])
+    else:
+        _form_errors(request, form)
+    return redirect(_back(request, _folder_url(item.loan_file, f"item-{item.pk}")))
+
+
+@require_POST
+def vault_move(request, pk: int):
+    item = selectors.access_item(request.user, pk)
+    form = LocationForm(request.POST)
+    if form.is_valid():
+        _run(request, services.vault_move, _("“%(item)s” moved to %(loc)s.") % {"item": item.label,
+                                                                                 "loc": form.cleaned_data["location"]},
+             item_id=item.pk, location=form.cleaned_data["location"])
+    else:
+        _form_errors(request, form)
+    return redirect(_back(request, reverse("archive:vault")))
+
+
+def vault(request):
+    _require(request.user, P.ARCHIVIST, P.MANAGER)
+    query = request.GET.get("q", "").strip()
+    page = Paginator(selectors.vault_items(query), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "archive/vault.html", {"page": page, "q": query,
+                                                  "is_archivist": request.user.has_post(P.ARCHIVIST)})
+
+
+@require_POST
+def file_complete(request, pk: int):
+    loan_file = get_object_or_404(LoanFile, pk=pk)
+    access_loan(request.user, loan_file.loan_id)
+    _run(request, services.loan_file_complete,
+         _("The file of loan %(loan)s is complete and closed.") % {"loan": loan_file.loan}, loan_file_id=loan_file.pk)
+    return redirect(_folder_url(loan_file))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lending-out
+
+
+def lending_new(request, item_pk: int):
+    item = selectors.access_item(request.user, item_pk)
+    form = LendingRequestForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                lending = services.lending_request(item_id=item.pk, actor=request.user, **form.cleaned_data)
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, _("Request %(no)s filed; it waits for approval by someone else.")
+                                 % {"no": lending.lending_no})
+                return redirect("archive:lending-list")
+        status = 400
+    return render(request, "archive/lending_form.html", {"item": item, "form": form}, status=status)
+
+
+def lending_list(request):
+    lendings = selectors.lendings_visible_to(request.user)
+    status = request.GET.get("status", "")
+    if status == "overdue":
+        lendings = lendings.filter(pk__in=selectors.overdue_lendings().values("pk"))
+    elif status in dict(Lending.STATUSES):
+        lendings = lendings.filter(status=status)
+    page = Paginator(lendings.order_by("-requested_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "archive/lending_list.html", {
+        "page": page, "status": status, "statuses": Lending.STATUSES, "range": RangeForm(),
+        "is_archivist": request.user.has_post(P.ARCHIVIST), "can_decide": request.user.has_any_post(*DECIDING_POSTS),
+        "overdue_ids": set(selectors.overdue_lendings().values_list("pk", flat=True)),
+    })
+
+
+_LENDING_ACTIONS = {
+    "approve": (services.lending_approve, NoteForm, lambda d: {"note": d["note"]}, gettext_lazy("Request %(no)s approved.")),
+    "refuse": (services.lending_refuse, NoteForm, lambda d: {"note": d["note"]}, gettext_lazy("Request %(no)s refused.")),
+    "out": (services.lending_out, NoteForm, lambda d: {}, gettext_lazy("%(no)s: the file is out.")),
+    "return": (services.lending_return, NoteForm, lambda d: {"note": d["note"]}, gettext_lazy("%(no)s: the file is back.")),
+}
+
+
+@require_POST
+def lending_action(request, pk: int, action: str):
+    if action not in _LENDING_ACTIONS:
+        raise Http404
+    lending = get_object_or_404(Lending, pk=pk)
+    access_loan(request.user, lending.loan_id)
+    service, form_class, args, done = _LENDING_ACTIONS[action]
+    form = form_class(request.POST)
+    if form.is_valid():
+        _run(request, service, str(done) % {"no": lending.lending_no}, lending_id=lending.pk, **args(form.cleaned_data))
+    else:
+        _form_errors(request, form)
+    return redirect(_back(request, reverse("archive:lending-list")))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inspection and hand-over registers
+
+
+def inspections(request):
+    _require(request.user, *DECIDING_POSTS)
+    form = InspectionForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.inspection_record(actor=request.user, **form.cleaned_data)
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, _("Inspection recorded."))
+                return redirect("archive:inspections")
+        status = 400
+    rows = Inspection.objects.select_related("inspector", "recorded_by")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "archive/inspections.html", {"form": form, "page": page}, status=status)
+
+
+def handovers(request):
+    _require(request.user, P.ARCHIVIST, P.MANAGER)
+    is_archivist = request.user.has_post(P.ARCHIVIST)
+    form = HandoverForm(request.POST or None, user=request.user) if is_archivist else None
+    status = 200
+    if request.method == "POST":
+        _require(request.user, P.ARCHIVIST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                handover = services.handover_record(
+                    actor=request.user, to_user=data["to_user"], handed_on=data["handed_on"],
+                    folder_ids=[f.pk for f in data["folders"]], note=data["note"],
+                )
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, _("%(n)s folders handed over to %(name)s; they confirm on their queue.")
+                                 % {"n": handover.folders.count(), "name": handover.to_user.display})
+                return redirect("archive:handovers")
+        status = 400
+    rows = Handover.objects.select_related("from_user", "to_user").prefetch_related("folders")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "archive/handovers.html", {"form": form, "page": page}, status=status)
+
+
+@require_POST
+def handover_confirm(request, pk: int):
+    handover = get_object_or_404(Handover, pk=pk)
+    _run(request, services.handover_confirm, _("Hand-over confirmed; the folders are now in your keeping."),
+         handover_id=handover.pk)
+    return redirect(_back(request, reverse("archive:handovers")))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Retention and destruction
+
+
+def destructions(request):
+    _require(request.user, P.ARCHIVIST, P.MANAGER)
+    rows = Destruction.objects.select_related("item__loan_file__folder", "loan__customer", "proposed_by",
+                                              "decided_by", "witness")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "archive/destructions.html", {
+        "page": page, "due": selectors.items_due_for_destruction()[:PAGE_SIZE], "retention": selectors.retention_table(),
+        "approve_form": DestructionApproveForm(), "range": RangeForm(),
+        "is_archivist": request.user.has_post(P.ARCHIVIST), "can_decide": request.user.has_any_post(*DECIDING_POSTS),
+    })
+
+
+@require_POST
+def destruction_propose(request, item_pk: int):
+    item = selectors.access_item(request.user, item_pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        _run(request, services.destruction_propose,
+             _("Destruction of “%(item)s” proposed; a second person must approve it.") % {"item": item.label},
+             item_id=item.pk, reason=form.cleaned_data["reason"])
+    else:
+        _form_errors(request, form)
+    return redirect(_back(request, reverse("archive:destructions")))
+
+
+@require_POST
+def destruction_decide(request, pk: int, action: str):
+    destruction = get_object_or_404(Destruction, pk=pk)
+    if action == "approve":
+        form = DestructionApproveForm(request.POST)
+        if form.is_valid():
+            _run(request, services.destruction_approve, _("Destroyed and recorded in the destruction register."),
+                 destruction_id=destruction.pk, **form.cleaned_data)
+        else:
+            _form_errors(request, form)
+    elif action == "refuse":
+        form = ReasonForm(request.POST)
+        if form.is_valid():
+            _run(request, services.destruction_refuse, _("Destruction refused."), destruction_id=destruction.pk,
+                 reason=form.cleaned_data["reason"])
+        else:
+            _form_errors(request, form)
+    else:
+        raise Http404
+    return redirect(_back(request, reverse("archive:destructions")))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PDFs: session or API token, like every PDF address (SPEC §8)
+
+
+def _pdf_user(request):
+    user = pdf_user(request)
+    if user is None:
+        if request.headers.get("Authorization"):
+            return None, HttpResponse(status=401)
+        return None, redirect_to_login(request.get_full_path())
+    return user, None
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def checklist_pdf(request, pk: int):
+    user, refusal = _pdf_user(request)
+    if refusal:
+        return refusal
+    loan = access_loan(user, pk)
+    content = documents.checklist_pdf(loan)
+    return _pdf(content, f"checklist-{loan.archive_file.folder.folder_no}-{loan.application_no}.pdf")
+
+
+def _register_pdf(render_fn, name: str):
+    def view(request):
+        user, refusal = _pdf_user(request)
+        if refusal:
+            return refusal
+        if not user.has_any_post(P.ARCHIVIST, P.MANAGER):
+            raise PermissionDenied(_("The registers are for the archivist and the center manager."))
+        start, end = RangeForm(request.GET or None).range()
+        return _pdf(render_fn(start, end), f"{name}-{start.isoformat()}-{end.isoformat()}.pdf")
+
+    view.login_exempt = True  # authenticated above: session or token
+    return view
+
+
+checklist_pdf.login_exempt = True
+lending_register_pdf = _register_pdf(documents.lending_register_pdf, "lending-register")
+destruction_register_pdf = _register_pdf(documents.destruction_register_pdf, "destruction-register")
+
+
+def retention(request):
+    return render(request, "archive/retention.html", {"rows": selectors.retention_table()})
