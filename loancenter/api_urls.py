@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from applications.apis import CustomerViewSet, LoanViewSet, ProductViewSet, TransitionView, transition_view
 from loancenter import transitions
 from loancenter.apis import HasPost, TokenView
+from postloan.report_apis import PortfolioView
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="api-customer")
@@ -26,6 +27,7 @@ urlpatterns = [
         for name in transitions.REGISTRY
     ],
     path("loans/<int:pk>/transitions/<str:name>/", TransitionView.as_view(), name="api-loan-transition"),
+    path("reports/portfolio/", PortfolioView.as_view(), name="api-portfolio"),
     path("", include("postloan.api_urls")),
     path("", include("disbursement.api_urls")),
 ]
