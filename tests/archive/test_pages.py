@@ -8,9 +8,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from applications.models import Status
 from archive.models import Folder, ItemState, Lending
 from loancenter.lib.dates import today
 from tests.archive.conftest import item, lend_out, tick
+from tests.factories import LoanFactory
 
 pytestmark = pytest.mark.urls("tests.archive.urls")
 
@@ -136,3 +138,40 @@ def test_api_lending_requester_approving_gets_403_separation_of_duty(client, sta
     assert client.post(f"/api/archive/lendings/{pk}/out/", {}, content_type="application/json").json()["status"] == "out"
     again = client.post(f"/api/archive/lendings/{pk}/out/", {}, content_type="application/json")
     assert again.status_code == 409 and again.json()["code"] == "invalid_state"
+
+
+def test_folder_page_and_queue_queries_do_not_grow_with_items(client, staff, flow, product, active, folder,
+                                                              django_assert_max_num_queries):
+    flow.advance(LoanFactory(customer=active.customer, product=product, marketing_officer=staff.mkt), Status.ACTIVE)
+    client.force_login(staff.arch)
+    with django_assert_max_num_queries(14):
+        response = client.get(f"/archive/folders/{folder.pk}/")
+    assert len(response.context["files"]) == 2
+    with django_assert_max_num_queries(16):
+        assert client.get("/archive/").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/archive/", "/archive/folders/", "/archive/vault/", "/archive/lendings/",
+                                 "/archive/inspections/", "/archive/handovers/", "/archive/destructions/",
+                                 "/archive/retention/"])
+def test_every_archive_page_opens_for_the_archivist(client, staff, secured_active, url):
+    tick(staff, item(secured_active, "certificate"), location="金库A-01-01")
+    lend_out(staff, tick(staff, item(secured_active, "receipt")))
+    client.force_login(staff.arch)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "archive-tabs" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/archive/", "/archive/vault/", "/archive/inspections/", "/archive/handovers/",
+                                 "/archive/destructions/"])
+def test_archivist_pages_are_refused_to_other_posts(client, staff, url):
+    client.force_login(staff.mkt)
+    assert client.get(url).status_code == 403
+
+
+def test_loan_archive_link_leads_to_the_loan_in_its_folder(client, staff, flow, draft):
+    loan = flow.advance(draft, Status.APPROVED)
+    client.force_login(staff.arch)
+    response = client.get(f"/archive/loans/{loan.pk}/")
+    assert response.status_code == 302 and f"#loan-{loan.pk}" in response["Location"]
