@@ -417,4 +417,8 @@ def load_demo(*, customers: int = 50) -> DemoResult:
     result.products = list(products.values())
     result.customers = people
     result.loans = _loans(rng, staff, products, people[:-1])
+    # After disbursement: past loans repaid on time, late or not at all, graded by the real nightly batch.
+    from postloan.demo import seed_post_loan
+
+    result.loans += seed_post_loan(rng=rng, staff=staff, products=products, customers=people[:-1])
     return result

@@ -132,4 +132,7 @@ def loan_settle(*, loan_id: int, actor) -> Loan:
         if owed > 0:
             raise RuleViolation("not_paid_up", _("%(owed)s is still owed; the loan cannot be settled.") % {"owed": f"{owed:,.2f}"})
 
-    return run_transition(loan_id=loan_id, actor=actor, name="settle", check=check)
+    def apply(loan: Loan) -> None:
+        loan.provision = ZERO  # nothing left to provide for
+
+    return run_transition(loan_id=loan_id, actor=actor, name="settle", check=check, apply=apply)
