@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +33,7 @@ def login(client):
 
     def _login(user):
         client.force_login(user)
-        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # as the language switch leaves it
         return client
 
     return _login
