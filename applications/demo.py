@@ -421,4 +421,8 @@ def load_demo(*, customers: int = 50) -> DemoResult:
     from postloan.demo import seed_post_loan
 
     result.loans += seed_post_loan(rng=rng, staff=staff, products=products, customers=people[:-1])
+    # The archive: folders with a realistic mix (complete, incomplete, files out, one overdue).
+    from archive.demo import seed_archive
+
+    seed_archive(rng)
     return result

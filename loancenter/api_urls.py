@@ -28,6 +28,7 @@ urlpatterns = [
     ],
     path("loans/<int:pk>/transitions/<str:name>/", TransitionView.as_view(), name="api-loan-transition"),
     path("reports/portfolio/", PortfolioView.as_view(), name="api-portfolio"),
+    path("archive/", include("archive.api_urls")),
     path("", include("postloan.api_urls")),
     path("", include("disbursement.api_urls")),
 ]

@@ -14,8 +14,6 @@ from loancenter.lib.dates import today
 from tests.archive.conftest import item, lend_out, tick
 from tests.factories import LoanFactory
 
-pytestmark = pytest.mark.urls("tests.archive.urls")
-
 
 @pytest.fixture
 def folder(active):
