@@ -53,7 +53,7 @@ def test_seed_demo_creates_staff_for_every_post_products_and_customers(demo):
 
 def test_seed_demo_has_loans_in_every_origination_state_through_the_real_services(demo):
     statuses = set(Loan.objects.values_list("status", flat=True))
-    assert statuses == ORIGINATION_STATES
+    assert ORIGINATION_STATES <= statuses  # later issues add contracts, active and settled loans
     for loan in Loan.objects.exclude(status=Status.DRAFT):
         # Each state was reached by transitions with audit rows, the last one landing in the current state.
         last = loan.audit_entries.exclude(from_status="", to_status="").filter(action__in=[
