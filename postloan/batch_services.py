@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from kombu.exceptions import OperationalError
+
 from loancenter.celery import app as celery_app
+from loancenter.faults import broker_unavailable_error
 from loancenter.lib.dates import today
 from postloan import batch
 from postloan.models import BatchChunk, BatchRun
@@ -43,8 +46,11 @@ def dispatch_next() -> BatchRun | None:
     BatchRun.objects.filter(pk=run.pk, status=BatchRun.FAILED).update(status=BatchRun.RUNNING, error="")
     chunk_ids = list(run.chunks.exclude(status=BatchChunk.DONE).values_list("id", flat=True))
     # plan_run committed the chunks already, so workers see them; no on_commit needed (callers hold no transaction).
-    for chunk_id in chunk_ids:
-        batch_chunk.delay(chunk_id)
+    try:
+        for chunk_id in chunk_ids:
+            batch_chunk.delay(chunk_id)
+    except OperationalError as exc:  # kombu: the broker is down; the run stays queued for the next attempt
+        raise broker_unavailable_error() from exc
     return run
 
 

@@ -54,3 +54,9 @@ class InvalidState(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class Unavailable(DomainError):
+    """A service the operation needs (the task queue) is down; nothing was changed (503)."""
+
+    status = 503
