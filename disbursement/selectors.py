@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from applications.models import Loan, Status
 from applications.selectors import loans_visible_to
@@ -98,11 +99,12 @@ REGISTRATION_OVERDUE_DAYS = 30
 APPLICATION_OVERDUE_DAYS = 7
 
 WAITING, APPLIED, REGISTERED, HANDED_OVER = "waiting", "applied", "registered", "handed_over"
+# Lazy: a module-level label must follow each request's language, not the one active at import.
 LEDGER_STATUSES = [
-    (WAITING, _("Waiting for the application")),
-    (APPLIED, _("Applied")),
-    (REGISTERED, _("Registered")),
-    (HANDED_OVER, _("Handed over")),
+    (WAITING, gettext_lazy("Waiting for the application")),
+    (APPLIED, pgettext_lazy("registration ledger", "Applied")),
+    (REGISTERED, gettext_lazy("Registered")),
+    (HANDED_OVER, gettext_lazy("Handed over")),
 ]
 
 _STATUS_FILTER = {

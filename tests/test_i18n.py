@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from applications.models import Status
-from tests.factories import LoanFactory
+from tests.factories import LoanFactory, SecuredProductFactory, add_collateral
 
 PO_FILE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 MO_FILE = PO_FILE.with_suffix(".mo")
@@ -174,3 +174,21 @@ def test_an_english_browser_still_gets_chinese_pages_until_english_is_chosen(cli
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
     assert '<html lang="en">' in html and "My work queue" in html
+
+
+def test_registration_ledger_labels_follow_the_chosen_language(client, staff, flow, customer):
+    # Labels defined at module level are lazy: each request gets its own language, not the one active at import.
+    product = SecuredProductFactory(code="housing")
+    loan = LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt)
+    add_collateral(loan)
+    flow.advance(loan, to=Status.CONTRACT_SIGNED)
+    client.force_login(staff.clerk)
+
+    html = client.get(reverse("registration-ledger")).content.decode()
+    assert "待申请登记" in html and "已申请" in html  # the line's label and the filter's option
+    assert "Waiting for the application" not in html
+
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = client.get(reverse("registration-ledger")).content.decode()
+    assert "Waiting for the application" in html and "Applied" in html
+    assert "待申请登记" not in html
