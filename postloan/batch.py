@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import os
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -219,8 +220,11 @@ def _grade_loans(cur, params: dict) -> None:
     )
 
 
-def process_chunk(*, as_of: date, lo: int, hi: int) -> int:
-    """Run the batch for the active loans with ids in [lo, hi); returns how many there are."""
+def process_chunk(*, as_of: date, lo: int, hi: int, midway=None) -> int:
+    """Run the batch for the active loans with ids in [lo, hi); returns how many there are.
+
+    ``midway`` is called inside the transaction after the first step (fault tests crash or stall there).
+    """
     params = {"d": as_of, "lo": lo, "hi": hi, "cure_cutoff": add_months(as_of, -CURE_MONTHS),
               "obs_restart": add_months(as_of, OBSERVATION_MONTHS)}
     params.update({f"rate_{g}": r for g, r in provision_rates().items()})
@@ -229,6 +233,8 @@ def process_chunk(*, as_of: date, lo: int, hi: int) -> int:
             started = time.perf_counter()
             step(cur, params)
             log.debug("batch %s [%s, %s) %s: %.3f s", as_of, lo, hi, step.__name__, time.perf_counter() - started)
+            if midway is not None and step is _accrue_penalty:
+                midway()
         return Loan.objects.filter(status=Status.ACTIVE, id__gte=lo, id__lt=hi).count()
 
 
@@ -300,8 +306,7 @@ def run_chunk(chunk_id: int) -> None:
     BatchRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=timezone.now())
     BatchRun.objects.filter(pk=run.pk).exclude(status=BatchRun.DONE).update(status=BatchRun.RUNNING)
     try:
-        fault_injection(chunk)
-        loans = process_chunk(as_of=run.as_of, lo=chunk.lo, hi=chunk.hi)
+        loans = process_chunk(as_of=run.as_of, lo=chunk.lo, hi=chunk.hi, midway=lambda: fault_injection(chunk))
     except Exception as exc:
         BatchChunk.objects.filter(pk=chunk.pk).update(status=BatchChunk.FAILED, error=repr(exc)[:2000])
         BatchRun.objects.filter(pk=run.pk).update(status=BatchRun.FAILED, error=f"chunk {chunk.lo}–{chunk.hi}: {exc!r}"[:2000])
@@ -342,9 +347,13 @@ def dates_to_run(as_of: date) -> list[date]:
 
 
 def fault_injection(chunk: BatchChunk) -> None:
-    """Tests make one chunk fail (a crash half-way) by listing its lower bound here."""
+    """Fault tests: a chunk whose lower bound is listed fails half-way (after penalties, before grades), and
+    ``BATCH_FAULT_STALL_SECONDS`` stalls every chunk half-way so that a test can kill the worker running it."""
     if chunk.lo in FAIL_CHUNKS_AT:
         raise RuntimeError(f"injected failure in chunk starting at {chunk.lo}")
+    stall = float(os.environ.get("BATCH_FAULT_STALL_SECONDS", "0") or 0)
+    if stall:
+        time.sleep(stall)
 
 
 FAIL_CHUNKS_AT: set[int] = set()
