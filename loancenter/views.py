@@ -72,24 +72,33 @@ def home(request):
 
 
 def dashboard(request):
-    """The center manager's approval dashboard (SPEC §1 manager, rule 12)."""
-    try:
-        require_post(request.user, P.MANAGER)
-    except DomainError as error:
-        raise PermissionDenied(error.message) from None
-    board = approval_dashboard()
-    from postloan.reports import portfolio
+    """The center manager's dashboard (SPEC §1 manager, rule 12; issue 6): queues, figures, warnings, trends."""
+    from postloan import warnings
+    from postloan.reports import PERIOD_DAYS, portfolio, trend_charts
 
+    if not request.user.is_superuser:
+        try:
+            require_post(request.user, P.MANAGER)
+        except DomainError as error:
+            raise PermissionDenied(error.message) from None
+    board = approval_dashboard()
     as_of = request.GET.get("as_of")
     try:
         as_of = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         as_of = None
+    try:
+        period = int(request.GET.get("period", PERIOD_DAYS))
+    except ValueError:
+        period = PERIOD_DAYS
+    figures = portfolio(as_of, period)
+    checked = warnings.evaluate(figures)
     with_age(board.pending)
     counts = [(value, label, board.counts.get(value, 0)) for value, label in Status.choices]
     return render(request, "loancenter/dashboard.html", {
         "board": board, "counts": counts, "total": sum(board.counts.values()),
         "notice_days": settings.DECISION_NOTICE_WORKING_DAYS,
         "escalated": sum(1 for loan in board.pending if loan.status == Status.PENDING_BRANCH_APPROVAL),
-        "portfolio": portfolio(as_of),
+        "portfolio": figures, "warnings": checked, "breached": [w for w in checked if w.breached],
+        "charts": trend_charts(figures.trend),
     })

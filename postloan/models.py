@@ -409,3 +409,30 @@ class GradeChange(models.Model):
     @property
     def upgrade(self) -> bool:
         return GRADES.index(self.to_grade) < GRADES.index(self.from_grade)
+
+
+class WarningLevel(models.Model):
+    """A warning level the manager sets on one dashboard figure (预警线). Never edited: each change is a new row, and
+    the current level of a figure is its latest row, so the history of who set what and when stays."""
+
+    ABOVE, BELOW = "above", "below"
+    DIRECTIONS = [(ABOVE, _("Warn above")), (BELOW, _("Warn below"))]
+
+    figure = models.CharField(_("figure"), max_length=32)
+    threshold = models.DecimalField(_("threshold"), max_digits=9, decimal_places=6)
+    direction = models.CharField(_("direction"), max_length=5, choices=DIRECTIONS)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["figure", "-set_at", "-id"]
+        indexes = [models.Index(fields=["figure", "set_at"], name="warning_latest")]  # the current level per figure
+
+    @property
+    def threshold_text(self) -> str:
+        return f"{self.threshold * 100:.2f}%"
+
+    def breached(self, value) -> bool:
+        if value is None:
+            return False
+        return value > self.threshold if self.direction == self.ABOVE else value < self.threshold

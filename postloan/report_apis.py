@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 
 from loancenter import posts as P
 from loancenter.lib.errors import Forbidden, RuleViolation
-from postloan.reports import portfolio
+from postloan.reports import PERIOD_DAYS, portfolio
+from postloan.warnings import evaluate
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 RATIO = {"max_digits": 9, "decimal_places": 6, "allow_null": True}
@@ -51,6 +52,34 @@ class BatchSerializer(serializers.Serializer):
     seconds = serializers.FloatField(allow_null=True)
 
 
+class QueueSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    loans = serializers.IntegerField()
+    oldest_since = serializers.DateTimeField(allow_null=True, help_text="when the longest-waiting loan entered the state")
+    oldest_hours = serializers.FloatField(allow_null=True, help_text="how long it has waited, in hours")
+
+
+class TurnaroundSerializer(serializers.Serializer):
+    stage = serializers.CharField(help_text="the state the loans left")
+    median_hours = serializers.FloatField(help_text="median hours between entering and leaving the state")
+    transitions = serializers.IntegerField(help_text="transitions out of the state in the period")
+
+
+class WarningSerializer(serializers.Serializer):
+    figure = serializers.CharField()
+    value = serializers.DecimalField(**RATIO)
+    direction = serializers.CharField(allow_null=True, help_text="above or below; null when no level is set")
+    threshold = serializers.DecimalField(**RATIO)
+    breached = serializers.BooleanField()
+
+
+class TrendSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    balance = serializers.DecimalField(**MONEY)
+    overdue_rate = serializers.DecimalField(**RATIO)
+    npl_rate = serializers.DecimalField(**RATIO)
+
+
 class PortfolioSerializer(serializers.Serializer):
     as_of = serializers.DateField(allow_null=True, help_text="the snapshot day the figures are read from")
     disbursed = DisbursedSerializer()
@@ -71,14 +100,33 @@ class PortfolioSerializer(serializers.Serializer):
     by_grade = GradeSerializer(many=True)
     by_tier = TierSerializer(many=True)
     batch = BatchSerializer(allow_null=True)
+    period_start = serializers.DateField(allow_null=True, help_text="first day of the period figures (to as_of)")
+    period_days = serializers.IntegerField()
+    pipeline = QueueSerializer(many=True, help_text="loans per waiting state, with the oldest one's wait")
+    turnaround = TurnaroundSerializer(many=True, help_text="stage turnaround times over the period")
+    interest_due = serializers.DecimalField(**MONEY, help_text="interest of the installments due in the period")
+    interest_received = serializers.DecimalField(**MONEY, help_text="interest paid on those installments")
+    interest_collection_rate = serializers.DecimalField(**RATIO, help_text="收息率: interest_received / interest_due")
+    t3_balance = serializers.DecimalField(**MONEY, help_text="balance of active loans in collection tier T3")
+    recoveries = serializers.DecimalField(**MONEY, help_text="recoveries on written-off loans in the period")
+    recovery_repayments = serializers.DecimalField(
+        **MONEY, help_text="repayments in the period on loans written off or in tier T3")
+    recovery_rate = serializers.DecimalField(
+        **RATIO, help_text="回收率: (recoveries + recovery_repayments) / (written_off_balance + t3_balance)")
+    bad_debt_rate = serializers.DecimalField(
+        **RATIO, help_text="坏账率: written_off_balance / (outstanding_balance + written_off_balance)")
+    trend = TrendSerializer(many=True, help_text="the active book on each snapshot day of the last 90 days")
+    warnings = WarningSerializer(many=True, help_text="each risk figure against its current warning level")
 
 
 class PortfolioView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="default: the latest snapshot")],
+        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="default: the latest snapshot"),
+                    OpenApiParameter("period", OpenApiTypes.INT, description="days of the period figures (default 30)")],
         responses={200: PortfolioSerializer},
     )
     def get(self, request):
+        """Every figure of the manager's dashboard; formulas in docs/decisions.md ("Dashboard figures")."""
         if not (request.user.is_superuser or request.user.has_post(P.MANAGER)):
             raise Forbidden("post_required", _("This action needs the post: %(posts)s.") % {"posts": P.POST_LABELS[P.MANAGER]})
         raw = request.query_params.get("as_of")
@@ -86,6 +134,15 @@ class PortfolioView(APIView):
             as_of = date.fromisoformat(raw) if raw else None
         except ValueError:
             raise RuleViolation("as_of", _("as_of must be a date YYYY-MM-DD."), field="as_of") from None
-        figures = portfolio(as_of)
-        data = {name: getattr(figures, name) for name in PortfolioSerializer().fields}
+        try:
+            period = int(request.query_params.get("period", PERIOD_DAYS))
+        except ValueError:
+            raise RuleViolation("period", _("period must be a number of days."), field="period") from None
+        figures = portfolio(as_of, period)
+        data = {name: getattr(figures, name) for name in PortfolioSerializer().fields if name != "warnings"}
+        data["warnings"] = [
+            {"figure": w.figure, "value": w.value, "direction": w.level.direction if w.level else None,
+             "threshold": w.level.threshold if w.level else None, "breached": w.breached}
+            for w in evaluate(figures)
+        ]
         return Response(PortfolioSerializer(data).data)

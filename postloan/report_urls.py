@@ -7,4 +7,6 @@ from postloan import report_views
 urlpatterns = [
     path("classification/", report_views.classification, name="classification-report"),
     path("batch/run/", report_views.batch_run_now, name="batch-run-now"),
+    path("loans/", report_views.loan_list, name="report-loans"),
+    path("warnings/", report_views.warning_levels, name="warning-levels"),
 ]

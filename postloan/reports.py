@@ -16,13 +16,14 @@ from django.db import connection
 from django.db.models import Count, Max, Q, Sum
 from django.utils.translation import gettext as _
 
-from applications.models import Loan, Status
+from applications.models import BEFORE_ACTIVE, Loan, Status
 from loancenter.lib.money import ZERO, q2
 from postloan.models import GRADE_LABELS, GRADES, TIERS, BatchRun, DailySnapshot, LoanMonthEnd
 
 NPL_GRADES = ("substandard", "doubtful", "loss")  # 不良贷款: 次级 + 可疑 + 损失
 SETTLED, WRITTEN_OFF, MISSING = "settled", "written_off", "missing"
 RATIO = Decimal("0.0001")
+PERIOD_DAYS = 30  # the default period of the period figures: the 30 days ending on as_of
 
 
 def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
@@ -235,6 +236,20 @@ class Portfolio:
     by_tier: list[dict] = field(default_factory=list)  # {tier, loans, balance}
     batch: BatchRun | None = None
     matrix: MigrationMatrix | None = None
+    # The period figures cover [period_start, as_of].
+    period_start: date | None = None
+    period_days: int = 0
+    pipeline: list[dict] = field(default_factory=list)  # {status, label, loans, oldest_since, oldest_hours}
+    turnaround: list[dict] = field(default_factory=list)  # {stage, label, median_hours, transitions}
+    interest_due: Decimal = ZERO
+    interest_received: Decimal = ZERO
+    interest_collection_rate: Decimal | None = None
+    t3_balance: Decimal = ZERO
+    recoveries: Decimal = ZERO
+    recovery_repayments: Decimal = ZERO
+    recovery_rate: Decimal | None = None
+    bad_debt_rate: Decimal | None = None
+    trend: list[dict] = field(default_factory=list)  # {as_of, balance, overdue_rate, npl_rate}
 
     def __getattr__(self, name: str):
         # approval_rate_text, overdue_rate_text, … for the page
@@ -247,12 +262,13 @@ def latest_snapshot_day() -> date | None:
     return DailySnapshot.objects.aggregate(m=Max("as_of"))["m"]
 
 
-def portfolio(as_of: date | None = None) -> Portfolio:
+def portfolio(as_of: date | None = None, period_days: int = PERIOD_DAYS) -> Portfolio:
     """Every figure of the dashboard for ``as_of`` (default: the latest snapshot), in a fixed number of queries.
 
     Balances, rates, grades and tiers come from that day's ``DailySnapshot``; disbursements for the day, the month
     and the year to date from ``Disbursement``; the approval and rejection rates over the loans decided in the year
     to date; borrowers are the distinct customers of the loans active now (the snapshot keeps no customers).
+    The period figures (stage turnaround, 收息率, 回收率) cover the ``period_days`` days ending on ``as_of``.
     """
     from disbursement.models import Disbursement
 
@@ -300,6 +316,11 @@ def portfolio(as_of: date | None = None) -> Portfolio:
     npl = sum((grades[g]["balance"] for g in NPL_GRADES), ZERO)
 
     month_end = latest_month_end(as_of) if as_of else None
+    period_days = max(1, min(int(period_days), 366))
+    period_start = day - timedelta(days=period_days - 1)
+    t3 = tiers.get("T3", {}).get("balance", ZERO)
+    interest = interest_collection(period_start, day)
+    recovered = recovery(period_start, day)
     return Portfolio(
         as_of=as_of, disbursed=disbursed, outstanding_balance=balance, active_loans=loans, borrowers=borrowers,
         decided=decided, approved=decided - rejected, rejected=rejected,
@@ -309,4 +330,205 @@ def portfolio(as_of: date | None = None) -> Portfolio:
         by_grade=list(grades.values()), by_tier=list(tiers.values()),
         batch=BatchRun.objects.order_by("-as_of").first(),
         matrix=migration_matrix(month_end) if month_end else None,
+        period_start=period_start, period_days=period_days,
+        pipeline=pipeline_queues(), turnaround=stage_turnaround(period_start, day),
+        **interest, t3_balance=t3, **recovered,
+        recovery_rate=ratio(recovered["recoveries"] + recovered["recovery_repayments"], written_off + t3),
+        bad_debt_rate=ratio(written_off, balance + written_off),
+        trend=trend(as_of),
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 6, second part: the approval pipeline, collection and recovery figures, trends. Each a fixed number of
+# queries; formulas in docs/decisions.md ("Dashboard figures").
+
+PIPELINE = [s for s in BEFORE_ACTIVE if s != Status.DRAFT]  # the queues a manager watches (drafts are nobody's queue)
+TREND_DAYS = 90
+
+
+def transition_names() -> list[str]:
+    from applications.workflow import STEPS
+
+    return sorted(STEPS)
+
+
+def _day_bounds(start: date, end: date):
+    """Aware datetimes [start 00:00, end+1 00:00) in the center's time zone."""
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    tz = timezone.get_current_timezone()
+    return (datetime.combine(start, time.min, tzinfo=tz), datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz))
+
+
+def pipeline_queues(now=None) -> list[dict]:
+    """Loans per waiting state with the oldest one's wait (one grouped query on the ``loan_queue`` index)."""
+    from django.db.models import Min
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    found = {r["status"]: r for r in Loan.objects.filter(status__in=PIPELINE).values("status")
+             .annotate(n=Count("id"), oldest=Min("status_changed_at")).order_by()}
+    queues = []
+    for status in PIPELINE:
+        row = found.get(status)
+        oldest = row["oldest"] if row else None
+        hours = (now - oldest).total_seconds() / 3600 if oldest else None
+        queues.append({"status": str(status), "label": str(Status(status).label), "loans": row["n"] if row else 0,
+                       "oldest_since": oldest, "oldest_hours": round(hours, 1) if hours is not None else None})
+    return queues
+
+
+def stage_turnaround(start: date, end: date) -> list[dict]:
+    """Median hours spent in each state, over the transitions out of it made in [start, end] (one query).
+
+    The time in a state is the gap between a loan's transition out of it and that loan's previous transition (the
+    one into it), both read from the audit trail; the median is taken in SQL (the middle row or the mean of the two
+    middle rows), so no row leaves the database.
+    """
+    names = transition_names()
+    lo, hi = _day_bounds(start, end)
+    from loancenter.models import AuditEntry
+
+    table = AuditEntry._meta.db_table
+    if connection.vendor == "postgresql":
+        hours = "EXTRACT(EPOCH FROM (e.at - e.prev_at)) / 3600.0"
+    else:
+        hours = "(julianday(e.at) - julianday(e.prev_at)) * 24.0"
+    marks = ", ".join(["%s"] * len(names))
+    sql = f"""
+        WITH e AS (
+          SELECT x.from_status AS stage, x.at,
+                 (SELECT MAX(p.at) FROM {table} p
+                   WHERE p.loan_id = x.loan_id AND p.action IN ({marks}) AND p.at < x.at) AS prev_at
+            FROM {table} x
+           WHERE x.at >= %s AND x.at < %s AND x.loan_id IS NOT NULL AND x.action IN ({marks})
+        ), d AS (
+          SELECT e.stage, {hours} AS hours FROM e WHERE e.prev_at IS NOT NULL
+        ), r AS (
+          SELECT stage, hours, ROW_NUMBER() OVER (PARTITION BY stage ORDER BY hours) AS rn,
+                 COUNT(*) OVER (PARTITION BY stage) AS n FROM d
+        )
+        SELECT stage, AVG(hours), MAX(n) FROM r WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY stage
+    """
+    with connection.cursor() as cur:
+        cur.execute(sql, [*names, lo, hi, *names])
+        found = {stage: (float(median), n) for stage, median, n in cur.fetchall()}
+    order = [str(s) for s in Status]
+    return [{"stage": stage, "label": str(Status(stage).label), "median_hours": round(found[stage][0], 1),
+             "transitions": found[stage][1]}
+            for stage in sorted(found, key=lambda s: order.index(s) if s in order else len(order))]
+
+
+def interest_collection(start: date, end: date) -> dict:
+    """收息率: interest paid on the installments due in [start, end] / the interest due on them (one aggregate)."""
+    from postloan.models import Installment
+
+    agg = Installment.objects.filter(due_date__gte=start, due_date__lte=end).aggregate(
+        due=Sum("interest"), paid=Sum("paid_interest"))
+    due, paid = agg["due"] or ZERO, agg["paid"] or ZERO
+    return {"interest_due": due, "interest_received": paid, "interest_collection_rate": ratio(paid, due)}
+
+
+def recovery(start: date, end: date) -> dict:
+    """回收率 numerator: recoveries on written-off loans plus repayments on written-off and T3 loans in [start, end]."""
+    from postloan.models import Repayment, WriteOffRecovery
+
+    recovered = WriteOffRecovery.objects.filter(recovered_on__gte=start, recovered_on__lte=end).aggregate(
+        s=Sum("amount"))["s"] or ZERO
+    repaid = Repayment.objects.filter(paid_on__gte=start, paid_on__lte=end).filter(
+        Q(loan__status=Status.WRITTEN_OFF) | Q(loan__status=Status.ACTIVE, loan__collection_tier="T3"),
+    ).aggregate(s=Sum("amount"))["s"] or ZERO
+    return {"recoveries": recovered, "recovery_repayments": repaid}
+
+
+def trend(as_of: date | None, days: int = TREND_DAYS) -> list[dict]:
+    """Balance, overdue rate and NPL rate of the active book on each snapshot day of the last ``days`` (one query)."""
+    if as_of is None:
+        return []
+    rows = (DailySnapshot.objects.filter(as_of__gt=as_of - timedelta(days=days), as_of__lte=as_of,
+                                         status=Status.ACTIVE)
+            .values("as_of").annotate(bal=Sum("balance"), od=Sum("overdue_balance"),
+                                      npl=Sum("balance", filter=Q(grade__in=NPL_GRADES)))
+            .order_by("as_of"))
+    return [{"as_of": r["as_of"], "balance": r["bal"] or ZERO, "overdue_rate": ratio(r["od"] or 0, r["bal"] or 0),
+             "npl_rate": ratio(r["npl"] or 0, r["bal"] or 0)} for r in rows]
+
+
+def svg_line(points: list[tuple[date, Decimal | None]], *, width: int = 320, height: int = 90, pct: bool = False) -> dict:
+    """Coordinates of a small line chart drawn by the template as inline SVG (nothing loaded from anywhere)."""
+    values = [(d, float(v)) for d, v in points if v is not None]
+    if not values:
+        return {"points": "", "width": width, "height": height, "first": None, "last": None, "lo": "", "hi": ""}
+    lo, hi = min(v for _d, v in values), max(v for _d, v in values)
+    span = (hi - lo) or 1.0
+    pad = 6
+    n = len(values)
+    coords = []
+    for i, (_d, v) in enumerate(values):
+        x = pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
+        y = height - pad - (height - 2 * pad) * ((v - lo) / span)
+        coords.append(f"{x:.1f},{y:.1f}")
+
+    def fmt(v: float) -> str:
+        return f"{v * 100:.2f}%" if pct else f"{v:,.0f}"
+
+    return {"points": " ".join(coords), "width": width, "height": height, "first": values[0][0],
+            "last": values[-1][0], "lo": fmt(lo), "hi": fmt(hi), "end": fmt(values[-1][1])}
+
+
+def trend_charts(rows: list[dict]) -> list[dict]:
+    return [
+        {"code": "balance", "label": _("Outstanding balance"), **svg_line([(r["as_of"], r["balance"]) for r in rows])},
+        {"code": "overdue_rate", "label": _("Overdue rate"),
+         **svg_line([(r["as_of"], r["overdue_rate"]) for r in rows], pct=True)},
+        {"code": "npl_rate", "label": _("Non-performing rate"),
+         **svg_line([(r["as_of"], r["npl_rate"]) for r in rows], pct=True)},
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loans behind a figure (drill-down)
+
+DRILL_ORDERS = {"id": ("id",), "waiting": ("status_changed_at", "id"), "-dpd": ("-days_past_due", "id"),
+                "-balance": ("-outstanding_principal", "id")}
+
+
+def drilldown_loans(f: dict):
+    """The loans matching the drill-down filters ``f`` (cleaned data of the filter form), with what the list shows."""
+    from django.db.models import Exists, OuterRef
+
+    from postloan.models import Installment
+
+    qs = Loan.objects.all()
+    if f.get("status"):
+        qs = qs.filter(status__in=f["status"])
+    if f.get("product"):
+        qs = qs.filter(product__in=f["product"])
+    if f.get("officer"):
+        qs = qs.filter(marketing_officer__in=f["officer"])
+    if f.get("tier"):
+        tiers = ["" if t == "current" else t for t in f["tier"]]
+        qs = qs.filter(collection_tier__in=tiers)
+    if f.get("grade"):
+        qs = qs.filter(grade__in=f["grade"])
+    if f.get("dpd_min") is not None:
+        qs = qs.filter(days_past_due__gte=f["dpd_min"])
+    if f.get("dpd_max") is not None:
+        qs = qs.filter(days_past_due__lte=f["dpd_max"])
+    if f.get("decided_from") or f.get("decided_to"):
+        lo, hi = _day_bounds(f.get("decided_from") or date(1900, 1, 1), f.get("decided_to") or date(2999, 12, 31))
+        qs = qs.filter(decided_at__gte=lo, decided_at__lt=hi)
+    if f.get("disbursed_from"):
+        qs = qs.filter(disbursement__disbursed_on__gte=f["disbursed_from"])
+    if f.get("disbursed_to"):
+        qs = qs.filter(disbursement__disbursed_on__lte=f["disbursed_to"])
+    if f.get("due_from") and f.get("due_to"):
+        qs = qs.filter(Exists(Installment.objects.filter(loan=OuterRef("pk"), due_date__gte=f["due_from"],
+                                                         due_date__lte=f["due_to"])))
+    if f.get("recovery"):  # the loans of the recovery rate: written off, or active in collection tier T3
+        qs = qs.filter(Q(status=Status.WRITTEN_OFF) | Q(status=Status.ACTIVE, collection_tier="T3"))
+    order = DRILL_ORDERS.get(f.get("order") or "id", DRILL_ORDERS["id"])
+    return qs.select_related("customer", "product", "marketing_officer").order_by(*order)
