@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from loancenter import views
+from loancenter import security_views, views
 
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("security/pii-views/", security_views.pii_views, name="pii-views"),
     path("", include("applications.urls")),
     path("", include("review.urls")),
     path("", include("disbursement.urls")),

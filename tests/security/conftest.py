@@ -1,0 +1,63 @@
+"""A world with one object of every kind an address can name, all belonging to mkt's loan."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import translation
+
+from applications.models import Status
+from archive import services as archive_services
+from archive.models import ChecklistItem, Folder, LoanFile
+from loancenter.lib.dates import today
+from postloan.grades import grade_change_propose
+from postloan.models import CollectionCase, EscalationTask, ServicingRequest
+from postloan.services import repayment_post
+from postloan.servicing import servicing_file
+from postloan.write_off import write_off_propose
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def world(staff, flow, draft, product, customer):
+    """mkt's disbursed loan and everything hanging off it; ``ids`` maps a kind to an existing primary key."""
+    loan = flow.advance(draft, Status.ACTIVE)
+    archive_services.checklist_sync(loan=loan, actor=staff.arch)
+    item = ChecklistItem.objects.filter(loan_file__loan=loan).first()
+    item = archive_services.item_receive(item_id=item.pk, actor=staff.arch, copy_kind="original", pages=3,
+                                         received_on=today(), location="金库A-01-03" if item.vault else "")
+    lending = archive_services.lending_request(item_id=item.pk, actor=staff.mkt, purpose="贷后检查",
+                                               due_on=today() + timedelta(days=7))
+    repayment, _created = repayment_post(loan_id=loan.pk, actor=staff.gen, amount=Decimal("100.00"), paid_on=today(),
+                                         reference="SEC-1")
+    request = servicing_file(loan_id=loan.pk, actor=staff.mkt, kind=ServicingRequest.EXTENSION, extension_months=6,
+                             reason="资金周转")
+    write_off = write_off_propose(loan_id=loan.pk, actor=staff.gen, reason="借款人死亡,无遗产可供执行",
+                                  legal_documents=["death_certificate", "enforcement_terminated"])
+    change = grade_change_propose(loan_id=loan.pk, actor=staff.gen, to_grade="special_mention", reasons="经营困难")
+    case = CollectionCase.objects.create(loan=loan, opened_on=today(), tier="T1", owner_post="marketing", owner=staff.mkt)
+    task = EscalationTask.objects.create(case=case, loan=loan, kind="legal_action", created_on=today())
+    ids = {
+        "loan": loan.pk,
+        "customer": customer.pk,
+        "product": product.pk,
+        "folder": Folder.objects.get(customer=customer).pk,
+        "file": LoanFile.objects.get(loan=loan).pk,
+        "item": item.pk,
+        "lending": lending.pk,
+        "repayment": repayment.pk,
+        "servicing": request.pk,
+        "write_off": write_off.pk,
+        "grade_change": change.pk,
+        "case": case.pk,
+        "task": task.pk,
+    }
+    return loan, ids
