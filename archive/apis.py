@@ -20,7 +20,7 @@ from loancenter.apis import HasPost
 
 class ItemSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)
-    received_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    received_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     retention_until = serializers.DateField(read_only=True, allow_null=True, default=None)
 
     class Meta:
@@ -31,7 +31,7 @@ class ItemSerializer(serializers.ModelSerializer):
 
 class FolderSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
-    keeper = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    keeper = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Folder
@@ -103,9 +103,9 @@ class ItemDetail(APIView):
 
 class LendingSerializer(serializers.ModelSerializer):
     requester = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    out_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    returned_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    out_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    returned_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     item_label = serializers.CharField(source="item.label", read_only=True)
 
     class Meta:
@@ -147,7 +147,7 @@ class LendingList(APIView):
         return Response(LendingSerializer(lending).data, status=status.HTTP_201_CREATED)
 
 
-class LendingNoteInput(serializers.Serializer):
+class NoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -163,12 +163,12 @@ def lending_action_view(name: str):
     class LendingAction(APIView):
         permission_classes = [HasPost]
 
-        @extend_schema(summary=f"Lending: {name}", request=LendingNoteInput, responses=LendingSerializer,
+        @extend_schema(summary=f"Lending: {name}", request=NoteInput, responses=LendingSerializer,
                        operation_id=f"archive_lending_{name}")
         def post(self, request, pk: int):
             lending = get_object_or_404(Lending.objects.only("loan_id"), pk=pk)
             access_loan(request.user, lending.loan_id)
-            data = LendingNoteInput(data=request.data)
+            data = NoteInput(data=request.data)
             data.is_valid(raise_exception=True)
             done = ACTIONS[name](lending.pk, request.user, data.validated_data["note"])
             return Response(LendingSerializer(done).data)

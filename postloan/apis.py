@@ -40,7 +40,7 @@ class ActionSerializer(serializers.ModelSerializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    done_by = serializers.CharField(source="done_by.username", default=None)
+    done_by = serializers.CharField(source="done_by.username", default=None, allow_null=True)
 
     class Meta:
         model = EscalationTask
@@ -49,8 +49,8 @@ class TaskSerializer(serializers.ModelSerializer):
 
 class CaseSerializer(serializers.ModelSerializer):
     days_past_due = serializers.IntegerField(source="loan.days_past_due")
-    amount_overdue = serializers.DecimalField(max_digits=14, decimal_places=2, default=None)
-    last_action_at = serializers.DateTimeField(default=None)
+    amount_overdue = serializers.DecimalField(max_digits=14, decimal_places=2, default=None, allow_null=True)
+    last_action_at = serializers.DateTimeField(default=None, allow_null=True)
     tasks = TaskSerializer(many=True)
 
     class Meta:
@@ -67,8 +67,8 @@ class AgencySerializer(serializers.ModelSerializer):
 
 class ServicingSerializer(serializers.ModelSerializer):
     filed_by = serializers.CharField(source="filed_by.username")
-    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
-    executed_by = serializers.CharField(source="executed_by.username", default=None)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None, allow_null=True)
+    executed_by = serializers.CharField(source="executed_by.username", default=None, allow_null=True)
 
     class Meta:
         model = ServicingRequest
@@ -79,8 +79,8 @@ class ServicingSerializer(serializers.ModelSerializer):
 
 class WriteOffSerializer(serializers.ModelSerializer):
     proposed_by = serializers.CharField(source="proposed_by.username")
-    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
-    approved_by = serializers.CharField(source="approved_by.username", default=None)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None, allow_null=True)
+    approved_by = serializers.CharField(source="approved_by.username", default=None, allow_null=True)
 
     class Meta:
         model = WriteOff
@@ -96,7 +96,7 @@ class RecoverySerializer(serializers.ModelSerializer):
 
 class GradeChangeSerializer(serializers.ModelSerializer):
     proposed_by = serializers.CharField(source="proposed_by.username")
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
 
     class Meta:
         model = GradeChange
