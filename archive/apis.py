@@ -147,7 +147,7 @@ class LendingList(APIView):
         return Response(LendingSerializer(lending).data, status=status.HTTP_201_CREATED)
 
 
-class NoteInput(serializers.Serializer):
+class LendingNoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -163,12 +163,12 @@ def lending_action_view(name: str):
     class LendingAction(APIView):
         permission_classes = [HasPost]
 
-        @extend_schema(summary=f"Lending: {name}", request=NoteInput, responses=LendingSerializer,
+        @extend_schema(summary=f"Lending: {name}", request=LendingNoteInput, responses=LendingSerializer,
                        operation_id=f"archive_lending_{name}")
         def post(self, request, pk: int):
             lending = get_object_or_404(Lending.objects.only("loan_id"), pk=pk)
             access_loan(request.user, lending.loan_id)
-            data = NoteInput(data=request.data)
+            data = LendingNoteInput(data=request.data)
             data.is_valid(raise_exception=True)
             done = ACTIONS[name](lending.pk, request.user, data.validated_data["note"])
             return Response(LendingSerializer(done).data)
