@@ -332,7 +332,7 @@ def finish_run(run_id: int) -> None:
         run.loans = sum(run.chunks.values_list("loans", flat=True))
         run.status, run.finished_at, run.error = BatchRun.DONE, timezone.now(), ""
         run.save(update_fields=["loans", "status", "finished_at", "error"])
-    log.info("nightly batch %s done: %s loans", run.as_of, run.loans)
+    log.debug("nightly batch %s done: %s loans", run.as_of, run.loans)
 
 
 def dates_to_run(as_of: date) -> list[date]:

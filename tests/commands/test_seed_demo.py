@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import models
 from django.utils import timezone
 
 from applications.demo import DEMO_PASSWORD, DEMO_USERNAMES
@@ -25,12 +26,16 @@ def seed(*args: str) -> str:
     return out.getvalue()
 
 
-@pytest.fixture
-def demo(db):
-    return seed()
+def test_seed_demo_builds_the_whole_demo_once(db):
+    """One seeding (it drives the real services and the nightly batch through ~430 days), every check on it."""
+    demo = seed()
+    check_staff_products_and_customers(demo)
+    check_origination_states()
+    check_post_loan_portfolio()
+    check_second_run_does_nothing()
 
 
-def test_seed_demo_creates_staff_for_every_post_products_and_customers(demo):
+def check_staff_products_and_customers(demo):
     posts_held = set()
     for username in DEMO_USERNAMES:
         user = User.objects.get(username=username)
@@ -51,7 +56,7 @@ def test_seed_demo_creates_staff_for_every_post_products_and_customers(demo):
     assert Customer.objects.filter(on_warning_list=True).count() == 1
 
 
-def test_seed_demo_has_loans_in_every_origination_state_through_the_real_services(demo):
+def check_origination_states():
     statuses = set(Loan.objects.values_list("status", flat=True))
     assert ORIGINATION_STATES <= statuses  # later issues add contracts, active and settled loans
     for loan in Loan.objects.filter(status__in=ORIGINATION_STATES - {Status.DRAFT}):
@@ -75,7 +80,22 @@ def test_seed_demo_has_loans_in_every_origination_state_through_the_real_service
         assert ats == sorted(ats)
 
 
-def test_second_run_does_nothing(demo):
+def check_post_loan_portfolio():
+    """Active loans in every tier and grade, graded by the batch; a settled loan; the archive filled; warnings set."""
+    from postloan.models import BatchRun, Repayment
+
+    active = Loan.objects.filter(status=Status.ACTIVE)
+    assert {"T1", "T2", "T3", ""} <= set(active.values_list("collection_tier", flat=True))
+    assert {"normal", "special_mention", "substandard", "doubtful", "loss"} <= set(active.values_list("grade", flat=True))
+    assert Loan.objects.filter(status=Status.SETTLED).exists()
+    assert Repayment.objects.filter(paid_on__gt=models.F("loan__installments__due_date")).exists()  # late payers
+    assert not BatchRun.objects.exclude(status=BatchRun.DONE).exists()
+    from postloan.models import WarningLevel
+
+    assert WarningLevel.objects.exists()
+
+
+def check_second_run_does_nothing():
     counts = (User.objects.count(), Customer.objects.count(), Loan.objects.count(), AuditEntry.objects.count())
 
     output = seed()

@@ -23,6 +23,9 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already loaded; nothing to do.")
             return
         result = load_demo()
+        from postloan.warnings import seed_warnings
+
+        seed_warnings(result.staff)
         counts = result.status_counts
         self.stdout.write(f"Demo staff (password for all: {DEMO_PASSWORD}):")
         for user in result.staff:
