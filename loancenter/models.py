@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loancenter import audit as audit_chain
 from loancenter.lib.idcard import validate_id_number
 
 
@@ -50,10 +53,21 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+class AuditEntryQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        # Each row links to the one before it, so rows are appended one at a time through save().
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            for obj in objs:
+                obj.save(using=self.db)
+        return objs
+
+
 class AuditEntry(models.Model):
     """An immutable record of one state change or sensitive operation (who, when, from, to, payload, reason)."""
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set in Python (not auto_now_add) so the hash covers the exact value stored.
+    at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=64)
     # The loan the entry belongs to (most entries); other objects use object_type/object_id.
@@ -64,16 +78,40 @@ class AuditEntry(models.Model):
     to_status = models.CharField(max_length=40, blank=True)
     payload = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
+    # The chain (loancenter/audit.py): sha256 of this row's content and of the previous row's hash.
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit trail")
+        constraints = [
+            # Two rows linking to the same predecessor would fork the chain.
+            models.UniqueConstraint(fields=["prev_hash"], name="auditentry_prev_hash_unique"),
+        ]
 
     def save(self, *args, **kwargs):
+        """Append to the chain; every writer (run_transition, audit(), services) comes through here."""
         if self.pk is not None:
             raise ValueError("audit entries are immutable")
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        # What the JSON column gives back, so the hash verify_audit recomputes is the same.
+        self.payload = json.loads(json.dumps(self.payload if self.payload is not None else {}))
+        if self.at is None:
+            self.at = timezone.now()
+        with transaction.atomic(using=using):
+            audit_chain.lock_chain(using)
+            previous = type(self).objects.using(using).order_by("-id").values_list("hash", flat=True).first()
+            self.prev_hash = previous or audit_chain.GENESIS
+            self.hash = audit_chain.entry_hash(
+                prev_hash=self.prev_hash, at=self.at, actor_id=self.actor_id, action=self.action,
+                loan_id=self.loan_id, object_type=self.object_type, object_id=self.object_id,
+                from_status=self.from_status, to_status=self.to_status, payload=self.payload, reason=self.reason,
+            )
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise ValueError("audit entries are immutable")
