@@ -217,6 +217,8 @@ class Loan(FSMModelMixin, models.Model):
             # Collection queues and drill-downs: active loans by tier / grade.
             models.Index(fields=["status", "collection_tier"], name="loan_tier"),
             models.Index(fields=["status", "grade"], name="loan_grade"),
+            # Dashboard: approval and rejection rates over the loans decided in a date range.
+            models.Index(fields=["decided_at"], name="loan_decided_at"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="loan_amount_positive"),

@@ -329,9 +329,15 @@ def finish_run(run_id: int) -> None:
         if run.status == BatchRun.DONE:
             return
         write_snapshot(run.as_of)
+        from postloan.reports import PERIOD_DAYS, interest_collection
+
+        interest = interest_collection(run.as_of - timedelta(days=PERIOD_DAYS - 1), run.as_of)
+        run.period_interest_due, run.period_interest_received = interest["interest_due"], interest["interest_received"]
+        run.borrowers = Loan.objects.filter(status=Status.ACTIVE).values("customer_id").distinct().count()
         run.loans = sum(run.chunks.values_list("loans", flat=True))
         run.status, run.finished_at, run.error = BatchRun.DONE, timezone.now(), ""
-        run.save(update_fields=["loans", "status", "finished_at", "error"])
+        run.save(update_fields=["loans", "status", "finished_at", "error", "borrowers", "period_interest_due",
+                                "period_interest_received"])
     log.debug("nightly batch %s done: %s loans", run.as_of, run.loans)
 
 

@@ -103,6 +103,11 @@ class BatchRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Figures the dashboard would otherwise compute over every loan or installment per page view (issue 6),
+    # written once when the run finishes: borrowers with active loans, and the default period's interest.
+    borrowers = models.PositiveIntegerField(null=True, blank=True)
+    period_interest_due = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    period_interest_received = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["-as_of"]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import BEFORE_ACTIVE, Loan, Status
@@ -283,11 +284,18 @@ def portfolio(as_of: date | None = None, period_days: int = PERIOD_DAYS) -> Port
     )
     disbursed = {p: {"count": agg[f"{p}_n"], "amount": agg[f"{p}_amount"] or ZERO} for p in periods}
 
-    decisions = Loan.objects.filter(decided_at__date__gte=year_start, decided_at__date__lte=day).aggregate(
+    year_from = timezone.make_aware(datetime.combine(year_start, time.min))
+    day_to = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    decisions = Loan.objects.filter(decided_at__gte=year_from, decided_at__lt=day_to).aggregate(
         decided=Count("id"), rejected=Count("id", filter=Q(status=Status.REJECTED)),
     )
     decided, rejected = decisions["decided"], decisions["rejected"]
-    borrowers = Loan.objects.filter(status=Status.ACTIVE).values("customer_id").distinct().count()
+    # The night's run keeps the figures that would otherwise need every loan / installment on each page view.
+    run = BatchRun.objects.filter(as_of=as_of, status=BatchRun.DONE).first() if as_of else None
+    if run is not None and run.borrowers is not None:
+        borrowers = run.borrowers
+    else:
+        borrowers = Loan.objects.filter(status=Status.ACTIVE).values("customer_id").distinct().count()
 
     grades = {g: {"grade": g, "label": str(GRADE_LABELS[g]), "loans": 0, "balance": ZERO, "provision": ZERO} for g in GRADES}
     tiers = {t: {"tier": t, "loans": 0, "balance": ZERO} for t in ["", *TIERS]}
@@ -319,7 +327,11 @@ def portfolio(as_of: date | None = None, period_days: int = PERIOD_DAYS) -> Port
     period_days = max(1, min(int(period_days), 366))
     period_start = day - timedelta(days=period_days - 1)
     t3 = tiers.get("T3", {}).get("balance", ZERO)
-    interest = interest_collection(period_start, day)
+    if run is not None and period_days == PERIOD_DAYS and run.period_interest_due is not None:
+        interest = {"interest_due": run.period_interest_due, "interest_received": run.period_interest_received,
+                    "interest_collection_rate": ratio(run.period_interest_received, run.period_interest_due)}
+    else:
+        interest = interest_collection(period_start, day)
     recovered = recovery(period_start, day)
     return Portfolio(
         as_of=as_of, disbursed=disbursed, outstanding_balance=balance, active_loans=loans, borrowers=borrowers,
