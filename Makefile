@@ -17,6 +17,9 @@ STAMP := $(VENV)/.requirements.stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The suite runs on two processes (each with its own test database); tests that disturb the whole machine
+# (restarting PostgreSQL, killing a Celery worker) run afterwards, alone (marker "serial").
+TEST_WORKERS ?= 2
 
 # Debian packages: headless browser for the Playwright test, CJK font and HarfBuzz for WeasyPrint PDFs,
 # pdftotext for PDF tests, gettext for translations.
@@ -92,7 +95,8 @@ test: system-deps venv
 	@start=$$(date +%s); \
 	status=0; \
 	$(PY) manage.py makemigrations --check --dry-run || status=$$?; \
-	if [ $$status = 0 ]; then $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; fi; \
+	if [ $$status = 0 ]; then $(PY) -m pytest -n $(TEST_WORKERS) -m "not serial" $(PYTEST_ARGS) || status=$$?; fi; \
+	if [ $$status = 0 ]; then $(PY) -m pytest -m serial $(PYTEST_ARGS) || status=$$?; fi; \
 	elapsed=$$(( $$(date +%s) - start )); \
 	echo "make test took $$((elapsed / 60))m $$((elapsed % 60))s (database: $$(if [ -n "$$DATABASE_URL" ]; then echo PostgreSQL; else echo embedded SQLite; fi), exit $$status)"; \
 	exit $$status

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BROKER = "redis://127.0.0.1:6379/9"
 
 pytestmark = [
+    pytest.mark.serial,
     pytest.mark.celery,
     pytest.mark.skipif(connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"),
                        reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)"),
