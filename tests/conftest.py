@@ -8,6 +8,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.utils import translation
 
 from applications.models import Loan, Status
 from disbursement.services import certificate_hand_over
@@ -25,6 +26,14 @@ PASSWORD = "test-pass-123"
 def _fast_hashing(settings):
     # Argon2 is the production hasher (tested on its own); MD5 keeps persona creation fast in tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings):
+    """Tests assert the English msgids; the product's default is zh-hans, tested in tests/test_i18n.py."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

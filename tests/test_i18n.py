@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -17,6 +18,14 @@ from tests.factories import LoanFactory, SecuredProductFactory, add_collateral
 
 PO_FILE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 MO_FILE = PO_FILE.with_suffix(".mo")
+
+
+@pytest.fixture(autouse=True)
+def _product_default_language(settings):
+    # tests/conftest.py makes English the default for the other tests; here the shipped default applies.
+    settings.LANGUAGE_CODE = "zh-hans"
+    with translation.override("zh-hans"):
+        yield
 
 
 # A tiny .po reader: enough for the entries makemessages writes (no dependency on polib).
@@ -92,6 +101,13 @@ def test_compiled_catalogue_matches_the_po():
             assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 1) == entry["msgstr"][0], entry["msgid"]
         else:
             assert compiled.gettext(entry["msgid"]) == entry["msgstr"][0], entry["msgid"]
+
+
+def test_the_shipped_default_language_is_simplified_chinese():
+    from loancenter import settings as shipped
+
+    assert shipped.LANGUAGE_CODE == "zh-hans"
+    assert [code for code, _name in shipped.LANGUAGES] == ["zh-hans", "en"]
 
 
 def test_login_page_speaks_chinese_by_default(client):
