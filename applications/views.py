@@ -42,14 +42,6 @@ from loancenter.views import with_age
 PAGE_SIZE = 50
 
 
-def _require(user, *posts: str) -> None:
-    """The 403 page for a post that may not open the page (the service refuses again on submit)."""
-    try:
-        require_post(user, *posts)
-    except DomainError as error:
-        raise PermissionDenied(error.message) from None
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Customers
 
@@ -64,7 +56,7 @@ def customer_list(request):
 
 
 def customer_create(request):
-    _require(request.user, P.MARKETING)
+    require_post(request.user, P.MARKETING)
     form = CustomerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -131,7 +123,7 @@ def product_list(request):
 
 
 def product_form(request, pk: int | None = None):
-    _require(request.user, P.GENERAL, P.MANAGER)
+    require_post(request.user, P.GENERAL, P.MANAGER)
     product = get_object_or_404(Product, pk=pk) if pk else None
     form = ProductForm(request.POST or None, instance=product)
     if request.method == "POST" and form.is_valid():
@@ -173,7 +165,7 @@ _EDITABLE = ("amount", "term_months", "repayment_method", "purpose", "purpose_de
 
 
 def _application_page(request, *, loan=None):
-    _require(request.user, P.MARKETING)
+    require_post(request.user, P.MARKETING)
     customers = customers_visible_to(request.user).order_by("name")
     if loan is None:
         forms = ApplicationForms(request.POST or None, customers=customers,

@@ -39,13 +39,6 @@ from loancenter.rules import require_post
 PAGE_SIZE = 50
 
 
-def _require(user, *posts: str) -> None:
-    try:
-        require_post(user, *posts)
-    except DomainError as error:
-        raise PermissionDenied(error.message) from None
-
-
 def _folder_url(loan_file: LoanFile, anchor: str = "") -> str:
     url = reverse("archive:folder-detail", args=[loan_file.folder_id])
     return f"{url}#{anchor or f'loan-{loan_file.loan_id}'}"
@@ -80,7 +73,7 @@ def _form_errors(request, form) -> None:
 
 def queue(request):
     """The archivist's work queue."""
-    _require(request.user, P.ARCHIVIST, P.MANAGER)
+    require_post(request.user, P.ARCHIVIST, P.MANAGER)
     return render(request, "archive/queue.html", {"queue": selectors.archive_queue(request.user)})
 
 
@@ -166,7 +159,7 @@ def vault_move(request, pk: int):
 
 
 def vault(request):
-    _require(request.user, P.ARCHIVIST, P.MANAGER)
+    require_post(request.user, P.ARCHIVIST, P.MANAGER)
     query = request.GET.get("q", "").strip()
     page = Paginator(selectors.vault_items(query), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "archive/vault.html", {"page": page, "q": query,
@@ -247,7 +240,7 @@ def lending_action(request, pk: int, action: str):
 
 
 def inspections(request):
-    _require(request.user, *DECIDING_POSTS)
+    require_post(request.user, *DECIDING_POSTS)
     form = InspectionForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -266,12 +259,12 @@ def inspections(request):
 
 
 def handovers(request):
-    _require(request.user, P.ARCHIVIST, P.MANAGER)
+    require_post(request.user, P.ARCHIVIST, P.MANAGER)
     is_archivist = request.user.has_post(P.ARCHIVIST)
     form = HandoverForm(request.POST or None, user=request.user) if is_archivist else None
     status = 200
     if request.method == "POST":
-        _require(request.user, P.ARCHIVIST)
+        require_post(request.user, P.ARCHIVIST)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -304,7 +297,7 @@ def handover_confirm(request, pk: int):
 
 
 def destructions(request):
-    _require(request.user, P.ARCHIVIST, P.MANAGER)
+    require_post(request.user, P.ARCHIVIST, P.MANAGER)
     rows = Destruction.objects.select_related("item__loan_file__folder", "loan__customer", "proposed_by",
                                               "decided_by", "witness")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -31,13 +31,6 @@ from loancenter.rules import require_post
 LEDGER_POSTS = (P.MORTGAGE_CLERK, P.DISBURSEMENT, P.GENERAL, P.MANAGER)
 
 
-def _require(user, *posts: str) -> None:
-    try:
-        require_post(user, *posts)
-    except DomainError as error:
-        raise PermissionDenied(error.message) from None
-
-
 def disbursement_check(request, pk: int):
     """The disbursement officer's pre-disbursement checklist: rules 13–17 ticked or crossed by the system."""
     loan = access_loan(request.user, pk)
@@ -54,7 +47,7 @@ def disbursement_check(request, pk: int):
 
 def ledger(request):
     """The mortgage registration ledger (抵押登记台帐) with the secured loans waiting for the clerk."""
-    _require(request.user, *LEDGER_POSTS)
+    require_post(request.user, *LEDGER_POSTS)
     status = request.GET.get("status", "")
     if status not in dict(selectors.LEDGER_STATUSES):
         status = ""

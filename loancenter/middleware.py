@@ -30,3 +30,24 @@ class LoginRequiredMiddleware:
         if request.headers.get("Accept", "").startswith("application/json"):
             return JsonResponse({"code": "not_authenticated", "detail": "Login required."}, status=401)
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+
+
+class ForbiddenPageMiddleware:
+    """A page whose post check refuses (``require_post`` raising :class:`Forbidden`) shows the 403 page with the
+    refusal's own message: views call the rule directly instead of each wrapping it (the API maps it in DRF)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.core.exceptions import PermissionDenied
+        from django.views.defaults import permission_denied
+
+        from loancenter.lib.errors import Forbidden
+
+        if isinstance(exception, Forbidden) and not request.path_info.startswith("/api/"):
+            return permission_denied(request, PermissionDenied(exception.message))
+        return None

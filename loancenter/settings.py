@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "loancenter.middleware.LoginRequiredMiddleware",
+    "loancenter.middleware.ForbiddenPageMiddleware",
 ]
 
 ROOT_URLCONF = "loancenter.urls"

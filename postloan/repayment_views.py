@@ -26,10 +26,7 @@ from postloan.services import REPAYMENT_POSTS, is_paid_up, outstanding_total, re
 def repayment_new(request, pk: int):
     """GET: the form on its own page; POST: apply the payment and show its allocation."""
     loan = access_loan(request.user, pk)
-    try:
-        require_post(request.user, *REPAYMENT_POSTS)
-    except DomainError as error:
-        raise PermissionDenied(error.message) from None
+    require_post(request.user, *REPAYMENT_POSTS)
     values = {"amount": "", "paid_on": today().isoformat(), "reference": suggested_repayment_reference(loan)}
     error, field_errors, status = None, {}, 200
     if request.method == "POST":
