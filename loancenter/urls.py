@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from loancenter.health import healthz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("loancenter.api_urls")),

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,12 +65,23 @@ def with_age(loans, now=None):
     return loans
 
 
+QUEUE_PAGE_SIZE = 50
+
+
 def home(request):
-    """My work queue: the loans waiting for my action, oldest first."""
-    loans = with_age(list(work_queue(request.user)))
-    by_status = Counter(loan.status for loan in loans)
+    """My work queue: the loans waiting for my action, oldest first, 50 a page; the cards count the whole queue."""
+    queue = work_queue(request.user)
+    by_status = Counter(dict(queue.order_by().values_list("status").annotate(n=Count("id"))))
     summary = [(value, label, by_status[value]) for value, label in Status.choices if by_status[value]]
-    return render(request, "loancenter/home.html", {"loans": loans, "summary": summary})
+    # The page's ids, then their rows: sorting only (status_changed_at, id) keeps a long queue's page cheap;
+    # sorting the joined rows cost 100 ms for 20,000 drafts (bench/load.py).
+    paginator = Paginator(queue.values_list("pk", flat=True), QUEUE_PAGE_SIZE)
+    paginator.count = sum(by_status.values())  # already counted above: spare the paginator its own COUNT query
+    page = paginator.get_page(request.GET.get("page"))
+    loans = with_age(list(queue.filter(pk__in=page.object_list)))  # the page of ids as a subquery: one query
+    return render(request, "loancenter/home.html", {
+        "loans": loans, "page": page, "total": paginator.count, "summary": summary,
+    })
 
 
 def dashboard(request):

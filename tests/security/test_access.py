@@ -15,8 +15,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from applications.models import Loan
 from loancenter.models import AuditEntry
 
-# Intentionally open: the login page, the token endpoint, the language switch (static files are not URL patterns).
-OPEN = {"login", "api-token", "set_language", "logout", "admin:login", "admin:logout"}
+# Intentionally open: the login page, the token endpoint, the language switch, the liveness probe (static files are
+# not URL patterns).
+OPEN = {"login", "api-token", "set_language", "logout", "admin:login", "admin:logout", "healthz"}
 
 # The kind of object a ``pk`` names, from the path segment in front of it.
 SEGMENT_KIND = {

@@ -293,3 +293,18 @@ class TestDashboard:
             response = client.get(reverse("dashboard"))
         counts = {value: n for value, _label, n in response.context["counts"]}
         assert counts["pending_approval"] == 3 and counts["draft"] == 1
+
+
+def test_work_queue_shows_fifty_a_page_and_counts_the_whole_queue(login, staff, product, customer):
+    now = timezone.now()
+    loans = [LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt) for _ in range(53)]
+    for age, loan in enumerate(reversed(loans)):  # the first created is the oldest
+        Loan.objects.filter(pk=loan.pk).update(status_changed_at=now - timedelta(minutes=age + 1))
+    client = login(staff.mkt)
+    first = client.get(reverse("home"))
+    assert [loan.pk for loan in first.context["loans"]] == [loan.pk for loan in loans[:50]]
+    html = first.content.decode()
+    assert "53 loans wait for your action" in html and "Page 1 of 2" in html and "?page=2" in html
+    assert dict((value, n) for value, _label, n in first.context["summary"]) == {Status.DRAFT: 53}
+    second = client.get(reverse("home"), {"page": 2})
+    assert [loan.pk for loan in second.context["loans"]] == [loan.pk for loan in loans[50:]]
