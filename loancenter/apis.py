@@ -48,6 +48,12 @@ class HasPost(BasePermission):
         return bool(user and user.is_authenticated and (user.is_superuser or user.posts))
 
 
+class TokenRequest(serializers.Serializer):
+    # DRF's CharField refuses NUL characters and over-long strings with a 400 (PostgreSQL cannot store NUL).
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
 class TokenView(APIView):
     """``POST /api/auth/token/`` with username and password → ``{"token": …}`` (lock-out applies)."""
 
@@ -55,14 +61,15 @@ class TokenView(APIView):
     authentication_classes: list = []
 
     @extend_schema(
-        request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
+        request=TokenRequest,
         responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
     )
     def post(self, request):
-        username = request.data.get("username") if hasattr(request.data, "get") else None
-        password = request.data.get("password") if hasattr(request.data, "get") else None
-        if not username or not password:
-            return Response({"code": "invalid", "detail": _("Username and password are required.")}, status=400)
+        credentials = TokenRequest(data=request.data)
+        if not credentials.is_valid():
+            return Response({"code": "invalid", "detail": _("Username and password are required."),
+                             **credentials.errors}, status=400)
+        username, password = credentials.validated_data["username"], credentials.validated_data["password"]
         try:
             user = authenticate(request, username=username, password=password)
         except PermissionDenied:

@@ -51,3 +51,26 @@ class ForbiddenPageMiddleware:
         if isinstance(exception, Forbidden) and not request.path_info.startswith("/api/"):
             return permission_denied(request, PermissionDenied(exception.message))
         return None
+
+
+class RejectNulMiddleware:
+    """A NUL character in the query string is refused with a 400 before any view sees it.
+
+    Search and filter parameters go straight into queries, and PostgreSQL refuses a NUL in a string literal
+    (found by schemathesis): one check here rather than one per search box.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from urllib.parse import unquote_plus
+
+        from django.http import HttpResponseBadRequest, JsonResponse
+
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in unquote_plus(query):
+            if request.path_info.startswith("/api/"):
+                return JsonResponse({"code": "invalid", "detail": "NUL characters are not allowed."}, status=400)
+            return HttpResponseBadRequest("NUL characters are not allowed.")
+        return self.get_response(request)

@@ -83,3 +83,21 @@ def test_collection_case_without_any_action(staff, client, active):
     body = assert_conforms("GET", "/api/collection-cases/", response)
     rows = body["results"] if isinstance(body, dict) else body
     assert rows and rows[0]["last_action_at"] is None
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_token_request_with_a_nul_character_is_a_400_not_a_500(client, field):
+    """Found by schemathesis on PostgreSQL: a NUL in the username reached the database, which refuses NUL."""
+    data = {"username": "mkt", "password": "secret-pass", field: "a\x00b"}
+    response = client.post("/api/auth/token/", data)
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/customers/?q=%00", "/loans/?q=a%00b", "/api/archive/folders/?q=%00", "/archive/?q=%00"])
+def test_nul_in_a_search_parameter_is_a_400(client, path):
+    from loancenter.services import staff_create
+
+    client.force_login(staff_create(username="gen_nul", posts=["general"], password="pass-word-123"))
+    assert client.get(path).status_code == 400
