@@ -296,15 +296,6 @@ APPROVER = "approver"
 REGISTRAR = "collateral_registrar"
 DISBURSER = "disburser"
 
-ROLE_LABELS = {
-    MARKETING: "marketing officer",
-    INVESTIGATOR: "investigator",
-    REVIEWER: "reviewer",
-    APPROVER: "approver",
-    REGISTRAR: "collateral registrar",
-    DISBURSER: "disbursement officer",
-}
-
 # Unordered pairs of roles one person may not both hold on one loan.
 CONFLICTS = frozenset(
     frozenset(pair)

@@ -15,7 +15,7 @@ from disbursement import rules
 from disbursement.models import CollateralRegistration, Contract, Disbursement, LoanReceipt
 from loancenter import posts as P
 from loancenter.lib.dates import add_months, today
-from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
+from loancenter.lib.errors import InvalidState, RuleViolation
 from loancenter.rules import require_post
 
 
@@ -190,12 +190,18 @@ def loan_disburse(*, loan_id: int, actor, disbursed_on: date, payee_account: str
                                     payee_account=payee_account.strip(), payment_mode=payment_mode, disburser=actor)
         schedule_create(loan=loan)
 
+    def first_result() -> Loan | None:
+        done = Loan.objects.filter(pk=loan_id, disbursement__isnull=False).first()
+        if done is not None:
+            require_post(actor, P.DISBURSEMENT)
+        return done
+
+    if (done := first_result()) is not None:  # a retry of a finished disbursement: nothing to refuse or log
+        return done
     try:
         return run_transition(loan_id=loan_id, actor=actor, name="disburse", payload=payload, check=check, apply=apply)
     except (InvalidState, IntegrityError):
-        done = Loan.objects.filter(pk=loan_id, disbursement__isnull=False).first()
-        if done is None:
+        # A twin request won the row lock while this one waited: it gets the twin's result.
+        if (done := first_result()) is None:
             raise
-        if not actor.has_post(P.DISBURSEMENT):
-            raise Forbidden("post_required", _("This action needs the post: %(posts)s.") % {"posts": _("Disbursement officer")}) from None
         return done

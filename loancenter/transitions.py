@@ -123,11 +123,6 @@ REGISTRY: dict[str, Entry] = {
 }
 
 
-def register(name: str, input_cls: type[serializers.Serializer], service: Callable[..., Loan]) -> None:
-    """Later apps (disbursement, postloan) add their transitions here from their AppConfig.ready()."""
-    REGISTRY[name] = Entry(input_cls, service)
-
-
 def input_for(name: str, data=None, *, initial=None) -> serializers.Serializer:
     entry = REGISTRY[name]
     if data is None:

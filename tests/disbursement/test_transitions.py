@@ -177,6 +177,7 @@ def test_disburse_is_exactly_once_and_a_retry_returns_the_first_result(staff, fl
     assert Disbursement.objects.filter(loan=loan).count() == 1
     assert Installment.objects.filter(loan=loan).count() == 36
     assert AuditEntry.objects.filter(loan=loan, action="disburse").count() == 1
+    assert not RefusedAttempt.objects.filter(action="disburse", loan_id_ref=loan.pk).exists()  # a retry is no refusal
 
 
 # Separation of duty (SPEC §4) at the new steps.
