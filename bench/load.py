@@ -433,14 +433,16 @@ def main() -> None:
         if args.soak_minutes:
             soak(server.pid, port, tokens, [floor, *endpoints], args)
             return
-        figures: dict[int, dict[str, Result]] = {}
+        # Each endpoint at every client count back to back, so that a change in the machine's background load
+        # (another test suite starting) skews both counts alike rather than one whole table.
+        clients = {n: make_clients(port, n, tokens) for n in args.clients}
         for n in args.clients:
-            clients = make_clients(port, n, tokens)
-            run_phase(endpoints, clients, min(3.0, args.seconds))  # warm-up: templates, connections, caches
-            results = {"floor": run_phase([floor], clients, args.seconds)["floor"]}
-            for endpoint in endpoints:
-                results[endpoint.name] = run_phase([endpoint], clients, args.seconds)[endpoint.name]
-            figures[n] = results
+            run_phase(endpoints, clients[n], min(3.0, args.seconds))  # warm-up: templates, connections, caches
+        figures: dict[int, dict[str, Result]] = {n: {} for n in args.clients}
+        for endpoint in [floor, *endpoints]:
+            for n in args.clients:
+                figures[n][endpoint.name] = run_phase([endpoint], clients[n], args.seconds)[endpoint.name]
+        for n, results in figures.items():
             print_table(f"{n} concurrent clients, {args.seconds:g} s per endpoint", list(results.values()), results["floor"])
         verdicts(figures)
         load = os.getloadavg()
