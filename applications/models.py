@@ -219,6 +219,8 @@ class Loan(FSMModelMixin, models.Model):
             models.Index(fields=["status", "grade"], name="loan_grade"),
             # Dashboard: approval and rejection rates over the loans decided in a date range.
             models.Index(fields=["decided_at"], name="loan_decided_at"),
+            # Marketing officer's work queue: their loans in a state, oldest first (applications.selectors.work_queue).
+            models.Index(fields=["marketing_officer", "status", "status_changed_at", "id"], name="loan_officer_queue"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="loan_amount_positive"),
