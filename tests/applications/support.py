@@ -190,3 +190,21 @@ class Ctx:
 @pytest.fixture
 def ctx(staff, product) -> Ctx:
     return Ctx(staff, product)
+
+
+def perform_as(ctx: Ctx, name: str, state: str, persona: str) -> AuditEntry:
+    """Put a loan in ``state``, let ``persona`` perform ``name``; check the move and its one audit row, return it."""
+    loan = put_in_state(ctx.loan(), state, ctx.staff)
+    actor = getattr(ctx.staff, persona)
+    last = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+    result = call(name, loan, actor)
+
+    loan.refresh_from_db()
+    assert result.status == loan.status == TARGET[name]
+    # One audit row for the transition (other apps may add their own rows for what the step sets off).
+    (entry,) = AuditEntry.objects.filter(id__gt=last, action=name)
+    assert (entry.action, entry.actor, entry.loan_id, entry.from_status, entry.to_status) == (
+        name, actor, loan.pk, state, TARGET[name]
+    )
+    return entry

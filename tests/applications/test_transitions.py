@@ -8,8 +8,8 @@ import pytest
 
 from applications.models import Investigation, Status
 from loancenter.lib.errors import Forbidden, InvalidState, SeparationOfDuty
-from loancenter.models import AuditEntry, RefusedAttempt
-from tests.applications.support import TARGET, assert_refused, call, put_in_state
+from loancenter.models import RefusedAttempt
+from tests.applications.support import assert_refused, call, perform_as, put_in_state
 from tests.conftest import PERSONAS
 
 # (transition, the state it starts from, the personas whose post allows it)
@@ -40,19 +40,7 @@ RIGHT_ACTOR = {"submit": "mkt", "start_investigation": "inv", "complete_investig
     [(n, s, p) for n, s, right in CASES for p in sorted(right)],
 )
 def test_right_post_performs_the_transition(ctx, name, state, persona):
-    loan = put_in_state(ctx.loan(), state, ctx.staff)
-    actor = getattr(ctx.staff, persona)
-    last = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-    result = call(name, loan, actor)
-
-    loan.refresh_from_db()
-    assert result.status == loan.status == TARGET[name]
-    # One audit row for the transition (other apps may add their own rows for what the step sets off).
-    (entry,) = AuditEntry.objects.filter(id__gt=last, action=name)
-    assert (entry.action, entry.actor, entry.loan_id, entry.from_status, entry.to_status) == (
-        name, actor, loan.pk, state, TARGET[name]
-    )
+    perform_as(ctx, name, state, persona)
     assert not RefusedAttempt.objects.exists()
 
 
