@@ -94,7 +94,6 @@ def dashboard(request):
             require_post(request.user, P.MANAGER)
         except DomainError as error:
             raise PermissionDenied(error.message) from None
-    board = approval_dashboard()
     as_of = request.GET.get("as_of")
     try:
         as_of = date.fromisoformat(as_of) if as_of else None
@@ -105,6 +104,7 @@ def dashboard(request):
     except ValueError:
         period = PERIOD_DAYS
     figures = portfolio(as_of, period)
+    board = approval_dashboard(snapshot_day=figures.as_of)  # the book's counts come from that day's snapshot
     checked = warnings.evaluate(figures)
     with_age(board.pending)
     counts = [(value, label, board.counts.get(value, 0)) for value, label in Status.choices]

@@ -239,7 +239,8 @@ def process_chunk(*, as_of: date, lo: int, hi: int, midway=None) -> int:
 
 
 def write_snapshot(as_of: date) -> None:
-    """The day's portfolio by product, status, grade and tier; at month end each loan's row for the migration matrix."""
+    """The day's book (active, written-off and settled loans) by product, status, grade and tier; at month end each
+    loan's row for the migration matrix."""
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("DELETE FROM postloan_dailysnapshot WHERE as_of = %s", [as_of])
         cur.execute(
@@ -247,7 +248,7 @@ def write_snapshot(as_of: date) -> None:
             INSERT INTO postloan_dailysnapshot (as_of, product_id, status, grade, tier, loans, balance, overdue_balance, provision)
             SELECT {_d('d')}, product_id, status, grade, collection_tier, COUNT(*), SUM(outstanding_principal),
                    SUM(CASE WHEN days_past_due > 0 THEN outstanding_principal ELSE 0 END), SUM(provision)
-              FROM applications_loan WHERE status IN ('active', 'written_off')
+              FROM applications_loan WHERE status IN ('active', 'written_off', 'settled')
              GROUP BY product_id, status, grade, collection_tier
             """,
             {"d": as_of},
