@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from applications.catalog import (
@@ -326,7 +327,7 @@ def roles_held(loan, user) -> set[str]:
     held: set[str] = set()
     if loan.marketing_officer_id == user.pk:
         held.add(MARKETING)
-    if any(user.pk in inv for inv in _investigator_ids(loan)):
+    if _investigated(loan, user):
         held.add(INVESTIGATOR)
     if loan.reviewer_id == user.pk:
         held.add(REVIEWER)
@@ -355,12 +356,11 @@ def _past_actions(loan, user) -> set[str]:
     )
 
 
-def _investigator_ids(loan) -> list[set[int]]:
-    rounds = []
-    for inv in loan.investigations.all():
-        ids = {u.pk for u in inv.investigators.all()} | {inv.assignee_id}
-        rounds.append(ids)
-    return rounds
+def _investigated(loan, user) -> bool:
+    """Assigned to or named on any investigation round of the loan (one query, whatever the rounds)."""
+    if not loan.pk or not user.pk:
+        return False
+    return loan.investigations.filter(Q(assignee_id=user.pk) | Q(investigators=user.pk)).exists()
 
 
 def _later_roles(loan, user) -> set[str]:
