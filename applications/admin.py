@@ -14,8 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.catalog import DOCUMENTS, PURPOSES, REPAYMENT_METHOD_LABELS
 from applications.models import Collateral, Customer, Guarantor, Investigation, Loan, LoanDocument, Product
-from applications.services import PRODUCT_FIELDS, product_save
-from applications.services import _check_product as check_product
+from applications.services import PRODUCT_FIELDS, check_product, product_save
 from loancenter.admin_site import ReadOnlyAdmin, ReadOnlyInline, ServiceBackedAdmin, holds_admin_post
 from loancenter.models import AuditEntry
 

@@ -105,7 +105,8 @@ PRODUCT_FIELDS = (
 )
 
 
-def _check_product(product: Product) -> None:
+def check_product(product: Product) -> None:
+    """A product's fields agree with the catalogues and with each other (field errors as ValidationError)."""
     errors: dict[str, list[str]] = {}
     methods = product.repayment_methods or []
     if not methods or not isinstance(methods, list) or any(m not in REPAYMENT_METHODS for m in methods):
@@ -137,7 +138,7 @@ def product_save(*, actor, data: dict, product_id: int | None = None) -> Product
     for key in PRODUCT_FIELDS:
         if key in data:
             setattr(product, key, data[key])
-    _check_product(product)  # first: its field messages are clearer than full_clean's "constraint violated"
+    check_product(product)  # first: its field messages are clearer than full_clean's "constraint violated"
     _validated(product)
     product.save()
     audit(actor=actor, action="product_update" if product_id else "product_create", obj=product,
