@@ -17,8 +17,8 @@ from loancenter.models import AuditEntry
 from loancenter.services import staff_create
 from postloan import rules
 from postloan.models import Installment, Repayment, RepaymentAccount, ServicingRequest
-from postloan.servicing import servicing_approve, servicing_execute, servicing_file, servicing_reject
 from postloan.services import repayment_post
+from postloan.servicing import servicing_approve, servicing_execute, servicing_file, servicing_reject
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, add_guarantor
 
