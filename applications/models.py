@@ -191,9 +191,10 @@ class Loan(FSMModelMixin, models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     customer_notified_on = models.DateField(_("customer notified on"), null=True, blank=True)
 
-    # After disbursement: kept current by repayments and the nightly batch (set-based, SPEC §6).
+    # After disbursement: kept current by repayments and the nightly batch (set-based, SPEC §6). Days past due are
+    # not stored: they follow from ``oldest_unpaid_due`` and a date (postloan.book); tier, grade and provision are
+    # stored and change only when the batch finds the loan crossed a threshold or was flagged by ``regrade``.
     outstanding_principal = models.DecimalField(_("outstanding principal"), **MONEY, default=Decimal("0.00"))
-    days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
     collection_tier = models.CharField(_("collection tier"), max_length=2, blank=True, default="")
     grade = models.CharField(_("five-level grade"), max_length=16, blank=True, default="")
     restructured = models.BooleanField(_("restructured"), default=False)
@@ -204,6 +205,9 @@ class Loan(FSMModelMixin, models.Model):
     observation_until = models.DateField(_("restructuring observation until"), null=True, blank=True)
     npl_cure_start = models.DateField(null=True, blank=True)  # arrears of a non-performing loan repaid on
     manual_grade = models.CharField(_("manual grade floor"), max_length=16, blank=True, default="")
+    # Set whenever something the grading depends on changes outside the batch (see save()); the next nightly run
+    # grades the loan and clears it.
+    regrade = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -221,6 +225,12 @@ class Loan(FSMModelMixin, models.Model):
             models.Index(fields=["decided_at"], name="loan_decided_at"),
             # Marketing officer's work queue: their loans in a state, oldest first (applications.selectors.work_queue).
             models.Index(fields=["marketing_officer", "status", "status_changed_at", "id"], name="loan_officer_queue"),
+            # Nightly batch: loans whose days past due cross a threshold tonight (a due-date window) or that were
+            # flagged for grading; restructured loans (their observation period).
+            models.Index(fields=["oldest_unpaid_due"], condition=Q(status="active"), name="loan_unpaid_due"),
+            models.Index(fields=["id"], condition=Q(regrade=True), name="loan_regrade"),
+            models.Index(fields=["id"], condition=Q(restructured_on__isnull=False), name="loan_restructured"),
+            models.Index(fields=["npl_cure_start"], condition=Q(npl_cure_start__isnull=False), name="loan_npl_cure"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="loan_amount_positive"),
@@ -229,6 +239,37 @@ class Loan(FSMModelMixin, models.Model):
 
     def __str__(self) -> str:
         return self.application_no or f"#{self.pk}"
+
+    # What the nightly grading reads: a save that changes any of these flags the loan for the next run.
+    GRADING_INPUTS = frozenset({"status", "outstanding_principal", "oldest_unpaid_due", "restructured_on",
+                                "observation_until", "npl_cure_start", "manual_grade", "grade", "provision"})
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if self.status == Status.ACTIVE and (update_fields is None or self.GRADING_INPUTS & set(update_fields)):
+            self.regrade = True
+            if update_fields is not None:
+                kwargs["update_fields"] = [*update_fields, "regrade"]
+        super().save(*args, **kwargs)
+
+    @property
+    def days_past_due(self) -> int:
+        """Days past due as of the book date (the latest finished nightly run)."""
+        if self.oldest_unpaid_due is None or self.status not in (Status.ACTIVE, Status.WRITTEN_OFF):
+            return 0
+        from postloan.book import book_date
+
+        return self.days_past_due_on(book_date())
+
+    def days_past_due_on(self, day) -> int:
+        from postloan.book import days_past_due
+
+        return days_past_due(self.oldest_unpaid_due, day)
+
+    @property
+    def penalty_daily_rate(self) -> Decimal:
+        """Contract rate × (1 + the product's penalty markup) / 360 (SPEC §6)."""
+        return (self.annual_rate or Decimal("0")) * (1 + self.product.penalty_markup) / 360
 
     # The transitions change only the state and its bookkeeping; services do the rest (STYLE.md).
     def _moved(self) -> None:

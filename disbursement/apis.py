@@ -14,9 +14,10 @@ from rest_framework.views import APIView
 from applications.apis import REFUSALS
 from applications.selectors import access_loan
 from applications.serializers import ErrorSerializer
+from disbursement.selectors import schedule_as_of_book
 from disbursement.serializers import InstallmentSerializer, RepaymentInput, RepaymentSerializer
 from loancenter.apis import HasPost
-from postloan.models import Installment, Repayment
+from postloan.models import Repayment
 from postloan.services import repayment_post
 
 
@@ -31,7 +32,7 @@ class LoanSchedule(APIView):
     )
     def get(self, request, pk: int):
         loan = access_loan(request.user, pk)
-        rows = Installment.objects.filter(loan=loan).order_by("number")
+        rows = schedule_as_of_book(loan)
         return Response(InstallmentSerializer(rows, many=True).data)
 
 

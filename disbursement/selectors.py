@@ -204,6 +204,19 @@ def suggested_repayment_reference(loan: Loan) -> str:
     return f"{loan.application_no}-{timezone.localtime():%Y%m%d%H%M%S}"
 
 
+def schedule_as_of_book(loan: Loan) -> list[Installment]:
+    """A loan's installments for display, each ``penalty`` as accrued up to the book date (postloan.book), so that the
+    schedule agrees with the days past due and grade of the same nightly run. Read-only copies: never saved."""
+    from postloan.book import book_date
+
+    installments = list(loan.installments.order_by("number"))
+    if loan.status == Status.ACTIVE and any(i.paid_off_on is None for i in installments):
+        book, rate = book_date(), loan.penalty_daily_rate
+        for installment in installments:
+            installment.penalty = installment.penalty_on(book, rate)
+    return installments
+
+
 def after_approval(loan: Loan, user) -> dict:
     """Contracts, the ledger line, the receipt, the disbursement, the schedule and the repayments of a loan,
     and whether ``user`` may post a repayment or settle it now."""
@@ -211,7 +224,7 @@ def after_approval(loan: Loan, user) -> dict:
 
     if loan.approved_amount is None:  # nothing after approval yet: spare the queries
         return {"after_approval": False}
-    installments = list(Installment.objects.filter(loan=loan).order_by("number"))
+    installments = schedule_as_of_book(loan)
     for installment in installments:
         installment.scheduled = installment.principal + installment.interest  # the figure the borrower pays
     active = loan.status == Status.ACTIVE

@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class PostloanConfig(AppConfig):
     name = "postloan"
+
+    def ready(self) -> None:
+        from django.core.signals import request_finished, request_started
+
+        from postloan import book
+
+        # The book date is read once per request (postloan.book).
+        request_started.connect(book.open_request_memo, dispatch_uid="postloan.book.open")
+        request_finished.connect(book.close_request_memo, dispatch_uid="postloan.book.close")

@@ -1,15 +1,27 @@
-"""The nightly batch (SPEC §6), set-based: a handful of SQL statements per chunk of loan ids, never a save() per loan.
+"""The nightly batch (SPEC §6), set-based and proportional to what moves: a handful of SQL statements per chunk of loan
+ids, never a save() per loan, and no statement that reads every loan's installments.
 
-Per chunk and as-of date D, in one transaction:
-1. penalty interest for the days since it was last accrued, on each overdue installment's unpaid principal and
-   interest, at contract rate × (1 + penalty_markup) / 360 a day (accrued unrounded, shown in cents);
-2. collection cases: opened when a loan falls overdue, re-tiered and re-owned when it crosses 30 or 90 days
-   (with escalation tasks), closed when it is paid up;
-3. each loan's days past due, tier, five-level grade (2023 floors, restructuring observation, the upgrade rule,
-   a manual floor) and provision, written only where something changed.
+What the batch does **not** write: days past due and penalty interest. Both follow from stored facts and a date
+(postloan.book): ``Loan.oldest_unpaid_due`` (kept by the schedule, repayments and servicing) and each installment's
+penalty accrued up to its last change. Pages read them as of the book date, the latest finished run.
+
+What it writes, per chunk and as-of date D, in one transaction, for the **candidates** only:
+1. installments that fell due unpaid since the previous run: status "overdue";
+2. the candidates' new days past due, tier, five-level grade (2023 floors, restructuring observation, the upgrade
+   rule, a manual floor) and provision, into a per-connection work table;
+3. collection cases: opened when a loan falls overdue, re-tiered and re-owned when it crosses 30 or 90 days (with
+   escalation tasks, judged on the stored tier against the new one), closed when it is paid up;
+4. tier, grade, provision, cure and observation dates where something changed, and the ``regrade`` flag cleared.
+
+The candidates of date D, with P the previous finished run's date:
+- loans flagged ``regrade`` (a payment, prepayment, extension, manual grade, disbursement changed their inputs);
+- loans whose days past due crossed a threshold (1, 31, 91, 271, 361) between P and D: their oldest unpaid due date
+  lies in (P − t, D − t] (an index on ``oldest_unpaid_due``), so a quiet current or steadily overdue loan is not read;
+- loans whose non-performing cure clock reached 6 months, and restructured loans (observation period);
+- every active loan on the first run, or when the provision rates changed since P.
 Then, once every chunk is done: the day's portfolio snapshot and, at month end, each loan's month-end row.
 
-Idempotent for one date (penalty_through, "only where changed", unique cases and tasks), resumable (chunks are
+Idempotent for one date (the same candidates, "only where changed", unique cases and tasks), resumable (chunks are
 claimed with a compare-and-swap UPDATE and commit on their own), and catch-up runs missed dates in date order.
 """
 
@@ -41,6 +53,9 @@ DEFAULT_PROVISION_RATES = {
 GRADE_FLOORS = [(0, "normal"), (90, "special_mention"), (270, "substandard"), (360, "doubtful")]  # above 360: loss
 OBSERVATION_MONTHS = 12  # restructured loans: at least 关注 for 2 periods and at least 1 year (monthly: 1 year)
 CURE_MONTHS = 6  # NPL upgrade: arrears repaid and 2 periods or 6 months, the longer (monthly: 6 months)
+# Days past due at which a tier or a grade floor changes: a loan is graded again the night it reaches one of them.
+THRESHOLDS = (1, 31, 91, 271, 361)
+ANALYZE_SHARE = 0.05  # a run that changed more than this share of the loans refreshes the loan table's statistics
 
 
 def provision_rates() -> dict[str, Decimal]:
@@ -80,50 +95,105 @@ def _rank(column: str) -> str:
     return f"(CASE {column} {whens} ELSE 0 END)"
 
 
-def _new_dpd(alias: str = "l") -> str:
-    return (f"(CASE WHEN {alias}.oldest_unpaid_due IS NOT NULL AND {alias}.oldest_unpaid_due < {_d('d')} "
-            f"THEN {_sql_days(_d('d'), f'{alias}.oldest_unpaid_due')} ELSE 0 END)")
-
-
 def _tier(dpd: str) -> str:
     return f"(CASE WHEN {dpd} = 0 THEN '' WHEN {dpd} <= 30 THEN 'T1' WHEN {dpd} <= 90 THEN 'T2' ELSE 'T3' END)"
 
 
 _CHUNK = "l.status = 'active' AND l.id >= %(lo)s AND l.id < %(hi)s"
+_WORK = "batch_grading"  # per-connection work table: the chunk's candidates and their new figures
 
 
-def _accrue_penalty(cur, params: dict) -> None:
-    base = "((i.principal - i.paid_principal) + (i.interest - i.paid_interest))"
-    since = _sql_greatest("i.due_date", "COALESCE(i.penalty_through, i.due_date)")
-    accrued = (f"(i.penalty_accrued + {base} * l.annual_rate * (1 + p.penalty_markup) / 360 "
-               f"* {_sql_days(_d('d'), since)})")
+def _params(as_of: date, previous: date | None, lo: int, hi: int, full: bool) -> dict:
+    params = {"d": as_of, "lo": lo, "hi": hi, "full": full or previous is None,
+              "cure_cutoff": add_months(as_of, -CURE_MONTHS), "obs_restart": add_months(as_of, OBSERVATION_MONTHS)}
+    prev = previous or as_of - timedelta(days=1)
+    params["prev"] = prev
+    params["cure_prev"] = add_months(prev, -CURE_MONTHS)
+    for t in THRESHOLDS:  # days past due reach t between the runs: oldest unpaid due in (prev - t, d - t]
+        params[f"after_{t}"], params[f"upto_{t}"] = prev - timedelta(days=t), as_of - timedelta(days=t)
+    params.update({f"rate_{g}": r for g, r in provision_rates().items()})
+    return params
+
+
+def _candidates() -> str:
+    crossings = " OR ".join(f"(l.oldest_unpaid_due > {_d(f'after_{t}')} AND l.oldest_unpaid_due <= {_d(f'upto_{t}')})"
+                            for t in THRESHOLDS)
+    return (f"(%(full)s OR l.regrade OR l.restructured_on IS NOT NULL "
+            f"OR (l.npl_cure_start > {_d('cure_prev')} AND l.npl_cure_start <= {_d('cure_cutoff')}) OR {crossings})")
+
+
+def _mark_overdue_installments(cur, params: dict) -> None:
+    """Installments that fell due unpaid since the previous run show as overdue (penalty runs from their due date)."""
+    window = "" if params["full"] else f"AND i.due_date >= {_d('prev')}"
     cur.execute(
         f"""
-        UPDATE postloan_installment AS i
-           SET penalty_accrued = {accrued},
-               penalty = ROUND({accrued}, 2),
-               penalty_through = {_d('d')},
-               status = 'overdue'
-          FROM applications_loan AS l JOIN applications_product AS p ON p.id = l.product_id
-         WHERE i.loan_id = l.id AND {_CHUNK} AND l.oldest_unpaid_due < {_d('d')}
-           AND i.paid_off_on IS NULL AND i.due_date < {_d('d')}
-           AND (i.penalty_through IS NULL OR i.penalty_through < {_d('d')})
+        UPDATE postloan_installment AS i SET status = 'overdue'
+         WHERE i.paid_off_on IS NULL AND i.due_date < {_d('d')} {window} AND i.status <> 'overdue'
+           AND i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
+           AND i.loan_id IN (SELECT l.id FROM applications_loan AS l WHERE {_CHUNK})
+        """,
+        params,
+    )
+
+
+def _work_table(cur) -> None:
+    temp = "TEMPORARY"
+    cur.execute(
+        f"""CREATE {temp} TABLE IF NOT EXISTS {_WORK} (
+              id BIGINT PRIMARY KEY, old_tier VARCHAR(2) NOT NULL, nd INTEGER NOT NULL, tier VARCHAR(2) NOT NULL,
+              new_rank INTEGER NOT NULL, provision NUMERIC(14, 2) NOT NULL, cure DATE, obs DATE, officer BIGINT NOT NULL,
+              guaranteed BOOLEAN NOT NULL, insured BOOLEAN NOT NULL)"""
+    )
+    cur.execute(f"DELETE FROM {_WORK}")
+
+
+def _grade_candidates(cur, params: dict) -> None:
+    """The chunk's candidates with their new days past due, tier, grade rank, provision, cure and observation dates."""
+    dpd = (f"(CASE WHEN l.oldest_unpaid_due IS NOT NULL AND l.oldest_unpaid_due < {_d('d')} "
+           f"THEN {_sql_days(_d('d'), 'l.oldest_unpaid_due')} ELSE 0 END)")
+    rate_case = "(CASE n.new_rank " + " ".join(f"WHEN {i} THEN %(rate_{g})s" for i, g in enumerate(GRADES)) + " END)"
+    dpd_rank = ("(CASE WHEN a.nd = 0 THEN 0 WHEN a.nd <= 90 THEN 1 WHEN a.nd <= 270 THEN 2 "
+                "WHEN a.nd <= 360 THEN 3 ELSE 4 END)")
+    cured = f"(a.prev_rank >= 2 AND a.nd = 0 AND a.npl_cure_start IS NOT NULL AND a.npl_cure_start <= {_d('cure_cutoff')})"
+    restr_rank = f"(CASE WHEN a.restructured_on IS NOT NULL AND a.new_obs >= {_d('d')} THEN 1 ELSE 0 END)"
+    hold_rank = f"(CASE WHEN a.prev_rank >= 2 AND NOT {cured} THEN a.prev_rank ELSE 0 END)"
+    new_cure = f"(CASE WHEN a.prev_rank >= 2 AND a.nd = 0 AND NOT {cured} THEN COALESCE(a.npl_cure_start, {_d('d')}) ELSE NULL END)"
+    lock = "FOR UPDATE OF l" if connection.vendor == "postgresql" else ""
+    cur.execute(
+        f"""
+        INSERT INTO {_WORK} (id, old_tier, nd, tier, new_rank, provision, cure, obs, officer, guaranteed, insured)
+        SELECT n.id, n.old_tier, n.nd, {_tier('n.nd')}, n.new_rank, ROUND(n.outstanding_principal * {rate_case}, 2),
+               n.new_cure, n.new_obs, n.officer,
+               EXISTS (SELECT 1 FROM applications_guarantor g WHERE g.loan_id = n.id),
+               n.category IN ('housing', 'auto')
+          FROM (
+                SELECT a.id, a.old_tier, a.nd, a.outstanding_principal, a.new_obs, a.officer, a.category,
+                       {new_cure} AS new_cure,
+                       {_sql_greatest(dpd_rank, restr_rank, "a.manual_rank", hold_rank)} AS new_rank
+                  FROM (
+                        SELECT l.id, l.collection_tier AS old_tier, {dpd} AS nd, l.outstanding_principal,
+                               l.restructured_on, l.npl_cure_start, l.marketing_officer_id AS officer, p.category,
+                               {_rank('l.grade')} AS prev_rank, {_rank('l.manual_grade')} AS manual_rank,
+                               (CASE WHEN l.restructured_on IS NOT NULL AND {dpd} > 0 THEN {_d('obs_restart')}
+                                     ELSE l.observation_until END) AS new_obs
+                          FROM applications_loan AS l JOIN applications_product AS p ON p.id = l.product_id
+                         WHERE {_CHUNK} AND {_candidates()}
+                         {lock}
+                       ) AS a
+               ) AS n
         """,
         params,
     )
 
 
 def _collection_cases(cur, params: dict) -> None:
-    dpd = _new_dpd()
-    tier = _tier(dpd)
-    owner_post = f"(CASE WHEN {dpd} <= 30 THEN 'marketing' ELSE 'general' END)"
-    owner = f"(CASE WHEN {dpd} <= 30 THEN l.marketing_officer_id ELSE NULL END)"
+    owner_post = "(CASE WHEN w.nd <= 30 THEN 'marketing' ELSE 'general' END)"
+    owner = "(CASE WHEN w.nd <= 30 THEN w.officer ELSE NULL END)"
     # Paid up: the case closes.
     cur.execute(
         f"""
-        UPDATE postloan_collectioncase AS c SET closed_on = {_d('d')}
-          FROM applications_loan AS l
-         WHERE c.closed_on IS NULL AND c.loan_id = l.id AND {_CHUNK} AND {dpd} = 0
+        UPDATE postloan_collectioncase SET closed_on = {_d('d')}
+         WHERE closed_on IS NULL AND loan_id IN (SELECT w.id FROM {_WORK} AS w WHERE w.nd = 0)
         """,
         params,
     )
@@ -131,29 +201,25 @@ def _collection_cases(cur, params: dict) -> None:
     cur.execute(
         f"""
         INSERT INTO postloan_collectioncase (loan_id, opened_on, tier, owner_post, owner_id)
-        SELECT l.id, {_d('d')}, {tier}, {owner_post}, {owner}
-          FROM applications_loan AS l
-         WHERE {_CHUNK} AND l.oldest_unpaid_due < {_d('d')}
-           AND NOT EXISTS (SELECT 1 FROM postloan_collectioncase c WHERE c.loan_id = l.id AND c.closed_on IS NULL)
+        SELECT w.id, {_d('d')}, w.tier, {owner_post}, {owner}
+          FROM {_WORK} AS w
+         WHERE w.nd > 0
+           AND NOT EXISTS (SELECT 1 FROM postloan_collectioncase c WHERE c.loan_id = w.id AND c.closed_on IS NULL)
         """,
         params,
     )
-    # Crossing 30 or 90 days: escalation tasks (created once per case).
-    tasks = [
-        ("handover_t2", f"l.days_past_due <= 30 AND {dpd} > 30", "1=1"),
-        ("legal_action", f"l.days_past_due <= 90 AND {dpd} > 90", "1=1"),
-        ("guarantor_demand", f"l.days_past_due <= 90 AND {dpd} > 90",
-         "EXISTS (SELECT 1 FROM applications_guarantor g WHERE g.loan_id = l.id)"),
-        ("insurance_claim", f"l.days_past_due <= 90 AND {dpd} > 90",
-         "l.product_id IN (SELECT id FROM applications_product WHERE category IN ('housing', 'auto'))"),
-    ]
-    for kind, crossing, applies in tasks:
+    # Crossing 30 or 90 days (the stored tier against tonight's): escalation tasks, created once per case.
+    to_t2 = "w.old_tier IN ('', 'T1') AND w.tier IN ('T2', 'T3')"
+    to_t3 = "w.old_tier <> 'T3' AND w.tier = 'T3'"
+    tasks = [("handover_t2", to_t2), ("legal_action", to_t3), ("guarantor_demand", f"{to_t3} AND w.guaranteed"),
+             ("insurance_claim", f"{to_t3} AND w.insured")]
+    for kind, crossing in tasks:
         cur.execute(
             f"""
             INSERT INTO postloan_escalationtask (case_id, loan_id, kind, created_on, note)
-            SELECT c.id, l.id, '{kind}', {_d('d')}, ''
-              FROM applications_loan AS l JOIN postloan_collectioncase AS c ON c.loan_id = l.id AND c.closed_on IS NULL
-             WHERE {_CHUNK} AND l.oldest_unpaid_due < {_d('d')} AND {crossing} AND {applies}
+            SELECT c.id, w.id, '{kind}', {_d('d')}, ''
+              FROM {_WORK} AS w JOIN postloan_collectioncase AS c ON c.loan_id = w.id AND c.closed_on IS NULL
+             WHERE {crossing}
                AND NOT EXISTS (SELECT 1 FROM postloan_escalationtask t WHERE t.case_id = c.id AND t.kind = '{kind}')
             """,
             params,
@@ -161,81 +227,56 @@ def _collection_cases(cur, params: dict) -> None:
     # Re-tier open cases (and reassign: T1 to the loan's officer, T2/T3 to the general post).
     cur.execute(
         f"""
-        UPDATE postloan_collectioncase AS c
-           SET tier = {tier}, owner_post = {owner_post}, owner_id = {owner}
-          FROM applications_loan AS l
-         WHERE c.loan_id = l.id AND c.closed_on IS NULL AND {_CHUNK} AND l.oldest_unpaid_due < {_d('d')}
-           AND c.tier <> {tier}
+        UPDATE postloan_collectioncase
+           SET tier = w.tier, owner_post = {owner_post}, owner_id = {owner}
+          FROM {_WORK} AS w
+         WHERE postloan_collectioncase.loan_id = w.id AND postloan_collectioncase.closed_on IS NULL AND w.nd > 0
+           AND postloan_collectioncase.tier <> w.tier
         """,
         params,
     )
 
 
-# A loan that is current, was current, sits at 正常 with no floor or hold, and whose provision is right has nothing
-# to change tonight; skipping it keeps the nightly run proportional to the loans that move.
-def _candidate() -> str:
-    return (
-        f"(l.oldest_unpaid_due < {_d('d')} OR l.days_past_due > 0 OR l.grade <> 'normal' OR l.manual_grade <> '' "
-        "OR l.restructured_on IS NOT NULL OR l.npl_cure_start IS NOT NULL "
-        "OR l.provision <> ROUND(l.outstanding_principal * %(rate_normal)s, 2))"
-    )
-
-
-def _grade_loans(cur, params: dict) -> None:
-    rate_case = "(CASE n.new_rank " + " ".join(f"WHEN {i} THEN %(rate_{g})s" for i, g in enumerate(GRADES)) + " END)"
-    grade_name = "(CASE n.new_rank " + " ".join(f"WHEN {i} THEN '{g}'" for i, g in enumerate(GRADES)) + " END)"
-    dpd_rank = ("(CASE WHEN a.nd = 0 THEN 0 WHEN a.nd <= 90 THEN 1 WHEN a.nd <= 270 THEN 2 "
-                "WHEN a.nd <= 360 THEN 3 ELSE 4 END)")
-    cured = f"(a.prev_rank >= 2 AND a.nd = 0 AND a.npl_cure_start IS NOT NULL AND a.npl_cure_start <= {_d('cure_cutoff')})"
-    restr_rank = f"(CASE WHEN a.restructured_on IS NOT NULL AND a.new_obs >= {_d('d')} THEN 1 ELSE 0 END)"
-    hold_rank = f"(CASE WHEN a.prev_rank >= 2 AND NOT {cured} THEN a.prev_rank ELSE 0 END)"
-    new_cure = f"(CASE WHEN a.prev_rank >= 2 AND a.nd = 0 AND NOT {cured} THEN COALESCE(a.npl_cure_start, {_d('d')}) ELSE NULL END)"
+def _write_loans(cur, params: dict) -> int:
+    grade_name = "(CASE w.new_rank " + " ".join(f"WHEN {i} THEN '{g}'" for i, g in enumerate(GRADES)) + " END)"
     cur.execute(
         f"""
         UPDATE applications_loan
-           SET days_past_due = n.nd, collection_tier = n.tier, grade = {grade_name},
-               provision = ROUND(n.outstanding_principal * {rate_case}, 2),
-               npl_cure_start = n.new_cure, observation_until = n.new_obs
-          FROM (
-                SELECT a.id, a.nd, a.outstanding_principal, {_tier('a.nd')} AS tier, a.new_obs, {new_cure} AS new_cure,
-                       {_sql_greatest(dpd_rank, restr_rank, "a.manual_rank", hold_rank)} AS new_rank
-                  FROM (
-                        SELECT l.id, {_new_dpd()} AS nd, l.outstanding_principal, l.restructured_on, l.npl_cure_start,
-                               {_rank('l.grade')} AS prev_rank, {_rank('l.manual_grade')} AS manual_rank,
-                               (CASE WHEN l.restructured_on IS NOT NULL AND {_new_dpd()} > 0 THEN {_d('obs_restart')}
-                                     ELSE l.observation_until END) AS new_obs
-                          FROM applications_loan AS l
-                         WHERE {_CHUNK} AND {_candidate()}
-                       ) AS a
-               ) AS n
-         WHERE applications_loan.id = n.id
-           AND (applications_loan.days_past_due IS DISTINCT FROM n.nd
-                OR applications_loan.collection_tier IS DISTINCT FROM n.tier
+           SET collection_tier = w.tier, grade = {grade_name}, provision = w.provision, npl_cure_start = w.cure,
+               observation_until = w.obs, regrade = %(false)s
+          FROM {_WORK} AS w
+         WHERE applications_loan.id = w.id
+           AND (applications_loan.regrade
+                OR applications_loan.collection_tier IS DISTINCT FROM w.tier
                 OR applications_loan.grade IS DISTINCT FROM {grade_name}
-                OR applications_loan.provision IS DISTINCT FROM ROUND(n.outstanding_principal * {rate_case}, 2)
-                OR applications_loan.npl_cure_start IS DISTINCT FROM n.new_cure
-                OR applications_loan.observation_until IS DISTINCT FROM n.new_obs)
+                OR applications_loan.provision IS DISTINCT FROM w.provision
+                OR applications_loan.npl_cure_start IS DISTINCT FROM w.cure
+                OR applications_loan.observation_until IS DISTINCT FROM w.obs)
         """,
-        params,
+        {**params, "false": False},
     )
+    return cur.rowcount
 
 
-def process_chunk(*, as_of: date, lo: int, hi: int, midway=None) -> int:
-    """Run the batch for the active loans with ids in [lo, hi); returns how many there are.
+def process_chunk(*, as_of: date, lo: int, hi: int, previous: date | None = None, full: bool = False,
+                  midway=None) -> tuple[int, int]:
+    """Run the batch for the active loans with ids in [lo, hi); returns (active loans, loans whose figures changed).
 
+    ``previous`` is the date of the previous finished run (None: grade every loan); ``full`` grades every loan too.
     ``midway`` is called inside the transaction after the first step (fault tests crash or stall there).
     """
-    params = {"d": as_of, "lo": lo, "hi": hi, "cure_cutoff": add_months(as_of, -CURE_MONTHS),
-              "obs_restart": add_months(as_of, OBSERVATION_MONTHS)}
-    params.update({f"rate_{g}": r for g, r in provision_rates().items()})
+    params = _params(as_of, previous, lo, hi, full)
     with transaction.atomic(), connection.cursor() as cur:
-        for step in (_accrue_penalty, _collection_cases, _grade_loans):
+        changed = 0
+        for step in (_mark_overdue_installments, _work_table, _grade_candidates, _collection_cases, _write_loans):
             started = time.perf_counter()
-            step(cur, params)
+            result = step(cur, params) if step is not _work_table else step(cur)
+            changed = result if step is _write_loans else changed
             log.debug("batch %s [%s, %s) %s: %.3f s", as_of, lo, hi, step.__name__, time.perf_counter() - started)
-            if midway is not None and step is _accrue_penalty:
+            if midway is not None and step is _mark_overdue_installments:
                 midway()
-        return Loan.objects.filter(status=Status.ACTIVE, id__gte=lo, id__lt=hi).count()
+        loans = Loan.objects.filter(status=Status.ACTIVE, id__gte=lo, id__lt=hi).count()
+        return loans, changed
 
 
 def write_snapshot(as_of: date) -> None:
@@ -247,7 +288,8 @@ def write_snapshot(as_of: date) -> None:
             f"""
             INSERT INTO postloan_dailysnapshot (as_of, product_id, status, grade, tier, loans, balance, overdue_balance, provision)
             SELECT {_d('d')}, product_id, status, grade, collection_tier, COUNT(*), SUM(outstanding_principal),
-                   SUM(CASE WHEN days_past_due > 0 THEN outstanding_principal ELSE 0 END), SUM(provision)
+                   SUM(CASE WHEN status <> 'settled' AND oldest_unpaid_due < {_d('d')} THEN outstanding_principal ELSE 0 END),
+                   SUM(provision)
               FROM applications_loan WHERE status IN ('active', 'written_off', 'settled')
              GROUP BY product_id, status, grade, collection_tier
             """,
@@ -277,6 +319,13 @@ def plan_run(as_of: date) -> BatchRun:
     with transaction.atomic():
         run, _created = BatchRun.objects.select_for_update().get_or_create(as_of=as_of)
         if run.chunks_total == 0 and run.status != BatchRun.DONE:
+            # What the run compares with: the previous finished run, and the provision rates it used. With none, or
+            # with other rates, every loan is graded; otherwise only the candidates (module docstring).
+            previous = BatchRun.objects.filter(status=BatchRun.DONE, as_of__lt=as_of).order_by("-as_of").first()
+            rates = {g: str(r) for g, r in provision_rates().items()}
+            run.previous_as_of = previous.as_of if previous else None
+            run.provision_rates = rates
+            run.graded_all = previous is None or previous.provision_rates != rates
             bounds = Loan.objects.filter(status=Status.ACTIVE).aggregate(lo=Min("id"), hi=Max("id"))
             size = settings.BATCH_CHUNK_SIZE
             ranges = []
@@ -285,7 +334,7 @@ def plan_run(as_of: date) -> BatchRun:
             BatchChunk.objects.bulk_create([BatchChunk(run=run, lo=lo, hi=hi) for lo, hi in ranges] or
                                            [BatchChunk(run=run, lo=0, hi=0)])
             run.chunks_total = max(len(ranges), 1)
-            run.save(update_fields=["chunks_total"])
+            run.save(update_fields=["chunks_total", "previous_as_of", "provision_rates", "graded_all"])
     return run
 
 
@@ -307,14 +356,16 @@ def run_chunk(chunk_id: int) -> None:
     BatchRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=timezone.now())
     BatchRun.objects.filter(pk=run.pk).exclude(status=BatchRun.DONE).update(status=BatchRun.RUNNING)
     try:
-        loans = process_chunk(as_of=run.as_of, lo=chunk.lo, hi=chunk.hi, midway=lambda: fault_injection(chunk))
+        loans, changed = process_chunk(as_of=run.as_of, lo=chunk.lo, hi=chunk.hi, previous=run.previous_as_of,
+                                       full=run.graded_all, midway=lambda: fault_injection(chunk))
     except Exception as exc:
         BatchChunk.objects.filter(pk=chunk.pk).update(status=BatchChunk.FAILED, error=repr(exc)[:2000])
         BatchRun.objects.filter(pk=run.pk).update(status=BatchRun.FAILED, error=f"chunk {chunk.lo}–{chunk.hi}: {exc!r}"[:2000])
         log.exception("nightly batch chunk %s–%s of %s failed", chunk.lo, chunk.hi, run.as_of)
         raise
     with transaction.atomic():
-        BatchChunk.objects.filter(pk=chunk.pk).update(status=BatchChunk.DONE, finished_at=timezone.now(), loans=loans, error="")
+        BatchChunk.objects.filter(pk=chunk.pk).update(status=BatchChunk.DONE, finished_at=timezone.now(), loans=loans,
+                                                      changed=changed, error="")
         run = BatchRun.objects.select_for_update().get(pk=run.pk)
         done = run.chunks.filter(status=BatchChunk.DONE).count()
         run.chunks_done = done
@@ -330,9 +381,12 @@ def finish_run(run_id: int) -> None:
         if run.status == BatchRun.DONE:
             return
         write_snapshot(run.as_of)
-        if connection.vendor == "postgresql":
-            # The run rewrote days past due, tiers and grades: fresh statistics keep the drill-downs on their
-            # indexes (stale ones made PostgreSQL scan a million rows for "overdue loans, page 3").
+        run.loans = sum(run.chunks.values_list("loans", flat=True))
+        run.loans_changed = sum(run.chunks.values_list("changed", flat=True))
+        if connection.vendor == "postgresql" and run.loans_changed > ANALYZE_SHARE * max(run.loans, 1):
+            # A run that regraded much of the book (the first one, new provision rates): fresh statistics keep the
+            # drill-downs on their indexes (stale ones made PostgreSQL scan a million rows for "overdue loans,
+            # page 3"). A quiet night's few changes are left to autovacuum.
             with connection.cursor() as cur:
                 cur.execute("ANALYZE applications_loan")
         from postloan.reports import PERIOD_DAYS, interest_collection
@@ -340,11 +394,13 @@ def finish_run(run_id: int) -> None:
         interest = interest_collection(run.as_of - timedelta(days=PERIOD_DAYS - 1), run.as_of)
         run.period_interest_due, run.period_interest_received = interest["interest_due"], interest["interest_received"]
         run.borrowers = Loan.objects.filter(status=Status.ACTIVE).values("customer_id").distinct().count()
-        run.loans = sum(run.chunks.values_list("loans", flat=True))
         run.status, run.finished_at, run.error = BatchRun.DONE, timezone.now(), ""
-        run.save(update_fields=["loans", "status", "finished_at", "error", "borrowers", "period_interest_due",
-                                "period_interest_received"])
-    log.debug("nightly batch %s done: %s loans", run.as_of, run.loans)
+        run.save(update_fields=["loans", "loans_changed", "status", "finished_at", "error", "borrowers",
+                                "period_interest_due", "period_interest_received"])
+    from postloan import book
+
+    book.forget()
+    log.debug("nightly batch %s done: %s loans, %s changed", run.as_of, run.loans, run.loans_changed)
 
 
 def dates_to_run(as_of: date) -> list[date]:

@@ -19,6 +19,7 @@ from loancenter.lib.errors import DomainError, RuleViolation
 from loancenter.lib.money import ZERO
 from loancenter.rules import require_post
 from postloan import rules
+from postloan.book import penalty_on_sql
 from postloan.models import CollectionAction, CollectionAgency, CollectionCase, EscalationTask, Installment
 
 
@@ -128,14 +129,22 @@ def agency_save(*, actor, name: str, licence_no: str = "", phone: str = "", acti
 # Selectors
 
 
+def overdue_installments(loan: Loan, as_of: date) -> list[Installment]:
+    """The installments due before ``as_of`` and not paid off, each with ``current_penalty`` accrued up to ``as_of``."""
+    installments = list(loan.installments.filter(paid_off_on__isnull=True, due_date__lt=as_of).order_by("number"))
+    for inst in installments:
+        inst.current_penalty = inst.penalty_on(as_of)
+    return installments
+
+
 def overdue_amounts(loan: Loan, as_of: date | None = None) -> dict[str, Decimal]:
     """Unpaid principal, interest and penalty of the installments due before ``as_of`` (today)."""
-    as_of = as_of or timezone.localdate()
-    agg = Installment.objects.filter(loan=loan, paid_off_on__isnull=True, due_date__lt=as_of).aggregate(
-        principal=Sum(F("principal") - F("paid_principal")), interest=Sum(F("interest") - F("paid_interest")),
-        penalty=Sum(F("penalty") - F("paid_penalty")),
-    )
-    amounts = {k: v or ZERO for k, v in agg.items()}
+    due = overdue_installments(loan, as_of or timezone.localdate())
+    amounts = {
+        "principal": sum((i.principal - i.paid_principal for i in due), ZERO),
+        "interest": sum((i.interest - i.paid_interest for i in due), ZERO),
+        "penalty": sum((i.current_penalty - i.paid_penalty for i in due), ZERO),
+    }
     amounts["total"] = sum(amounts.values(), ZERO)
     return amounts
 
@@ -145,7 +154,7 @@ def _with_queue_columns(cases: QuerySet[CollectionCase]) -> QuerySet[CollectionC
     overdue = (
         Installment.objects.filter(loan=OuterRef("loan_id"), paid_off_on__isnull=True, due_date__lt=today)
         .values("loan").annotate(s=Sum(F("principal") - F("paid_principal") + F("interest") - F("paid_interest")
-                                       + F("penalty") - F("paid_penalty"))).values("s")
+                                       + penalty_on_sql(today) - F("paid_penalty"))).values("s")
     )
     last = CollectionAction.objects.filter(case=OuterRef("pk")).order_by("-contacted_at", "-id")
     return (
@@ -158,7 +167,7 @@ def _with_queue_columns(cases: QuerySet[CollectionCase]) -> QuerySet[CollectionC
             last_action_result=Subquery(last.values("result")[:1]),
         )
         .prefetch_related(Prefetch("tasks", queryset=EscalationTask.objects.order_by("created_on", "id")))
-        .order_by("-loan__days_past_due", "id")
+        .order_by(F("loan__oldest_unpaid_due").asc(nulls_last=True), "id")  # most days past due first
     )
 
 

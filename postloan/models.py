@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -23,7 +25,9 @@ class Installment(models.Model):
     paid_penalty = models.DecimalField(**MONEY, default=0)
     status = models.CharField(max_length=16, choices=STATUSES, default=PENDING)
     paid_off_on = models.DateField(null=True, blank=True)
-    # Penalty accrues daily unrounded; ``penalty`` is its value in cents. ``penalty_through`` makes the batch idempotent.
+    # Penalty accrues daily, unrounded, on the unpaid principal and interest once the installment is overdue. It is
+    # written only when that base changes (a payment, a prepayment, a write-off): ``penalty_accrued`` up to
+    # ``penalty_through``, ``penalty`` its value in cents. Between changes it grows in closed form (penalty_on).
     penalty_accrued = models.DecimalField(max_digits=20, decimal_places=8, default=0)
     penalty_through = models.DateField(null=True, blank=True)
 
@@ -39,6 +43,8 @@ class Installment(models.Model):
             ),
         ]
         indexes = [
+            # Nightly batch: the installments that fell due unpaid since the previous run.
+            models.Index(fields=["due_date"], condition=Q(paid_off_on__isnull=True), name="installment_due_open"),
             # Nightly batch and allocation: a loan's unpaid installments by due date.
             models.Index(fields=["loan", "paid_off_on", "due_date"], name="installment_unpaid"),
             # Nightly batch penalty step: the overdue installments of the loans in a chunk (unpaid ones only).
@@ -47,7 +53,56 @@ class Installment(models.Model):
 
     @property
     def total_due(self):
+        """What is owed on the installment with the penalty as last written (call accrue_to first)."""
         return (self.principal - self.paid_principal) + (self.interest - self.paid_interest) + (self.penalty - self.paid_penalty)
+
+    def _accrued_on(self, day, daily_rate: Decimal) -> Decimal:
+        if self.paid_off_on is not None or day is None or self.due_date >= day:
+            return self.penalty_accrued
+        since = max(self.due_date, self.penalty_through or self.due_date)
+        days = (day - since).days
+        if days <= 0:
+            return self.penalty_accrued
+        base = (self.principal - self.paid_principal) + (self.interest - self.paid_interest)
+        return self.penalty_accrued + base * daily_rate * days
+
+    def penalty_on(self, day, daily_rate: Decimal | None = None) -> Decimal:
+        """Penalty interest accrued up to ``day`` (in cents). ``daily_rate`` defaults to the loan's; penalty
+        grows only while the loan is active (a written-off loan's penalty stays as written off)."""
+        from postloan.book import cents
+
+        if daily_rate is None:
+            if self.loan.status != "active":
+                return self.penalty
+            daily_rate = self.loan.penalty_daily_rate
+        return cents(self._accrued_on(day, daily_rate))
+
+    def accrue_to(self, day, daily_rate: Decimal) -> None:
+        """Write the penalty accrued up to ``day`` into the fields (before its base changes); never goes back."""
+        from postloan.book import cents
+
+        if self.paid_off_on is not None or self.due_date >= day or (self.penalty_through or self.due_date) >= day:
+            return
+        self.penalty_accrued = self._accrued_on(day, daily_rate)
+        self.penalty = cents(self.penalty_accrued)
+        self.penalty_through = day
+        self.status = self.OVERDUE
+
+    def due_on(self, day) -> Decimal:
+        """Principal, interest and penalty still owed as of ``day``."""
+        return (self.principal - self.paid_principal) + (self.interest - self.paid_interest) + (
+            self.penalty_on(day) - self.paid_penalty)
+
+
+ACCRUAL_FIELDS = ["penalty_accrued", "penalty", "penalty_through", "status"]
+
+
+def accrue_penalties(loan, installments, day) -> None:
+    """Bring the penalty of ``installments`` (a loan's, locked) up to ``day`` before a payment, prepayment or
+    write-off changes what it accrues on; saved by the caller with the installments (ACCRUAL_FIELDS)."""
+    rate = loan.penalty_daily_rate
+    for inst in installments:
+        inst.accrue_to(day, rate)
 
 
 class Repayment(models.Model):
@@ -108,6 +163,12 @@ class BatchRun(models.Model):
     borrowers = models.PositiveIntegerField(null=True, blank=True)
     period_interest_due = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     period_interest_received = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    # Fixed when the run is planned: the previous finished run it compares with, the provision rates it applies, and
+    # whether it grades every loan (no previous run, or other rates) rather than only tonight's candidates.
+    previous_as_of = models.DateField(null=True, blank=True)
+    provision_rates = models.JSONField(default=dict, blank=True)
+    graded_all = models.BooleanField(default=False)
+    loans_changed = models.PositiveIntegerField(default=0)  # loans whose tier, grade or provision the run changed
 
     class Meta:
         ordering = ["-as_of"]
@@ -132,6 +193,7 @@ class BatchChunk(models.Model):
     status = models.CharField(max_length=8, default=PENDING)
     attempts = models.PositiveIntegerField(default=0)
     loans = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from applications.models import BEFORE_ACTIVE, Loan, Status
 from loancenter.lib.money import ZERO, q2
+from postloan.book import MOST_OVERDUE_FIRST, book_date, dpd_at_least, dpd_at_most
 from postloan.models import GRADE_LABELS, GRADES, TIERS, BatchRun, DailySnapshot, LoanMonthEnd
 
 NPL_GRADES = ("substandard", "doubtful", "loss")  # 不良贷款: 次级 + 可疑 + 损失
@@ -504,7 +505,7 @@ def trend_charts(rows: list[dict]) -> list[dict]:
 # ---------------------------------------------------------------------------------------------------------------
 # The loans behind a figure (drill-down)
 
-DRILL_ORDERS = {"id": ("id",), "waiting": ("status_changed_at", "id"), "-dpd": ("-days_past_due", "id"),
+DRILL_ORDERS = {"id": ("id",), "waiting": ("status_changed_at", "id"), "-dpd": (MOST_OVERDUE_FIRST, "id"),
                 "-balance": ("-outstanding_principal", "id")}
 
 
@@ -527,9 +528,9 @@ def drilldown_loans(f: dict):
     if f.get("grade"):
         qs = qs.filter(grade__in=f["grade"])
     if f.get("dpd_min") is not None:
-        qs = qs.filter(days_past_due__gte=f["dpd_min"])
+        qs = qs.filter(dpd_at_least(f["dpd_min"], book_date()))
     if f.get("dpd_max") is not None:
-        qs = qs.filter(days_past_due__lte=f["dpd_max"])
+        qs = qs.filter(dpd_at_most(f["dpd_max"], book_date()))
     if f.get("decided_from") or f.get("decided_to"):
         lo, hi = _day_bounds(f.get("decided_from") or date(1900, 1, 1), f.get("decided_to") or date(2999, 12, 31))
         qs = qs.filter(decided_at__gte=lo, decided_at__lt=hi)

@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from applications.models import Loan, Status
@@ -16,7 +15,7 @@ from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.lib.money import ZERO, q2
 from loancenter.rules import require_post
-from postloan.models import Installment, Repayment
+from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, accrue_penalties
 from postloan.schedule import build_schedule
 
 REPAYMENT_POSTS = (P.GENERAL, P.DISBURSEMENT)  # they also stand for the core-banking feed (SPEC §9)
@@ -36,12 +35,10 @@ def schedule_create(*, loan: Loan) -> list[Installment]:
     return installments
 
 
-def outstanding_total(loan: Loan) -> Decimal:
-    """Everything still owed: unpaid principal, interest and accrued penalty of every installment."""
-    agg = Installment.objects.filter(loan=loan).aggregate(
-        total=Sum(F("principal") - F("paid_principal") + F("interest") - F("paid_interest") + F("penalty") - F("paid_penalty"))
-    )
-    return agg["total"] or ZERO
+def outstanding_total(loan: Loan, on: date | None = None) -> Decimal:
+    """Everything still owed on ``on`` (today): unpaid principal, interest and penalty of every installment."""
+    on = on or today()
+    return sum((i.due_on(on) for i in loan.installments.filter(paid_off_on__isnull=True)), ZERO)
 
 
 def _allocate(installments: list[Installment], amount: Decimal, paid_on: date) -> list[dict]:
@@ -90,6 +87,7 @@ def repayment_post(*, loan_id: int, actor, amount: Decimal, paid_on: date, refer
         if loan.status not in (Status.ACTIVE,):
             raise InvalidState(_("Repayments are posted only to active loans (this one is %(s)s).") % {"s": loan.get_status_display()})
         installments = list(loan.installments.filter(paid_off_on__isnull=True).order_by("number").select_for_update())
+        accrue_penalties(loan, installments, paid_on)  # the penalty up to the payment date, before its base changes
         owed = sum((i.total_due for i in installments), ZERO)
         if amount > owed:
             raise RuleViolation(
@@ -99,7 +97,8 @@ def repayment_post(*, loan_id: int, actor, amount: Decimal, paid_on: date, refer
                 field="amount",
             )
         lines = _allocate(installments, amount, paid_on)
-        Installment.objects.bulk_update(installments, ["paid_principal", "paid_interest", "paid_penalty", "status", "paid_off_on"])
+        Installment.objects.bulk_update(installments, ["paid_principal", "paid_interest", "paid_penalty", "paid_off_on",
+                                                       *ACCRUAL_FIELDS])
         totals = {p: sum((line[p] for line in lines), ZERO) for p in ("penalty", "interest", "principal")}
         repayment = Repayment.objects.create(
             loan=loan, reference=reference, amount=amount, paid_on=paid_on, to_penalty=totals["penalty"],

@@ -26,7 +26,7 @@ from loancenter.lib.money import BULLET, ZERO, monthly_rate, q2
 from loancenter.rules import require_post
 from postloan import rules
 from postloan.batch import provision_rates
-from postloan.models import Installment, Repayment, RepaymentAccount, ServicingRequest
+from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, RepaymentAccount, ServicingRequest, accrue_penalties
 from postloan.schedule import build_schedule
 from postloan.services import REPAYMENT_POSTS, _allocate, loan_settle
 
@@ -116,12 +116,12 @@ def _reprovision(loan: Loan) -> None:
 
 
 def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal]:
-    """What full prepayment on ``on`` costs: everything due (with the penalty the nightly batch has accrued), the
+    """What full prepayment on ``on`` costs: everything due (with the penalty accrued up to ``on``), the
     principal not yet due, and its interest from the start of the running period to ``on`` (annual/360 a day)."""
     installments = list(loan.installments.order_by("number"))
     due = [i for i in installments if i.paid_off_on is None and i.due_date <= on]
     future = [i for i in installments if i.due_date > on]
-    due_total = sum((i.total_due for i in due), ZERO)
+    due_total = sum((i.due_on(on) for i in due), ZERO)
     principal = sum((i.principal - i.paid_principal for i in future), ZERO)
     interest = _accrued(principal, loan.receipt.annual_rate, _period_start(loan, installments, on), on)
     return {"due": due_total, "principal": principal, "accrued_interest": interest, "total": due_total + principal + interest}
@@ -375,6 +375,7 @@ def _post(loan: Loan, actor, *, amount: Decimal, paid_on: date, reference: str, 
 def _execute_partial(loan: Loan, request: ServicingRequest, actor, paid_on: date, reference: str):
     amount = request.amount
     installments = _installments(loan)
+    accrue_penalties(loan, installments, paid_on)
     due = [i for i in installments if i.paid_off_on is None and i.due_date <= paid_on]
     owed_now = sum((i.total_due for i in due), ZERO)
     to_principal = amount - owed_now
@@ -387,7 +388,7 @@ def _execute_partial(loan: Loan, request: ServicingRequest, actor, paid_on: date
         raise RuleViolation("amount", _("After what is due, %(a)s covers the whole remaining principal; a full prepayment "
                                         "is needed.") % {"a": f"{to_principal:,.2f}"})
     lines = _allocate(due, owed_now, paid_on)
-    Installment.objects.bulk_update(due, ["paid_principal", "paid_interest", "paid_penalty", "status", "paid_off_on"])
+    Installment.objects.bulk_update(due, ["paid_principal", "paid_interest", "paid_penalty", "paid_off_on", *ACCRUAL_FIELDS])
     start = _period_start(loan, installments, paid_on)
     if loan.receipt.repayment_method == BULLET:  # one installment at maturity: interest for the whole term, less the part prepaid
         rows = future
@@ -419,6 +420,7 @@ def _execute_partial(loan: Loan, request: ServicingRequest, actor, paid_on: date
 
 def _execute_full(loan: Loan, actor, paid_on: date, reference: str):
     installments = _installments(loan)
+    accrue_penalties(loan, installments, paid_on)
     quote = payoff_quote(loan, paid_on)
     future = _future(installments, paid_on)
     for k, inst in enumerate(future):  # the interest not yet earned is not owed; the running period's is
@@ -426,7 +428,7 @@ def _execute_full(loan: Loan, actor, paid_on: date, reference: str):
     Installment.objects.bulk_update(future, ["interest"])
     unpaid = [i for i in installments if i.paid_off_on is None]
     lines = _allocate(unpaid, quote["total"], paid_on)
-    Installment.objects.bulk_update(unpaid, ["paid_principal", "paid_interest", "paid_penalty", "status", "paid_off_on"])
+    Installment.objects.bulk_update(unpaid, ["paid_principal", "paid_interest", "paid_penalty", "paid_off_on", *ACCRUAL_FIELDS])
     principal = sum((line["principal"] for line in lines), ZERO)
     repayment = _post(loan, actor, amount=quote["total"], paid_on=paid_on, reference=reference, lines=lines,
                       principal=principal)

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +25,7 @@ from loancenter.lib.errors import Conflict, InvalidState, RuleViolation, Separat
 from loancenter.lib.money import ZERO, q2
 from loancenter.rules import require_post
 from postloan import rules
-from postloan.models import Installment, WriteOff, WriteOffRecovery
+from postloan.models import ACCRUAL_FIELDS, Installment, WriteOff, WriteOffRecovery, accrue_penalties
 from postloan.servicing import _recorded
 
 WO = WriteOff
@@ -61,11 +61,12 @@ def write_off_propose(*, loan_id: int, actor, reason: str, legal_documents: list
             raise RuleViolation("reason", _("Give the reason for the write-off."), field="reason")
         if WO.objects.filter(loan=loan, status__in=[WO.PROPOSED, WO.REVIEWED, WO.APPROVED, WO.DONE]).exists():
             raise Conflict("write_off_pending", _("A write-off of this loan is already under way."))
-        owed = Installment.objects.filter(loan=loan).aggregate(
-            interest=Sum(F("interest") - F("paid_interest")), penalty=Sum(F("penalty") - F("paid_penalty")))
+        unpaid = list(Installment.objects.filter(loan=loan, paid_off_on__isnull=True))
+        on = today()
         write_off = WO.objects.create(
             loan=loan, reason=reason.strip(), legal_documents=documents, proposed_by=actor,
-            principal=loan.outstanding_principal, interest=owed["interest"] or ZERO, penalty=owed["penalty"] or ZERO,
+            principal=loan.outstanding_principal, interest=sum((i.interest - i.paid_interest for i in unpaid), ZERO),
+            penalty=sum((i.penalty_on(on, loan.penalty_daily_rate) - i.paid_penalty for i in unpaid), ZERO),
         )
         audit(actor=actor, action="write_off_propose", loan=loan, obj=write_off,
               payload={"legal_documents": documents, "principal": write_off.principal}, reason=write_off.reason)
@@ -145,6 +146,10 @@ def loan_write_off(*, loan_id: int, actor, reason: str) -> Loan:
         write_off = found["write_off"]
         write_off.status, write_off.written_off_on = WO.DONE, today()
         write_off.save(update_fields=["status", "written_off_on"])
+        # Penalty stops growing once the loan leaves the active book: write down what it reached today.
+        unpaid = list(Installment.objects.select_for_update().filter(loan=loan, paid_off_on__isnull=True))
+        accrue_penalties(loan, unpaid, today())
+        Installment.objects.bulk_update(unpaid, ACCRUAL_FIELDS)
 
     return run_transition(loan_id=loan_id, actor=actor, name="write_off", check=check, apply=apply,
                           payload={"reason": reason})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from applications.models import Loan, Status
 from loancenter.lib.dates import today
 from loancenter.models import AuditEntry
 from loancenter.transitions import perform
-from postloan.models import Installment, Repayment
+from postloan.models import BatchRun, Installment, Repayment
 from postloan.services import outstanding_total
 from tests.factories import LoanFactory
 
@@ -84,7 +85,8 @@ def test_schedule_is_empty_before_disbursement(api, staff, flow, draft):
 
 
 def test_loan_detail_reads_the_real_servicing_figures(api, staff, active):
-    Loan.objects.filter(pk=active.pk).update(days_past_due=12, collection_tier="T1", grade="special_mention")
+    BatchRun.objects.create(as_of=date(2026, 6, 30), status=BatchRun.DONE)  # days past due count to the last run
+    Loan.objects.filter(pk=active.pk).update(oldest_unpaid_due=date(2026, 6, 18), collection_tier="T1", grade="special_mention")
     body = api(staff.gen).get(f"/api/loans/{active.pk}/").json()
     assert (body["days_past_due"], body["collection_tier"], body["grade"]) == (12, "T1", "special_mention")
     assert body["outstanding_principal"] == "100000.00"

@@ -13,9 +13,10 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from applications.models import Loan, Status
+from disbursement.selectors import schedule_as_of_book
 from postloan import batch
 from postloan.batch_services import batch_start
-from postloan.models import BatchChunk, BatchRun, CollectionCase, EscalationTask, Installment
+from postloan.models import BatchChunk, BatchRun, CollectionCase, EscalationTask
 from tests.factories import LoanFactory
 from tests.postloan.test_batch_life import at
 
@@ -36,9 +37,10 @@ def portfolio(flow, staff, customer, product, settings):
 
 
 def state():
-    loans = list(Loan.objects.order_by("id").values_list("days_past_due", "collection_tier", "grade", "provision"))
-    # Penalty in cents (what a customer owes); the unrounded accrual may differ in the 8th decimal day by day.
-    installments = list(Installment.objects.order_by("loan_id", "number").values_list("penalty", "status"))
+    loans = [(loan.days_past_due, loan.collection_tier, loan.grade, loan.provision, loan.npl_cure_start,
+              loan.observation_until) for loan in Loan.objects.order_by("id")]
+    # Penalty in cents as the schedule shows it (what a customer owes), and each installment's status.
+    installments = [(i.penalty, i.status) for loan in Loan.objects.order_by("id") for i in schedule_as_of_book(loan)]
     cases = list(CollectionCase.objects.order_by("loan_id").values_list("loan_id", "tier", "owner_post", "closed_on"))
     tasks = sorted(EscalationTask.objects.values_list("loan_id", "kind"))
     return loans, installments, cases, tasks

@@ -108,8 +108,9 @@ def test_non_performing_by_arrears_goes_back_only_by_the_upgrade_rule(staff, loa
     run_batch(date(2025, 5, 20))  # 94 days past due: substandard
     loan.refresh_from_db()
     assert loan.grade == "substandard"
-    loan.days_past_due = 0  # as if the arrears were just repaid: the batch holds it until cured
-    loan.save(update_fields=["days_past_due"])
+    loan.oldest_unpaid_due = date(2025, 6, 15)  # as if the arrears were just repaid: the batch holds it until cured
+    loan.save(update_fields=["oldest_unpaid_due"])
+    assert loan.days_past_due == 0
     with at(date(2025, 5, 21)), pytest.raises(DomainError) as caught:
         grade_change_propose(loan_id=loan.pk, actor=staff.gen, to_grade="special_mention", reasons="已还清")
     assert caught.value.code == "upgrade_rule"

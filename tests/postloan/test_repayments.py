@@ -36,7 +36,7 @@ def test_disbursement_writes_the_schedule_from_the_receipt(active):
 def test_payment_goes_penalty_then_interest_then_principal_oldest_first(staff, active):
     first, second = active.installments.order_by("number")[:2]
     # Both installments owe penalty (as the nightly batch would accrue it).
-    Installment.objects.filter(pk__in=[first.pk, second.pk]).update(penalty=Decimal("10.00"))
+    Installment.objects.filter(pk__in=[first.pk, second.pk]).update(penalty=Decimal("10.00"), penalty_accrued=Decimal("10"))
     interest, principal = first.interest, first.principal
     amount = Decimal("10.00") + interest + principal + Decimal("5.00") + Decimal("1.00")
     repayment, created = pay(staff, active, amount, "CB-0001")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -211,7 +211,11 @@ def test_partial_prepayment_pays_due_items_then_principal_and_recomputes_same_te
             servicing_execute(request_id=request.pk, actor=staff.rev, paid_on=date(2025, 3, 1), reference="PP-1")
         servicing_execute(request_id=request.pk, actor=staff.gen, paid_on=date(2025, 3, 1), reference="PP-1")
     rows = schedule(loan)
-    due_now = first.principal + first.interest  # installment 1 was due 2025-02-15 (no batch ran: no penalty)
+    # Installment 1 was due 2025-02-15: 14 days of penalty on its principal and interest by 2025-03-01.
+    penalty = ((first.principal + first.interest) * loan.annual_rate * (1 + loan.product.penalty_markup) / 360 * 14
+               ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert penalty > 0
+    due_now = first.principal + first.interest + penalty
     to_principal = Decimal("20000.00") - due_now
     assert rows[0].paid_off_on == date(2025, 3, 1)
     assert len(rows) == 36 and [r.due_date for r in rows] == [r.due_date for r in old]

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
 
 from applications.models import Loan, Status
 from loancenter.models import User
+from postloan.models import BatchRun
 from tests.factories import CustomerFactory, LoanFactory
 
 URL = "/reports/loans/"
+
+
+BOOK = date(2026, 6, 30)  # the last nightly run: days past due are counted to it
+
+
+def overdue(days: int) -> dict:
+    return {"oldest_unpaid_due": BOOK - timedelta(days=days)}
 
 
 def make(staff, product, customer, officer=None, **fields):
@@ -23,15 +32,17 @@ def make(staff, product, customer, officer=None, **fields):
 
 @pytest.fixture
 def book(staff, product, customer):
+    BatchRun.objects.create(as_of=BOOK, status=BatchRun.DONE)
     return {
-        "current": make(staff, product, customer, status=Status.ACTIVE, grade="normal", collection_tier="", days_past_due=0),
-        "t1": make(staff, product, customer, status=Status.ACTIVE, grade="normal", collection_tier="T1", days_past_due=12),
+        "current": make(staff, product, customer, status=Status.ACTIVE, grade="normal", collection_tier="",
+                        oldest_unpaid_due=BOOK + timedelta(days=10)),
+        "t1": make(staff, product, customer, status=Status.ACTIVE, grade="normal", collection_tier="T1", **overdue(12)),
         "t2": make(staff, product, customer, officer=staff.mkt2, status=Status.ACTIVE, grade="special_mention",
-                   collection_tier="T2", days_past_due=45),
+                   collection_tier="T2", **overdue(45)),
         "npl": make(staff, product, customer, status=Status.ACTIVE, grade="substandard", collection_tier="T3",
-                    days_past_due=200),
+                    **overdue(200)),
         "gone": make(staff, product, customer, status=Status.WRITTEN_OFF, grade="loss", collection_tier="T3",
-                     days_past_due=400),
+                     **overdue(400)),
         "draft": make(staff, product, customer),
     }
 
