@@ -51,7 +51,7 @@ MIDDLEWARE = [
     "loancenter.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "loancenter.sessions.SlidingSessionMiddleware",  # Django's, saving at most once a minute
     "loancenter.language.ChineseFirstLocaleMiddleware",  # LocaleMiddleware, Chinese unless chosen
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -151,7 +151,12 @@ STORAGES = {
 }
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # inactivity timeout, not a fixed lifetime
+# Inactivity timeout, not a fixed lifetime: the expiry slides forward when the last save is this old
+# (loancenter/sessions.py), instead of rewriting the session row on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60)
+if not 0 <= SESSION_REFRESH_SECONDS <= SESSION_COOKIE_AGE // 2:
+    raise ImproperlyConfigured("SESSION_REFRESH_SECONDS must be between 0 and half of SESSION_COOKIE_AGE")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
