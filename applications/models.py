@@ -193,7 +193,7 @@ class Loan(FSMModelMixin, models.Model):
 
     # After disbursement: kept current by repayments and the nightly batch (set-based, SPEC §6). Days past due are
     # not stored: they follow from ``oldest_unpaid_due`` and a date (postloan.book); tier, grade and provision are
-    # stored and change only when the batch finds the loan crossed a threshold or was flagged by ``regrade``.
+    # stored and change only when the batch finds the loan crossed a threshold or waiting in PendingRegrade.
     outstanding_principal = models.DecimalField(_("outstanding principal"), **MONEY, default=Decimal("0.00"))
     collection_tier = models.CharField(_("collection tier"), max_length=2, blank=True, default="")
     grade = models.CharField(_("five-level grade"), max_length=16, blank=True, default="")
@@ -205,9 +205,6 @@ class Loan(FSMModelMixin, models.Model):
     observation_until = models.DateField(_("restructuring observation until"), null=True, blank=True)
     npl_cure_start = models.DateField(null=True, blank=True)  # arrears of a non-performing loan repaid on
     manual_grade = models.CharField(_("manual grade floor"), max_length=16, blank=True, default="")
-    # Set whenever something the grading depends on changes outside the batch (see save()); the next nightly run
-    # grades the loan and clears it.
-    regrade = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -225,10 +222,9 @@ class Loan(FSMModelMixin, models.Model):
             models.Index(fields=["decided_at"], name="loan_decided_at"),
             # Marketing officer's work queue: their loans in a state, oldest first (applications.selectors.work_queue).
             models.Index(fields=["marketing_officer", "status", "status_changed_at", "id"], name="loan_officer_queue"),
-            # Nightly batch: loans whose days past due cross a threshold tonight (a due-date window) or that were
-            # flagged for grading; restructured loans (their observation period).
+            # Nightly batch: loans whose days past due cross a threshold tonight (a due-date window); restructured
+            # loans (their observation period); non-performing loans whose cure clock runs.
             models.Index(fields=["oldest_unpaid_due"], condition=Q(status="active"), name="loan_unpaid_due"),
-            models.Index(fields=["id"], condition=Q(regrade=True), name="loan_regrade"),
             models.Index(fields=["id"], condition=Q(restructured_on__isnull=False), name="loan_restructured"),
             models.Index(fields=["npl_cure_start"], condition=Q(npl_cure_start__isnull=False), name="loan_npl_cure"),
         ]
@@ -240,17 +236,19 @@ class Loan(FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return self.application_no or f"#{self.pk}"
 
-    # What the nightly grading reads: a save that changes any of these flags the loan for the next run.
+    # What the nightly grading reads: a save of an active loan that changes any of these queues it for the next run.
     GRADING_INPUTS = frozenset({"status", "outstanding_principal", "oldest_unpaid_due", "restructured_on",
                                 "observation_until", "npl_cure_start", "manual_grade", "grade", "provision"})
 
     def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
         update_fields = kwargs.get("update_fields")
         if self.status == Status.ACTIVE and (update_fields is None or self.GRADING_INPUTS & set(update_fields)):
-            self.regrade = True
-            if update_fields is not None:
-                kwargs["update_fields"] = [*update_fields, "regrade"]
-        super().save(*args, **kwargs)
+            PendingRegrade.objects.bulk_create([PendingRegrade(loan_id=self.pk)], ignore_conflicts=True)
+
+    @property
+    def regrade_pending(self) -> bool:
+        return PendingRegrade.objects.filter(loan_id=self.pk).exists()
 
     @property
     def days_past_due(self) -> int:
@@ -347,6 +345,14 @@ class Loan(FSMModelMixin, models.Model):
     @property
     def effective_term(self) -> int:
         return self.approved_term_months or self.proposed_term_months or self.term_months
+
+
+class PendingRegrade(models.Model):
+    """An active loan whose grading inputs changed since the last nightly run (a payment, a prepayment, an extension,
+    a manual grade, disbursement): Loan.save() adds it, the nightly batch grades the loan and takes it off. A queue
+    of its own, so that neither flagging nor clearing rewrites the loan row."""
+
+    loan = models.OneToOneField(Loan, primary_key=True, on_delete=models.CASCADE, related_name="+")
 
 
 class Guarantor(models.Model):

@@ -115,11 +115,11 @@ def top_up_drafts(target: int) -> int:
                 INSERT INTO applications_loan (application_no, amount, term_months, repayment_method, purpose,
                     purpose_detail, long_term_reason, interviewed_on, credit_authorised, status, stage_reached, created_at,
                     status_changed_at, review_opinion, proposed_method, approved_method, outstanding_principal,
-                    regrade, collection_tier, grade, restructured, customer_id, marketing_officer_id, product_id,
+                    collection_tier, grade, restructured, customer_id, marketing_officer_id, product_id,
                     manual_grade, provision)
                 SELECT 'LD' || nextval(pg_get_serial_sequence('applications_loan', 'id')), 50000, 12, 'equal_principal',
                        'home_renovation', '', '', CURRENT_DATE, true, 'draft', 0, now(),
-                       now() - (%(m)s - g) * INTERVAL '1 second', '', '', '', 0, false, '', '', false,
+                       now() - (%(m)s - g) * INTERVAL '1 second', '', '', '', 0, '', '', false,
                        %(cust)s, %(user)s, %(prod)s, '', 0
                   FROM generate_series(1, %(m)s) AS g
                 """,

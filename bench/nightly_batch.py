@@ -88,11 +88,11 @@ def generate(n: int, k: int, as_of: date) -> float:
             INSERT INTO applications_loan (id, application_no, amount, term_months, repayment_method, purpose, purpose_detail,
                 long_term_reason, credit_authorised, status, stage_reached, created_at, status_changed_at, review_opinion,
                 proposed_method, approved_method, approved_amount, approved_term_months, annual_rate, decided_at,
-                outstanding_principal, regrade, collection_tier, grade, restructured, customer_id, marketing_officer_id,
+                outstanding_principal, collection_tier, grade, restructured, customer_id, marketing_officer_id,
                 product_id, manual_grade, provision, oldest_unpaid_due)
             SELECT g, 'BENCH' || g, 100000, %(k)s, 'equal_principal', 'home_renovation', '', '', true, 'active', 10, now(), now(),
                    '', '', 'equal_principal', 100000, %(k)s, 0.0435, now(),
-                   100000 - %(p)s * GREATEST(age - missed, 0), false, '', 'normal', false, %(cust)s, %(user)s, %(prod)s, '', 0,
+                   100000 - %(p)s * GREATEST(age - missed, 0), '', 'normal', false, %(cust)s, %(user)s, %(prod)s, '', 0,
                    (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' + (GREATEST(age - missed, 0) + 1) * INTERVAL '1 month')::date
               FROM {shape}
             """,
@@ -137,15 +137,16 @@ def bare_dpd_seconds(as_of: date) -> tuple[float, int]:
 
 
 def flag_paid(share: float) -> int:
-    """What the day's repayments leave for the night: each posted payment flags its loan for regrading."""
-    from applications.models import Loan
+    """What the day's repayments leave for the night: each posted payment queues its loan for regrading."""
+    from django.db import connection
 
     if share <= 0:
         return 0
-    every = max(1, round(1 / share))
-    from django.db.models import F
-
-    return Loan.objects.alias(m=F("id") % every).filter(status="active", m=0).update(regrade=True)
+    with connection.cursor() as cur:
+        cur.execute("""INSERT INTO applications_pendingregrade (loan_id)
+                       SELECT id FROM applications_loan WHERE status = 'active' AND id %% %s = 0
+                       ON CONFLICT DO NOTHING""", [max(1, round(1 / share))])
+        return cur.rowcount
 
 
 def shown_dpd_sum(as_of: date) -> int:

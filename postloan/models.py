@@ -192,8 +192,8 @@ class BatchChunk(models.Model):
     hi = models.BigIntegerField()
     status = models.CharField(max_length=8, default=PENDING)
     attempts = models.PositiveIntegerField(default=0)
-    loans = models.PositiveIntegerField(default=0)
-    changed = models.PositiveIntegerField(default=0)
+    loans = models.PositiveIntegerField(default=0)  # loans graded (tonight's candidates in the chunk)
+    changed = models.PositiveIntegerField(default=0)  # of which tier, grade or provision changed
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

@@ -15,6 +15,7 @@ from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.lib.money import ZERO, q2
 from loancenter.rules import require_post
+from postloan.batch import provision_rates
 from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, accrue_penalties
 from postloan.schedule import build_schedule
 
@@ -105,9 +106,10 @@ def repayment_post(*, loan_id: int, actor, amount: Decimal, paid_on: date, refer
             to_interest=totals["interest"], to_principal=totals["principal"], allocation=jsonable(lines), posted_by=actor,
         )
         loan.outstanding_principal -= totals["principal"]
+        loan.provision = q2(loan.outstanding_principal * provision_rates()[loan.grade or "normal"])  # same grade
         unpaid = [i.due_date for i in installments if i.paid_off_on is None]
         loan.oldest_unpaid_due = min(unpaid) if unpaid else None
-        loan.save(update_fields=["outstanding_principal", "oldest_unpaid_due"])
+        loan.save(update_fields=["outstanding_principal", "provision", "oldest_unpaid_due"])
         audit(actor=actor, action="repayment", loan=loan, obj=repayment,
               payload={"reference": reference, "amount": amount, "paid_on": paid_on, **totals})
     return repayment, True

@@ -29,7 +29,7 @@ def test_a_quiet_night_changes_nothing_and_a_threshold_night_changes_every_loan_
         assert changed(FIRST_DUE + timedelta(days=days)) == 0, days  # 10…30 days past due: still T1, 关注
     assert changed(FIRST_DUE + timedelta(days=31)) == len(portfolio)  # 31 days: T2, handed over to the general post
     for loan in Loan.objects.all():
-        assert (loan.days_past_due, loan.collection_tier, loan.grade, loan.regrade) == (31, "T2", "special_mention", False)
+        assert (loan.days_past_due, loan.collection_tier, loan.grade, loan.regrade_pending) == (31, "T2", "special_mention", False)
     assert set(CollectionCase.objects.values_list("tier", "owner_post")) == {("T2", "general")}
 
 
@@ -42,12 +42,12 @@ def test_a_payment_flags_the_loan_and_the_next_run_grades_it(staff, portfolio): 
         owed = first.due_on(paid_on)
         repayment_post(loan_id=loan.pk, actor=staff.gen, amount=owed, paid_on=paid_on, reference="ARREARS-1")
     loan.refresh_from_db()
-    assert loan.regrade and loan.collection_tier == "T1"  # graded tonight, not before
+    assert loan.regrade_pending and loan.collection_tier == "T1"  # graded tonight, not before
     assert loan.days_past_due == 0  # nothing unpaid is due any more (counted to the last run's date)
     run(paid_on)
     assert changed(paid_on) == 1
     loan.refresh_from_db()
-    assert (loan.collection_tier, loan.grade, loan.regrade) == ("", "normal", False)
+    assert (loan.collection_tier, loan.grade, loan.regrade_pending) == ("", "normal", False)
     assert CollectionCase.objects.get(loan=loan).closed_on == paid_on
     assert CollectionCase.objects.filter(closed_on__isnull=True).count() == len(portfolio) - 1
 

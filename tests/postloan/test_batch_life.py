@@ -109,8 +109,8 @@ def test_running_the_same_date_twice_changes_nothing(disbursed):
     run_batch(as_of)
     state = lambda: (  # noqa: E731
         list(loan.installments.values_list("penalty_accrued", "penalty", "status")),
-        list(type(loan).objects.filter(pk=loan.pk).values_list("oldest_unpaid_due", "grade", "collection_tier", "provision",
-                                                               "regrade")),
+        list(type(loan).objects.filter(pk=loan.pk).values_list("oldest_unpaid_due", "grade", "collection_tier", "provision")),
+        loan.regrade_pending,
         list(CollectionCase.objects.values_list("tier", "closed_on")), EscalationTask.objects.count(),
     )
     before = state()
