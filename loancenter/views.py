@@ -66,6 +66,10 @@ def with_age(loans, now=None):
 
 
 QUEUE_PAGE_SIZE = 50
+# What a row of the queue shows (a column read beyond these would cost a query per row: test_pages checks the count).
+QUEUE_COLUMNS = ("application_no", "amount", "proposed_amount", "approved_amount", "status", "status_changed_at",
+                 "customer__name", "product__name", "marketing_officer__username", "marketing_officer__first_name",
+                 "marketing_officer__last_name")
 
 
 def home(request):
@@ -78,7 +82,9 @@ def home(request):
     paginator = Paginator(queue.values_list("pk", flat=True), QUEUE_PAGE_SIZE)
     paginator.count = sum(by_status.values())  # already counted above: spare the paginator its own COUNT query
     page = paginator.get_page(request.GET.get("page"))
-    loans = with_age(list(queue.filter(pk__in=page.object_list)))  # the page of ids as a subquery: one query
+    # The page of ids as a subquery: one query, loading only the columns the table prints (includes/loan_table.html
+    # via applications/templatetags/loans.py); building 50 full loans with their three relations cost 8 ms of CPU.
+    loans = with_age(list(queue.filter(pk__in=page.object_list).only(*QUEUE_COLUMNS)))
     return render(request, "loancenter/home.html", {
         "loans": loans, "page": page, "total": paginator.count, "summary": summary,
     })
