@@ -70,6 +70,7 @@ def can_see_full_pii(user) -> bool:
 def _queue_filters(user) -> Q:
     q = Q(pk__in=[])
     if user.has_post(P.MARKETING):
+        # Indexed in page order by loan_officer_open_queue (migration 0008), whose condition is this filter.
         q |= Q(marketing_officer=user, status__in=[Status.DRAFT, Status.APPROVED])
     if user.has_post(P.INVESTIGATOR):
         mine = Investigation.objects.filter(assignee=user, completed_at__isnull=True).values("loan_id")
