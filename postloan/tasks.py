@@ -6,12 +6,17 @@ from datetime import date
 
 from celery import shared_task
 
-from postloan import batch_services
+from postloan import batch, batch_services
 
 
 @shared_task(acks_late=True)
 def batch_chunk(chunk_id: int) -> None:
     batch_services.run_chunk_and_continue(chunk_id)
+
+
+@shared_task
+def dashboard_figures(run_id: int) -> None:
+    batch.dashboard_figures(run_id)
 
 
 @shared_task
