@@ -224,7 +224,7 @@ class Loan(FSMModelMixin, models.Model):
             models.Index(fields=["marketing_officer", "status", "status_changed_at", "id"], name="loan_officer_queue"),
             # Nightly batch: loans whose days past due cross a threshold tonight (a due-date window); restructured
             # loans (their observation period); non-performing loans whose cure clock runs.
-            models.Index(fields=["oldest_unpaid_due"], condition=Q(status="active"), name="loan_unpaid_due"),
+            models.Index(fields=["oldest_unpaid_due", "id"], condition=Q(status="active"), name="loan_unpaid_due"),
             models.Index(fields=["id"], condition=Q(restructured_on__isnull=False), name="loan_restructured"),
             models.Index(fields=["npl_cure_start"], condition=Q(npl_cure_start__isnull=False), name="loan_npl_cure"),
         ]

@@ -141,7 +141,7 @@ def _mark_overdue_installments(cur, params: dict) -> None:
         UPDATE postloan_installment AS i SET status = 'overdue'
          WHERE i.paid_off_on IS NULL AND i.due_date < {_d('d')} {window} AND i.status <> 'overdue'
            AND i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
-           AND i.loan_id IN (SELECT l.id FROM applications_loan AS l WHERE {_CHUNK})
+           AND EXISTS (SELECT 1 FROM applications_loan AS l WHERE l.id = i.loan_id AND l.status = 'active')
         """,
         params,
     )
