@@ -26,4 +26,5 @@ RUN useradd --system --home /app loancenter && chown -R loancenter /app
 USER loancenter
 
 EXPOSE 8000
-CMD ["gunicorn", "loancenter.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Settings in gunicorn.conf.py (read from /app): bind 0.0.0.0:8000, sync workers, two per core, access log.
+CMD ["gunicorn", "loancenter.wsgi"]
