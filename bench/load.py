@@ -448,7 +448,8 @@ def print_table(title: str, results: list[Result], floor: Result) -> None:
           f"   CPU ms per request: {'server':>6} {'db':>5} {'client':>6}")
     for r in results:
         n = max(1, len(r.latencies))
-        cpu = "".join(f" {1000 * r.cpu.get(k, float('nan')) / n:>{w}.2f}" for k, w in (("server", 6), ("db", 5), ("client", 6)))
+        cpu = "".join(f" {1000 * r.cpu[k] / n:>{w}.2f}" if k in r.cpu else f" {'-':>{w}}"  # the soak does not meter
+                      for k, w in (("server", 6), ("db", 5), ("client", 6)))
         print(f"  {r.name:<12} {len(r.latencies):>8} {r.rps:>8.1f} {r.median:>10.1f} {r.percentile(0.95):>8.1f} "
               f"{len(r.errors):>7} {r.rps / floor.rps if floor.rps else 0:>8.2f}                      {cpu}")
     for r in results:
