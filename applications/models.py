@@ -240,11 +240,22 @@ class Loan(FSMModelMixin, models.Model):
     GRADING_INPUTS = frozenset({"status", "outstanding_principal", "oldest_unpaid_due", "restructured_on",
                                 "observation_until", "npl_cure_start", "manual_grade", "grade", "provision"})
 
+    # What an on-time payment of a performing loan changes: the service keeps the provision at the (normal) grade.
+    PAYMENT_FIELDS = frozenset({"outstanding_principal", "provision", "oldest_unpaid_due"})
+
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         update_fields = kwargs.get("update_fields")
-        if self.status == Status.ACTIVE and (update_fields is None or self.GRADING_INPUTS & set(update_fields)):
-            PendingRegrade.objects.bulk_create([PendingRegrade(loan_id=self.pk)], ignore_conflicts=True)
+        if self.status != Status.ACTIVE or (update_fields is not None and not self.GRADING_INPUTS & set(update_fields)):
+            return
+        if update_fields is not None and set(update_fields) <= self.PAYMENT_FIELDS and self._performing_and_current():
+            return  # the night would find it 正常, untiered, its provision as the payment left it: nothing to grade
+        PendingRegrade.objects.bulk_create([PendingRegrade(loan_id=self.pk)], ignore_conflicts=True)
+
+    def _performing_and_current(self) -> bool:
+        return (self.collection_tier == "" and self.grade == "normal" and not self.manual_grade
+                and self.restructured_on is None and self.npl_cure_start is None
+                and (self.oldest_unpaid_due is None or self.oldest_unpaid_due >= today()))
 
     @property
     def regrade_pending(self) -> bool:

@@ -145,7 +145,8 @@ def bare_dpd_seconds(as_of: date) -> tuple[float, int]:
 
 
 def flag_paid(share: float) -> int:
-    """What the day's repayments leave for the night: each posted payment queues its loan for regrading."""
+    """What the day's repayments leave for the night: a payment queues its loan for regrading unless the loan is
+    performing and untiered (Loan.save: an on-time payment of a 正常 loan leaves the night nothing to grade)."""
     from django.db import connection
 
     if share <= 0:
@@ -153,6 +154,8 @@ def flag_paid(share: float) -> int:
     with connection.cursor() as cur:
         cur.execute("""INSERT INTO applications_pendingregrade (loan_id)
                        SELECT id FROM applications_loan WHERE status = 'active' AND id %% %s = 0
+                          AND NOT (collection_tier = '' AND grade = 'normal' AND manual_grade = ''
+                                   AND restructured_on IS NULL AND npl_cure_start IS NULL)
                        ON CONFLICT DO NOTHING""", [max(1, round(1 / share))])
         return cur.rowcount
 
@@ -179,7 +182,8 @@ def main() -> None:
     parser.add_argument("--same-due-day", action="store_true",
                         help="every due date on as-of's day of the month (the worst night) instead of spread over the month")
     parser.add_argument("--paid-share", type=float, default=1 / 30,
-                        help="share of the loans flagged for regrading by the day's repayments (default 1/30)")
+                        help="share of the loans that pay during the day (default 1/30); the payments of loans not "
+                             "performing and current queue them for regrading")
     args = parser.parse_args()
     setup(args.db)
     if args.profile:
@@ -199,7 +203,8 @@ def main() -> None:
     print(f"warm-up run (as of {as_of - timedelta(days=1)}, first grading of every loan): {time.perf_counter() - warm:.2f} s")
 
     flagged = flag_paid(args.paid_share)
-    print(f"flagged {flagged:,} loans as paid during the day (regrade tonight)")
+    print(f"the day's payments queued {flagged:,} loans for regrading tonight (payments of performing, current loans "
+          "queue nothing)")
 
     from django.conf import settings
 

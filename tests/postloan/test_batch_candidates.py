@@ -80,3 +80,21 @@ def test_penalty_accrues_on_what_is_left_after_a_partial_payment_to_the_cent(sta
     assert schedule_as_of_book(loan)[0].penalty == expected
     loan.refresh_from_db()
     assert loan.days_past_due == 25 and loan.collection_tier == "T1"
+
+
+def test_an_on_time_payment_of_a_performing_loan_leaves_the_night_nothing_to_grade(staff, portfolio):  # noqa: F811
+    run(FIRST_DUE - timedelta(days=1))  # every loan current: 正常, no tier
+    loan = portfolio[0]
+    first = loan.installments.get(number=1)
+    with at(FIRST_DUE, hour=10):
+        repayment_post(loan_id=loan.pk, actor=staff.gen, amount=first.principal + first.interest, paid_on=FIRST_DUE,
+                       reference="ON-TIME-1")
+    loan.refresh_from_db()
+    assert not loan.regrade_pending
+    assert loan.provision == (loan.outstanding_principal * Decimal("0.01")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    run(FIRST_DUE + timedelta(days=1))  # the others fall 1 day past due; the payer stays as the payment left it
+    loan.refresh_from_db()
+    assert (loan.days_past_due, loan.collection_tier, loan.grade) == (0, "", "normal")
+    assert loan.provision == (loan.outstanding_principal * Decimal("0.01")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    others = Loan.objects.exclude(pk=loan.pk)
+    assert {(o.days_past_due, o.collection_tier, o.grade) for o in others} == {(1, "T1", "special_mention")}
