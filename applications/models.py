@@ -222,6 +222,9 @@ class Loan(FSMModelMixin, models.Model):
             models.Index(fields=["decided_at"], name="loan_decided_at"),
             # Marketing officer's work queue: their loans in a state, oldest first (applications.selectors.work_queue).
             models.Index(fields=["marketing_officer", "status", "status_changed_at", "id"], name="loan_officer_queue"),
+            # ... and a page of it in the order shown (migrations 0008: created in SQL, 0010: recorded here).
+            models.Index(fields=["marketing_officer", "status_changed_at", "id"],
+                         condition=Q(status__in=["draft", "approved"]), name="loan_officer_open_queue"),
             # Nightly batch: loans whose days past due cross a threshold tonight (a due-date window); restructured
             # loans (their observation period); non-performing loans whose cure clock runs.
             models.Index(fields=["oldest_unpaid_due", "id"], condition=Q(status="active"), name="loan_unpaid_due"),

@@ -205,15 +205,20 @@ def suggested_repayment_reference(loan: Loan) -> str:
 
 
 def schedule_as_of_book(loan: Loan) -> list[Installment]:
-    """A loan's installments for display, each ``penalty`` as accrued up to the book date (postloan.book), so that the
-    schedule agrees with the days past due and grade of the same nightly run. Read-only copies: never saved."""
+    """A loan's installments for display as of the book date (postloan.book), so that the schedule agrees with the
+    days past due and grade of the same nightly run: each ``penalty`` as accrued up to it, and an installment not paid
+    off that fell due before it shows as overdue. Read-only copies: never saved."""
     from postloan.book import book_date
 
     installments = list(loan.installments.order_by("number"))
-    if loan.status == Status.ACTIVE and any(i.paid_off_on is None for i in installments):
-        book, rate = book_date(), loan.penalty_daily_rate
+    if any(i.paid_off_on is None for i in installments):
+        book = book_date()
+        rate = loan.penalty_daily_rate if loan.status == Status.ACTIVE else None
         for installment in installments:
-            installment.penalty = installment.penalty_on(book, rate)
+            if rate is not None:
+                installment.penalty = installment.penalty_on(book, rate)
+            if installment.paid_off_on is None and book is not None and installment.due_date < book:
+                installment.status = Installment.OVERDUE
     return installments
 
 

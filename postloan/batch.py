@@ -1,17 +1,17 @@
 """The nightly batch (SPEC §6), set-based and proportional to what moves: a handful of SQL statements per chunk of loan
 ids, never a save() per loan, and no statement that reads every loan's installments.
 
-What the batch does **not** write: days past due and penalty interest. Both follow from stored facts and a date
-(postloan.book): ``Loan.oldest_unpaid_due`` (kept by the schedule, repayments and servicing) and each installment's
-penalty accrued up to its last change. Pages read them as of the book date, the latest finished run.
+What the batch does **not** write: days past due, penalty interest and an installment's "overdue" status. They
+follow from stored facts and a date (postloan.book): ``Loan.oldest_unpaid_due`` (kept by the schedule, repayments
+and servicing) and each installment's due date and penalty accrued up to its last change. Pages read them as of the
+book date, the latest finished run.
 
 What it writes, per chunk and as-of date D, in one transaction, for the **candidates** only:
-1. installments that fell due unpaid since the previous run: status "overdue";
-2. the candidates' new days past due, tier, five-level grade (2023 floors, restructuring observation, the upgrade
+1. the candidates' new days past due, tier, five-level grade (2023 floors, restructuring observation, the upgrade
    rule, a manual floor) and provision, into a per-connection work table;
-3. collection cases: opened when a loan falls overdue, re-tiered and re-owned when it crosses 30 or 90 days (with
+2. collection cases: opened when a loan falls overdue, re-tiered and re-owned when it crosses 30 or 90 days (with
    escalation tasks, judged on the stored tier against the new one), closed when it is paid up;
-4. tier, grade, provision, cure and observation dates where something changed; the graded loans leave the queue.
+3. tier, grade, provision, cure and observation dates where something changed; the graded loans leave the queue.
 
 The candidates of date D, with P the previous finished run's date:
 - loans waiting in ``PendingRegrade`` (a payment, prepayment, extension, manual grade, disbursement changed their
@@ -131,20 +131,6 @@ def _candidates(full: bool) -> str:
           f"AND c.oldest_unpaid_due <= {_d(f'upto_{t}')} AND {ids}" for t in THRESHOLDS),
     ]
     return " UNION ".join(sources)
-
-
-def _mark_overdue_installments(cur, params: dict) -> None:
-    """Installments that fell due unpaid since the previous run show as overdue (penalty runs from their due date)."""
-    window = "" if params["full"] else f"AND i.due_date >= {_d('prev')}"
-    cur.execute(
-        f"""
-        UPDATE postloan_installment AS i SET status = 'overdue'
-         WHERE i.paid_off_on IS NULL AND i.due_date < {_d('d')} {window} AND i.status <> 'overdue'
-           AND i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
-           AND EXISTS (SELECT 1 FROM applications_loan AS l WHERE l.id = i.loan_id AND l.status = 'active')
-        """,
-        params,
-    )
 
 
 def _work_table(cur) -> None:
@@ -280,7 +266,8 @@ def process_chunk(*, as_of: date, lo: int, hi: int, previous: date | None = None
     """Run the batch for the active loans with ids in [lo, hi); returns (loans graded, loans whose figures changed).
 
     ``previous`` is the date of the previous finished run (None: grade every loan); ``full`` grades every loan too.
-    ``midway`` is called inside the transaction after the first step (fault tests crash or stall there).
+    ``midway`` is called inside the transaction once the candidates are graded, before anything is written to the
+    loans or their cases (fault tests crash or stall there).
     """
     params = _params(as_of, previous, lo, hi, full)
     with transaction.atomic(), connection.cursor() as cur:
@@ -289,12 +276,12 @@ def process_chunk(*, as_of: date, lo: int, hi: int, previous: date | None = None
             # the default random_page_cost (4, for spinning disks) the planner reads the whole chunk instead.
             cur.execute("SET LOCAL random_page_cost = 1.1")
         changed = 0
-        for step in (_mark_overdue_installments, _work_table, _grade_candidates, _collection_cases, _write_loans):
+        for step in (_work_table, _grade_candidates, _collection_cases, _write_loans):
             started = time.perf_counter()
             result = step(cur, params) if step is not _work_table else step(cur)
             changed = result if step is _write_loans else changed
             log.debug("batch %s [%s, %s) %s: %.3f s", as_of, lo, hi, step.__name__, time.perf_counter() - started)
-            if midway is not None and step is _mark_overdue_installments:
+            if midway is not None and step is _grade_candidates:
                 midway()
         cur.execute(f"SELECT COUNT(*) FROM {_WORK}")
         return cur.fetchone()[0], changed
@@ -456,7 +443,7 @@ def dates_to_run(as_of: date) -> list[date]:
 
 
 def fault_injection(chunk: BatchChunk) -> None:
-    """Fault tests: a chunk whose lower bound is listed fails half-way (after penalties, before grades), and
+    """Fault tests: a chunk whose lower bound is listed fails half-way (graded, nothing written yet), and
     ``BATCH_FAULT_STALL_SECONDS`` stalls every chunk half-way so that a test can kill the worker running it."""
     if chunk.lo in FAIL_CHUNKS_AT:
         raise RuntimeError(f"injected failure in chunk starting at {chunk.lo}")

@@ -43,8 +43,6 @@ class Installment(models.Model):
             ),
         ]
         indexes = [
-            # Nightly batch: the installments that fell due unpaid since the previous run.
-            models.Index(fields=["due_date", "loan_id"], condition=Q(paid_off_on__isnull=True), name="installment_due_open"),
             # Nightly batch and allocation: a loan's unpaid installments by due date.
             models.Index(fields=["loan", "paid_off_on", "due_date"], name="installment_unpaid"),
             # Nightly batch penalty step: the overdue installments of the loans in a chunk (unpaid ones only).
