@@ -152,12 +152,37 @@ def flag_paid(share: float) -> int:
     if share <= 0:
         return 0
     with connection.cursor() as cur:
+        # A random sample (seeded: the same loans every run), independent of the generator's id-based delinquency mix.
+        cur.execute("SELECT setseed(0.2026)")
         cur.execute("""INSERT INTO applications_pendingregrade (loan_id)
-                       SELECT id FROM applications_loan WHERE status = 'active' AND id %% %s = 0
+                       SELECT id FROM (SELECT id, collection_tier, grade, manual_grade, restructured_on, npl_cure_start
+                                         FROM applications_loan WHERE status = 'active' ORDER BY id) AS l
+                        WHERE random() < %s
                           AND NOT (collection_tier = '' AND grade = 'normal' AND manual_grade = ''
                                    AND restructured_on IS NULL AND npl_cure_start IS NULL)
-                       ON CONFLICT DO NOTHING""", [max(1, round(1 / share))])
-        return cur.rowcount
+                       ON CONFLICT DO NOTHING""", [share])
+        queued = cur.rowcount
+        # What those payments did during the day (postloan.services.repayment_post): each paid its oldest unpaid
+        # installment, so its loan's balance and oldest unpaid due date moved (and tonight its tier may change).
+        cur.execute("""
+            WITH paid AS (
+                UPDATE postloan_installment AS i
+                   SET paid_principal = i.principal, paid_interest = i.interest, status = 'paid',
+                       paid_off_on = CURRENT_DATE - 1
+                  FROM (SELECT DISTINCT ON (j.loan_id) j.id FROM postloan_installment AS j
+                          JOIN applications_pendingregrade AS q ON q.loan_id = j.loan_id
+                         WHERE j.paid_off_on IS NULL ORDER BY j.loan_id, j.due_date) AS o
+                 WHERE i.id = o.id
+             RETURNING i.loan_id, i.principal)
+            UPDATE applications_loan AS l
+               SET outstanding_principal = l.outstanding_principal - paid.principal,
+                   oldest_unpaid_due = (SELECT MIN(k.due_date) FROM postloan_installment AS k
+                                         WHERE k.loan_id = l.id AND k.paid_off_on IS NULL AND k.id NOT IN (
+                                               SELECT DISTINCT ON (m.loan_id) m.id FROM postloan_installment AS m
+                                                WHERE m.loan_id = l.id AND m.paid_off_on IS NULL ORDER BY m.loan_id, m.due_date))
+              FROM paid WHERE l.id = paid.loan_id
+        """)
+        return queued
 
 
 def shown_dpd_sum(as_of: date) -> int:
