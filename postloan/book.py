@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Func, IntegerField, Q, Value
+from django.db.models import Case, DecimalField, ExpressionWrapper, F, Func, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest, Round
 
 _UNSET = object()
@@ -79,7 +79,8 @@ def penalty_on_sql(day: date):
     base = F("principal") - F("paid_principal") + F("interest") - F("paid_interest")
     since = Greatest(F("due_date"), Coalesce(F("penalty_through"), F("due_date")))
     rate = F("loan__annual_rate") * (1 + F("loan__product__penalty_markup")) / 360
-    days = Greatest(DaysFrom(since, day), Value(0))
+    # Penalty grows only while the loan is active (a written-off loan's stays as written off).
+    days = Case(When(loan__status="active", then=Greatest(DaysFrom(since, day), Value(0))), default=Value(0))
     return Round(ExpressionWrapper(F("penalty_accrued") + base * rate * days, output_field=DecimalField()), 2)
 
 
