@@ -109,7 +109,6 @@ def _params(as_of: date, previous: date | None, lo: int, hi: int, full: bool) ->
     params = {"d": as_of, "lo": lo, "hi": hi, "full": full or previous is None,
               "cure_cutoff": add_months(as_of, -CURE_MONTHS), "obs_restart": add_months(as_of, OBSERVATION_MONTHS)}
     prev = previous or as_of - timedelta(days=1)
-    params["prev"] = prev
     params["cure_prev"] = add_months(prev, -CURE_MONTHS)
     for t in THRESHOLDS:  # days past due reach t between the runs: oldest unpaid due in (prev - t, d - t]
         params[f"after_{t}"], params[f"upto_{t}"] = prev - timedelta(days=t), as_of - timedelta(days=t)

@@ -22,7 +22,8 @@ from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.rules import require_post
 from postloan import rules
 from postloan.models import GRADES, GradeChange
-from postloan.servicing import _recorded, _reprovision
+from postloan.services import reprovision
+from postloan.servicing import _recorded
 
 PROPOSER_POSTS = (P.REVIEWER, P.GENERAL, P.MANAGER)
 APPROVER_POSTS = (P.MANAGER, P.REVIEWER)
@@ -44,7 +45,7 @@ def grade_change_propose(*, loan_id: int, actor, to_grade: str, reasons: str) ->
             rules.check_downgrade(current=current, target=to_grade, reasons=change.reasons)
             loan.manual_grade = rules.worse(loan.manual_grade or "normal", to_grade)
             loan.grade = to_grade
-            _reprovision(loan)
+            reprovision(loan)
             loan.save(update_fields=["manual_grade", "grade", "provision"])
             change.status, change.decided_at = GradeChange.APPLIED, timezone.now()
             change.save()
@@ -88,7 +89,7 @@ def grade_change_approve(*, change_id: int, actor, note: str = "") -> GradeChang
         loan.grade = change.to_grade
         if rules.rank(change.to_grade) < 2:
             loan.npl_cure_start = None  # performing again: no upgrade-rule hold left to track
-        _reprovision(loan)
+        reprovision(loan)
         loan.save(update_fields=["manual_grade", "grade", "npl_cure_start", "provision"])
         change.status, change.decided_by, change.decided_at, change.decision_note = (
             GradeChange.APPLIED, actor, timezone.now(), note or "")

@@ -36,6 +36,11 @@ def schedule_create(*, loan: Loan) -> list[Installment]:
     return installments
 
 
+def reprovision(loan: Loan) -> None:
+    """The loan's provision for its balance at its current grade (the nightly batch applies the same rates)."""
+    loan.provision = q2(loan.outstanding_principal * provision_rates()[loan.grade or "normal"])
+
+
 def outstanding_total(loan: Loan, on: date | None = None) -> Decimal:
     """Everything still owed on ``on`` (today): unpaid principal, interest and penalty of every installment."""
     on = on or today()
@@ -106,7 +111,7 @@ def repayment_post(*, loan_id: int, actor, amount: Decimal, paid_on: date, refer
             to_interest=totals["interest"], to_principal=totals["principal"], allocation=jsonable(lines), posted_by=actor,
         )
         loan.outstanding_principal -= totals["principal"]
-        loan.provision = q2(loan.outstanding_principal * provision_rates()[loan.grade or "normal"])  # same grade
+        reprovision(loan)  # at the same grade: the night regrades only if the tier or grade may change
         unpaid = [i.due_date for i in installments if i.paid_off_on is None]
         loan.oldest_unpaid_due = min(unpaid) if unpaid else None
         loan.save(update_fields=["outstanding_principal", "provision", "oldest_unpaid_due"])

@@ -25,10 +25,9 @@ from loancenter.lib.errors import Conflict, DomainError, Forbidden, InvalidState
 from loancenter.lib.money import BULLET, ZERO, monthly_rate, q2
 from loancenter.rules import require_post
 from postloan import rules
-from postloan.batch import provision_rates
 from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, RepaymentAccount, ServicingRequest, accrue_penalties
 from postloan.schedule import build_schedule
-from postloan.services import REPAYMENT_POSTS, _allocate, loan_settle
+from postloan.services import REPAYMENT_POSTS, _allocate, loan_settle, reprovision
 
 SR = ServicingRequest
 BORROWER_FIELDS = ("name", "phone", "address", "employer", "occupation", "monthly_income", "monthly_debt_payment")
@@ -109,10 +108,6 @@ def _refresh_oldest_unpaid(loan: Loan) -> None:
     loan.oldest_unpaid_due = (
         Installment.objects.filter(loan=loan, paid_off_on__isnull=True).order_by("due_date").values_list("due_date", flat=True).first()
     )
-
-
-def _reprovision(loan: Loan) -> None:
-    loan.provision = q2(loan.outstanding_principal * provision_rates()[loan.grade or "normal"])
 
 
 def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal]:
@@ -312,7 +307,7 @@ def _apply_extension(loan: Loan, request: ServicingRequest, on: date) -> dict:
     loan.restructured, loan.restructured_on = True, on
     loan.observation_until = max(add_months(on, 2 * period), add_months(on, 12))
     loan.grade = rules.worse(loan.grade or "normal", "special_mention")
-    _reprovision(loan)
+    reprovision(loan)
     _refresh_oldest_unpaid(loan)
     loan.save(update_fields=["restructured", "restructured_on", "observation_until", "grade", "provision", "oldest_unpaid_due"])
     return {"old_maturity": old_maturity, "new_maturity": new_maturity, "months": months,
@@ -411,7 +406,7 @@ def _execute_partial(loan: Loan, request: ServicingRequest, actor, paid_on: date
     repayment = _post(loan, actor, amount=amount, paid_on=paid_on, reference=reference, lines=lines,
                       principal=due_principal + to_principal)
     loan.outstanding_principal -= due_principal + to_principal
-    _reprovision(loan)
+    reprovision(loan)
     _refresh_oldest_unpaid(loan)
     loan.save(update_fields=["outstanding_principal", "provision", "oldest_unpaid_due"])
     return repayment, {"amount": amount, "to_due_items": owed_now, "to_principal": to_principal,
