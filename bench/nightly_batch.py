@@ -165,22 +165,20 @@ def flag_paid(share: float) -> int:
         # What those payments did during the day (postloan.services.repayment_post): each paid its oldest unpaid
         # installment, so its loan's balance and oldest unpaid due date moved (and tonight its tier may change).
         cur.execute("""
-            WITH paid AS (
-                UPDATE postloan_installment AS i
-                   SET paid_principal = i.principal, paid_interest = i.interest, status = 'paid',
-                       paid_off_on = CURRENT_DATE - 1
-                  FROM (SELECT DISTINCT ON (j.loan_id) j.id FROM postloan_installment AS j
-                          JOIN applications_pendingregrade AS q ON q.loan_id = j.loan_id
-                         WHERE j.paid_off_on IS NULL ORDER BY j.loan_id, j.due_date) AS o
-                 WHERE i.id = o.id
-             RETURNING i.loan_id, i.principal)
+            UPDATE postloan_installment AS i
+               SET paid_principal = i.principal, paid_interest = i.interest, status = 'paid', paid_off_on = CURRENT_DATE - 1
+              FROM (SELECT DISTINCT ON (j.loan_id) j.id FROM postloan_installment AS j
+                      JOIN applications_pendingregrade AS q ON q.loan_id = j.loan_id
+                     WHERE j.paid_off_on IS NULL ORDER BY j.loan_id, j.due_date) AS oldest
+             WHERE i.id = oldest.id
+        """)
+        cur.execute("""
             UPDATE applications_loan AS l
-               SET outstanding_principal = l.outstanding_principal - paid.principal,
+               SET outstanding_principal = 100000 - (SELECT SUM(k.paid_principal) FROM postloan_installment AS k
+                                                      WHERE k.loan_id = l.id),
                    oldest_unpaid_due = (SELECT MIN(k.due_date) FROM postloan_installment AS k
-                                         WHERE k.loan_id = l.id AND k.paid_off_on IS NULL AND k.id NOT IN (
-                                               SELECT DISTINCT ON (m.loan_id) m.id FROM postloan_installment AS m
-                                                WHERE m.loan_id = l.id AND m.paid_off_on IS NULL ORDER BY m.loan_id, m.due_date))
-              FROM paid WHERE l.id = paid.loan_id
+                                         WHERE k.loan_id = l.id AND k.paid_off_on IS NULL)
+             WHERE l.id IN (SELECT q.loan_id FROM applications_pendingregrade AS q)
         """)
         return queued
 
