@@ -16,19 +16,6 @@ SELF_PAYMENT_LIMITS = {CATEGORY_CONSUMER: Decimal("300000.00"), CATEGORY_BUSINES
 _ACCOUNT = re.compile(r"^[0-9][0-9 -]{6,32}[0-9]$")
 
 
-def later_roles_of(loan, user) -> set[str]:
-    """Separation-of-duty roles a user took on the loan at the contract/disbursement stage."""
-    from applications.rules import DISBURSER, REGISTRAR
-    from disbursement.models import CollateralRegistration, Disbursement
-
-    held = set()
-    if CollateralRegistration.objects.filter(loan=loan, clerk=user).exists():
-        held.add(REGISTRAR)
-    if Disbursement.objects.filter(loan=loan, disburser=user).exists():
-        held.add(DISBURSER)
-    return held
-
-
 def check_contracts_effective(loan, *, on: date) -> None:
     """Rule 13: the loan contract and every guarantee and mortgage contract are signed and effective."""
     contracts = list(loan.contracts.all())

@@ -193,6 +193,22 @@ def test_approver_may_not_disburse_the_loan_they_approved(staff, flow, draft):
         attempt(staff, loan, "disburse", both)
 
 
+def test_approver_who_returned_the_loan_may_not_disburse_it_after_another_approved_it(staff, flow, draft):
+    """The audit trail keeps the first approver's role once a second approver's decision overwrites ``approver``."""
+    first = multi("appr_first", ["approver"], approval_limit=Decimal("500000"))
+    loan = flow.advance(draft, Status.PENDING_APPROVAL)
+    perform("return_to_review", loan_id=loan.pk, actor=first, data={"reason": "income proof is stale"})
+    loan = flow.advance(loan, Status.READY_TO_DISBURSE)  # reviewed again, approved by staff.appr
+    assert loan.approver == staff.appr
+    from loancenter.services import staff_set_posts
+
+    staff_set_posts(user=first, posts=["disbursement"])
+    before = snapshot(loan)
+    with pytest.raises(SeparationOfDuty):
+        attempt(staff, loan, "disburse", first)
+    assert snapshot(loan) == before
+
+
 def test_marketing_officer_may_not_disburse_own_loan(staff, flow, customer, product):
     both = multi("mkt_disb", ["marketing", "disbursement"])
     loan = LoanFactory(customer=customer, product=product, marketing_officer=both)
