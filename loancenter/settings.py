@@ -79,8 +79,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "loancenter.context_processors.posts",
             ],
-            # {% load i18n %} is Django's library with constant {% translate %} messages remembered per language.
-            "libraries": {"i18n": "loancenter.templatetags.i18n_cached"},
         },
     },
 ]

@@ -1,9 +1,9 @@
-"""Django's ``i18n`` tag library, with ``{% translate "constant" %}`` looked up once per language.
+"""``{% translate "constant" %}`` looked up once per language: ``{% load i18n i18n_cached %}``.
 
-Installed under the name ``i18n`` (settings.TEMPLATES ``libraries``), so every ``{% load i18n %}`` gets it. Every tag
-and filter is Django's own; only the node behind ``translate``/``trans`` remembers what a *constant* message rendered
-to. Django's node resolves the literal, asks gettext (two context-local lookups) and escapes, 20 µs a tag; a page
-has 60 to 100 of them (bench/load.py). The result of a constant message depends only on the active language, the
+Loaded after Django's ``i18n``, this library replaces its ``translate``/``trans`` tags (every other tag and filter
+stays Django's) with a node that remembers what a *constant* message rendered to. Django's node resolves the
+literal, asks gettext (two context-local lookups) and escapes, 20 µs a tag; a page has 60 to 100 of them
+(bench/load.py). The result of a constant message depends only on the active language, the
 message, its ``noop`` flag and the template's autoescaping, which form the key. Anything else (a variable, a filter,
 a message context) renders as Django renders it.
 """
@@ -15,8 +15,6 @@ from django.templatetags import i18n as django_i18n
 from django.utils.translation import get_language
 
 register = template.Library()
-register.tags.update(django_i18n.register.tags)
-register.filters.update(django_i18n.register.filters)
 
 _RENDERED: dict[tuple, str] = {}
 _MAX_RENDERED = 20000  # languages × messages in the templates; a bound against misuse, never reached in practice
