@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import functools
 import json
 from decimal import Decimal
 
@@ -16,24 +15,16 @@ from loancenter.lib.idcard import validate_id_number
 
 
 def _post_names(user_id: int) -> list[str]:
-    """The names of the user's groups (their posts): asked on every request, so in one precompiled statement.
+    """The names of the user's groups (their posts), asked on every request: one plain statement.
 
     ``user.groups.values_list("name")`` cost 0.57 ms of CPU, nearly all of it building the SQL; this costs 0.1 ms.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_post_names_sql(), [user_id])
+        cursor.execute(
+            "SELECT g.name FROM auth_group g JOIN loancenter_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = %s",
+            [user_id],
+        )
         return [name for (name,) in cursor.fetchall()]
-
-
-@functools.cache
-def _post_names_sql() -> str:
-    groups, through = User.groups.field.related_model._meta, User.groups.through._meta
-    q = connection.ops.quote_name
-    return (
-        f"SELECT g.{q(groups.get_field('name').column)} FROM {q(groups.db_table)} g"
-        f" JOIN {q(through.db_table)} ug ON ug.{q(through.get_field('group').column)} = g.{q(groups.pk.column)}"
-        f" WHERE ug.{q(through.get_field('user').column)} = %s"
-    )
 
 
 class User(AbstractUser):
