@@ -53,14 +53,17 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def _age(changed_at, now) -> tuple[int, int, bool]:
+    """How long a loan has waited in its state: whole days, the hours beyond them, and whether it is stale."""
+    waited = now - changed_at
+    return waited.days, waited.seconds // 3600, waited.days >= STALE_AFTER_DAYS
+
+
 def with_age(loans, now=None):
     """Annotate each loan with how long it has waited in its state (for the queue's age column)."""
     now = now or timezone.now()
     for loan in loans:
-        waited = now - loan.status_changed_at
-        loan.waited_days = waited.days
-        loan.waited_hours = waited.seconds // 3600
-        loan.stale = waited.days >= STALE_AFTER_DAYS
+        loan.waited_days, loan.waited_hours, loan.stale = _age(loan.status_changed_at, now)
     return loans
 
 
@@ -81,10 +84,9 @@ def queue_rows(values, now=None) -> list[LoanRow]:
     now = now or timezone.now()
     rows = []
     for pk, number, customer, product, approved, proposed, amount, status, changed_at, username, first, last in values:
-        waited = now - changed_at
         rows.append(LoanRow(
             pk, number or f"#{pk}", customer, product, approved or proposed or amount, status, changed_at,
-            f"{first} {last}".strip() or username, waited.days, waited.seconds // 3600, waited.days >= STALE_AFTER_DAYS,
+            f"{first} {last}".strip() or username, *_age(changed_at, now),
         ))
     return rows
 

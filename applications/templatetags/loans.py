@@ -28,17 +28,12 @@ register = template.Library()
 _STATUS_LABELS: dict[str | None, dict[str, str]] = {}
 
 
-@register.filter
-def status_label(value: str) -> str:
-    """The state's label in the active language, what ``loan.get_status_display`` gives.
+def _status_labels() -> dict[str, str]:
+    """Each state's label in the active language, what ``loan.get_status_display`` gives.
 
     Django's ``get_FOO_display`` rebuilds a dict of every choice and translates each label on every call (15
     translations per row); the labels only depend on the language, so they are translated once per language.
     """
-    return _status_labels().get(value, value)
-
-
-def _status_labels() -> dict[str, str]:
     language = get_language()
     labels = _STATUS_LABELS.get(language)
     if labels is None:
