@@ -12,8 +12,10 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import CharField, Count, Q, QuerySet, Value
 from django.http import Http404
 
-from applications.models import Customer, Investigation, Loan, Status
+from applications.models import Collateral, Customer, Guarantor, Investigation, Loan, LoanDocument, Status
 from loancenter import posts as P
+from loancenter.models import AuditEntry
+from loancenter.prepared import PreparedRead
 
 # The stage (applications.models.STAGE) from which a post sees a loan: "in or past their step".
 POST_FROM_STAGE = {
@@ -54,12 +56,44 @@ def customers_visible_to(user) -> QuerySet[Customer]:
     return Customer.objects.filter(scope).distinct()
 
 
+def scope_key(user) -> tuple:
+    """Everything ``loan_scope`` and the work queue's rules read of ``user``: the key of a statement compiled for
+    the user's scope (a rule that reads anything else of the user must add it here)."""
+    return (user.pk, user.is_superuser, user.posts)
+
+
+_LOAN_IN_SCOPE = PreparedRead(
+    lambda user, pk: loans_visible_to(user).select_related("customer", "product", "marketing_officer").filter(pk=pk),
+    [Loan._meta.pk], key=scope_key,
+)
+
+
 def access_loan(user, pk) -> Loan:
-    """The loan if ``user`` may see it; 404 otherwise (outside the scope a loan does not exist)."""
+    """The loan if ``user`` may see it; 404 otherwise (outside the scope a loan does not exist).
+
+    Asked by every page and endpoint of a loan; compiled once per process and scope (loancenter/prepared.py).
+    """
     try:
-        return loans_visible_to(user).select_related("customer", "product", "marketing_officer").get(pk=pk)
-    except (Loan.DoesNotExist, ValueError, TypeError):
+        loan = _LOAN_IN_SCOPE.first(user, pk)
+    except (ValueError, TypeError):
         raise Http404 from None
+    if loan is None:
+        raise Http404
+    return loan
+
+
+def _of_loan(queryset: QuerySet) -> PreparedRead:
+    """A loan's rows of ``queryset``'s model, as ``loan.<related manager>`` lists them, compiled once."""
+    field = queryset.model._meta.get_field("loan")
+    return PreparedRead(lambda _context, loan_id: queryset.filter(loan_id=loan_id), [field])
+
+
+# The rows the loan page shows beside the loan (applications.views.loan_detail): one statement each.
+loan_documents = _of_loan(LoanDocument.objects.all())
+loan_guarantors = _of_loan(Guarantor.objects.select_related("customer"))
+loan_collaterals = _of_loan(Collateral.objects.all())
+loan_investigations = _of_loan(Investigation.objects.select_related("assignee"))
+loan_audit_entries = _of_loan(AuditEntry.objects.select_related("actor"))
 
 
 def access_customer(user, pk) -> Customer:
@@ -158,7 +192,7 @@ def _queue_statements(user) -> _QueueStatements:
     Building and compiling them cost 4 ms of CPU a page, as much as PostgreSQL spent running them (bench/load.py).
     The key holds everything the rules above read of the user: a rule that reads anything else must add it.
     """
-    key = (connection.vendor, user.pk, user.is_superuser, user.posts)
+    key = (connection.vendor, *scope_key(user))
     statements = _QUEUE_STATEMENTS.get(key)
     if statements is None:
         if len(_QUEUE_STATEMENTS) > 1000:

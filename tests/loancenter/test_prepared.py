@@ -1,0 +1,113 @@
+"""Reads compiled once (loancenter/prepared.py): the same rows as their querysets, in the reader's scope, never stale."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.http import Http404
+
+from applications import selectors
+from applications.models import Loan, LoanDocument, Status
+from loancenter.models import User
+from tests.conftest import PASSWORD
+from tests.factories import CustomerFactory, add_collateral, add_guarantor
+
+
+def _fields(instance) -> dict:
+    return {field.attname: field.value_from_object(instance) for field in instance._meta.concrete_fields}
+
+
+def _same(prepared, ordered, related: tuple[str, ...] = ()) -> None:
+    """Equal rows in the same order, every concrete field of the same value and type, related objects included."""
+    assert [obj.pk for obj in prepared] == [obj.pk for obj in ordered]
+    for mine, theirs in zip(prepared, ordered, strict=True):
+        assert type(mine) is type(theirs)
+        assert _fields(mine) == _fields(theirs)
+        assert {k: type(v) for k, v in _fields(mine).items()} == {k: type(v) for k, v in _fields(theirs).items()}
+        for name in related:
+            assert _fields(getattr(mine, name)) == _fields(getattr(theirs, name))
+
+
+@pytest.fixture
+def reviewed(flow, draft, staff):
+    """A loan under review: documents, a guarantor, a collateral, a completed investigation, an audit trail."""
+    add_guarantor(draft, CustomerFactory(officer=staff.mkt))
+    add_collateral(draft)
+    return flow.advance(draft, Status.UNDER_REVIEW)
+
+
+def test_access_loan_gives_the_loan_with_its_customer_product_and_officer_as_the_orm_does(reviewed, staff,
+                                                                                           django_assert_num_queries):
+    assert staff.rev.posts == {"reviewer"}  # read before counting: the page has them from its request
+    with django_assert_num_queries(1):
+        loan = selectors.access_loan(staff.rev, reviewed.pk)
+        related = (loan.customer.name, loan.product.code, loan.marketing_officer.username)  # no further query
+    expected = Loan.objects.select_related("customer", "product", "marketing_officer").get(pk=reviewed.pk)
+    _same([loan], [expected], related=("customer", "product", "marketing_officer"))
+    assert related == (reviewed.customer.name, reviewed.product.code, staff.mkt.username)
+    assert isinstance(loan.amount, Decimal) and loan.status_changed_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(("read", "rows", "related"), [
+    ("loan_documents", lambda loan: loan.documents.all(), ()),
+    ("loan_guarantors", lambda loan: loan.guarantors.select_related("customer"), ("customer",)),
+    ("loan_collaterals", lambda loan: loan.collaterals.all(), ()),
+    ("loan_investigations", lambda loan: loan.investigations.select_related("assignee"), ("assignee",)),
+    ("loan_audit_entries", lambda loan: loan.audit_entries.select_related("actor"), ("actor",)),
+])
+def test_each_read_of_the_loan_page_gives_what_its_related_manager_gives(reviewed, read, rows, related,
+                                                                         django_assert_num_queries):
+    expected = list(rows(reviewed))
+    assert expected, "the fixture gives every read at least one row"
+    with django_assert_num_queries(1):
+        found = getattr(selectors, read)(None, reviewed.pk)
+        for obj in found:
+            for name in related:
+                getattr(obj, name)  # loaded with the row
+    _same(found, expected, related)
+
+
+def test_every_call_reads_the_database(reviewed):
+    before = {d.code for d in selectors.loan_documents(None, reviewed.pk)}
+    LoanDocument.objects.create(loan=reviewed, code="marriage_certificate")
+    after = {d.code for d in selectors.loan_documents(None, reviewed.pk)}
+    assert after == before | {"marriage_certificate"}
+
+
+def test_the_statement_compiled_for_one_officer_does_not_open_another_officers_loan(draft, staff, client):
+    assert selectors.access_loan(staff.mkt, draft.pk) == draft  # compiles mkt's scope first
+    with pytest.raises(Http404):
+        selectors.access_loan(staff.mkt2, draft.pk)  # same post, another officer: another statement
+    client.login(username="mkt2", password=PASSWORD)
+    assert client.get(f"/loans/{draft.pk}/").status_code == 404
+    client.login(username="mkt", password=PASSWORD)
+    assert client.get(f"/loans/{draft.pk}/").status_code == 200
+
+
+def test_a_new_post_widens_the_scope_on_the_next_read(draft, staff):
+    with pytest.raises(Http404):
+        selectors.access_loan(staff.mkt2, draft.pk)
+    staff.mkt2.groups.add(Group.objects.get(name="manager"))
+    assert selectors.access_loan(User.objects.get(pk=staff.mkt2.pk), draft.pk) == draft
+
+
+@pytest.mark.parametrize("pk", ["99999999999999999999", "-1", "0"])
+def test_an_id_no_loan_can_have_is_not_found(draft, staff, client, pk):
+    client.login(username="boss", password=PASSWORD)
+    assert client.get(f"/loans/{pk}/").status_code == 404
+    assert client.get(f"/api/loans/{pk}/").status_code == 404
+    with pytest.raises(Http404):
+        selectors.access_loan(staff.boss, pk)
+    assert selectors.loan_documents(None, int(pk)) == []
+
+
+@pytest.mark.parametrize("pk", ["abc", None, 1.5j])
+def test_a_value_that_is_not_an_id_is_not_found(draft, staff, pk):
+    with pytest.raises(Http404):
+        selectors.access_loan(staff.boss, pk)
+
+
+def test_an_id_given_as_digits_finds_the_loan(draft, staff):
+    assert selectors.access_loan(staff.boss, str(draft.pk)) == draft  # a URL's captured text, as DRF passes it
