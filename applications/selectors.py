@@ -14,6 +14,7 @@ from django.http import Http404
 
 from applications.models import Collateral, Customer, Guarantor, Investigation, Loan, LoanDocument, Status
 from loancenter import posts as P
+from loancenter.lib.sql import convert_rows
 from loancenter.models import AuditEntry
 from loancenter.prepared import PreparedRead
 
@@ -253,10 +254,7 @@ def loan_values(ids: list[int], fields: tuple[str, ...]) -> list[list]:
     with connection.cursor() as cursor:
         cursor.execute(sql, list(ids))
         rows = [list(row) for row in cursor.fetchall()]
-    for i, column in enumerate(columns):  # what the ORM converts, as it would (SQLite's dates and decimals)
-        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-            for row in rows:
-                row[i] = convert(row[i], column, connection)
+    convert_rows(connection, columns, rows)  # what the ORM converts, as it would (SQLite's dates and decimals)
     order = {pk: i for i, pk in enumerate(ids)}
     rows.sort(key=lambda row: order[row[0]])
     return rows
