@@ -150,6 +150,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Django's database sessions, the row read on every request by a precompiled statement (loancenter/sessions.py).
+SESSION_ENGINE = "loancenter.sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
 # Inactivity timeout, not a fixed lifetime: the expiry slides forward when the last save is this old
 # (loancenter/sessions.py), instead of rewriting the session row on every request.
