@@ -25,6 +25,7 @@ from applications.catalog import (
 from loancenter.lib.dates import add_months, age_on
 from loancenter.lib.errors import RuleViolation, SeparationOfDuty
 from loancenter.lib.money import fmt_pct
+from loancenter.lib.sql import fetch_all
 
 # ---------------------------------------------------------------------------------------------------------------
 # Rules 1, 2, 3, 10: the people
@@ -368,9 +369,8 @@ _ROLE_FACTS_SQL = f"""
 
 
 def _role_facts(loan_id: int, user_id: int) -> tuple[bool, bool, bool, bool, bool]:
-    with connection.cursor() as cursor:
-        cursor.execute(_ROLE_FACTS_SQL, {"loan": loan_id, "user": user_id})
-        return tuple(bool(value) for value in cursor.fetchone())
+    (row,) = fetch_all(connection, _ROLE_FACTS_SQL, {"loan": loan_id, "user": user_id})
+    return tuple(bool(value) for value in row)
 
 
 def is_party_to_loan(loan, user) -> bool:

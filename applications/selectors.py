@@ -14,7 +14,7 @@ from django.http import Http404
 
 from applications.models import Collateral, Customer, Guarantor, Investigation, Loan, LoanDocument, Status
 from loancenter import posts as P
-from loancenter.lib.sql import convert_rows
+from loancenter.lib.sql import convert_rows, fetch_all
 from loancenter.models import AuditEntry
 from loancenter.prepared import PreparedRead
 
@@ -216,9 +216,9 @@ def work_queue_counts(user) -> dict[str, int]:
     statement = _queue_statements(user).counts
     if statement is None:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(*statement)
-        return {status: n for status, n in cursor.fetchall() if n}
+    sql, params = statement
+    rows = fetch_all(connection, sql, params, constants=range(len(params)))  # the user's scope: all constants
+    return {status: n for status, n in rows if n}
 
 
 def work_queue_ids(user, offset: int, limit: int) -> list[int]:
@@ -227,9 +227,8 @@ def work_queue_ids(user, offset: int, limit: int) -> list[int]:
     if statement is None or limit <= 0:
         return []
     sql, params = statement
-    with connection.cursor() as cursor:
-        cursor.execute(f"{sql} LIMIT %s OFFSET %s", (*params, limit, offset))
-        return [pk for (pk,) in cursor.fetchall()]
+    rows = fetch_all(connection, f"{sql} LIMIT %s OFFSET %s", (*params, limit, offset), constants=range(len(params)))
+    return [pk for (pk,) in rows]
 
 
 @functools.lru_cache(maxsize=256)
@@ -251,9 +250,7 @@ def loan_values(ids: list[int], fields: tuple[str, ...]) -> list[list]:
     if not ids:
         return []
     sql, columns = _values_statement(connection.vendor, fields, len(ids))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(ids))
-        rows = [list(row) for row in cursor.fetchall()]
+    rows = [list(row) for row in fetch_all(connection, sql, list(ids))]
     convert_rows(connection, columns, rows)  # what the ORM converts, as it would (SQLite's dates and decimals)
     order = {pk: i for i, pk in enumerate(ids)}
     rows.sort(key=lambda row: order[row[0]])

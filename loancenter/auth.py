@@ -18,7 +18,7 @@ from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 
-from loancenter.lib.sql import convert_rows, row_converters
+from loancenter.lib.sql import convert_rows, fetch_all, row_converters
 
 # get_user's statement, once per backend (vendor), and the converters of its columns, once per connection.
 _user_statements: dict[str, str] = {}
@@ -84,11 +84,10 @@ class LockoutModelBackend(ModelBackend):
                 quote(User._meta.db_table),
                 quote(pk.column),
             )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [user_id])
-            row = cursor.fetchone()
-        if row is None:
+        rows = fetch_all(connection, sql, [user_id])
+        if not rows:
             return None
+        row = rows[0]
         converters = _user_converters.get(connection)
         if converters is None:
             converters = _user_converters[connection] = row_converters(connection, columns)

@@ -28,6 +28,8 @@ from django.db import connections, router
 from django.db.models import Field, Model, QuerySet
 from django.db.models.query import get_related_populators
 
+from loancenter.lib.sql import fetch_all
+
 LIMIT = 1000
 _STAND_IN = -8_640_000_000_000_000_000  # below any id and within a 64-bit integer: nobody's real value
 
@@ -36,6 +38,7 @@ class _Statement(NamedTuple):
     sql: str
     params: tuple
     slots: tuple[tuple[int, ...], ...]  # for each parameter of the read, its places among ``params``
+    constants: frozenset[int]  # the places of the other parameters (the same on every call)
     model: type[Model]
     init_list: list[str]
     start: int
@@ -68,7 +71,7 @@ class PreparedRead:
             raise TypeError(f"expected {len(self.fields)} values, got {len(values)}")
         alias = router.db_for_read(self.fields[0].model)
         connection = connections[alias]
-        values = tuple(self._checked(connection, field, value) for field, value in zip(self.fields, values))
+        values = tuple(self._checked(connection, field, value) for field, value in zip(self.fields, values, strict=True))
         if None in values:
             return []  # outside the column's range: no row can match
         key = (alias, connection.vendor, self.key(context) if self.key else None)
@@ -80,12 +83,10 @@ class PreparedRead:
         if statement is None:
             return []  # the queryset can match nothing (an empty scope)
         params = list(statement.params)
-        for places, value in zip(statement.slots, values):
+        for places, value in zip(statement.slots, values, strict=True):
             for place in places:
                 params[place] = value
-        with connection.cursor() as cursor:
-            cursor.execute(statement.sql, params)
-            rows = cursor.fetchall()
+        rows = fetch_all(connection, statement.sql, params, constants=statement.constants)
         return self._instances(statement, rows, alias, connection)
 
     def first(self, context: Any, *values: int) -> Model | None:
@@ -123,6 +124,7 @@ class PreparedRead:
         converters = compiler.get_converters([column for column, _sql, _alias in select[: compiler.col_count]])
         return _Statement(
             sql=sql, params=tuple(params), slots=slots, model=klass_info["model"],
+            constants=frozenset(range(len(params))) - {place for places in slots for place in places},
             init_list=[column[0].target.attname for column in select[start:end]], start=start, end=end,
             populators=get_related_populators(klass_info, select, alias),
             annotations=dict(compiler.annotation_col_map or {}), converters=list(converters.items()),

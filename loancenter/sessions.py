@@ -11,6 +11,8 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import connections, router
 from django.utils import timezone
 
+from loancenter.lib.sql import fetch_all
+
 REFRESHED_AT = "_refreshed_at"  # epoch seconds of the session's last save, kept in the session itself
 
 _statements: dict[str, str] = {}  # _get_session_from_db's statement, once per backend (vendor)
@@ -38,9 +40,8 @@ class SessionStore(db_sessions.SessionStore):
                 f"SELECT {column('session_key')}, {column('session_data')} FROM {quote(model._meta.db_table)}"
                 f" WHERE {column('session_key')} = %s AND {column('expire_date')} > %s"
             )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())])
-            row = cursor.fetchone()
+        rows = fetch_all(connection, sql, [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())])
+        row = rows[0] if rows else None
         if row is None:  # unknown, deleted (logged out) or expired: an empty session whose key is dropped
             self._session_key = None
             return None

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection, transaction
 from django.http import Http404
 
 from applications import selectors
@@ -111,3 +112,56 @@ def test_a_value_that_is_not_an_id_is_not_found(draft, staff, pk):
 
 def test_an_id_given_as_digits_finds_the_loan(draft, staff):
     assert selectors.access_loan(staff.boss, str(draft.pk)) == draft  # a URL's captured text, as DRF passes it
+
+
+# Server-side prepared statements (loancenter.lib.sql.fetch_all), PostgreSQL only.
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements need PostgreSQL: set DATABASE_URL")
+
+
+def _prepared_texts() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [text for (text,) in cursor.fetchall()]
+
+
+@postgresql_only
+def test_the_loan_page_runs_its_reads_as_prepared_statements(reviewed, client):
+    client.login(username="rev", password=PASSWORD)
+    assert client.get(f"/loans/{reviewed.pk}/").status_code == 200
+    texts = _prepared_texts()
+    for table in ("applications_loandocument", "applications_guarantor", "applications_collateral",
+                  "applications_investigation", "loancenter_auditentry", "django_session", "auth_group"):
+        assert any(f'FROM "{table}"' in text or f"FROM {table}" in text for text in texts), table
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_read_after_a_reconnect_prepares_its_statement_again(reviewed):
+    before = [d.pk for d in selectors.loan_documents(None, reviewed.pk)]
+    connection.close()  # a restart or CONN_MAX_AGE: the new session has no prepared statements
+    assert [d.pk for d in selectors.loan_documents(None, reviewed.pk)] == before
+    assert any("applications_loandocument" in text for text in _prepared_texts())
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_first_prepared_in_a_rolled_back_transaction_still_runs(reviewed):
+    connection.close()
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused), transaction.atomic():
+        assert selectors.loan_documents(None, reviewed.pk)  # prepared here
+        raise Refused  # a refused transition rolls its transaction back
+    assert [d.code for d in selectors.loan_documents(None, reviewed.pk)] == [d.code for d in reviewed.documents.all()]
+
+
+@postgresql_only
+def test_a_session_keeps_a_bounded_number_of_prepared_statements(reviewed, monkeypatch):
+    from loancenter.lib import sql
+
+    monkeypatch.setattr(sql, "PER_SESSION", 3)
+    for n in range(10):  # ten texts: the session starts over instead of growing
+        assert sql.fetch_all(connection, f"SELECT %s + {n}", [1]) == [(1 + n,)]
+    assert len(_prepared_texts()) <= 3
+    assert [d.code for d in selectors.loan_documents(None, reviewed.pk)] == [d.code for d in reviewed.documents.all()]

@@ -50,12 +50,21 @@ def test_logged_in_user_sees_a_page(staff):
     assert staff.mkt.display in response.content.decode()
 
 
+def _text(sql: str) -> str:
+    """A logged statement's text; on PostgreSQL an ``EXECUTE`` of a prepared statement is looked up on the server."""
+    if not sql.startswith("EXECUTE "):
+        return sql
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [sql.split()[1]])
+        return cursor.fetchone()[0]
+
+
 def test_a_page_reads_the_session_and_the_user_once_each(staff):
     client = _log_in(staff.mkt)
     client.get(reverse("home"))  # the login's session takes its refresh stamp: the next request writes nothing
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(reverse("home")).status_code == 200
-    statements = [query["sql"] for query in ctx.captured_queries]
+    statements = [_text(query["sql"]) for query in ctx.captured_queries]
     session_table, user_table = (
         connection.ops.quote_name("django_session"),
         connection.ops.quote_name("loancenter_user"),
