@@ -83,18 +83,35 @@ def access_loan(user, pk) -> Loan:
     return loan
 
 
-def _of_loan(queryset: QuerySet) -> PreparedRead:
-    """A loan's rows of ``queryset``'s model, as ``loan.<related manager>`` lists them, compiled once."""
-    field = queryset.model._meta.get_field("loan")
-    return PreparedRead(lambda _context, loan_id: queryset.filter(loan_id=loan_id), [field])
+class LoanRows:
+    """A loan's rows of ``queryset``'s model as ``loan.<related manager>`` lists them — each row's ``loan`` is the
+    loan given, as the related manager sets it — read by a statement compiled once (loancenter/prepared.py).
+    ``first``: only the first row or ``None``, as ``.first()`` gives it."""
+
+    def __init__(self, queryset: QuerySet, *, first: bool = False):
+        self.field = queryset.model._meta.get_field("loan")
+        self.first = first
+        if first and not queryset.ordered:
+            queryset = queryset.order_by("pk")
+        self.read = PreparedRead(
+            lambda _context, loan_id: queryset.filter(loan_id=loan_id)[: 1 if first else None], [self.field]
+        )
+
+    def __call__(self, loan: Loan):
+        rows = self.read(None, loan.pk)
+        for row in rows:
+            setattr(row, self.field.name, loan)
+        if self.first:
+            return rows[0] if rows else None
+        return rows
 
 
 # The rows the loan page shows beside the loan (applications.views.loan_detail): one statement each.
-loan_documents = _of_loan(LoanDocument.objects.all())
-loan_guarantors = _of_loan(Guarantor.objects.select_related("customer"))
-loan_collaterals = _of_loan(Collateral.objects.all())
-loan_investigations = _of_loan(Investigation.objects.select_related("assignee"))
-loan_audit_entries = _of_loan(AuditEntry.objects.select_related("actor"))
+loan_documents = LoanRows(LoanDocument.objects.all())
+loan_guarantors = LoanRows(Guarantor.objects.select_related("customer"))
+loan_collaterals = LoanRows(Collateral.objects.all())
+loan_investigations = LoanRows(Investigation.objects.select_related("assignee"))
+loan_audit_entries = LoanRows(AuditEntry.objects.select_related("actor"))
 
 
 def access_customer(user, pk) -> Customer:

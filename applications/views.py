@@ -230,18 +230,18 @@ def _payload_summary(payload) -> str:
 
 def loan_detail(request, pk: int):
     loan = access_loan(request.user, pk)
-    received = {d.code: d for d in loan_documents(None, loan.pk)}
+    received = {d.code: d for d in loan_documents(loan)}
     required = list(loan.product.required_documents)
     documents = [
         {"code": code, "label": DOCUMENTS.get(code, code), "required": code in required, "received": received.get(code)}
         for code in dict.fromkeys([*required, *received])
     ]
-    investigations = loan_investigations(None, loan.pk)
+    investigations = loan_investigations(loan)
     if investigations:
         prefetch_related_objects(investigations, Prefetch("investigators", queryset=User.objects.order_by("username")))
     actions = [STEPS[name] for name in available_transitions(loan, request.user) if name in transitions.REGISTRY]
     status_labels = dict(Status.choices)
-    audit_entries = loan_audit_entries(None, loan.pk)
+    audit_entries = loan_audit_entries(loan)
     for entry in audit_entries:
         entry.label = STEPS[entry.action].label if entry.action in STEPS else entry.action
         entry.from_label = status_labels.get(entry.from_status, entry.from_status)
@@ -254,7 +254,7 @@ def loan_detail(request, pk: int):
     return render(request, "applications/loan_detail.html", {
         "loan": loan, "documents": documents,
         "missing": [d for d in documents if d["required"] and not d["received"]],
-        "guarantors": loan_guarantors(None, loan.pk), "collaterals": loan_collaterals(None, loan.pk),
+        "guarantors": loan_guarantors(loan), "collaterals": loan_collaterals(loan),
         "investigations": investigations, "actions": actions, "audit_entries": audit_entries,
         "can_notify": can_notify, "today": today(), "purpose_label": PURPOSES.get(loan.purpose, loan.purpose),
         "method_labels": REPAYMENT_METHOD_LABELS, "relationships": RELATIONSHIPS,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from applications.models import Loan, Status
-from applications.selectors import loans_visible_to
+from applications.selectors import LoanRows, loans_visible_to
 from disbursement import rules
 from disbursement.models import CollateralRegistration, Contract, Disbursement, LoanReceipt
 from loancenter import posts as P
@@ -204,13 +204,14 @@ def suggested_repayment_reference(loan: Loan) -> str:
     return f"{loan.application_no}-{timezone.localtime():%Y%m%d%H%M%S}"
 
 
-def schedule_as_of_book(loan: Loan) -> list[Installment]:
+def schedule_as_of_book(loan: Loan, installments: list[Installment] | None = None) -> list[Installment]:
     """A loan's installments for display as of the book date (postloan.book), so that the schedule agrees with the
     days past due and grade of the same nightly run: each ``penalty`` as accrued up to it, and an installment not paid
-    off that fell due before it shows as overdue. Read-only copies: never saved."""
+    off that fell due before it shows as overdue. Read-only copies: never saved (``installments``: the loan's, in
+    order, already read; they are changed in place)."""
     from postloan.book import book_date
 
-    installments = list(loan.installments.order_by("number"))
+    installments = list(loan.installments.order_by("number")) if installments is None else installments
     if any(i.paid_off_on is None for i in installments):
         book = book_date()
         rate = loan.penalty_daily_rate if loan.status == Status.ACTIVE else None
@@ -222,6 +223,15 @@ def schedule_as_of_book(loan: Loan) -> list[Installment]:
     return installments
 
 
+# What the loan page shows after approval (after_approval): one statement each, compiled once.
+_contracts = LoanRows(Contract.objects.select_related("guarantor__customer", "collateral"))
+_registration = LoanRows(CollateralRegistration.objects.select_related("clerk", "handed_over_to"), first=True)
+_receipt = LoanRows(LoanReceipt.objects.select_related("prepared_by", "stamped_by"), first=True)
+_disbursement = LoanRows(Disbursement.objects.select_related("disburser"), first=True)
+_installments = LoanRows(Installment.objects.order_by("number"))
+_repayments = LoanRows(Repayment.objects.select_related("posted_by").order_by("paid_on", "id"))
+
+
 def after_approval(loan: Loan, user) -> dict:
     """Contracts, the ledger line, the receipt, the disbursement, the schedule and the repayments of a loan,
     and whether ``user`` may post a repayment or settle it now."""
@@ -229,22 +239,23 @@ def after_approval(loan: Loan, user) -> dict:
 
     if loan.approved_amount is None:  # nothing after approval yet: spare the queries
         return {"after_approval": False}
-    installments = schedule_as_of_book(loan)
+    active = loan.status == Status.ACTIVE
+    installments = _installments(loan)  # read once: what is owed is counted before the schedule's copies change
+    owed = outstanding_total(loan, installments=installments) if active else ZERO
+    installments = schedule_as_of_book(loan, installments)
     for installment in installments:
         installment.scheduled = installment.principal + installment.interest  # the figure the borrower pays
-    active = loan.status == Status.ACTIVE
     return {
         "after_approval": True,
-        "contracts": list(Contract.objects.filter(loan=loan).select_related("guarantor__customer", "collateral")),
-        "registration": CollateralRegistration.objects.filter(loan=loan)
-        .select_related("clerk", "handed_over_to").first(),
-        "receipt": LoanReceipt.objects.filter(loan=loan).select_related("prepared_by", "stamped_by").first(),
-        "disbursement": Disbursement.objects.filter(loan=loan).select_related("disburser").first(),
+        "contracts": _contracts(loan),
+        "registration": _registration(loan),
+        "receipt": _receipt(loan),
+        "disbursement": _disbursement(loan),
         "installments": installments,
         "schedule_totals": schedule_totals(installments) if installments else None,
-        "repayments": list(Repayment.objects.filter(loan=loan).select_related("posted_by").order_by("paid_on", "id")),
-        "outstanding_total": outstanding_total(loan) if active else ZERO,
+        "repayments": _repayments(loan),
+        "outstanding_total": owed,
         "can_post_repayment": active and user.has_any_post(*REPAYMENT_POSTS),
         "repayment_values": {"paid_on": today().isoformat(), "reference": suggested_repayment_reference(loan)},
-        "paid_up": active and is_paid_up(loan),
+        "paid_up": is_paid_up(loan, owed=owed),
     }

@@ -41,10 +41,15 @@ def reprovision(loan: Loan) -> None:
     loan.provision = q2(loan.outstanding_principal * provision_rates()[loan.grade or "normal"])
 
 
-def outstanding_total(loan: Loan, on: date | None = None) -> Decimal:
-    """Everything still owed on ``on`` (today): unpaid principal, interest and penalty of every installment."""
+def outstanding_total(loan: Loan, on: date | None = None, installments: list[Installment] | None = None) -> Decimal:
+    """Everything still owed on ``on`` (today): unpaid principal, interest and penalty of every installment
+    (``installments``: the loan's, already read, as stored)."""
     on = on or today()
-    return sum((i.due_on(on) for i in loan.installments.filter(paid_off_on__isnull=True)), ZERO)
+    if installments is None:
+        unpaid = loan.installments.filter(paid_off_on__isnull=True)
+    else:
+        unpaid = [i for i in installments if i.paid_off_on is None]
+    return sum((i.due_on(on) for i in unpaid), ZERO)
 
 
 def _allocate(installments: list[Installment], amount: Decimal, paid_on: date) -> list[dict]:
@@ -126,8 +131,9 @@ def _same_reference(existing: Repayment, loan_id: int) -> Repayment:
     return existing
 
 
-def is_paid_up(loan: Loan) -> bool:
-    return loan.status == Status.ACTIVE and outstanding_total(loan) == 0
+def is_paid_up(loan: Loan, owed: Decimal | None = None) -> bool:
+    """Active with nothing owed today (``owed``: ``outstanding_total(loan)``, already counted)."""
+    return loan.status == Status.ACTIVE and (outstanding_total(loan) if owed is None else owed) == 0
 
 
 def loan_settle(*, loan_id: int, actor) -> Loan:
