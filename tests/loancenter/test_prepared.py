@@ -11,8 +11,8 @@ from django.http import Http404
 
 from applications import selectors
 from applications.models import Loan, LoanDocument, Status
-from loancenter.models import User
 from loancenter.lib.dates import today
+from loancenter.models import User
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, add_collateral, add_guarantor
 
