@@ -373,6 +373,13 @@ def _role_facts(loan_id: int, user_id: int) -> tuple[bool, bool, bool, bool, boo
     return tuple(bool(value) for value in row)
 
 
+# Asked for every action a loan page offers to a user with an ID number: a plain statement, like the role facts.
+_GUARANTOR_SQL = """
+    SELECT EXISTS (SELECT 1 FROM applications_guarantor g JOIN applications_customer c ON c.id = g.customer_id
+                    WHERE g.loan_id = %s AND c.id_number = %s)
+"""
+
+
 def is_party_to_loan(loan, user) -> bool:
     """Staff loans: the borrower or a guarantor, matched by ID number, may do nothing on the loan."""
     id_number = (user.id_number or "").strip().upper()  # customers' numbers are stored upper-case
@@ -382,13 +389,6 @@ def is_party_to_loan(loan, user) -> bool:
         return True
     (row,) = fetch_all(connection, _GUARANTOR_SQL, [loan.pk, id_number])
     return bool(row[0])
-
-
-# Asked for every action a loan page offers to a user with an ID number: a plain statement, like the role facts.
-_GUARANTOR_SQL = """
-    SELECT EXISTS (SELECT 1 FROM applications_guarantor g JOIN applications_customer c ON c.id = g.customer_id
-                    WHERE g.loan_id = %s AND c.id_number = %s)
-"""
 
 
 def check_separation(loan, user, role: str | None) -> None:
