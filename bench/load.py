@@ -5,6 +5,7 @@ that pass submission, runs the nightly batch once (so the portfolio API has a sn
 with production settings, and then, for each number of concurrent clients, measures in turn for a fixed duration:
 
     floor        GET /healthz                                   a bare view returning a constant (no DB, no session)
+    floor+login  GET /healthz                                   the same with the session cookie (session, user, posts read)
     work queue   GET /                                          the marketing officer's queue (K drafts, 50 a page)
     loan page    GET /loans/<id>/                               one of the officer's drafts
     transition   POST /api/loans/<id>/transitions/submit/       a fresh draft each time (token auth)
@@ -502,6 +503,9 @@ def main() -> None:
               f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         floor = Endpoint("floor", "GET", "/healthz", "none")
         endpoints = [
+            # The floor's constant view asked with the session cookie: what being logged in costs before a page reads
+            # or draws anything (session, user and posts). No page that needs a login can be faster than this.
+            Endpoint("floor+login", "GET", "/healthz", "session"),
             Endpoint("work queue", "GET", "/", "session"),
             Endpoint("loan page", "GET", lambda: f"/loans/{rng.choice(loan_pages)}/", "session"),
             Endpoint("transition", "POST", supply, f"token:{MARKETING}", ok=(200, 201)),
@@ -541,6 +545,8 @@ def verdicts(figures: dict[int, dict[str, Result]]) -> None:
         p95 = r["loan page"].percentile(0.95)
         print(f"  10 clients: loan page {ratio:.2f} × floor (≥ 0.50: {'ok' if ratio >= 0.5 else 'MISSED'}), "
               f"p95 {p95:.1f} ms (< 50: {'ok' if p95 < 50 else 'MISSED'})")
+        if "floor+login" in r:
+            print(f"    (the floor's view with a session cookie alone: {r['floor+login'].rps / r['floor'].rps:.2f} × floor)")
     if 10 in figures and "work queue" in figures[10]:
         p95 = figures[10]["work queue"].percentile(0.95)
         print(f"  10 clients: work queue p95 {p95:.1f} ms (< 100: {'ok' if p95 < 100 else 'MISSED'})")
