@@ -13,7 +13,7 @@ parts of the user the scope reads (see ``applications.selectors.scope_key``). Th
 process and database alias, at most ``LIMIT`` per read.
 
 This leans on the compiler's internals that ``QuerySet.__iter__`` itself uses (``SQLCompiler.select``,
-``klass_info``, ``get_converters``; ``get_related_populators``). tests/loancenter/test_prepared.py compares every
+``klass_info``, ``col_count``; ``get_related_populators``). tests/loancenter/test_prepared.py compares every
 prepared read with its queryset, field by field, on SQLite and PostgreSQL, so a Django upgrade that changes them
 fails there first.
 """
@@ -28,7 +28,7 @@ from django.db import connections, router
 from django.db.models import Field, Model, QuerySet
 from django.db.models.query import get_related_populators
 
-from loancenter.lib.sql import fetch_all
+from loancenter.lib.sql import convert_rows, fetch_all, row_converters
 
 LIMIT = 1000
 _STAND_IN = -8_640_000_000_000_000_000  # below any id and within a 64-bit integer: nobody's real value
@@ -45,8 +45,8 @@ class _Statement(NamedTuple):
     end: int
     populators: list
     annotations: dict[str, int]
-    converters: list[tuple[int, tuple[list, Any]]]
-    columns: int
+    columns: list  # the selected column expressions
+    converters: list[tuple[int, list]]  # loancenter.lib.sql.row_converters of ``columns``
 
 
 class PreparedRead:
@@ -121,26 +121,22 @@ class PreparedRead:
         klass_info, select = compiler.klass_info, compiler.select
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
-        converters = compiler.get_converters([column for column, _sql, _alias in select[: compiler.col_count]])
+        columns = [column for column, _sql, _alias in select[: compiler.col_count]]
         return _Statement(
             sql=sql, params=tuple(params), slots=slots, model=klass_info["model"],
             constants=frozenset(range(len(params))) - {place for places in slots for place in places},
             init_list=[column[0].target.attname for column in select[start:end]], start=start, end=end,
             populators=get_related_populators(klass_info, select, alias),
-            annotations=dict(compiler.annotation_col_map or {}), converters=list(converters.items()),
-            columns=compiler.col_count,
+            annotations=dict(compiler.annotation_col_map or {}), columns=columns,
+            converters=row_converters(connections[alias], columns),
         )
 
     @staticmethod
     def _instances(statement: _Statement, rows: list, alias: str, connection) -> list[Model]:
+        rows = [list(row[: len(statement.columns)]) for row in rows]
+        convert_rows(connection, statement.columns, rows, statement.converters)  # as the ORM converts them
         instances = []
         for row in rows:
-            row = list(row[: statement.columns])
-            for place, (converters, expression) in statement.converters:
-                value = row[place]
-                for convert in converters:
-                    value = convert(value, expression, connection)
-                row[place] = value
             instance = statement.model.from_db(alias, statement.init_list, row[statement.start:statement.end])
             for populator in statement.populators:
                 populator.populate(row, instance)

@@ -26,20 +26,30 @@ from applications.models import Status
 
 register = template.Library()
 
-_STATUS_LABELS: dict[str | None, dict[str, str]] = {}
+_LABELS: dict[tuple, dict[str, str]] = {}
+
+
+def _labels(name: str, choices) -> dict[str, str]:
+    """Each choice's label in the active language, what ``get_FOO_display`` gives.
+
+    Django's ``get_FOO_display`` rebuilds a dict of every choice and translates each label on every call (15
+    translations per row of loans); the labels only depend on the language, so they are translated once per language.
+    """
+    key = (name, get_language())
+    labels = _LABELS.get(key)
+    if labels is None:
+        labels = _LABELS[key] = {value: str(label) for value, label in choices}
+    return labels
 
 
 def _status_labels() -> dict[str, str]:
-    """Each state's label in the active language, what ``loan.get_status_display`` gives.
+    """A loan state's label in the active language (``loan.get_status_display``)."""
+    return _labels("loan", Status.choices)
 
-    Django's ``get_FOO_display`` rebuilds a dict of every choice and translates each label on every call (15
-    translations per row); the labels only depend on the language, so they are translated once per language.
-    """
-    language = get_language()
-    labels = _STATUS_LABELS.get(language)
-    if labels is None:
-        labels = _STATUS_LABELS[language] = {value: str(label) for value, label in Status.choices}
-    return labels
+
+def _number_formatter() -> Callable:
+    """``{{ n }}`` for an integer: ``str`` unless the locale groups or signs numbers its own way."""
+    return str if localize(1234567) == "1234567" and localize(-7) == "-7" else _text
 
 
 class LoanRow(NamedTuple):
@@ -166,7 +176,7 @@ def loan_rows(loans) -> str:
     a localized date, a URL and a translated string per row. Texts are escaped as the template escaped them; what
     depends only on the language and time zone (separators, the date format, the words in it) is read once per table.
     """
-    number = str if localize(1234567) == "1234567" and localize(-7) == "-7" else _text
+    number = _number_formatter()
     amount = amount_formatter()
     moment = datetime_formatter()
     zone = timezone.get_current_timezone() if settings.USE_TZ else None
@@ -203,7 +213,6 @@ def loan_rows(loans) -> str:
     return mark_safe("".join(rows))
 
 
-_INSTALLMENT_LABELS: dict[str | None, dict[str, str]] = {}
 _INSTALLMENT_BADGES = {"paid": "badge-ok", "overdue": "badge-missing", "partially_paid": "badge-pending_approval"}
 
 
@@ -217,12 +226,9 @@ def schedule_rows(installments) -> str:
     """
     from postloan.models import Installment
 
-    number = str if localize(1234567) == "1234567" and localize(-7) == "-7" else _text
+    number = _number_formatter()
     amount = amount_formatter()
-    language = get_language()
-    labels = _INSTALLMENT_LABELS.get(language)
-    if labels is None:
-        labels = _INSTALLMENT_LABELS[language] = {value: str(label) for value, label in Installment.STATUSES}
+    labels = _labels("installment", Installment.STATUSES)
     rows = []
     for i in installments:
         due = i.due_date.isoformat() if type(i.due_date) is date else date_filter(i.due_date, "Y-m-d")
