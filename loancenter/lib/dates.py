@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-import calendar
+import logging
 from datetime import date, timedelta
 
+import chinese_calendar
+from dateutil.relativedelta import relativedelta
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# Holidays that fall on the same calendar day every year (元旦, 劳动节, 国庆节's first three days). Used only for
+# years the calendar package does not know yet (SPEC §16.28); the lunar holidays and the make-up working days (调休)
+# are published by the State Council each November and come with the package's next release.
+FIXED_DATE_HOLIDAYS = frozenset({(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)})
+
+_years_warned: set[int] = set()
 
 
 def today() -> date:
@@ -14,23 +25,35 @@ def today() -> date:
 
 def add_months(start: date, months: int) -> date:
     """Same day-of-month ``months`` later, clamped to the month's last day (Jan 31 + 1 → Feb 28/29)."""
-    month_index = start.month - 1 + months
-    year = start.year + month_index // 12
-    month = month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
+    return start + relativedelta(months=months)
 
 
 def age_on(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
+def is_working_day(day: date) -> bool:
+    """The official Chinese calendar (holidays and make-up working days) from ``chinese_calendar``.
+
+    The package knows the years up to its release; for a later year it raises, and the day counts as a working day
+    when it is Monday–Friday and not a fixed-date holiday. That is logged once per year, never raised (SPEC §16.28).
+    """
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _years_warned:
+            _years_warned.add(day.year)
+            logger.warning("The Chinese holiday calendar does not know %s yet: counting Monday–Friday without the "
+                           "fixed-date holidays for that year. Upgrade chinesecalendar.", day.year)
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS
+
+
 def add_working_days(start: date, days: int) -> date:
-    """Monday–Friday working days. Public holidays are not modelled (docs/decisions.md)."""
+    """The working day ``days`` working days after ``start`` (``is_working_day``)."""
     current = start
     remaining = days
     while remaining > 0:
         current += timedelta(days=1)
-        if current.weekday() < 5:
+        if is_working_day(current):
             remaining -= 1
     return current

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import cn2an
 import pytest
 
-from loancenter.lib.money import equal_installment_payment, first_installment, fmt_pct, q2
+from loancenter.lib.money import amount_in_words, equal_installment_payment, first_installment, fmt_pct, q2
 
 D = Decimal
 
@@ -41,3 +42,30 @@ def test_unknown_method_is_an_error():
 def test_percent_formatting():
     assert fmt_pct(D("0.625")) == "62.5%"
     assert fmt_pct(D("0.5")) == "50%"
+
+
+# Amounts in Chinese capitals (大写金额) are written by our own function: cn2an omits the 零 that marks an empty
+# 万 group (100,007,781 → 壹亿柒仟柒佰捌拾壹元整, which reads as a different amount); docs/decisions.md.
+@pytest.mark.parametrize(("amount", "words"), [
+    ("0.00", "零元整"),
+    ("0.05", "伍分"),
+    ("10.01", "壹拾元零壹分"),
+    ("1001.10", "壹仟零壹元壹角整"),
+    ("100000.00", "壹拾万元整"),
+    ("100007781.00", "壹亿零柒仟柒佰捌拾壹元整"),
+    ("100070000.00", "壹亿零柒万元整"),
+    ("1234567.89", "壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分"),
+])
+def test_amount_in_capitals(amount, words):
+    assert amount_in_words(Decimal(amount)) == words
+
+
+def test_amount_in_capitals_agrees_with_cn2an_but_for_the_empty_wan_group():
+    disagreements = []
+    for yuan in [1, 10, 101, 1010, 10001, 100010, 1000001, 10000100, 123456789, 100007781, 999999999999]:
+        for cents in ("00", "01", "10", "55"):
+            value = f"{yuan}.{cents}"
+            ours, theirs = amount_in_words(Decimal(value)), cn2an.an2cn(value, "rmb")
+            if ours != theirs and ours != theirs + "整":  # 整 after 角 is optional (支付结算办法)
+                disagreements.append(value)
+    assert disagreements == [f"100007781.{c}" for c in ("00", "01", "10", "55")]
