@@ -1,0 +1,108 @@
+"""Rule 30 in the admin: the staff change form files a four-eyes request; nobody changes their own powers.
+
+Finding 9 (issue 13): a `general` user gave themselves the `approver` post with a 999,999,999 limit in the admin and
+approved a 900,000 loan that needed the branch.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from applications.models import Status
+from loancenter.lib.errors import DomainError
+from loancenter.models import AuditEntry, RefusedAttempt, User
+from loancenter.transitions import perform
+from tests.conftest import payloads
+from tests.factories import CustomerFactory, LoanFactory, ProductFactory
+
+
+def change_url(user: User) -> str:
+    return reverse("admin:loancenter_user_change", args=[user.pk])
+
+
+def change_data(client, user: User, **overrides) -> dict:
+    """The change form as the admin renders it for ``user``, with ``overrides`` typed in."""
+    form = client.get(change_url(user)).context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        if field.disabled or name in ("password",):
+            continue
+        value = form.initial.get(name, field.initial)
+        if value is None:
+            value = ""
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+            continue
+        data[name] = value
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def power(user: User) -> tuple:
+    user = User.objects.get(pk=user.pk)
+    return (frozenset(user.posts), user.approval_limit, user.is_active)
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def big_loan(staff, flow):
+    """A 900,000 loan pending approval: above the approver's 200,000, so it needs the branch."""
+    product = ProductFactory(code="big", max_amount=Decimal("1000000.00"))
+    customer = CustomerFactory(officer=staff.mkt, monthly_income=Decimal("100000.00"))
+    loan = LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt, amount=Decimal("900000.00"))
+    return flow.advance(loan, Status.PENDING_APPROVAL)
+
+
+@pytest.mark.sidedoor(rule="30", path="admin: staff change form (own posts and limit)")
+def test_finding_9_general_cannot_grant_themselves_approver_in_the_admin(client, staff, big_loan):
+    client.force_login(staff.gen)
+    before = power(staff.gen)
+    audits = AuditEntry.objects.count()
+
+    response = client.post(change_url(staff.gen), change_data(
+        client, staff.gen, posts=["general", "approver"], approval_limit="999999999"))
+
+    assert response.status_code == 200  # the form again, with the refusal on it
+    form = response.context["adminform"].form
+    assert "separation of duty" in " ".join(form.non_field_errors())
+    assert power(staff.gen) == before == (frozenset({"general"}), None, True)
+    assert not staff.gen.staff_requests.exists()
+    assert AuditEntry.objects.count() == audits
+    refusal = RefusedAttempt.objects.get(actor=staff.gen)
+    assert refusal.code == "separation_of_duty"
+
+    # The 900,000 loan still needs the branch: gen cannot approve it, the approver is above their limit.
+    data = payloads(staff, big_loan)["approve"]
+    for person, code in ((staff.gen, "post_required"), (staff.appr, "authority_limit")):
+        with pytest.raises(DomainError) as exc:
+            perform("approve", loan_id=big_loan.pk, actor=User.objects.get(pk=person.pk), data=data)
+        assert exc.value.code == code
+    big_loan.refresh_from_db()
+    assert big_loan.status == Status.PENDING_APPROVAL
+
+
+@pytest.mark.sidedoor(rule="30", path="admin: staff change form (another person's posts and limit)")
+def test_general_granting_a_colleague_approver_files_a_request_that_changes_nothing_yet(client, staff):
+    client.force_login(staff.gen)
+    before = power(staff.rev)
+
+    response = client.post(change_url(staff.rev), change_data(
+        client, staff.rev, posts=["reviewer", "approver"], approval_limit="999999999", reason="轮岗"))
+
+    assert response.status_code == 302
+    assert any("waits for another manager" in m for m in messages_of(response))
+    assert power(staff.rev) == before  # nothing takes effect before a manager approves
+    request = staff.rev.staff_requests.get()
+    assert (request.state, request.filed_by, request.add_posts, request.approval_limit) == (
+        "pending", staff.gen, ["approver"], Decimal("999999999.00"))
+    entry = AuditEntry.objects.get(action="staff_request_file")
+    assert entry.actor == staff.gen and entry.object_id == str(request.pk)
+    assert entry.payload["add_posts"] == ["approver"] and entry.payload["approval_limit"] == "999999999.00"
