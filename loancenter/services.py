@@ -283,10 +283,26 @@ def _file(user: User, plan: StaffChangePlan, *, actor, reason: str, via: str) ->
     return request
 
 
-@_recorded("staff_request_file")
+def _require_post_recorded(actor, posts: tuple[str, ...], action: str) -> None:
+    try:
+        require_post(actor, *posts)
+    except DomainError as error:
+        record_staff_refusal(actor=actor, action=action, error=error)
+        raise
+
+
 def staff_request_check_filer(*, actor) -> None:
     """The post check alone, asked by the API before it reads the input (SPEC §16.2)."""
-    require_post(actor, *FILER_POSTS)
+    _require_post_recorded(actor, FILER_POSTS, "staff_request_file")
+
+
+def staff_request_check_decider(*, actor, action: str = "staff_request_approve") -> None:
+    _require_post_recorded(actor, DECIDER_POSTS, action)
+
+
+def staff_request_check_reader(*, actor) -> None:
+    """Staff requests are read by the posts that file and decide them."""
+    _require_post_recorded(actor, FILER_POSTS, "staff_request_list")
 
 
 @_recorded("staff_request_file")
