@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from applications.models import Status
 from loancenter.lib.errors import DomainError
-from loancenter.models import AuditEntry, RefusedAttempt, User
+from loancenter.models import AuditEntry, RefusedAttempt, StaffRequest, User
+from loancenter.services import staff_request_approve
 from loancenter.transitions import perform
 from tests.conftest import payloads
 from tests.factories import CustomerFactory, LoanFactory, ProductFactory
@@ -106,3 +107,78 @@ def test_general_granting_a_colleague_approver_files_a_request_that_changes_noth
     entry = AuditEntry.objects.get(action="staff_request_file")
     assert entry.actor == staff.gen and entry.object_id == str(request.pk)
     assert entry.payload["add_posts"] == ["approver"] and entry.payload["approval_limit"] == "999999999.00"
+
+
+@pytest.mark.sidedoor(rule="30", path="admin: staff change form (a manager's own posts and limit)")
+def test_a_manager_cannot_change_their_own_powers_in_the_admin_either(client, staff):
+    client.force_login(staff.boss)
+
+    response = client.post(change_url(staff.boss), change_data(
+        client, staff.boss, posts=["manager", "approver", "branch_approver"], approval_limit="999999999"))
+
+    assert response.status_code == 200
+    assert power(staff.boss) == (frozenset({"manager"}), None, True)
+    assert not StaffRequest.objects.exists()
+    assert RefusedAttempt.objects.get(actor=staff.boss).code == "separation_of_duty"
+
+
+def test_editing_ones_own_name_is_not_a_change_of_powers(client, staff):
+    client.force_login(staff.gen)
+
+    response = client.post(change_url(staff.gen), change_data(client, staff.gen, first_name="综合岗小王"))
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=staff.gen.pk).first_name == "综合岗小王"
+    assert power(staff.gen) == (frozenset({"general"}), None, True)
+    assert not StaffRequest.objects.exists() and not RefusedAttempt.objects.exists()
+
+
+def test_lowering_in_the_admin_takes_effect_at_once_and_is_audited(client, staff):
+    client.force_login(staff.gen)
+    data = change_data(client, staff.appr, posts=[], approval_limit="50000", reason="调离审批岗")
+    data.pop("is_active")  # the box unticked
+
+    response = client.post(change_url(staff.appr), data)
+
+    assert response.status_code == 302
+    assert any("Took effect at once" in m for m in messages_of(response))
+    assert power(staff.appr) == (frozenset(), Decimal("50000.00"), False)
+    assert not StaffRequest.objects.exists()
+    actions = set(AuditEntry.objects.filter(actor=staff.gen, object_id=str(staff.appr.pk)).values_list("action", flat=True))
+    assert actions == {"staff_posts", "staff_limit", "staff_active"}
+
+
+@pytest.mark.sidedoor(rule="30", path="admin: staff change form (re-activation)")
+def test_re_activating_in_the_admin_files_a_request(client, staff):
+    client.force_login(staff.gen)
+    User.objects.filter(pk=staff.mkt2.pk).update(is_active=False)
+
+    response = client.post(change_url(staff.mkt2), change_data(client, staff.mkt2, is_active="on"))
+
+    assert response.status_code == 302
+    assert power(staff.mkt2)[2] is False
+    assert staff.mkt2.staff_requests.get().activate is True
+
+
+@pytest.mark.sidedoor(rule="30", path="admin: staff change form (raising another person's limit)")
+def test_raising_a_limit_in_the_admin_waits_for_a_manager_who_is_not_the_filer(client, staff):
+    client.force_login(staff.boss)
+    client.post(change_url(staff.appr), change_data(client, staff.appr, approval_limit="999999999"))
+    request = staff.appr.staff_requests.get()
+    assert power(staff.appr)[1] == Decimal("200000.00")
+
+    with pytest.raises(DomainError) as exc:
+        staff_request_approve(request_id=request.pk, actor=staff.boss)
+    assert exc.value.code == "separation_of_duty"
+    assert power(staff.appr)[1] == Decimal("200000.00")
+
+
+def test_superuser_status_is_not_edited_in_the_admin(client, staff):
+    root = User.objects.create_superuser("root", password="x-very-long-pass")
+    client.force_login(root)
+    page = client.get(change_url(staff.gen))
+    assert page.status_code == 200
+    assert b'name="is_superuser"' not in page.content  # shown, not editable
+    # A superuser without a post may look but not change staff (the services need the post).
+    assert client.post(change_url(staff.gen), {"username": "gen", "is_superuser": "on"}).status_code == 403
+    assert not User.objects.get(pk=staff.gen.pk).is_superuser
