@@ -107,6 +107,12 @@ def test_general_granting_a_colleague_approver_files_a_request_that_changes_noth
     entry = AuditEntry.objects.get(action="staff_request_file")
     assert entry.actor == staff.gen and entry.object_id == str(request.pk)
     assert entry.payload["add_posts"] == ["approver"] and entry.payload["approval_limit"] == "999999999.00"
+    # The filer cannot make it take effect: general never decides, and the refusal is recorded.
+    with pytest.raises(DomainError) as exc:
+        staff_request_approve(request_id=request.pk, actor=staff.gen)
+    assert exc.value.code == "post_required"
+    assert power(staff.rev) == before
+    assert RefusedAttempt.objects.get(actor=staff.gen).action == "staff_request_approve"
 
 
 @pytest.mark.sidedoor(rule="30", path="admin: staff change form (a manager's own posts and limit)")
@@ -157,7 +163,12 @@ def test_re_activating_in_the_admin_files_a_request(client, staff):
 
     assert response.status_code == 302
     assert power(staff.mkt2)[2] is False
-    assert staff.mkt2.staff_requests.get().activate is True
+    request = staff.mkt2.staff_requests.get()
+    assert request.activate is True
+    with pytest.raises(DomainError):
+        staff_request_approve(request_id=request.pk, actor=staff.gen)
+    assert power(staff.mkt2)[2] is False
+    assert RefusedAttempt.objects.get(actor=staff.gen).code == "post_required"
 
 
 @pytest.mark.sidedoor(rule="30", path="admin: staff change form (raising another person's limit)")
@@ -171,6 +182,7 @@ def test_raising_a_limit_in_the_admin_waits_for_a_manager_who_is_not_the_filer(c
         staff_request_approve(request_id=request.pk, actor=staff.boss)
     assert exc.value.code == "separation_of_duty"
     assert power(staff.appr)[1] == Decimal("200000.00")
+    assert RefusedAttempt.objects.get(actor=staff.boss).code == "separation_of_duty"
 
 
 def test_superuser_status_is_not_edited_in_the_admin(client, staff):

@@ -141,7 +141,7 @@ def test_a_grant_changes_nothing_until_approved_and_is_audited(staff):
     assert entry.payload["add_posts"] == ["approver"] and entry.payload["approval_limit"] == "300000.00"
 
 
-@pytest.mark.sidedoor(rule="SPEC §1 posts", path="service: staff_request_file")
+@pytest.mark.sidedoor(rule="post_combination", path="service: staff_request_file")
 @pytest.mark.parametrize("other", ["reviewer", "approver", "disbursement"])
 def test_the_post_combination_is_checked_when_filed(staff, other):
     refused(lambda: staff_request_file(actor=staff.gen, user=staff.clerk, add_posts=[other]), "post_conflict",
@@ -251,7 +251,7 @@ def test_a_rejection_needs_a_reason_and_changes_nothing(staff, grant):
     assert entry.actor == staff.boss and entry.reason == "岗位不需要"
 
 
-@pytest.mark.sidedoor(rule="SPEC §1 posts", path="service: staff_request_approve (posts changed since filing)")
+@pytest.mark.sidedoor(rule="post_combination", path="service: staff_request_approve (posts changed since filing)")
 def test_the_post_combination_is_checked_again_when_approved(staff):
     request = staff_request_file(actor=staff.gen, user=staff.arch, add_posts=["reviewer"])
     staff_set_posts(user=staff.arch, posts=["archivist", "mortgage_clerk"], actor=None)  # the operator, meanwhile
