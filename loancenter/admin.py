@@ -1,20 +1,30 @@
-"""Admin for staff (posts as groups), the audit trail, refused attempts and PII views."""
+"""Admin for staff (posts as groups; powers changed under rule 30), staff requests, the audit trail, refused attempts and
+PII views."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
-from loancenter.admin_site import ReadOnlyAdmin, ServiceBackedAdmin, may_use_admin
+from loancenter.admin_site import ReadOnlyAdmin, ServiceBackedAdmin, holds_admin_post
 from loancenter.lib.errors import DomainError
-from loancenter.models import AuditEntry, PiiView, RefusedAttempt, User
+from loancenter.models import AuditEntry, PiiView, RefusedAttempt, StaffRequest, User
 from loancenter.posts import POST_LABELS
-from loancenter.rules import check_post_combination
-from loancenter.services import staff_set_posts
+from loancenter.rules import UNCHANGED, StaffChangePlan, check_post_combination
+from loancenter.services import (
+    record_staff_refusal,
+    staff_change,
+    staff_change_check,
+    staff_open_account,
+    staff_request_file,
+)
+
+# The fields rule 30 guards: written only by the staff services, never by the admin's form.
+POWER_FIELDS = ("approval_limit", "is_active")
 
 # Posts are groups named by their code; renaming or deleting one in the admin would silently take posts away.
 admin.site.unregister(Group)
@@ -25,18 +35,25 @@ class PostsFormMixin(forms.Form):
         label=_("Posts"), required=False, widget=forms.CheckboxSelectMultiple,
         choices=[(code, label) for code, label in POST_LABELS.items()],
     )
+    reason = forms.CharField(
+        label=_("Reason for the change"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Granting a post, raising the approval limit or re-activating the account is a request that "
+                    "another manager approves (rule 30); removing a post, lowering the limit or deactivating takes "
+                    "effect at once."),
+    )
+    actor = None  # the admin's user, set per request by StaffAdmin.get_form
 
     def _init_posts(self) -> None:
         if self.instance.pk:
             self.fields["posts"].initial = sorted(self.instance.posts)
 
-    def clean(self):
-        cleaned = super().clean()
-        try:
-            check_post_combination(cleaned.get("posts") or [])
-        except DomainError as error:
-            self.add_error("posts", error.message)
-        return cleaned
+    def add_domain_error(self, error: DomainError) -> None:
+        field = error.field if error.field in self.fields else ("posts" if error.code in POST_CODES else None)
+        self.add_error(field, error.message)
+
+
+# Refusals about the posts themselves are shown on the posts field; the rest above the form.
+POST_CODES = {"unknown_post", "post_conflict"}
 
 
 class StaffCreationForm(PostsFormMixin, AdminUserCreationForm):
@@ -48,6 +65,14 @@ class StaffCreationForm(PostsFormMixin, AdminUserCreationForm):
         super().__init__(*args, **kwargs)
         self._init_posts()
 
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            check_post_combination(cleaned.get("posts") or [])
+        except DomainError as error:
+            self.add_domain_error(error)
+        return cleaned
+
 
 class StaffChangeForm(PostsFormMixin, UserChangeForm):
     class Meta(UserChangeForm.Meta):
@@ -58,28 +83,77 @@ class StaffChangeForm(PostsFormMixin, UserChangeForm):
         super().__init__(*args, **kwargs)
         self._init_posts()
 
+    def clean(self):
+        """Rule 30's checks before anything is saved (a refusal is recorded by the service)."""
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            staff_change_check(actor=self.actor, user=self.instance, **power_fields(self))
+        except DomainError as error:
+            self.add_domain_error(error)
+        return cleaned
+
+
+def power_fields(form) -> dict:
+    """The powers the form asks for, as ``staff_change`` takes them (fields the form lacks stay unchanged)."""
+    cleaned = form.cleaned_data
+    wanted = {"posts": cleaned.get("posts") or []}
+    if "approval_limit" in form.fields:
+        wanted["approval_limit"] = cleaned.get("approval_limit")
+    if "is_active" in form.fields:
+        wanted["is_active"] = bool(cleaned.get("is_active"))
+    return wanted
+
+
+def describe(plan: StaffChangePlan, request: StaffRequest | None) -> tuple[str, str]:
+    """What took effect at once and what waits, in words for the admin's message."""
+    def posts(codes) -> str:
+        return "、".join(str(POST_LABELS.get(p, p)) for p in sorted(codes))
+
+    def amount(value) -> str:
+        return f"{value:,.2f}" if value is not None else str(_("none"))
+
+    now, later = [], []
+    if plan.remove_posts:
+        now.append(str(_("posts removed: %(posts)s")) % {"posts": posts(plan.remove_posts)})
+    if plan.lower_limit is not None:
+        now.append(str(_("approval limit lowered to %(limit)s")) % {"limit": amount(plan.lower_limit)})
+    if plan.deactivate:
+        now.append(str(_("account deactivated")))
+    if request is not None:
+        if request.add_posts:
+            later.append(str(_("posts to grant: %(posts)s")) % {"posts": posts(request.add_posts)})
+        if request.change_limit:
+            later.append(str(_("approval limit %(limit)s")) % {"limit": amount(request.approval_limit)})
+        if request.activate:
+            later.append(str(_("re-activation")))
+    return "; ".join(now), "; ".join(later)
+
 
 @admin.register(User)
 class StaffAdmin(ServiceBackedAdmin, UserAdmin):
-    """Staff and their posts. Posts are set through ``staff_set_posts`` (conflicts refused, hand-overs kept)."""
+    """Staff and their powers under rule 30: the form's posts, approval limit and active flag are never saved by the
+    admin itself; ``staff_change`` lowers at once and files a request for any grant (another manager approves)."""
 
     form = StaffChangeForm
     add_form = StaffCreationForm
     list_display = ("username", "first_name", "post_list", "approval_limit", "is_active", "locked_until")
     list_filter = ("is_active", "groups")
     search_fields = ("username", "first_name", "last_name", "id_number")
-    readonly_fields = ("last_login", "date_joined", "failed_login_count", "locked_until")
+    # Superuser status is the server operator's (createsuperuser), not staff administration: shown, never edited.
+    readonly_fields = ("last_login", "date_joined", "failed_login_count", "locked_until", "is_staff", "is_superuser")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("first_name", "last_name", "email", "id_number")}),
-        (_("Posts and authority"), {"fields": ("posts", "approval_limit")}),
-        (_("Account"), {"fields": ("is_active", "failed_login_count", "locked_until", "last_login", "date_joined")}),
+        (_("Posts and authority"), {"fields": ("posts", "approval_limit", "is_active", "reason")}),
+        (_("Account"), {"fields": ("failed_login_count", "locked_until", "last_login", "date_joined")}),
     )
     superuser_fieldsets = ((_("Superuser"), {"fields": ("is_staff", "is_superuser")}),)
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
         (_("Person"), {"fields": ("first_name", "id_number")}),
-        (_("Posts and authority"), {"fields": ("posts", "approval_limit")}),
+        (_("Posts and authority"), {"fields": ("posts", "approval_limit", "reason")}),
     )
 
     @admin.display(description=_("Posts"))
@@ -95,21 +169,72 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
             fieldsets = fieldsets + self.superuser_fieldsets
         return fieldsets
 
-    # General and manager maintain staff (SPEC §1); only a superuser touches a superuser's account.
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)  # a new class for each request
+        form.actor = request.user
+        return form
+
+    # General and manager maintain staff (SPEC §1) through the services, which need the post itself (a superuser
+    # without one may look); only a superuser touches a superuser's account.
     def has_add_permission(self, request, obj=None):
-        return may_use_admin(request.user)
+        return holds_admin_post(request.user)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
-        return may_use_admin(request.user)
+        return holds_admin_post(request.user)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            staff_open_account(actor=request.user, user=obj, via="admin")
+            return
+        # The powers are written by staff_change (save_related), never by the form: keep the stored values.
+        stored = User.objects.get(pk=obj.pk)
+        for name in POWER_FIELDS:
+            setattr(obj, name, getattr(stored, name))
+        model_fields = {f.name for f in User._meta.concrete_fields}
+        editable = [n for n in form.fields if n in model_fields and n not in POWER_FIELDS and not form.fields[n].disabled]
+        if editable:
+            obj.save(update_fields=editable)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        user = form.instance
-        posts = set(form.cleaned_data.get("posts") or [])
-        if not change or posts != set(user.posts):
-            staff_set_posts(user=user, posts=posts, actor=request.user)
+        user, reason = form.instance, form.cleaned_data.get("reason") or ""
+        if change:
+            result = staff_change(actor=request.user, user=user, reason=reason, via="admin", **power_fields(form))
+            plan, filed = result.plan, result.request
+        else:
+            posts, limit = set(form.cleaned_data.get("posts") or []), form.cleaned_data.get("approval_limit")
+            filed = None
+            if posts or limit is not None:
+                filed = staff_request_file(actor=request.user, user=user, add_posts=posts, reason=reason, via="admin",
+                                           approval_limit=limit if limit is not None else UNCHANGED)
+            plan = StaffChangePlan()
+        now, later = describe(plan, filed)
+        if now:
+            self.message_user(request, _("Took effect at once: %(what)s.") % {"what": now}, messages.SUCCESS)
+        if filed is not None:
+            self.message_user(
+                request,
+                _("Request #%(id)s filed (%(what)s): it waits for another manager's approval and changes nothing "
+                  "until then.") % {"id": filed.pk, "what": later},
+                messages.WARNING,
+            )
+
+    def refused(self, request, error: DomainError) -> None:
+        record_staff_refusal(actor=request.user, action="staff_change", error=error)
+
+
+@admin.register(StaffRequest)
+class StaffRequestAdmin(ReadOnlyAdmin):
+    """Read-only: requests are decided on the managers' page or through the API (services.staff_request_*)."""
+
+    list_display = ("id", "user", "state", "add_posts", "change_limit", "approval_limit", "activate", "filed_by",
+                    "filed_at", "decided_by", "decided_at")
+    list_filter = ("state",)
+    search_fields = ("user__username", "filed_by__username")
+    date_hierarchy = "filed_at"
+    list_select_related = ("user", "filed_by", "decided_by")
 
 
 @admin.register(AuditEntry)

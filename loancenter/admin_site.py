@@ -98,5 +98,9 @@ class ServiceBackedAdmin(ReadOnlyAdmin):
             # The admin's own transaction.atomic() around the view rolls everything back on the way out.
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:
+            self.refused(request, error)
             self.message_user(request, error.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def refused(self, request, error: DomainError) -> None:
+        """Called after the rollback: an admin that must record its refusals does so here."""

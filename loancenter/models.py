@@ -7,8 +7,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
 from django.db import connection, models, router, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from loancenter import audit as audit_chain
 from loancenter.lib.idcard import validate_id_number
@@ -156,3 +158,66 @@ class PiiView(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+
+class StaffRequest(FSMModelMixin, models.Model):
+    """A grant of powers waiting for a second person (rule 30): posts to add, a new approval limit, re-activation.
+
+    Filed by `general` or `manager` about someone else; approved or rejected by another `manager` who is neither
+    the filer nor the person it is about (``loancenter.services``). Nothing changes until it is approved.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_requests",
+                             verbose_name=_("staff member"))
+    add_posts = models.JSONField(_("posts to grant"), default=list, blank=True)
+    # change_limit says whether the limit changes at all: an empty new limit is a change too (no ceiling at branch level).
+    change_limit = models.BooleanField(_("changes the approval limit"), default=False)
+    approval_limit = models.DecimalField(_("new approval limit"), max_digits=14, decimal_places=2, null=True,
+                                         blank=True, validators=[MinValueValidator(Decimal("0.00"))])
+    activate = models.BooleanField(_("re-activate the account"), default=False)
+    reason = models.TextField(_("reason"), blank=True)
+    # The person's posts, limit and account status when the request was filed, for the decider to compare.
+    before = models.JSONField(default=dict, blank=True)
+    via = models.CharField(max_length=16, blank=True)  # the surface it was filed on: admin / api / browser
+
+    state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("filed by"))
+    filed_at = models.DateTimeField(_("filed at"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    applied = models.JSONField(default=dict, blank=True)  # what changed at approval (old and new values)
+
+    class Meta:
+        ordering = ["-filed_at", "-id"]
+        verbose_name = _("staff request")
+        verbose_name_plural = _("staff requests")
+        constraints = [
+            # One grant at a time per person: the decider compares it with the powers the person has now.
+            models.UniqueConstraint(fields=["user"], condition=Q(state="pending"), name="one_pending_staff_request"),
+            models.CheckConstraint(condition=Q(approval_limit__isnull=True) | Q(approval_limit__gte=0),
+                                   name="staff_request_limit_not_negative"),
+        ]
+        indexes = [models.Index(fields=["state", "filed_at"], name="staff_request_queue")]  # the managers' page
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.user}"
+
+    @transition(field=state, source=State.PENDING, target=State.APPROVED)
+    def approve(self) -> None:
+        """Approved by another manager; the service applies the grant in the same transaction."""
+
+    @transition(field=state, source=State.PENDING, target=State.REJECTED)
+    def reject(self) -> None:
+        """Rejected by another manager; nothing changes."""
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == self.State.PENDING

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from loancenter import security_views, views
+from loancenter import security_views, staff_views, views
 
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("security/pii-views/", security_views.pii_views, name="pii-views"),
+    path("staff-requests/", staff_views.staff_requests, name="staff-requests"),
+    path("staff-requests/<int:pk>/<str:action>/", staff_views.staff_request_action, name="staff-request-action"),
     path("", include("applications.urls")),
     path("", include("review.urls")),
     path("", include("disbursement.urls")),

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from applications.models import Product, Status
 from loancenter.models import AuditEntry, User
+from loancenter.services import staff_request_approve
 
 
 @pytest.fixture
@@ -61,16 +62,25 @@ def test_admin_refuses_adding_approver_to_an_existing_mortgage_clerk(gen_client,
     assert staff.clerk.posts == {"mortgage_clerk"}
 
 
-def test_admin_creates_staff_with_posts_through_the_service(gen_client, staff):
+def test_admin_creates_staff_and_files_their_posts_and_limit_as_a_request(gen_client, staff):
+    # Rule 30: the new account is created without powers; its posts and limit wait for another manager.
     response = add_user(gen_client, username="newappr", posts=["approver"], approval_limit="250000")
 
     assert response.status_code == 302
     user = User.objects.get(username="newappr")
+    assert user.posts == frozenset() and user.approval_limit is None
+    assert user.check_password("long-enough-2026")
+    assert AuditEntry.objects.get(action="staff_create", object_id=str(user.pk)).payload["by"] == "gen"
+    request = user.staff_requests.get()
+    assert (request.state, request.add_posts, request.approval_limit) == ("pending", ["approver"], Decimal("250000.00"))
+
+    staff_request_approve(request_id=request.pk, actor=staff.boss)
+
+    user = User.objects.get(username="newappr")
     assert user.posts == {"approver"}
     assert user.approval_limit == Decimal("250000.00")
-    assert user.check_password("long-enough-2026")
     entry = AuditEntry.objects.get(action="staff_posts", object_id=str(user.pk))
-    assert entry.actor == staff.gen and entry.payload["new"] == ["approver"]
+    assert entry.actor == staff.boss and entry.payload["new"] == ["approver"] and entry.payload["request"] == request.pk
 
 
 def test_admin_cannot_change_a_loans_status(gen_client, flow, draft):

@@ -27,6 +27,8 @@ SEGMENT_KIND = {
     "cases": "case", "collection-cases": "case", "tasks": "task", "escalation-tasks": "task",
     # Not seeded (archivist-only registers, no loan of mkt's behind them): any id proves the refusal.
     "handovers": None, "destructions": None,
+    # Staff requests are about staff, not loans: any id proves the refusal.
+    "staff-requests": None,
 }
 OTHER_PARAMS = {"customer_id": "customer", "item_pk": "item", "repayment_pk": "repayment"}
 WORDS = {"action": "approve", "kind": "extension", "name": "submit"}
