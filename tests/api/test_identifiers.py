@@ -19,9 +19,14 @@ from tests.factories import LoanFactory, id_number_for
 ID = id_number_for(date(1979, 10, 1), male=False)
 FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+# Finding 4's number had full-width digits and an ASCII check character (``１１０１０５…2``): ``\d`` took every digit
+# and the check character matched, so it was a new person. (With the check character in full width too, the old
+# code refused it by accident: it compared an ASCII check character with a full-width one.)
+TWIN = ID[:17].translate(FULL_WIDTH) + ID[17]
 SPELLINGS = {
-    "full-width": ID.translate(FULL_WIDTH),
-    "arabic-indic": ID.translate(ARABIC_INDIC),
+    "full-width": TWIN,
+    "full-width-check-character": ID.translate(FULL_WIDTH),
+    "arabic-indic": ID[:17].translate(ARABIC_INDIC) + ID[17],
     "spaced": f" {ID[:6]} {ID[6:14]} {ID[14:]} ",
 }
 
@@ -61,7 +66,7 @@ def test_a_customer_on_the_warning_list_cannot_come_back_as_a_full_width_twin(ap
     listed = api(staff.mkt).post("/api/customers/", customer_payload(id_number=ID), format="json").json()
     assert api(staff.boss).patch(f"/api/customers/{listed['id']}/", {"on_warning_list": True, "reason": "逾期"},
                                 format="json").status_code == 200
-    twin = api(staff.mkt2).post("/api/customers/", customer_payload(id_number=ID.translate(FULL_WIDTH),
+    twin = api(staff.mkt2).post("/api/customers/", customer_payload(id_number=TWIN,
                                                                     name="王芳(新)", phone="13900000003"), format="json")
     assert twin.status_code == 400
     # The only row is the listed one, so every application for this person meets rule 2.
@@ -89,7 +94,7 @@ def test_patching_the_same_id_number_in_other_digits_is_not_a_change(api, staff)
 def test_the_staff_borrower_check_catches_a_full_width_registration(api, staff):
     approver = staff_create(username="appr_borrower", posts=["approver"], approval_limit=staff.appr.approval_limit,
                             id_number=ID, password="test-pass-123")
-    body = api(staff.mkt).post("/api/customers/", customer_payload(id_number=ID.translate(FULL_WIDTH)), format="json").json()
+    body = api(staff.mkt).post("/api/customers/", customer_payload(id_number=TWIN), format="json").json()
     loan = LoanFactory(customer=Customer.objects.get(pk=body["id"]), product=_product(), marketing_officer=staff.mkt)
     loan = drive(staff, loan, Status.PENDING_APPROVAL)
     before = snapshot(loan)
