@@ -13,6 +13,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from applications.catalog import CATEGORIES, COLLATERAL_KINDS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
 from loancenter.lib.dates import age_on, today
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
+from loancenter.lib.identifiers import CERTIFICATE_NO, ID_NUMBER, PHONE, IdentifierField, normalise_id_number
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
@@ -26,8 +27,10 @@ class Customer(models.Model):
     CAPACITY_CHOICES = [("full", _("Full")), ("limited", _("Limited")), ("none", _("None"))]
 
     name = models.CharField(_("name"), max_length=50)
-    id_number = models.CharField(_("ID number"), max_length=18, unique=True, validators=[validate_id_number])
-    phone = models.CharField(_("phone"), max_length=11, validators=[validate_phone])
+    # Stored normalised (rule 25), so that uniqueness holds on the normal form (SPEC §16.10); phones are not unique.
+    id_number = IdentifierField(_("ID number"), kind=ID_NUMBER, max_length=18, unique=True,
+                                validators=[validate_id_number])
+    phone = IdentifierField(_("phone"), kind=PHONE, max_length=11, validators=[validate_phone])
     address = models.CharField(_("address"), max_length=200, blank=True)
     employer = models.CharField(_("employer"), max_length=100, blank=True)
     occupation = models.CharField(_("occupation"), max_length=50, blank=True)
@@ -52,13 +55,15 @@ class Customer(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(monthly_income__gte=0), name="customer_income_non_negative"),
             models.CheckConstraint(condition=Q(monthly_debt_payment__gte=0), name="customer_debt_non_negative"),
+            # The unique index holds on the normal form only if nothing else is stored (rule 25, SPEC §16.10).
+            models.CheckConstraint(condition=Q(id_number__regex=r"^[0-9]{17}[0-9X]$"), name="customer_id_number_normalised"),
         ]
 
     def __str__(self) -> str:
         return self.name
 
     def save(self, *args, **kwargs):
-        self.id_number = self.id_number.strip().upper()
+        self.id_number = normalise_id_number(self.id_number)
         info = parse_id_number(self.id_number)
         self.birth_date, self.gender = info.birth_date, info.gender
         super().save(*args, **kwargs)
@@ -74,6 +79,54 @@ class Customer(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+
+class CustomerMerge(FSMModelMixin, models.Model):
+    """Two customer rows that are one person (the same ID number once normalised, rule 25), merged by four eyes.
+
+    Filed by one staff member and approved by another (SPEC §16.10, ``applications.customer_merge``): on approval
+    the merged row's loans, guarantees, archive folder and every other row that points to it move to the kept
+    customer and the merged row is deleted; its values stay here and in the audit trail. Its table is created before
+    the normalising migration, so that ``merge_customers`` can resolve the duplicates that migration stops on.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    kept = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("kept customer"))
+    merged_id = models.BigIntegerField(_("merged customer id"))  # not a key: that row is deleted on approval
+    merged_values = models.JSONField(_("merged customer as it was"), default=dict)
+    reason = models.TextField(_("reason"), validators=[MaxLengthValidator(2000)])
+    status = FSMField(_("status"), default=State.PENDING, choices=State.choices, protected=True)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("filed by"))
+    filed_at = models.DateTimeField(_("filed at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    moved = models.JSONField(_("rows moved"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        constraints = [
+            # One open request per duplicate row.
+            models.UniqueConstraint(fields=["merged_id"], condition=Q(status="pending"), name="one_pending_merge_per_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}: {self.merged_id} → {self.kept_id}"
+
+    @transition(field=status, source=State.PENDING, target=State.APPROVED)
+    def approve(self) -> None:
+        pass
+
+    @transition(field=status, source=State.PENDING, target=State.REJECTED)
+    def reject(self) -> None:
+        pass
 
 
 class Product(models.Model):
@@ -383,13 +436,18 @@ class Collateral(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=list(COLLATERAL_KINDS.items()))
     description = models.CharField(_("description"), max_length=200)
     owner_name = models.CharField(_("owner"), max_length=50)
-    certificate_no = models.CharField(_("ownership certificate number"), max_length=50, blank=True)
+    # Normalised (rule 25); one certificate backs one live loan (rule 28, ``applications.rules.check_certificates_free``).
+    certificate_no = IdentifierField(_("ownership certificate number"), kind=CERTIFICATE_NO, max_length=50, blank=True)
     appraised_value = models.DecimalField(_("appraised value"), **MONEY, validators=POSITIVE_MONEY)
     appraised_on = models.DateField(_("appraised on"))
     disposer_consent = models.BooleanField(_("consent of all with a right to dispose recorded"), default=False)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(appraised_value__gt=0), name="collateral_value_positive")]
+        indexes = [
+            # Rule 28: the other loans a certificate backs (check_certificates_free).
+            models.Index(fields=["certificate_no"], name="collateral_certificate"),
+        ]
 
 
 class LoanDocument(models.Model):

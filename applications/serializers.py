@@ -17,6 +17,7 @@ from applications.catalog import COLLATERAL_KINDS, DOCUMENTS, PURPOSES, RELATION
 from applications.models import Collateral, Customer, Loan, Product
 from applications.selectors import customers_visible_to
 from applications.services import ApplicationInput
+from loancenter.lib.identifiers import CERTIFICATE_NO, IdentifierSerializerField, IdentifierSerializerMixin
 from loancenter.lib.money import REPAYMENT_METHODS
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -44,8 +45,11 @@ class VisibleCustomerField(serializers.PrimaryKeyRelatedField):
 # Customers
 
 
-class CustomerSerializer(serializers.ModelSerializer):
-    """``id_number`` and ``phone`` come back masked unless the view sets ``context["full_pii"]``."""
+class CustomerSerializer(IdentifierSerializerMixin, serializers.ModelSerializer):
+    """``id_number`` and ``phone`` come back masked unless the view sets ``context["full_pii"]``.
+
+    Both are normalised before they are validated (rule 25): a full-width twin of a registered ID number is a 400.
+    """
 
     age = serializers.IntegerField(read_only=True)
     officer = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -62,7 +66,6 @@ class CustomerSerializer(serializers.ModelSerializer):
         read_only_fields = ["birth_date", "gender", "created_at"]
 
     def validate_id_number(self, value: str) -> str:
-        value = value.strip().upper()
         if self.instance is not None and value != self.instance.id_number:
             raise serializers.ValidationError(_("The ID number of a registered customer cannot be changed."))
         return value
@@ -123,7 +126,8 @@ class CollateralInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=list(COLLATERAL_KINDS))
     description = serializers.CharField(max_length=200)
     owner_name = serializers.CharField(max_length=50)
-    certificate_no = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    certificate_no = IdentifierSerializerField(kind=CERTIFICATE_NO, max_length=50, required=False, allow_blank=True,
+                                               default="")
     appraised_value = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
     appraised_on = serializers.DateField()
     disposer_consent = serializers.BooleanField(default=False)

@@ -29,6 +29,7 @@ from applications.workflow import audit, run_transition
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
+from loancenter.lib.identifiers import normalise_id_number
 from loancenter.lib.money import REPAYMENT_METHODS
 from loancenter.rules import require_post
 
@@ -52,7 +53,7 @@ CUSTOMER_FIELDS = (
 def customer_create(*, actor, data: dict) -> Customer:
     require_post(actor, P.MARKETING)
     customer = Customer(officer=actor, **{k: data[k] for k in CUSTOMER_FIELDS if k in data})
-    customer.id_number = (customer.id_number or "").strip().upper()
+    customer.id_number = normalise_id_number(customer.id_number)  # rule 25; full_clean normalises the phone
     _validated(customer, exclude=["officer", "birth_date", "gender"])
     customer.save()
     audit(actor=actor, action="customer_create", obj=customer, payload={"name": customer.name})
@@ -208,6 +209,7 @@ def loan_create(*, actor, data: ApplicationInput) -> Loan:
     """A marketing officer enters an application; they become its marketing officer."""
     require_post(actor, P.MARKETING)
     _check_application(data)
+    rules.check_certificates_free(data.collaterals)
     loan = Loan(customer=data.customer, product=data.product, marketing_officer=actor,
                 **{k: getattr(data, k) for k in _LOAN_SCALARS})
     _validated(loan, exclude=["customer", "product", "marketing_officer", "status", "application_no"])
@@ -229,6 +231,7 @@ def loan_update_draft(*, actor, loan_id: int, data: ApplicationInput) -> Loan:
     if loan.status != Status.DRAFT:
         raise InvalidState(_("Only a draft application can be edited."))
     _check_application(data)
+    rules.check_certificates_free(data.collaterals, loan=loan)
     for key in _LOAN_SCALARS:
         setattr(loan, key, getattr(data, key))
     loan.customer, loan.product = data.customer, data.product
@@ -260,6 +263,7 @@ def loan_submit(*, loan_id: int, actor) -> Loan:
         rules.check_documents(product, loan.documents.values_list("code", flat=True))
         rules.check_interview_and_authorisation(loan)
         rules.check_collateral(product, list(loan.collaterals.all()), amount=loan.amount, as_of=as_of)
+        rules.check_certificates_free(loan.collaterals.all(), loan=loan)
 
     def apply(loan: Loan) -> None:
         loan.submitted_at = timezone.now()

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import MONEY, RATE, Collateral, Guarantor, Loan
+from loancenter.lib.identifiers import CERTIFICATE_NO, CONTRACT_NO, IdentifierField
 
 
 class Contract(models.Model):
@@ -17,7 +18,7 @@ class Contract(models.Model):
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="contracts")
     kind = models.CharField(_("kind"), max_length=10, choices=KINDS)
-    contract_no = models.CharField(_("contract number"), max_length=40, unique=True)
+    contract_no = IdentifierField(_("contract number"), kind=CONTRACT_NO, max_length=40, unique=True)  # normalised (rule 25)
     guarantor = models.OneToOneField(Guarantor, null=True, blank=True, on_delete=models.PROTECT, related_name="contract")
     collateral = models.OneToOneField(Collateral, null=True, blank=True, on_delete=models.PROTECT, related_name="contract")
     signed_on = models.DateField(_("signed on"))
@@ -42,7 +43,8 @@ class CollateralRegistration(models.Model):
     applied_on = models.DateField(_("applied at the registry on"))
     registry = models.CharField(_("registry"), max_length=100)
     registered_on = models.DateField(_("registered on"), null=True, blank=True)
-    certificate_no = models.CharField(_("certificate (他项权证) number"), max_length=60, unique=True, null=True, blank=True)
+    certificate_no = IdentifierField(_("certificate (他项权证) number"), kind=CERTIFICATE_NO, max_length=60, unique=True,
+                                     null=True, blank=True)  # normalised (rule 25)
     handed_over_at = models.DateTimeField(_("certificate handed to disbursement at"), null=True, blank=True)
     handed_over_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 

@@ -9,13 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import Loan, Status
-from applications.rules import REGISTRAR, check_separation
+from applications.rules import REGISTRAR, check_certificates_free, check_separation
 from applications.workflow import audit, run_transition
 from disbursement import rules
 from disbursement.models import CollateralRegistration, Contract, Disbursement, LoanReceipt
 from loancenter import posts as P
 from loancenter.lib.dates import add_months, today
 from loancenter.lib.errors import InvalidState, RuleViolation
+from loancenter.lib.identifiers import normalise_certificate_no, normalise_contract_no
 from loancenter.rules import require_post
 
 
@@ -29,7 +30,7 @@ def loan_sign_contract(*, loan_id: int, actor, contract_no: str, signed_on: date
 
     Guarantee and mortgage contracts take the loan contract's number with a suffix (-G1, -M1, …).
     """
-    contract_no = (contract_no or "").strip()
+    contract_no = normalise_contract_no(contract_no)  # rule 25: checked and stored in its normal form
     payload = {"contract_no": contract_no, "signed_on": signed_on, "signed_in_person": signed_in_person}
 
     def check(loan: Loan) -> None:
@@ -79,7 +80,7 @@ def registration_apply(*, loan_id: int, actor, registry: str, applied_on: date) 
 def loan_register_collateral(*, loan_id: int, actor, registry: str, registered_on: date, certificate_no: str,
                              applied_on: date | None = None) -> Loan:
     """The registry has registered the mortgage; the certificate (他项权证) number goes into the ledger."""
-    certificate_no = (certificate_no or "").strip()
+    certificate_no = normalise_certificate_no(certificate_no)  # rule 25
     payload = {"registry": registry, "registered_on": registered_on, "certificate_no": certificate_no}
 
     def check(loan: Loan) -> None:
@@ -90,6 +91,7 @@ def loan_register_collateral(*, loan_id: int, actor, registry: str, registered_o
         if not (registry or "").strip():
             raise RuleViolation("registry", _("Name the registry."), field="registry")
         _not_future(registered_on, "registered_on")
+        check_certificates_free(loan.collaterals.all(), loan=loan)
         if CollateralRegistration.objects.filter(certificate_no=certificate_no).exists():
             raise RuleViolation("duplicate_certificate", _("Certificate %(no)s is already in the ledger.") % {"no": certificate_no},
                                 field="certificate_no")

@@ -14,6 +14,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from loancenter import audit as audit_chain
 from loancenter.lib.idcard import validate_id_number
+from loancenter.lib.identifiers import ID_NUMBER, IdentifierField
 from loancenter.lib.sql import fetch_all
 
 
@@ -39,7 +40,8 @@ class User(AbstractUser):
         help_text=_("Approvers decide loans up to this amount; empty means no authority."),
     )
     # Staff loans: a staff member who is the borrower or a guarantor may do nothing on that loan (SPEC §4).
-    id_number = models.CharField(_("ID number"), max_length=18, blank=True, validators=[validate_id_number])
+    # Normalised like customers' (rule 25): the staff-borrower check matches the two.
+    id_number = IdentifierField(_("ID number"), kind=ID_NUMBER, max_length=18, blank=True, validators=[validate_id_number])
     failed_login_count = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
 

@@ -38,6 +38,7 @@ def check_terms(loan: Loan, *, amount: Decimal, term_months: int, annual_rate: D
     rules.check_age_at_maturity(loan.customer, product, term_months=term_months, start=as_of)
     rules.check_dti(loan.customer, product, installment=first_installment(amount, annual_rate, term_months, method))
     rules.check_collateral(product, list(loan.collaterals.all()), amount=amount, as_of=as_of)
+    rules.check_certificates_free(loan.collaterals.all(), loan=loan)
 
 
 def loan_pass_review(*, loan_id: int, actor, opinion: str, amount: Decimal, term_months: int,

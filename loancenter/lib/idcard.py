@@ -11,8 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_PATTERN = re.compile(r"^\d{17}[\dX]$")
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII only: ``\d`` would also match full-width and Arabic-Indic digits, which are other strings (rule 25).
+# Values reach these validators normalised (``loancenter.lib.identifiers``); anything else is refused.
+_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
+_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def check_character(first17: str) -> str:
@@ -27,8 +29,9 @@ class IdInfo:
 
 
 def parse_id_number(value: str) -> IdInfo:
-    value = (value or "").strip().upper()
-    if not _PATTERN.match(value):
+    """Birth date and gender of a normalised ID number (``normalise_id_number``); ValidationError otherwise."""
+    value = value or ""
+    if not _PATTERN.fullmatch(value):
         raise ValidationError(_("ID number must be 18 characters: 17 digits and a check digit or X."), code="id_format")
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -46,7 +49,7 @@ def validate_id_number(value: str) -> None:
 
 
 def validate_phone(value: str) -> None:
-    if not _PHONE.match((value or "").strip()):
+    if not _PHONE.fullmatch(value or ""):
         raise ValidationError(_("Phone must be an 11-digit mainland mobile number."), code="phone")
 
 
