@@ -176,20 +176,26 @@ def _application_page(request, *, loan=None):
         forms = ApplicationForms(request.POST or None, customers=customers,
                                  initial={"customer": request.GET.get("customer"), "interviewed_on": today()})
     else:
+        # Every row the draft has, each with its id (and a collateral's version), so that posting the form back
+        # keeps what the person left alone and changes only what they changed (rule 22).
         forms = ApplicationForms(
             request.POST or None, customers=customers,
             initial={**{k: getattr(loan, k) for k in _EDITABLE}, "customer": loan.customer_id,
-                     "product": loan.product_id, "documents": [d.code for d in loan.documents.all()]},
-            guarantors=[{"customer": g.customer_id, "relationship": g.relationship} for g in loan.guarantors.all()],
-            collaterals=list(loan.collaterals.values("kind", "description", "owner_name", "certificate_no",
-                                                     "appraised_value", "appraised_on", "disposer_consent")),
+                     "product": loan.product_id, "documents": [d.code for d in loan.documents.all()],
+                     "version": loan.version},
+            guarantors=[{"id": g.pk, "customer": g.customer_id, "relationship": g.relationship}
+                        for g in loan.guarantors.order_by("pk")],
+            collaterals=list(loan.collaterals.order_by("pk").values(
+                "id", "version", "kind", "description", "owner_name", "certificate_no", "appraised_value",
+                "appraised_on", "disposer_consent")),
         )
     if request.method == "POST" and forms.is_valid():
         try:
             if loan is None:
                 saved = services.loan_create(actor=request.user, data=forms.to_input())
             else:
-                saved = services.loan_update_draft(actor=request.user, loan_id=loan.pk, data=forms.to_input())
+                saved = services.loan_update_draft(actor=request.user, loan_id=loan.pk, data=forms.to_input(),
+                                                   version=forms.version)
         except DomainError as error:
             forms.add_domain_error(error)
         except ValidationError as error:
