@@ -108,9 +108,11 @@ def customer_update(*, actor, customer_id: int, data: dict, version: int | None 
     return customer
 
 
+@transaction.atomic
 def customer_set_warning(*, actor, customer: Customer, on_warning_list: bool, reason: str = "",
                          version: int | None = None) -> Customer:
-    """Rule 2's list is kept by reviewers and the manager (SPEC §9). ``version``: as the page showed (rule 22)."""
+    """Rule 2's list is kept by reviewers and the manager (SPEC §9). ``version``: as the page showed (rule 22);
+    the compare-and-swap in ``bump`` holds even when ``customer`` was read without a lock."""
     require_post(actor, P.REVIEWER, P.MANAGER)
     versioning.check(customer, version)
     if customer.on_warning_list == on_warning_list:

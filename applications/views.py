@@ -40,6 +40,7 @@ from loancenter import posts as P
 from loancenter import transitions
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
+from loancenter.lib.versioning import StaleEdit
 from loancenter.models import PiiView, User
 from loancenter.rules import require_post
 from loancenter.views import with_age
@@ -76,6 +77,29 @@ def customer_create(request):
     return render(request, "applications/customer_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
+def customer_edit(request, pk: int):
+    """The registering officer corrects a customer's details; the form carries the version it showed (rule 22)."""
+    customer = access_customer(request.user, pk)
+    require_post(request.user, P.MARKETING)
+    form = CustomerForm(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        data = {k: form.cleaned_data[k] for k in services.CUSTOMER_FIELDS if k != "id_number"}
+        try:
+            services.customer_update(actor=request.user, customer_id=customer.pk, data=data,
+                                     version=form.cleaned_data["version"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("Customer %(name)s saved.") % {"name": data["name"]})
+            return redirect("customer-detail", customer.pk)
+    if request.method == "GET":
+        PiiView.objects.create(viewer=request.user, customer=customer, surface="browser")
+    return render(request, "applications/customer_form.html", {"form": form, "customer": customer},
+                  status=400 if form.errors else 200)
+
+
 def customer_detail(request, pk: int):
     customer = access_customer(request.user, pk)
     full_pii = can_see_full_pii(request.user)
@@ -90,9 +114,10 @@ def customer_detail(request, pk: int):
         .select_related("customer", "product").order_by("-id")
     )
     can_flag = request.user.has_any_post(P.REVIEWER, P.MANAGER)
+    can_edit = request.user.has_post(P.MARKETING) and customer.officer_id == request.user.pk
     return render(request, "applications/customer_detail.html", {
         "customer": customer, "full_pii": full_pii, "loans": loans, "guarantees": guarantees,
-        "can_flag": can_flag,
+        "can_flag": can_flag, "can_edit": can_edit,
     })
 
 
@@ -105,7 +130,10 @@ def customer_warning(request, pk: int):
         try:
             services.customer_set_warning(actor=request.user, customer=customer,
                                           on_warning_list=form.cleaned_data["on_warning_list"],
-                                          reason=form.cleaned_data["reason"])
+                                          reason=form.cleaned_data["reason"], version=form.cleaned_data["version"])
+        except StaleEdit as error:
+            messages.error(request, error.message)
+            return redirect("customer-detail", customer.pk)
         except DomainError as error:
             raise PermissionDenied(error.message) from None
         if form.cleaned_data["on_warning_list"]:
@@ -134,7 +162,8 @@ def product_form(request, pk: int | None = None):
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in services.PRODUCT_FIELDS if name in form.cleaned_data}
         try:
-            saved = services.product_save(actor=request.user, data=data, product_id=pk)
+            saved = services.product_save(actor=request.user, data=data, product_id=pk,
+                                          version=form.cleaned_data["version"] if pk else None)
         except ValidationError as error:
             form.add_error(None, error)
         except DomainError as error:

@@ -476,6 +476,8 @@ def retention_set(*, category: str, years: int, actor, op: _Op, basis: str = "")
     before = row.years if row else None
     if row is None:
         row = RetentionPeriod(category=category)
+    elif row.years == int(years) and row.basis == basis:
+        return row  # an unchanged save changes nothing and writes no audit row (rule 22)
     row.years, row.basis = years, basis
     row.save()
     audit(actor=actor, action="archive_retention_set", obj=row,
