@@ -139,13 +139,15 @@ def rendered_forms(html: str | bytes) -> list[RenderedForm]:
     return parser.forms
 
 
-def rendered_form(html: str | bytes, *, testid: str | None = None, has_field: str | None = None,
-                  index: int | None = None, method: str = "post") -> RenderedForm:
+def rendered_form(html: str | bytes, *, testid: str | None = None, form_id: str | None = None,
+                  has_field: str | None = None, index: int | None = None, method: str = "post") -> RenderedForm:
     """The one form of the page that matches: its ``data-testid``, a field it contains, or its position among the
     page's forms of that method (the log-out and language forms of the top bar are forms too)."""
     forms = [f for f in rendered_forms(html) if f.method == method]
     if testid is not None:
         forms = [f for f in forms if f.attrs.get("data-testid") == testid]
+    if form_id is not None:
+        forms = [f for f in forms if f.attrs.get("id") == form_id]
     if has_field is not None:
         forms = [f for f in forms if has_field in f.names()]
     if index is not None:
