@@ -248,10 +248,30 @@ def loan_edit(request, pk: int):
     return _application_page(request, loan=loan)
 
 
+def _row_label(row) -> str:
+    if isinstance(row, dict):
+        return str(row.get("name") or row.get("description") or row.get("id", ""))
+    return str(row)
+
+
+def _edit_summary(payload: dict) -> list[str]:
+    """An edit's audit row (rule 22): ``field: old → new`` and the rows added (+), removed (−) or changed (~)."""
+    parts = [f"{key}: {payload['old'].get(key)} → {value}" for key, value in payload["new"].items()]
+    for kind in ("guarantors", "collaterals", "documents"):
+        rows = payload.get(kind) or {}
+        for sign, key in (("+", "added"), ("−", "removed")):
+            parts += [f"{kind} {sign}{_row_label(row)}" for row in rows.get(key, [])]
+        for row in rows.get("changed", []):
+            parts += [f"{kind} #{row['id']} {k}: {row['old'].get(k)} → {v}" for k, v in row["new"].items()]
+    return parts
+
+
 def _payload_summary(payload) -> str:
     """``key=value; …`` for the audit timeline (the reason is shown on its own line)."""
     if not isinstance(payload, dict):
         return str(payload)
+    if isinstance(payload.get("old"), dict) and isinstance(payload.get("new"), dict):
+        return "; ".join(_edit_summary(payload))
     parts = []
     for key, value in payload.items():
         if key == "reason" or value in ("", None, [], {}):

@@ -182,3 +182,13 @@ def test_a_row_of_another_loan_cannot_be_named(staff, product, customer, full_dr
     assert refused.value.code == "unknown_row"
     assert Collateral.objects.get(pk=foreign.pk).loan_id == full_draft.pk
     assert LoanDocument.objects.filter(loan=other).count() == 2
+
+
+def test_the_loan_page_shows_the_edit_old_and_new(login, staff, full_draft):
+    client = login(staff.mkt)
+    data = open_form(client, full_draft).data
+    data["amount"] = ["90000.00"]
+    data["documents"].append("guarantor_id")
+    client.post(edit_url(full_draft), data)
+    html = client.get(reverse("loan-detail", args=[full_draft.pk])).content.decode()
+    assert "amount: 80000.00 → 90000.00" in html and "documents +guarantor_id" in html
