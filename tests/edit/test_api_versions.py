@@ -56,6 +56,7 @@ def test_customer_patch_with_a_stale_version_field_is_refused(api, staff, custom
     response = client.patch(f"/api/customers/{customer.pk}/", {"employer": "x", "version": 1}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "stale_edit"
     assert snapshot(customer) == before
+    assert refusals() == [("customer_update", None)]
 
 
 def test_customer_patch_without_a_version_is_applied_and_answers_the_new_etag(api, staff, customer):
@@ -76,6 +77,7 @@ def test_product_patch_with_a_stale_if_match_is_refused(api, staff, product):
     response = client.patch(f"/api/products/{product.pk}/", {"max_dti": "0.6"}, format="json", HTTP_IF_MATCH=etag)
     assert response.status_code == 409 and response.json()["code"] == "stale_edit"
     assert snapshot(product) == before
+    assert refusals() == [("product_save", None)]
 
 
 def test_product_patch_unchanged_writes_nothing(api, staff, product):

@@ -67,6 +67,7 @@ def test_servicing_decision_through_the_api_with_a_stale_version_is_refused(staf
                            HTTP_IF_MATCH=f'"{version}"')
     assert response.status_code == 409 and response.json()["code"] == "stale_edit"
     assert snapshot(request_filed) == before
+    assert refusals() == [("servicing_approve", request_filed.loan_id)]
 
 
 def test_servicing_decision_on_a_current_page_goes_through(client, staff, request_filed):
