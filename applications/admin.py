@@ -59,10 +59,18 @@ class ProductForm(forms.ModelForm):
     allowed_purposes = forms.MultipleChoiceField(
         label=_("allowed purposes"), choices=_choices(PURPOSES), widget=forms.CheckboxSelectMultiple,
         required=False, help_text=_("Empty: any purpose that is not prohibited."))
+    # The version the change form showed (rule 22): a save over someone else's newer one is refused. (Not named
+    # ``version``: the admin would take that for the model's non-editable field.)
+    edit_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     class Meta:
         model = Product
         fields = PRODUCT_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["edit_version"].initial = self.instance.version
 
     def clean(self):
         cleaned = super().clean()
@@ -92,7 +100,8 @@ class ProductAdmin(ServiceBackedAdmin):
 
     def save_model(self, request, obj, form, change):
         data = {k: form.cleaned_data[k] for k in PRODUCT_FIELDS if k in form.cleaned_data}
-        saved = product_save(actor=request.user, data=data, product_id=obj.pk if change else None)
+        saved = product_save(actor=request.user, data=data, product_id=obj.pk if change else None,
+                             version=form.cleaned_data.get("edit_version") if change else None)
         obj.pk = saved.pk
 
 

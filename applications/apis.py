@@ -35,6 +35,7 @@ from applications.serializers import (
 )
 from loancenter import transitions
 from loancenter.apis import HasPost
+from loancenter.lib import versioning
 from loancenter.models import PiiView
 
 REFUSALS = {
@@ -42,6 +43,14 @@ REFUSALS = {
     403: OpenApiResponse(ErrorSerializer, description="post_required, not_owner, separation_of_duty, authority_limit"),
     404: OpenApiResponse(description="Outside your data scope, or no such object"),
 }
+STALE = OpenApiResponse(ErrorSerializer, description=(
+    "stale_edit: the record changed since the version sent (If-Match or `version`); nothing was changed (rule 22)"))
+
+
+def with_etag(response: Response, version: int) -> Response:
+    """GET and PATCH answer the record's version as its ETag, for If-Match on the next PATCH (rule 22)."""
+    response["ETag"] = versioning.etag(version)
+    return response
 
 
 def loan_detail_queryset(qs):
@@ -57,7 +66,7 @@ def loan_detail_queryset(qs):
 def loan_response(request, loan_id: int, *, status_code: int = status.HTTP_200_OK) -> Response:
     """The loan as ``GET /api/loans/{id}/`` shows it (callers have already passed ``access_loan``)."""
     loan = loan_detail_queryset(Loan.objects.all()).get(pk=loan_id)
-    return Response(LoanSerializer(loan, context={"request": request}).data, status=status_code)
+    return with_etag(Response(LoanSerializer(loan, context={"request": request}).data, status=status_code), loan.version)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -71,7 +80,8 @@ def loan_response(request, loan_id: int, *, status_code: int = status.HTTP_200_O
     create=extend_schema(summary="Register a customer (marketing)", responses={201: CustomerSerializer, **REFUSALS}),
     partial_update=extend_schema(
         summary="Edit a customer (registering officer) or set on_warning_list (reviewer, manager)",
-        responses={200: CustomerSerializer, **REFUSALS},
+        description="Send `version` or `If-Match` (the ETag of GET) to have a stale edit refused (409 stale_edit).",
+        responses={200: CustomerSerializer, **REFUSALS, 409: STALE},
     ),
 )
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -94,7 +104,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         if full:
             PiiView.objects.create(viewer=self.request.user, customer=customer, surface="api")
         data = CustomerSerializer(customer, context={"request": self.request, "full_pii": full}).data
-        return Response(data, status=status_code)
+        return with_etag(Response(data, status=status_code), customer.version)
 
     def retrieve(self, request, *args, **kwargs):
         return self._answer(self.get_object())
@@ -111,7 +121,8 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         serializer = self.get_serializer(customer, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         customer = services.customer_update(actor=request.user, customer_id=customer.pk,
-                                            data=dict(serializer.validated_data))
+                                            data=dict(serializer.validated_data),
+                                            version=versioning.expected_version(request, request.data))
         customer.refresh_from_db()
         return self._answer(customer)
 
@@ -128,7 +139,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     retrieve=extend_schema(summary="One product"),
     create=extend_schema(summary="Create a product (general, manager)", responses={201: ProductSerializer, **REFUSALS}),
     partial_update=extend_schema(summary="Change a product (general, manager)",
-                                 responses={200: ProductSerializer, **REFUSALS}),
+                                 description="Send `version` or `If-Match` (the ETag of GET) to have a stale edit "
+                                             "refused (409 stale_edit).",
+                                 responses={200: ProductSerializer, **REFUSALS, 409: STALE}),
 )
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
@@ -148,8 +161,13 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         product = self.get_object()
         serializer = self.get_serializer(product, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        product = services.product_save(actor=request.user, data=dict(serializer.validated_data), product_id=product.pk)
-        return Response(ProductSerializer(product).data)
+        product = services.product_save(actor=request.user, data=dict(serializer.validated_data), product_id=product.pk,
+                                        version=versioning.expected_version(request, request.data))
+        return with_etag(Response(ProductSerializer(product).data), product.version)
+
+    def retrieve(self, request, *args, **kwargs):
+        product = self.get_object()
+        return with_etag(Response(ProductSerializer(product).data), product.version)
 
     def update(self, request, *args, **kwargs):
         raise Http404
@@ -166,7 +184,10 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     create=extend_schema(summary="Enter an application (marketing; you become its marketing officer)",
                          request=LoanInput, responses={201: LoanSerializer, **REFUSALS}),
     partial_update=extend_schema(summary="Correct a draft application (its marketing officer)", request=LoanInput,
-                                 responses={200: LoanSerializer, 409: ErrorSerializer, **REFUSALS}),
+                                 description="Send `version` or `If-Match` (the ETag of GET) to have a stale edit "
+                                             "refused (409 stale_edit); rows named by `id` are updated in place.",
+                                 responses={200: LoanSerializer, **REFUSALS, 409: OpenApiResponse(
+                                     ErrorSerializer, description="invalid_state (not a draft) or stale_edit")}),
 )
 class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
@@ -201,7 +222,8 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         loan = self.get_object()
         serializer = LoanInput(data=request.data, partial=True, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        services.loan_update_draft(actor=request.user, loan_id=loan.pk, data=serializer.application(base=loan))
+        services.loan_update_draft(actor=request.user, loan_id=loan.pk, data=serializer.application(base=loan),
+                                   version=versioning.expected_version(request, request.data))
         return loan_response(request, loan.pk)
 
     def update(self, request, *args, **kwargs):

@@ -23,17 +23,35 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+def version_field() -> forms.IntegerField:
+    """The version of the record the form showed (rule 22), posted back so the service can refuse a stale save.
+
+    Not required: a post without it is applied as before, like an API client that sends no version; the forms we
+    render always carry it."""
+    return forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
 class CustomerForm(forms.ModelForm):
+    version = version_field()
+
     class Meta:
         model = Customer
         fields = list(CUSTOMER_FIELDS)
         widgets = {"monthly_income": forms.NumberInput(attrs={"step": "0.01"}),
                    "monthly_debt_payment": forms.NumberInput(attrs={"step": "0.01"})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # The ID number is the person: it is not edited (the service refuses it too).
+            self.fields["id_number"].disabled = True
+            self.fields["version"].initial = self.instance.version
+
 
 class WarningListForm(forms.Form):
     on_warning_list = forms.BooleanField(label=_("On the credit warning list"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+    version = version_field()
 
 
 def _multi(choices: dict, label) -> forms.MultipleChoiceField:
@@ -47,6 +65,7 @@ class ProductForm(forms.ModelForm):
     )
     required_documents = _multi(DOCUMENTS, _("Required documents"))
     allowed_purposes = _multi(PURPOSES, _("Allowed purposes"))
+    version = version_field()
 
     class Meta:
         model = Product
@@ -54,6 +73,11 @@ class ProductForm(forms.ModelForm):
         widgets = {name: forms.NumberInput(attrs={"step": "any"}) for name in (
             "min_amount", "max_amount", "min_rate", "max_rate", "max_ltv", "max_dti", "investigation_rate", "penalty_markup",
         )}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
 
 
 class ApplicationForm(forms.Form):
@@ -70,6 +94,7 @@ class ApplicationForm(forms.Form):
     interviewed_on = forms.DateField(label=_("Face-to-face interview on"), required=False, widget=DateInput())
     credit_authorised = forms.BooleanField(label=_("Written credit-report authorisation received"), required=False)
     documents = _multi(DOCUMENTS, _("Documents received"))
+    version = version_field()
 
     def __init__(self, *args, customers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +102,8 @@ class ApplicationForm(forms.Form):
 
 
 class GuarantorForm(forms.Form):
+    # The row it shows (empty on a new row): an unchanged row is kept as it is, a changed one updated in place.
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     customer = forms.ModelChoiceField(label=_("Guarantor"), queryset=Customer.objects.none())
     relationship = forms.ChoiceField(label=_("Relationship"), choices=[("", "---------"), *RELATIONSHIPS.items()])
 
@@ -86,6 +113,9 @@ class GuarantorForm(forms.Form):
 
 
 class CollateralForm(forms.ModelForm):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = version_field()
+
     class Meta:
         model = Collateral
         fields = ["kind", "description", "owner_name", "certificate_no", "appraised_value", "appraised_on",
@@ -111,8 +141,16 @@ class ApplicationForms:
 
     @staticmethod
     def _kept(formset):
+        """Every row the form showed (it has an id) unless its delete box is ticked, and every new row filled in.
+
+        A row shown and left as it was is kept (rule 22): only the delete box removes a row."""
         return [f.cleaned_data for f in formset.forms
-                if f.has_changed() and f.cleaned_data and not f.cleaned_data.get("DELETE")]
+                if f.cleaned_data and not f.cleaned_data.get("DELETE")
+                and (f.cleaned_data.get("id") is not None or f.has_changed())]
+
+    @property
+    def version(self) -> int | None:
+        return self.main.cleaned_data.get("version")
 
     def to_input(self) -> ApplicationInput:
         data = self.main.cleaned_data
@@ -121,7 +159,7 @@ class ApplicationForms:
             term_months=data["term_months"], repayment_method=data["repayment_method"], purpose=data["purpose"],
             purpose_detail=data["purpose_detail"], long_term_reason=data["long_term_reason"],
             interviewed_on=data["interviewed_on"], credit_authorised=data["credit_authorised"],
-            guarantors=[(row["customer"], row["relationship"]) for row in self._kept(self.guarantors)],
+            guarantors=[(row["customer"], row["relationship"], row["id"]) for row in self._kept(self.guarantors)],
             collaterals=[{k: v for k, v in row.items() if k != "DELETE"} for row in self._kept(self.collaterals)],
             documents=list(data["documents"]),
         )

@@ -47,6 +47,8 @@ class Customer(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customers", verbose_name=_("officer")
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -155,6 +157,8 @@ class Product(models.Model):
                                         help_text=_("Empty: any purpose that is not prohibited."))
     appraisal_validity_days = models.PositiveIntegerField(_("appraisal validity (days)"), default=180)
     active = models.BooleanField(_("active"), default=True)
+    # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["code"]
@@ -224,6 +228,8 @@ class Loan(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic concurrency (rule 22): the application as its edit form and PATCH change it (fields and rows).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     # Review (审查): the reviewer's proposal.
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -441,6 +447,8 @@ class Collateral(models.Model):
     appraised_value = models.DecimalField(_("appraised value"), **MONEY, validators=POSITIVE_MONEY)
     appraised_on = models.DateField(_("appraised on"))
     disposer_consent = models.BooleanField(_("consent of all with a right to dispose recorded"), default=False)
+    # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(appraised_value__gt=0), name="collateral_value_positive")]

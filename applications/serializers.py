@@ -41,6 +41,14 @@ class VisibleCustomerField(serializers.PrimaryKeyRelatedField):
         return customers_visible_to(self.context["request"].user)
 
 
+def VERSION_FIELD(**kwargs) -> serializers.IntegerField:  # noqa: N802 - reads like the field class it returns
+    """The record's version (rule 22): answered by GET (also as the ETag); a PATCH may send the version it read, and
+    a stale one is refused with 409 ``stale_edit``. Leaving it out applies the edit as before."""
+    return serializers.IntegerField(required=False, min_value=1, help_text=_(
+        "The version you read (rule 22). Send it back (or If-Match with the ETag) so that a stale edit is refused."),
+        **kwargs)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Customers
 
@@ -55,13 +63,14 @@ class CustomerSerializer(IdentifierSerializerMixin, serializers.ModelSerializer)
     officer = serializers.SlugRelatedField(slug_field="username", read_only=True)
     reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=1000,
                                    help_text=_("Why the warning-list flag changes (audited)."))
+    version = VERSION_FIELD()
 
     class Meta:
         model = Customer
         fields = [
             "id", "name", "id_number", "phone", "address", "employer", "occupation", "monthly_income",
             "monthly_debt_payment", "civil_capacity", "on_warning_list", "birth_date", "gender", "age",
-            "officer", "created_at", "reason",
+            "officer", "created_at", "reason", "version",
         ]
         read_only_fields = ["birth_date", "gender", "created_at"]
 
@@ -102,6 +111,7 @@ class ProductSerializer(serializers.ModelSerializer):
                                               allow_empty=False)
     required_documents = serializers.ListField(child=serializers.ChoiceField(choices=list(DOCUMENTS)), required=False)
     allowed_purposes = serializers.ListField(child=serializers.ChoiceField(choices=list(PURPOSES)), required=False)
+    version = VERSION_FIELD()
 
     class Meta:
         model = Product
@@ -109,7 +119,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "id", "code", "name", "category", "min_amount", "max_amount", "min_term_months", "max_term_months",
             "repayment_methods", "min_rate", "max_rate", "secured", "max_ltv", "max_dti", "dual_investigation",
             "investigation_rate", "max_age_at_maturity", "penalty_markup", "required_documents", "allowed_purposes",
-            "appraisal_validity_days", "active",
+            "appraisal_validity_days", "active", "version",
         ]
 
 
@@ -118,11 +128,17 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 class GuarantorInput(serializers.Serializer):
+    id = serializers.IntegerField(required=False, allow_null=True, help_text=_(
+        "The guarantor row this is (from GET); without it the row is matched by the guarantor."))
     customer = VisibleCustomerField()
     relationship = serializers.ChoiceField(choices=list(RELATIONSHIPS))
 
 
 class CollateralInput(serializers.Serializer):
+    id = serializers.IntegerField(required=False, allow_null=True, help_text=_(
+        "The collateral row this is (from GET): updated in place. Without it a row equal to an existing one is that "
+        "row, any other is added; rows not listed are removed."))
+    version = VERSION_FIELD(allow_null=True)
     kind = serializers.ChoiceField(choices=list(COLLATERAL_KINDS))
     description = serializers.CharField(max_length=200)
     owner_name = serializers.CharField(max_length=50)
@@ -150,6 +166,7 @@ class LoanInput(serializers.Serializer):
     collaterals = CollateralInput(many=True, required=False, default=list)
     documents = serializers.ListField(child=serializers.ChoiceField(choices=list(DOCUMENTS)), required=False,
                                       default=list, help_text=_("Codes of the documents received."))
+    version = VERSION_FIELD()
 
     def to_representation(self, instance):
         # The browsable API pre-fills its PATCH form from the loan.
@@ -159,13 +176,16 @@ class LoanInput(serializers.Serializer):
         """The validated data as the service's input; on a partial update the draft fills in what is absent."""
         data = dict(self.validated_data)
         if base is not None:
-            data = {**_application_of(base), **{k: v for k, v in data.items() if k in self.initial_data}}
+            current = _application_of(base)
+            # Rows the client did not send are kept as they are, without a version check of their own.
+            current["collaterals"] = [{k: v for k, v in row.items() if k != "version"} for row in current["collaterals"]]
+            data = {**current, **{k: v for k, v in data.items() if k in self.initial_data}}
         return ApplicationInput(
             customer=data["customer"], product=data["product"], amount=data["amount"],
             term_months=data["term_months"], repayment_method=data["repayment_method"], purpose=data["purpose"],
             purpose_detail=data.get("purpose_detail", ""), long_term_reason=data.get("long_term_reason", ""),
             interviewed_on=data.get("interviewed_on"), credit_authorised=data.get("credit_authorised", False),
-            guarantors=[(g["customer"], g["relationship"]) for g in data.get("guarantors", [])],
+            guarantors=[(g["customer"], g["relationship"], g.get("id")) for g in data.get("guarantors", [])],
             collaterals=[dict(c) for c in data.get("collaterals", [])],
             documents=list(data.get("documents", [])),
         )
@@ -181,9 +201,11 @@ def _application_of(loan: Loan) -> dict:
         "repayment_method": loan.repayment_method, "purpose": loan.purpose, "purpose_detail": loan.purpose_detail,
         "long_term_reason": loan.long_term_reason, "interviewed_on": loan.interviewed_on,
         "credit_authorised": loan.credit_authorised,
-        "guarantors": [{"customer": g.customer, "relationship": g.relationship}
-                       for g in loan.guarantors.select_related("customer")],
-        "collaterals": [{k: getattr(c, k) for k in _COLLATERAL_FIELDS} for c in loan.collaterals.all()],
+        "guarantors": [{"id": g.pk, "customer": g.customer, "relationship": g.relationship}
+                       for g in loan.guarantors.select_related("customer").order_by("pk")],
+        "collaterals": [{"id": c.pk, "version": c.version, **{k: getattr(c, k) for k in _COLLATERAL_FIELDS}}
+                        for c in loan.collaterals.order_by("pk")],
+        "version": loan.version,
         "documents": [d.code for d in loan.documents.all()],
     }
 
@@ -193,6 +215,7 @@ def _application_of(loan: Loan) -> dict:
 
 
 class GuarantorOutput(serializers.Serializer):
+    id = serializers.IntegerField()
     customer = serializers.IntegerField(source="customer_id")
     customer_name = serializers.CharField(source="customer.name")
     relationship = serializers.ChoiceField(choices=list(RELATIONSHIPS))
@@ -203,7 +226,7 @@ class CollateralOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Collateral
-        fields = ["id", *_COLLATERAL_FIELDS]
+        fields = ["id", *_COLLATERAL_FIELDS, "version"]
 
 
 def servicing_figures(loan: Loan) -> dict:
@@ -269,7 +292,7 @@ class LoanSerializer(LoanSummarySerializer):
             "purpose_detail", "long_term_reason", "interviewed_on", "credit_authorised", "guarantors", "collaterals",
             "documents", "reviewer", "reviewed_at", "review_opinion", "proposed_amount", "proposed_term_months",
             "proposed_rate", "proposed_method", "approver", "approved_amount", "approved_term_months", "annual_rate",
-            "approved_method", "decided_at", "customer_notified_on", "available_transitions",
+            "approved_method", "decided_at", "customer_notified_on", "available_transitions", "version",
         ]
         read_only_fields = fields
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,13 +26,30 @@ from applications.models import (
     Product,
     Status,
 )
-from applications.workflow import audit, run_transition
+from applications.workflow import audit, record_refusal, run_transition
 from loancenter import posts as P
+from loancenter.lib import versioning
 from loancenter.lib.dates import today
-from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
+from loancenter.lib.errors import DomainError, Forbidden, InvalidState, RuleViolation
 from loancenter.lib.identifiers import normalise_id_number
 from loancenter.lib.money import REPAYMENT_METHODS
 from loancenter.rules import require_post
+
+
+def recorded(action: str):
+    """A refusal of the decorated service is kept in ``RefusedAttempt`` (with its loan, when it has one)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except DomainError as error:
+                record_refusal(actor=kwargs.get("actor"), action=action, loan_id=kwargs.get("loan_id"), error=error)
+                raise
+
+        return inner
+
+    return wrap
 
 
 def _validated(instance, exclude: Iterable[str] = ()) -> None:
@@ -60,15 +78,22 @@ def customer_create(*, actor, data: dict) -> Customer:
     return customer
 
 
+@recorded("customer_update")
 @transaction.atomic
-def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
-    """Edit a customer's details (the registering officer, before any loan is active). The old values are audited."""
+def customer_update(*, actor, customer_id: int, data: dict, version: int | None = None) -> Customer:
+    """Edit a customer's details (the registering officer, before any loan is active). The old values are audited.
+
+    ``version``: the customer's version the form showed (rule 22); stale → ``stale_edit``, nothing changes.
+    """
     customer = Customer.objects.select_for_update().get(pk=customer_id)
+    versioning.check(customer, version)
     editable = set(CUSTOMER_FIELDS) - {"id_number"}
     changes = {k: v for k, v in data.items() if k in editable and getattr(customer, k) != v}
     if "on_warning_list" in data:
+        seen = customer.version
         customer_set_warning(actor=actor, customer=customer, on_warning_list=data["on_warning_list"],
-                             reason=data.get("reason", ""))
+                             reason=data.get("reason", ""), version=version)
+        version = None if customer.version != seen else version  # swapped once already, under the same lock
     if not changes:
         return customer
     require_post(actor, P.MARKETING)
@@ -78,18 +103,24 @@ def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
     for key, value in changes.items():
         setattr(customer, key, value)
     _validated(customer, exclude=["officer", "birth_date", "gender"])
+    versioning.bump(customer, expected=version)
     customer.save()
     audit(actor=actor, action="customer_update", obj=customer, payload={"old": old, "new": changes})
     return customer
 
 
-def customer_set_warning(*, actor, customer: Customer, on_warning_list: bool, reason: str = "") -> Customer:
-    """Rule 2's list is kept by reviewers and the manager (SPEC §9)."""
+@transaction.atomic
+def customer_set_warning(*, actor, customer: Customer, on_warning_list: bool, reason: str = "",
+                         version: int | None = None) -> Customer:
+    """Rule 2's list is kept by reviewers and the manager (SPEC §9). ``version``: as the page showed (rule 22);
+    the compare-and-swap in ``bump`` holds even when ``customer`` was read without a lock."""
     require_post(actor, P.REVIEWER, P.MANAGER)
+    versioning.check(customer, version)
     if customer.on_warning_list == on_warning_list:
         return customer
+    versioning.bump(customer, expected=version)
     customer.on_warning_list = on_warning_list
-    customer.save(update_fields=["on_warning_list"])
+    customer.save(update_fields=["on_warning_list", "version"])
     audit(actor=actor, action="customer_warning_list", obj=customer,
           payload={"on_warning_list": on_warning_list}, reason=reason)
     return customer
@@ -130,20 +161,31 @@ def check_product(product: Product) -> None:
         raise ValidationError(errors)
 
 
+@recorded("product_save")
 @transaction.atomic
-def product_save(*, actor, data: dict, product_id: int | None = None) -> Product:
-    """Create or update a product (general post and manager)."""
+def product_save(*, actor, data: dict, product_id: int | None = None, version: int | None = None) -> Product:
+    """Create or update a product (general post and manager).
+
+    An update writes only the fields that differ, audited old → new; an unchanged save writes nothing. ``version``
+    is the product's version the form showed (rule 22): stale → ``stale_edit``, nothing changes.
+    """
     require_post(actor, P.GENERAL, P.MANAGER)
     product = Product.objects.select_for_update().get(pk=product_id) if product_id else Product()
-    old = {k: getattr(product, k) for k in data if k in PRODUCT_FIELDS} if product_id else {}
-    for key in PRODUCT_FIELDS:
-        if key in data:
-            setattr(product, key, data[key])
+    if product_id:
+        versioning.check(product, version)
+    changed = [k for k in PRODUCT_FIELDS if k in data and (not product_id or not _same(getattr(product, k), data[k]))]
+    old = {k: getattr(product, k) for k in changed} if product_id else {}
+    for key in changed:
+        setattr(product, key, data[key])
     check_product(product)  # first: its field messages are clearer than full_clean's "constraint violated"
     _validated(product)
+    if product_id and not changed:
+        return product
+    if product_id:
+        versioning.bump(product, expected=version)
     product.save()
     audit(actor=actor, action="product_update" if product_id else "product_create", obj=product,
-          payload={"old": old, "new": {k: data[k] for k in data if k in PRODUCT_FIELDS}})
+          payload={"old": old, "new": {k: data[k] for k in changed}})
     return product
 
 
@@ -181,23 +223,151 @@ def _check_application(data: ApplicationInput) -> None:
         raise RuleViolation("documents", _("Unknown document codes: %(c)s.") % {"c": ", ".join(unknown)}, field="documents")
     if data.interviewed_on and data.interviewed_on > today():
         raise RuleViolation("interview", _("The interview date cannot be in the future."), field="interviewed_on")
-    ids = [g.pk for g, _rel in data.guarantors]
+    ids = [row[0].pk for row in data.guarantors]
     if len(ids) != len(set(ids)):
         raise RuleViolation("guarantor", _("The same guarantor is listed twice."), field="guarantors")
     if data.customer.pk in ids:
         raise RuleViolation("guarantor", _("The borrower cannot guarantee their own loan (rule 10)."), field="guarantors")
 
 
-def _write_children(loan: Loan, data: ApplicationInput) -> None:
-    loan.guarantors.all().delete()
-    loan.collaterals.all().delete()
-    loan.documents.all().delete()
-    Guarantor.objects.bulk_create([Guarantor(loan=loan, customer=c, relationship=rel) for c, rel in data.guarantors])
-    collaterals = [Collateral(loan=loan, **item) for item in data.collaterals]
-    for item in collaterals:
+def _same(a, b) -> bool:
+    return a == b or (a in (None, "") and b in (None, ""))
+
+
+def _row_id(value) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _unknown_row(field: str):
+    return RuleViolation("unknown_row", _("A row of this form is not part of this application; open it again."),
+                         field=field)
+
+
+def _sync_guarantors(loan: Loan, wanted: Sequence[tuple]) -> dict:
+    """Make the loan's guarantors what the form or request lists, touching only what differs (rule 22).
+
+    A guarantor is the same row when the same person guarantees (their relationship may change in place); a row
+    the form names by id whose person was changed keeps its id with the new person; the rest are added or removed.
+    """
+    existing = {g.pk: g for g in Guarantor.objects.select_for_update().filter(loan=loan).select_related("customer")}
+    by_customer = {g.customer_id: g for g in existing.values()}
+    wanted_customers = {row[0].pk for row in wanted}
+    kept: dict[int, tuple] = {}
+    new: list[tuple] = []
+    for customer, relationship, *rest in wanted:
+        row_id = _row_id(rest[0]) if rest else None
+        if row_id is not None and row_id not in existing:
+            raise _unknown_row("guarantors")
+        row = by_customer.get(customer.pk)
+        if row is None and row_id is not None and existing[row_id].customer_id not in wanted_customers:
+            row = existing[row_id]
+        if row is None or row.pk in kept:
+            new.append((customer, relationship))
+        else:
+            kept[row.pk] = (customer, relationship)
+    removed = [g for pk, g in existing.items() if pk not in kept]
+    Guarantor.objects.filter(pk__in=[g.pk for g in removed]).delete()
+    changed = []
+    for pk, (customer, relationship) in kept.items():
+        row = existing[pk]
+        diff = {k: (old, new_) for k, old, new_ in (("customer", row.customer_id, customer.pk),
+                                                     ("relationship", row.relationship, relationship)) if old != new_}
+        if diff:
+            row.customer, row.relationship = customer, relationship
+            row.save(update_fields=["customer", "relationship"])
+            changed.append({"id": pk, "old": {k: o for k, (o, _n) in diff.items()},
+                            "new": {k: n for k, (_o, n) in diff.items()}})
+    added = Guarantor.objects.bulk_create([Guarantor(loan=loan, customer=c, relationship=r) for c, r in new])
+    return _row_changes(
+        added=[{"id": g.pk, "customer": g.customer_id, "name": g.customer.name, "relationship": g.relationship}
+               for g in added],
+        removed=[{"id": g.pk, "customer": g.customer_id, "name": g.customer.name, "relationship": g.relationship}
+                 for g in removed],
+        changed=changed,
+    )
+
+
+COLLATERAL_FIELDS = ("kind", "description", "owner_name", "certificate_no", "appraised_value", "appraised_on",
+                     "disposer_consent")
+
+
+def _sync_collaterals(loan: Loan, wanted: Sequence[dict]) -> dict:
+    """Make the loan's collaterals what the form or request lists: rows named by id are updated in place (with
+    their own compare-and-swap version); a row without id that equals an existing one is that row (an API client
+    resending the list); anything else is added, and rows no longer listed are removed."""
+    existing = {c.pk: c for c in Collateral.objects.select_for_update().filter(loan=loan).order_by("pk")}
+    items = []
+    for item in wanted:
+        item = dict(item)
+        row_id, row_version = _row_id(item.pop("id", None)), _row_id(item.pop("version", None))
+        items.append((row_id, row_version, {k: item[k] for k in COLLATERAL_FIELDS if k in item}))
+    matched: dict[int, tuple] = {}
+    for row_id, row_version, values in items:
+        if row_id is None:
+            continue
+        if row_id not in existing or row_id in matched:
+            raise _unknown_row("collaterals")
+        matched[row_id] = (row_version, values)
+    new = []
+    for row_id, row_version, values in items:
+        if row_id is not None:
+            continue
+        twin = next((c for pk, c in existing.items() if pk not in matched
+                     and all(_same(getattr(c, k), v) for k, v in values.items())), None)
+        if twin is not None:
+            matched[twin.pk] = (row_version, values)
+        else:
+            new.append(values)
+    removed = [c for pk, c in existing.items() if pk not in matched]
+    Collateral.objects.filter(pk__in=[c.pk for c in removed]).delete()
+    changed = []
+    for pk, (row_version, values) in matched.items():
+        row = existing[pk]
+        diff = {k: (getattr(row, k), v) for k, v in values.items() if not _same(getattr(row, k), v)}
+        if not diff:
+            versioning.check(row, row_version)
+            continue
+        versioning.bump(row, expected=row_version)
+        for key, (_old, value) in diff.items():
+            setattr(row, key, value)
+        _validated(row, exclude=["loan"])
+        row.save(update_fields=[*diff, "version"])
+        changed.append({"id": pk, "old": {k: o for k, (o, _n) in diff.items()},
+                        "new": {k: n for k, (_o, n) in diff.items()}})
+    created = [Collateral(loan=loan, **values) for values in new]
+    for item in created:
         _validated(item, exclude=["loan"])
-    Collateral.objects.bulk_create(collaterals)
-    LoanDocument.objects.bulk_create([LoanDocument(loan=loan, code=code) for code in dict.fromkeys(data.documents)])
+    Collateral.objects.bulk_create(created)
+    return _row_changes(
+        added=[{"id": c.pk, **{k: getattr(c, k) for k in COLLATERAL_FIELDS}} for c in created],
+        removed=[{"id": c.pk, **{k: getattr(c, k) for k in COLLATERAL_FIELDS}} for c in removed],
+        changed=changed,
+    )
+
+
+def _sync_documents(loan: Loan, codes: Sequence[str]) -> dict:
+    """Ticked codes are kept as they are (their received date too), unticked ones removed, new ones added."""
+    wanted = list(dict.fromkeys(codes))
+    existing = set(LoanDocument.objects.filter(loan=loan).values_list("code", flat=True))
+    removed = sorted(existing - set(wanted))
+    LoanDocument.objects.filter(loan=loan, code__in=removed).delete()
+    added = [code for code in wanted if code not in existing]
+    LoanDocument.objects.bulk_create([LoanDocument(loan=loan, code=code) for code in added])
+    return _row_changes(added=added, removed=removed)
+
+
+def _row_changes(*, added=(), removed=(), changed=()) -> dict:
+    return {k: list(v) for k, v in (("added", added), ("removed", removed), ("changed", changed)) if v}
+
+
+def _write_children(loan: Loan, data: ApplicationInput) -> dict:
+    """The application's rows as the input lists them; returns what changed, per kind of row (empty: nothing)."""
+    changes = {
+        "guarantors": _sync_guarantors(loan, data.guarantors),
+        "collaterals": _sync_collaterals(loan, data.collaterals),
+        "documents": _sync_documents(loan, data.documents),
+    }
+    return {k: v for k, v in changes.items() if v}
 
 
 _LOAN_SCALARS = ("amount", "term_months", "repayment_method", "purpose", "purpose_detail", "long_term_reason",
@@ -221,24 +391,45 @@ def loan_create(*, actor, data: ApplicationInput) -> Loan:
     return loan
 
 
+@recorded("update")
 @transaction.atomic
-def loan_update_draft(*, actor, loan_id: int, data: ApplicationInput) -> Loan:
-    """The officer corrects a draft (new, or returned by the reviewer) before submitting it again."""
-    loan = Loan.objects.select_for_update().get(pk=loan_id)
+def loan_update_draft(*, actor, loan_id: int, data: ApplicationInput, version: int | None = None) -> Loan:
+    """The officer corrects a draft (new, or returned by the reviewer) before submitting it again.
+
+    Only what differs from the draft is written: fields, and rows updated in place, added or removed (rule 22).
+    ``version`` is the draft's version the form showed (an API client may leave it out): when someone saved the
+    draft since, the edit is refused with ``stale_edit`` and nothing is written. The audit row lists each change
+    old → new; an unchanged save writes nothing, not even an audit row.
+    """
+    loan = Loan.objects.select_for_update().select_related("customer", "product").get(pk=loan_id)
     require_post(actor, P.MARKETING)
     if loan.marketing_officer_id != actor.pk:
         raise Forbidden("not_owner", _("Only the loan's own marketing officer may do this."))
     if loan.status != Status.DRAFT:
         raise InvalidState(_("Only a draft application can be edited."))
+    versioning.check(loan, version)
     _check_application(data)
     rules.check_certificates_free(data.collaterals, loan=loan)
+    old = {k: getattr(loan, k) for k in _LOAN_SCALARS}
+    new = {k: getattr(data, k) for k in _LOAN_SCALARS}
+    if loan.customer_id != data.customer.pk:
+        old["customer"], new["customer"] = loan.customer_id, data.customer.pk
+    if loan.product_id != data.product.pk:
+        old["product"], new["product"] = loan.product.code, data.product.code
+    changed = [k for k in old if not _same(old[k], new[k])]
     for key in _LOAN_SCALARS:
         setattr(loan, key, getattr(data, key))
     loan.customer, loan.product = data.customer, data.product
     _validated(loan, exclude=["customer", "product", "marketing_officer", "status", "application_no"])
-    loan.save()
-    _write_children(loan, data)
-    audit(actor=actor, action="update", loan=loan, payload={k: getattr(data, k) for k in _LOAN_SCALARS})
+    rows = _write_children(loan, data)
+    if not changed and not rows:
+        return loan
+    versioning.bump(loan, expected=version)
+    if changed:
+        loan.save(update_fields=[*changed, "version"])
+    audit(actor=actor, action="update", loan=loan,
+          payload={"old": {k: old[k] for k in changed}, "new": {k: new[k] for k in changed}, **rows,
+                   "version": loan.version})
     return loan
 
 

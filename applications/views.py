@@ -40,6 +40,7 @@ from loancenter import posts as P
 from loancenter import transitions
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
+from loancenter.lib.versioning import StaleEdit
 from loancenter.models import PiiView, User
 from loancenter.rules import require_post
 from loancenter.views import with_age
@@ -76,6 +77,29 @@ def customer_create(request):
     return render(request, "applications/customer_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
+def customer_edit(request, pk: int):
+    """The registering officer corrects a customer's details; the form carries the version it showed (rule 22)."""
+    customer = access_customer(request.user, pk)
+    require_post(request.user, P.MARKETING)
+    form = CustomerForm(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        data = {k: form.cleaned_data[k] for k in services.CUSTOMER_FIELDS if k != "id_number"}
+        try:
+            services.customer_update(actor=request.user, customer_id=customer.pk, data=data,
+                                     version=form.cleaned_data["version"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("Customer %(name)s saved.") % {"name": data["name"]})
+            return redirect("customer-detail", customer.pk)
+    if request.method == "GET":
+        PiiView.objects.create(viewer=request.user, customer=customer, surface="browser")
+    return render(request, "applications/customer_form.html", {"form": form, "customer": customer},
+                  status=400 if form.errors else 200)
+
+
 def customer_detail(request, pk: int):
     customer = access_customer(request.user, pk)
     full_pii = can_see_full_pii(request.user)
@@ -90,9 +114,10 @@ def customer_detail(request, pk: int):
         .select_related("customer", "product").order_by("-id")
     )
     can_flag = request.user.has_any_post(P.REVIEWER, P.MANAGER)
+    can_edit = request.user.has_post(P.MARKETING) and customer.officer_id == request.user.pk
     return render(request, "applications/customer_detail.html", {
         "customer": customer, "full_pii": full_pii, "loans": loans, "guarantees": guarantees,
-        "can_flag": can_flag,
+        "can_flag": can_flag, "can_edit": can_edit,
     })
 
 
@@ -105,7 +130,10 @@ def customer_warning(request, pk: int):
         try:
             services.customer_set_warning(actor=request.user, customer=customer,
                                           on_warning_list=form.cleaned_data["on_warning_list"],
-                                          reason=form.cleaned_data["reason"])
+                                          reason=form.cleaned_data["reason"], version=form.cleaned_data["version"])
+        except StaleEdit as error:
+            messages.error(request, error.message)
+            return redirect("customer-detail", customer.pk)
         except DomainError as error:
             raise PermissionDenied(error.message) from None
         if form.cleaned_data["on_warning_list"]:
@@ -134,7 +162,8 @@ def product_form(request, pk: int | None = None):
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in services.PRODUCT_FIELDS if name in form.cleaned_data}
         try:
-            saved = services.product_save(actor=request.user, data=data, product_id=pk)
+            saved = services.product_save(actor=request.user, data=data, product_id=pk,
+                                          version=form.cleaned_data["version"] if pk else None)
         except ValidationError as error:
             form.add_error(None, error)
         except DomainError as error:
@@ -176,20 +205,26 @@ def _application_page(request, *, loan=None):
         forms = ApplicationForms(request.POST or None, customers=customers,
                                  initial={"customer": request.GET.get("customer"), "interviewed_on": today()})
     else:
+        # Every row the draft has, each with its id (and a collateral's version), so that posting the form back
+        # keeps what the person left alone and changes only what they changed (rule 22).
         forms = ApplicationForms(
             request.POST or None, customers=customers,
             initial={**{k: getattr(loan, k) for k in _EDITABLE}, "customer": loan.customer_id,
-                     "product": loan.product_id, "documents": [d.code for d in loan.documents.all()]},
-            guarantors=[{"customer": g.customer_id, "relationship": g.relationship} for g in loan.guarantors.all()],
-            collaterals=list(loan.collaterals.values("kind", "description", "owner_name", "certificate_no",
-                                                     "appraised_value", "appraised_on", "disposer_consent")),
+                     "product": loan.product_id, "documents": [d.code for d in loan.documents.all()],
+                     "version": loan.version},
+            guarantors=[{"id": g.pk, "customer": g.customer_id, "relationship": g.relationship}
+                        for g in loan.guarantors.order_by("pk")],
+            collaterals=list(loan.collaterals.order_by("pk").values(
+                "id", "version", "kind", "description", "owner_name", "certificate_no", "appraised_value",
+                "appraised_on", "disposer_consent")),
         )
     if request.method == "POST" and forms.is_valid():
         try:
             if loan is None:
                 saved = services.loan_create(actor=request.user, data=forms.to_input())
             else:
-                saved = services.loan_update_draft(actor=request.user, loan_id=loan.pk, data=forms.to_input())
+                saved = services.loan_update_draft(actor=request.user, loan_id=loan.pk, data=forms.to_input(),
+                                                   version=forms.version)
         except DomainError as error:
             forms.add_domain_error(error)
         except ValidationError as error:
@@ -213,10 +248,30 @@ def loan_edit(request, pk: int):
     return _application_page(request, loan=loan)
 
 
+def _row_label(row) -> str:
+    if isinstance(row, dict):
+        return str(row.get("name") or row.get("description") or row.get("id", ""))
+    return str(row)
+
+
+def _edit_summary(payload: dict) -> list[str]:
+    """An edit's audit row (rule 22): ``field: old → new`` and the rows added (+), removed (−) or changed (~)."""
+    parts = [f"{key}: {payload['old'].get(key)} → {value}" for key, value in payload["new"].items()]
+    for kind in ("guarantors", "collaterals", "documents"):
+        rows = payload.get(kind) or {}
+        for sign, key in (("+", "added"), ("−", "removed")):
+            parts += [f"{kind} {sign}{_row_label(row)}" for row in rows.get(key, [])]
+        for row in rows.get("changed", []):
+            parts += [f"{kind} #{row['id']} {k}: {row['old'].get(k)} → {v}" for k, v in row["new"].items()]
+    return parts
+
+
 def _payload_summary(payload) -> str:
     """``key=value; …`` for the audit timeline (the reason is shown on its own line)."""
     if not isinstance(payload, dict):
         return str(payload)
+    if isinstance(payload.get("old"), dict) and isinstance(payload.get("new"), dict):
+        return "; ".join(_edit_summary(payload))
     parts = []
     for key, value in payload.items():
         if key == "reason" or value in ("", None, [], {}):

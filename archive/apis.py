@@ -16,6 +16,7 @@ from applications.selectors import access_loan
 from archive import selectors, services
 from archive.models import ChecklistItem, Copy, Folder, Lending
 from loancenter.apis import HasPost
+from loancenter.lib import versioning
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -112,7 +113,7 @@ class LendingSerializer(serializers.ModelSerializer):
         model = Lending
         fields = ["id", "lending_no", "item", "item_label", "loan", "status", "requester", "purpose", "due_on",
                   "requested_at", "decided_by", "decided_at", "decision_note", "out_at", "out_by", "returned_at",
-                  "returned_by", "return_note"]
+                  "returned_by", "return_note", "version"]
         read_only_fields = [f for f in fields if f not in ("item", "purpose", "due_on")]
 
 
@@ -151,11 +152,14 @@ class LendingNoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-ACTIONS = {
-    "approve": lambda lending, user, note: services.lending_approve(lending_id=lending, actor=user, note=note),
-    "refuse": lambda lending, user, note: services.lending_refuse(lending_id=lending, actor=user, note=note),
-    "out": lambda lending, user, note: services.lending_out(lending_id=lending, actor=user),
-    "return": lambda lending, user, note: services.lending_return(lending_id=lending, actor=user, note=note),
+ACTIONS = {  # version: the lending's version the client read (rule 22), or None
+    "approve": lambda lending, user, note, version: services.lending_approve(lending_id=lending, actor=user, note=note,
+                                                                             version=version),
+    "refuse": lambda lending, user, note, version: services.lending_refuse(lending_id=lending, actor=user, note=note,
+                                                                           version=version),
+    "out": lambda lending, user, note, version: services.lending_out(lending_id=lending, actor=user, version=version),
+    "return": lambda lending, user, note, version: services.lending_return(lending_id=lending, actor=user, note=note,
+                                                                           version=version),
 }
 
 
@@ -170,7 +174,8 @@ def lending_action_view(name: str):
             access_loan(request.user, lending.loan_id)
             data = LendingNoteInput(data=request.data)
             data.is_valid(raise_exception=True)
-            done = ACTIONS[name](lending.pk, request.user, data.validated_data["note"])
+            done = ACTIONS[name](lending.pk, request.user, data.validated_data["note"],
+                                 versioning.expected_version(request, request.data))
             return Response(LendingSerializer(done).data)
 
     LendingAction.__name__ = f"Lending{name.title()}"

@@ -179,6 +179,8 @@ class Lending(models.Model):
     returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("received back by"))
     return_note = models.CharField(_("condition on return"), max_length=200, blank=True)
+    # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -258,6 +260,8 @@ class Destruction(models.Model):
                                 related_name="+", verbose_name=_("witness"))
     destroyed_on = models.DateField(_("destroyed on"), null=True, blank=True)
     method = models.CharField(_("method"), max_length=60, blank=True)
+    # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["-proposed_at", "-id"]

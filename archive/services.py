@@ -29,6 +29,7 @@ from archive.models import (
     Section,
 )
 from loancenter import posts as P
+from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError, Forbidden, InvalidState, RuleViolation
 from loancenter.rules import require_post
@@ -223,9 +224,11 @@ def loan_file_complete(*, loan_file_id: int, actor, op: _Op) -> LoanFile:
 # Lending-out (调阅)
 
 
-def _lock_lending(lending_id: int, op: _Op) -> Lending:
+def _lock_lending(lending_id: int, op: _Op, version: int | None = None) -> Lending:
     lending = Lending.objects.select_for_update().select_related("item", "requester", "loan").get(pk=lending_id)
     op.loan_id = lending.loan_id
+    # The version the deciding page showed (rule 22): a compare-and-swap, so a decision taken on a stale page is refused.
+    versioning.bump(lending, expected=version)
     return lending
 
 
@@ -253,10 +256,10 @@ def lending_request(*, item_id: int, actor, op: _Op, purpose: str, due_on: date)
 
 
 @_service("lending_approve")
-def lending_approve(*, lending_id: int, actor, op: _Op, note: str = "") -> Lending:
+def lending_approve(*, lending_id: int, actor, op: _Op, note: str = "", version: int | None = None) -> Lending:
     """Someone other than the requester approves (SPEC §4); an archivist or the manager decides."""
     rules.require_decider(actor)
-    lending = _lock_lending(lending_id, op)
+    lending = _lock_lending(lending_id, op, version)
     rules.check_not_requester(lending, actor)
     rules.check_lending_status(lending, Lending.REQUESTED, action="approve")
     lending.status, lending.decided_by, lending.decided_at, lending.decision_note = Lending.APPROVED, actor, timezone.now(), note
@@ -267,9 +270,9 @@ def lending_approve(*, lending_id: int, actor, op: _Op, note: str = "") -> Lendi
 
 
 @_service("lending_refuse")
-def lending_refuse(*, lending_id: int, actor, op: _Op, note: str) -> Lending:
+def lending_refuse(*, lending_id: int, actor, op: _Op, note: str, version: int | None = None) -> Lending:
     rules.require_decider(actor)
-    lending = _lock_lending(lending_id, op)
+    lending = _lock_lending(lending_id, op, version)
     rules.check_not_requester(lending, actor)
     rules.check_lending_status(lending, Lending.REQUESTED, Lending.APPROVED, action="refuse")
     if not (note or "").strip():
@@ -282,10 +285,10 @@ def lending_refuse(*, lending_id: int, actor, op: _Op, note: str) -> Lending:
 
 
 @_service("lending_out")
-def lending_out(*, lending_id: int, actor, op: _Op) -> Lending:
+def lending_out(*, lending_id: int, actor, op: _Op, version: int | None = None) -> Lending:
     """The archivist hands an approved file to the borrower: the only way an item (or a vault item) leaves."""
     rules.require_archivist(actor)
-    lending = _lock_lending(lending_id, op)
+    lending = _lock_lending(lending_id, op, version)
     item = _lock_item(lending.item_id, op)
     rules.check_lending_status(lending, Lending.APPROVED, action="out")
     rules.check_lendable(item, out_lending=_current_out(item))
@@ -300,9 +303,9 @@ def lending_out(*, lending_id: int, actor, op: _Op) -> Lending:
 
 
 @_service("lending_return")
-def lending_return(*, lending_id: int, actor, op: _Op, note: str = "") -> Lending:
+def lending_return(*, lending_id: int, actor, op: _Op, note: str = "", version: int | None = None) -> Lending:
     rules.require_archivist(actor)
-    lending = _lock_lending(lending_id, op)
+    lending = _lock_lending(lending_id, op, version)
     rules.check_lending_status(lending, Lending.OUT, action="return")
     item = _lock_item(lending.item_id, op)
     lending.status, lending.returned_at, lending.returned_by, lending.return_note = (
@@ -400,18 +403,20 @@ def destruction_propose(*, item_id: int, actor, op: _Op, reason: str) -> Destruc
     return destruction
 
 
-def _lock_destruction(destruction_id: int, op: _Op) -> Destruction:
+def _lock_destruction(destruction_id: int, op: _Op, version: int | None = None) -> Destruction:
     destruction = Destruction.objects.select_for_update().select_related("item", "loan").get(pk=destruction_id)
     op.loan_id = destruction.loan_id
+    # The version the deciding page showed (rule 22): a compare-and-swap, so a decision taken on a stale page is refused.
+    versioning.bump(destruction, expected=version)
     return destruction
 
 
 @_service("destruction_approve")
 def destruction_approve(*, destruction_id: int, actor, op: _Op, witness, destroyed_on: date | None = None,
-                        method: str = "") -> Destruction:
+                        method: str = "", version: int | None = None) -> Destruction:
     """A second person approves; the file is destroyed in front of the witness; the record is kept forever."""
     rules.require_decider(actor)
-    destruction = _lock_destruction(destruction_id, op)
+    destruction = _lock_destruction(destruction_id, op, version)
     rules.check_not_proposer(destruction, actor)
     if destruction.status != Destruction.PROPOSED:
         raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
@@ -433,9 +438,9 @@ def destruction_approve(*, destruction_id: int, actor, op: _Op, witness, destroy
 
 
 @_service("destruction_refuse")
-def destruction_refuse(*, destruction_id: int, actor, op: _Op, reason: str) -> Destruction:
+def destruction_refuse(*, destruction_id: int, actor, op: _Op, reason: str, version: int | None = None) -> Destruction:
     rules.require_decider(actor)
-    destruction = _lock_destruction(destruction_id, op)
+    destruction = _lock_destruction(destruction_id, op, version)
     rules.check_not_proposer(destruction, actor)
     if destruction.status != Destruction.PROPOSED:
         raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
@@ -476,6 +481,8 @@ def retention_set(*, category: str, years: int, actor, op: _Op, basis: str = "")
     before = row.years if row else None
     if row is None:
         row = RetentionPeriod(category=category)
+    elif row.years == int(years) and row.basis == basis:
+        return row  # an unchanged save changes nothing and writes no audit row (rule 22)
     row.years, row.basis = years, basis
     row.save()
     audit(actor=actor, action="archive_retention_set", obj=row,

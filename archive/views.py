@@ -32,6 +32,7 @@ from archive.forms import (
 from archive.models import Destruction, Handover, Inspection, Lending, LoanFile
 from archive.rules import DECIDING_POSTS
 from loancenter import posts as P
+from loancenter.lib import versioning
 from loancenter.lib.errors import DomainError
 from loancenter.pdf_views import _user as pdf_user
 from loancenter.rules import require_post
@@ -229,7 +230,8 @@ def lending_action(request, pk: int, action: str):
     service, form_class, args, done = _LENDING_ACTIONS[action]
     form = form_class(request.POST)
     if form.is_valid():
-        _run(request, service, str(done) % {"no": lending.lending_no}, lending_id=lending.pk, **args(form.cleaned_data))
+        _run(request, service, str(done) % {"no": lending.lending_no}, lending_id=lending.pk,
+             version=versioning.expected_version(request, request.POST), **args(form.cleaned_data))
     else:
         _form_errors(request, form)
     return redirect(_back(request, reverse("archive:lending-list")))
@@ -328,14 +330,15 @@ def destruction_decide(request, pk: int, action: str):
         form = DestructionApproveForm(request.POST)
         if form.is_valid():
             _run(request, services.destruction_approve, _("Destroyed and recorded in the destruction register."),
-                 destruction_id=destruction.pk, **form.cleaned_data)
+                 destruction_id=destruction.pk, version=versioning.expected_version(request, request.POST),
+                 **form.cleaned_data)
         else:
             _form_errors(request, form)
     elif action == "refuse":
         form = ReasonForm(request.POST)
         if form.is_valid():
             _run(request, services.destruction_refuse, _("Destruction refused."), destruction_id=destruction.pk,
-                 reason=form.cleaned_data["reason"])
+                 reason=form.cleaned_data["reason"], version=versioning.expected_version(request, request.POST))
         else:
             _form_errors(request, form)
     else:

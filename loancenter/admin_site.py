@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loancenter import posts as P
 from loancenter.lib.errors import DomainError
+from loancenter.models import RefusedAttempt
 
 ADMIN_POSTS = (P.GENERAL, P.MANAGER)
 
@@ -98,9 +99,12 @@ class ServiceBackedAdmin(ReadOnlyAdmin):
             # The admin's own transaction.atomic() around the view rolls everything back on the way out.
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:
+            # The admin's transaction took the service's own record of the refusal with it: keep one here.
             self.refused(request, error)
             self.message_user(request, error.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def refused(self, request, error: DomainError) -> None:
-        """Called after the rollback: an admin that must record its refusals does so here."""
+        """Called after the rollback; an admin with its own record of refusals overrides it."""
+        RefusedAttempt.objects.create(actor=request.user, action=f"admin_{self.model._meta.model_name}",
+                                      code=error.code, detail=error.message)

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from applications.selectors import access_loan
 from loancenter.apis import HasPost
+from loancenter.lib import versioning
 from postloan import collections, forms, grades, servicing, write_off
 from postloan.models import (
     CollectionAction,
@@ -74,7 +75,7 @@ class ServicingSerializer(serializers.ModelSerializer):
         model = ServicingRequest
         fields = ["id", "loan", "kind", "status", "filed_by", "filed_at", "reason", "amount", "paid_on", "reference",
                   "extension_months", "guarantor_consent", "new_value", "old_value", "reviewed_by", "reviewed_at",
-                  "review_note", "executed_by", "executed_at", "result"]
+                  "review_note", "executed_by", "executed_at", "result", "version"]
 
 
 class WriteOffSerializer(serializers.ModelSerializer):
@@ -85,7 +86,7 @@ class WriteOffSerializer(serializers.ModelSerializer):
     class Meta:
         model = WriteOff
         fields = ["id", "loan", "status", "reason", "legal_documents", "principal", "interest", "penalty", "proposed_by",
-                  "proposed_at", "reviewed_by", "reviewed_at", "approved_by", "approved_at", "written_off_on"]
+                  "proposed_at", "reviewed_by", "reviewed_at", "approved_by", "approved_at", "written_off_on", "version"]
 
 
 class RecoverySerializer(serializers.ModelSerializer):
@@ -101,7 +102,7 @@ class GradeChangeSerializer(serializers.ModelSerializer):
     class Meta:
         model = GradeChange
         fields = ["id", "loan", "from_grade", "to_grade", "reasons", "status", "proposed_by", "proposed_at", "decided_by",
-                  "decided_at", "decision_note"]
+                  "decided_at", "decision_note", "version"]
 
 
 def _parsed(input_cls, request) -> dict:
@@ -195,7 +196,8 @@ def _decision(model, input_cls, service, id_kw: str, out, summary: str):
         @extend_schema(summary=summary, request=input_cls, responses=out)
         def post(self, request, pk: int):
             obj = _scoped(model, request, pk)
-            result = service(**{id_kw: obj.pk}, actor=request.user, **_parsed(input_cls, request))
+            result = service(**{id_kw: obj.pk}, actor=request.user, **_parsed(input_cls, request),
+                             version=versioning.expected_version(request, request.data))
             return Response(out(result).data)
 
     View.__name__ = f"{service.__name__}_view"

@@ -116,12 +116,17 @@ def agency_save(*, actor, name: str, licence_no: str = "", phone: str = "", acti
     require_post(actor, P.GENERAL, P.MANAGER)
     with transaction.atomic():
         agency = CollectionAgency.objects.select_for_update().get(pk=agency_id) if agency_id else CollectionAgency()
-        old = {"name": agency.name, "active": agency.active} if agency_id else {}
-        agency.name, agency.licence_no, agency.phone, agency.active = name.strip(), licence_no, phone, active
+        new = {"name": name.strip(), "licence_no": licence_no, "phone": phone, "active": active}
+        changed = [k for k, v in new.items() if getattr(agency, k) != v] if agency_id else list(new)
+        if not changed:
+            return agency  # an unchanged save changes nothing and writes no audit row (rule 22)
+        old = {k: getattr(agency, k) for k in changed} if agency_id else {}
+        for key in changed:
+            setattr(agency, key, new[key])
         agency.full_clean()
         agency.save()
-        audit(actor=actor, action="collection_agency_save", obj=agency, payload={"old": old, "name": agency.name,
-                                                                                   "active": agency.active})
+        audit(actor=actor, action="collection_agency_save", obj=agency, payload={
+            "old": old, "new": {k: new[k] for k in changed}, "name": agency.name, "active": agency.active})
     return agency
 
 

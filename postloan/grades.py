@@ -17,6 +17,7 @@ from applications import rules as app_rules
 from applications.models import Loan, Status
 from applications.workflow import audit
 from loancenter import posts as P
+from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.rules import require_post
@@ -61,8 +62,10 @@ def grade_change_propose(*, loan_id: int, actor, to_grade: str, reasons: str) ->
     return change
 
 
-def _lock(change_id: int) -> tuple[GradeChange, Loan]:
+def _lock(change_id: int, version: int | None = None) -> tuple[GradeChange, Loan]:
     change = GradeChange.objects.select_for_update().get(pk=change_id)
+    # The version the deciding page showed (rule 22): a compare-and-swap, so a decision taken on a stale page is refused.
+    versioning.bump(change, expected=version)
     loan = Loan.objects.select_for_update().get(pk=change.loan_id)
     change.loan = loan
     return change, loan
@@ -77,9 +80,9 @@ def _check_decider(change: GradeChange, loan: Loan, actor) -> None:
 
 
 @_recorded("grade_change_approve")
-def grade_change_approve(*, change_id: int, actor, note: str = "") -> GradeChange:
+def grade_change_approve(*, change_id: int, actor, note: str = "", version: int | None = None) -> GradeChange:
     with transaction.atomic():
-        change, loan = _lock(change_id)
+        change, loan = _lock(change_id, version)
         _check_decider(change, loan, actor)
         if loan.status != Status.ACTIVE:
             raise InvalidState(_("The loan is no longer active (%(s)s).") % {"s": loan.get_status_display()})
@@ -100,9 +103,9 @@ def grade_change_approve(*, change_id: int, actor, note: str = "") -> GradeChang
 
 
 @_recorded("grade_change_reject")
-def grade_change_reject(*, change_id: int, actor, note: str) -> GradeChange:
+def grade_change_reject(*, change_id: int, actor, note: str, version: int | None = None) -> GradeChange:
     with transaction.atomic():
-        change, loan = _lock(change_id)
+        change, loan = _lock(change_id, version)
         _check_decider(change, loan, actor)
         if not (note or "").strip():
             raise RuleViolation("note_required", _("Give the reason for rejecting the change."), field="note")

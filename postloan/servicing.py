@@ -20,6 +20,7 @@ from applications import rules as app_rules
 from applications.models import Customer, Loan, Status
 from applications.workflow import audit, jsonable, record_refusal
 from loancenter import posts as P
+from loancenter.lib import versioning
 from loancenter.lib.dates import add_months, today
 from loancenter.lib.errors import Conflict, DomainError, Forbidden, InvalidState, RuleViolation
 from loancenter.lib.money import BULLET, ZERO, monthly_rate, q2
@@ -212,8 +213,10 @@ def servicing_file(*, loan_id: int, actor, kind: str, reason: str = "", amount: 
 # Review
 
 
-def _lock_request(request_id: int) -> tuple[ServicingRequest, Loan]:
+def _lock_request(request_id: int, version: int | None = None) -> tuple[ServicingRequest, Loan]:
     request = SR.objects.select_for_update().get(pk=request_id)
+    # The version the deciding page showed (rule 22): a compare-and-swap, so a decision taken on a stale page is refused.
+    versioning.bump(request, expected=version)
     loan = Loan.objects.select_for_update().select_related("customer", "product").get(pk=request.loan_id)
     request.loan = loan
     return request, loan
@@ -230,11 +233,11 @@ def _check_reviewer(request: ServicingRequest, loan: Loan, actor) -> None:
 
 
 @_recorded("servicing_approve")
-def servicing_approve(*, request_id: int, actor, note: str = "") -> ServicingRequest:
+def servicing_approve(*, request_id: int, actor, note: str = "", version: int | None = None) -> ServicingRequest:
     """A reviewer who did not file it approves: data changes and extensions apply now, prepayments await execution."""
     on = today()
     with transaction.atomic():
-        request, loan = _lock_request(request_id)
+        request, loan = _lock_request(request_id, version)
         _check_reviewer(request, loan, actor)
         result: dict = {}
         if request.kind == SR.PREPAY_PARTIAL and request.amount >= loan.outstanding_principal:
@@ -268,9 +271,9 @@ def _typed(values: dict) -> dict:
 
 
 @_recorded("servicing_reject")
-def servicing_reject(*, request_id: int, actor, note: str) -> ServicingRequest:
+def servicing_reject(*, request_id: int, actor, note: str, version: int | None = None) -> ServicingRequest:
     with transaction.atomic():
-        request, loan = _lock_request(request_id)
+        request, loan = _lock_request(request_id, version)
         _check_reviewer(request, loan, actor)
         if not (note or "").strip():
             raise RuleViolation("note_required", _("Give the reason for rejecting the request."), field="note")
@@ -319,7 +322,8 @@ def _apply_extension(loan: Loan, request: ServicingRequest, on: date) -> dict:
 
 
 @_recorded("servicing_execute")
-def servicing_execute(*, request_id: int, actor, paid_on: date, reference: str) -> ServicingRequest:
+def servicing_execute(*, request_id: int, actor, paid_on: date, reference: str,
+                      version: int | None = None) -> ServicingRequest:
     """Post an approved prepayment. Partial: the amount pays what is due on ``paid_on`` first (penalty → interest →
     principal), the rest goes to principal, and the remaining installments are recomputed (same dates, lower amounts).
     Full: everything due, the principal not yet due and its accrued interest; then the loan is settled."""
@@ -330,7 +334,7 @@ def servicing_execute(*, request_id: int, actor, paid_on: date, reference: str) 
     if paid_on > today():
         raise RuleViolation("paid_on", _("The payment date cannot be in the future."), field="paid_on")
     with transaction.atomic():
-        request, loan = _lock_request(request_id)
+        request, loan = _lock_request(request_id, version)
         app_rules.check_separation(loan, actor, None)
         if request.kind not in PREPAYMENTS:
             raise InvalidState(_("Only a prepayment is executed; other requests apply when approved."))

@@ -17,6 +17,7 @@ from rest_framework.exceptions import ValidationError as InputError
 from applications.selectors import access_loan
 from applications.views import _describe, _post_data
 from loancenter import posts as P
+from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from postloan import collections, forms, grades, servicing, write_off
@@ -64,7 +65,10 @@ def _post_action(request, call, *, input_cls, done: str, back: str):
     parsed = input_cls(data=_post_data(input_cls(), request.POST))
     try:
         parsed.is_valid(raise_exception=True)
-        call(dict(parsed.validated_data))
+        data = dict(parsed.validated_data)
+        if "version" in request.POST:  # the version of the request the page showed (rule 22)
+            data["version"] = versioning.expected_version(request, request.POST)
+        call(data)
     except InputError as exc:
         detail = exc.detail if isinstance(exc.detail, dict) else {"": exc.detail}
         messages.error(request, "; ".join(f"{k}: {v[0] if isinstance(v, list) else v}" for k, v in detail.items()))

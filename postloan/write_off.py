@@ -20,6 +20,7 @@ from applications import rules as app_rules
 from applications.models import Loan, Status
 from applications.workflow import audit, run_transition
 from loancenter import posts as P
+from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation, SeparationOfDuty
 from loancenter.lib.money import ZERO, q2
@@ -32,8 +33,10 @@ WO = WriteOff
 DOCUMENT_CODES = {code for code, _label in WO.LEGAL_DOCUMENTS}
 
 
-def _lock(write_off_id: int) -> tuple[WriteOff, Loan]:
+def _lock(write_off_id: int, version: int | None = None) -> tuple[WriteOff, Loan]:
     write_off = WO.objects.select_for_update().get(pk=write_off_id)
+    # The version the deciding page showed (rule 22): a compare-and-swap, so a decision taken on a stale page is refused.
+    versioning.bump(write_off, expected=version)
     loan = Loan.objects.select_for_update().get(pk=write_off.loan_id)
     write_off.loan = loan
     return write_off, loan
@@ -74,11 +77,11 @@ def write_off_propose(*, loan_id: int, actor, reason: str, legal_documents: list
 
 
 @_recorded("write_off_review")
-def write_off_review(*, write_off_id: int, actor, note: str = "") -> WriteOff:
+def write_off_review(*, write_off_id: int, actor, note: str = "", version: int | None = None) -> WriteOff:
     """A reviewer, not the proposer, checks the file (审查)."""
     require_post(actor, P.REVIEWER)
     with transaction.atomic():
-        write_off, loan = _lock(write_off_id)
+        write_off, loan = _lock(write_off_id, version)
         rules.check_not_own_request(write_off.proposed_by_id, actor, _("proposed this write-off"))
         app_rules.check_separation(loan, actor, None)
         if write_off.status != WO.PROPOSED:
@@ -91,11 +94,11 @@ def write_off_review(*, write_off_id: int, actor, note: str = "") -> WriteOff:
 
 
 @_recorded("write_off_approve")
-def write_off_approve(*, write_off_id: int, actor, note: str = "") -> WriteOff:
+def write_off_approve(*, write_off_id: int, actor, note: str = "", version: int | None = None) -> WriteOff:
     """A manager or approver who neither proposed nor reviewed it approves (rule 21: approved by someone else)."""
     require_post(actor, P.MANAGER, P.APPROVER)
     with transaction.atomic():
-        write_off, loan = _lock(write_off_id)
+        write_off, loan = _lock(write_off_id, version)
         rules.check_not_own_request(write_off.proposed_by_id, actor, _("proposed this write-off"))
         if write_off.reviewed_by_id == actor.pk:
             raise SeparationOfDuty(_("You reviewed this write-off and may not also approve it (separation of duty)."))
@@ -111,10 +114,10 @@ def write_off_approve(*, write_off_id: int, actor, note: str = "") -> WriteOff:
 
 
 @_recorded("write_off_reject")
-def write_off_reject(*, write_off_id: int, actor, note: str) -> WriteOff:
+def write_off_reject(*, write_off_id: int, actor, note: str, version: int | None = None) -> WriteOff:
     """The reviewer (while proposed) or the manager/approver (once reviewed) may turn it down; never the proposer."""
     with transaction.atomic():
-        write_off, loan = _lock(write_off_id)
+        write_off, loan = _lock(write_off_id, version)
         rules.check_not_own_request(write_off.proposed_by_id, actor, _("proposed this write-off"))
         if write_off.status == WO.PROPOSED:
             require_post(actor, P.REVIEWER)

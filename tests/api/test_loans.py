@@ -48,7 +48,8 @@ def test_marketing_enters_an_application_with_guarantors_collateral_and_document
     assert body["status"] == "draft"
     assert body["marketing_officer"] == "mkt"
     assert (body["customer"], body["product"], body["amount"], body["term_months"]) == (customer.pk, "house", "500000.00", 240)
-    assert body["guarantors"] == [{"customer": guarantor.pk, "customer_name": "李娜", "relationship": "spouse"}]
+    row = Loan.objects.get(pk=body["id"]).guarantors.get()
+    assert body["guarantors"] == [{"id": row.pk, "customer": guarantor.pk, "customer_name": "李娜", "relationship": "spouse"}]
     assert body["collaterals"][0]["appraised_value"] == "1200000.00"
     assert body["collaterals"][0]["disposer_consent"] is True
     assert sorted(body["documents"]) == ["id_card", "income_proof", "property_certificate"]

@@ -11,7 +11,8 @@ from django.urls import reverse
 from applications.models import Collateral, Customer, Guarantor, Loan, LoanDocument, Product, Status
 from loancenter.lib.dates import today
 from loancenter.models import AuditEntry
-from tests.factories import CustomerFactory, id_number_for
+from tests.factories import CustomerFactory, add_collateral, add_guarantor, id_number_for
+from tests.support.forms import rendered_form
 
 pytestmark = pytest.mark.django_db
 
@@ -185,15 +186,23 @@ def test_invalid_collateral_row_writes_nothing(login, staff, product, customer):
 
 
 def test_officer_edits_a_draft(login, staff, draft, customer):
+    """Edited as a browser does: the rendered form (its rows included) posted back with one field changed."""
+    collateral = add_collateral(draft)
+    guarantor = add_guarantor(draft, CustomerFactory(officer=staff.mkt, name="王小二"))
     client = login(staff.mkt)
     page = client.get(reverse("loan-edit", args=[draft.pk]))
     assert page.status_code == 200
-    assert page.context["forms"].main.initial["amount"] == draft.amount
-    data = application_post(customer, draft.product, amount="120000.00", documents=["id_card", "income_proof"])
+    form = rendered_form(page.content, testid="application-form")
+    assert form["amount"] == str(draft.amount)
+    data = form.data
+    data["amount"] = ["120000.00"]
     response = client.post(reverse("loan-edit", args=[draft.pk]), data)
     assert response.status_code == 302
     draft.refresh_from_db()
-    assert draft.amount == Decimal("120000.00") and draft.collaterals.count() == 1
+    assert draft.amount == Decimal("120000.00")
+    assert list(draft.collaterals.values_list("pk", flat=True)) == [collateral.pk]
+    assert list(draft.guarantors.values_list("pk", flat=True)) == [guarantor.pk]
+    assert sorted(draft.documents.values_list("code", flat=True)) == ["id_card", "income_proof"]
 
 
 def test_another_officer_cannot_edit_a_draft(login, staff, draft):
