@@ -1,8 +1,8 @@
 """SPEC §16.10: the normalising migration stops on customers registered twice, and ``merge_customers`` resolves them
 (filed by one person, approved by another) on that very database, after which ``migrate`` runs through.
 
-These tests take the database back to before the normalising migration (applications 0011), write the twin as the
-bank had it before rule 25 (full-width digits), and go forward again as the operator would.
+These tests make their rows, take the database back to before the normalising migration (applications 0011), write
+the twin as the bank had it before rule 25 (full-width digits), and go forward again as the operator would.
 """
 
 from __future__ import annotations
@@ -36,10 +36,12 @@ def merge(*args: str) -> str:
 
 @pytest.fixture
 def before_rule_25():
-    """The database as it was before the normalising migration; put forward again (whatever happened) afterwards."""
-    call_command("migrate", "applications", BEFORE_RULE_25, verbosity=0)
+    """Takes the database back to before the normalising migration and writes a twin there; puts it forward again
+    (whatever happened) afterwards. The rows are made first, with today's models, so that columns added by later
+    migrations do not matter: going back keeps the rows and drops those columns."""
 
     def make_twin(customer: Customer, id_number: str) -> None:
+        call_command("migrate", "applications", BEFORE_RULE_25, verbosity=0)
         with connection.cursor() as cursor:
             cursor.execute("UPDATE applications_customer SET id_number = %s WHERE id = %s", [id_number, customer.pk])
 
