@@ -31,6 +31,13 @@ class CustomerForm(forms.ModelForm):
                    "monthly_debt_payment": forms.NumberInput(attrs={"step": "0.01"})}
 
 
+class CustomerEditForm(CustomerForm):
+    """A registered customer's details; the ID number is shown on the customer's page, never edited."""
+
+    class Meta(CustomerForm.Meta):
+        fields = [name for name in CUSTOMER_FIELDS if name != "id_number"]
+
+
 class WarningListForm(forms.Form):
     on_warning_list = forms.BooleanField(label=_("On the credit warning list"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)

@@ -25,7 +25,8 @@ from applications.models import (
     Product,
     Status,
 )
-from applications.workflow import audit, run_transition
+from applications.selectors import concerned_loans, freezing_loan
+from applications.workflow import audit, refusals_recorded, run_transition
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
@@ -59,9 +60,11 @@ def customer_create(*, actor, data: dict) -> Customer:
     return customer
 
 
+@refusals_recorded("customer_update")
 @transaction.atomic
 def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
-    """Edit a customer's details (the registering officer, before any loan is active). The old values are audited."""
+    """Edit a customer's details (the registering officer). Verified facts are frozen while a loan of theirs is in
+    progress (rule 23). The old and new values are audited, in the trail of every loan concerned."""
     customer = Customer.objects.select_for_update().get(pk=customer_id)
     editable = set(CUSTOMER_FIELDS) - {"id_number"}
     changes = {k: v for k, v in data.items() if k in editable and getattr(customer, k) != v}
@@ -73,13 +76,21 @@ def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
     require_post(actor, P.MARKETING)
     if customer.officer_id != actor.pk:
         raise Forbidden("not_owner", _("Only the officer who registered this customer may edit the details."))
+    rules.check_facts_not_frozen(customer, changes, freezing_loan=freezing_loan(customer))  # rule 23
     old = {k: getattr(customer, k) for k in changes}
     for key, value in changes.items():
         setattr(customer, key, value)
     _validated(customer, exclude=["officer", "birth_date", "gender"])
     customer.save()
-    audit(actor=actor, action="customer_update", obj=customer, payload={"old": old, "new": changes})
+    customer_audit(actor=actor, action="customer_update", customer=customer, payload={"old": old, "new": changes})
     return customer
+
+
+def customer_audit(*, actor, action: str, customer: Customer, payload: dict, reason: str = "") -> None:
+    """A change of a customer's data, with old and new values, in the audit trail of each loan it concerns (the
+    loans they borrow or guarantee that are not closed; rule 23), or on its own when there is none."""
+    for loan in concerned_loans(customer) or [None]:
+        audit(actor=actor, action=action, loan=loan, obj=customer, payload=payload, reason=reason)
 
 
 def customer_set_warning(*, actor, customer: Customer, on_warning_list: bool, reason: str = "") -> Customer:
@@ -89,8 +100,9 @@ def customer_set_warning(*, actor, customer: Customer, on_warning_list: bool, re
         return customer
     customer.on_warning_list = on_warning_list
     customer.save(update_fields=["on_warning_list"])
-    audit(actor=actor, action="customer_warning_list", obj=customer,
-          payload={"on_warning_list": on_warning_list}, reason=reason)
+    customer_audit(actor=actor, action="customer_warning_list", customer=customer,
+                   payload={"on_warning_list": on_warning_list, "old": {"on_warning_list": not on_warning_list},
+                            "new": {"on_warning_list": on_warning_list}}, reason=reason)
     return customer
 
 
@@ -247,6 +259,48 @@ def check_people(loan: Loan, *, as_of: date) -> None:
     rules.check_guarantors([g.customer for g in loan.guarantors.select_related("customer")], borrower=borrower, as_of=as_of)
 
 
+def check_people_again(loan: Loan, *, as_of: date) -> None:
+    """Rule 24: rules 1–2 once more before the money leaves (``prepare_receipt``, ``disburse``), for the borrower and
+    every guarantor as they are today: a customer put on the warning list after approval is not paid."""
+    for who, person in [(_("Borrower"), loan.customer),
+                        *((_("Guarantor"), g.customer) for g in loan.guarantors.select_related("customer").order_by("pk"))]:
+        rules.check_civil_capacity(person, as_of=as_of, who=who)
+        rules.check_not_on_warning_list(person, who=who)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rule 23: the facts the investigation verified, kept on the loan
+
+
+def keep_verified_facts(loan: Loan, *, monthly_income: Decimal | None, monthly_debt: Decimal | None) -> None:
+    """Keep on the loan what the investigation verified: the borrower's income and monthly debt (as the investigator
+    states them; default: the customer's figures now), ID number, birth date and civil capacity, each guarantor's
+    income and each appraisal. The loan row is saved by the transition; the guarantor and collateral rows here."""
+    customer = Customer.objects.get(pk=loan.customer_id)
+    loan.verified_at = timezone.now()
+    loan.verified_monthly_income = customer.monthly_income if monthly_income is None else monthly_income
+    loan.verified_monthly_debt = customer.monthly_debt_payment if monthly_debt is None else monthly_debt
+    loan.verified_id_number, loan.verified_birth_date = customer.id_number, customer.birth_date
+    loan.verified_civil_capacity = customer.civil_capacity
+    guarantors = list(loan.guarantors.select_related("customer"))
+    for guarantor in guarantors:
+        guarantor.verified_monthly_income = guarantor.customer.monthly_income
+    Guarantor.objects.bulk_update(guarantors, ["verified_monthly_income"])
+    collaterals = list(loan.collaterals.all())
+    for collateral in collaterals:
+        collateral.verified_appraised_value = collateral.appraised_value
+        collateral.verified_appraised_on = collateral.appraised_on
+    Collateral.objects.bulk_update(collaterals, ["verified_appraised_value", "verified_appraised_on"])
+
+
+def drop_verified_facts(loan: Loan) -> None:
+    """A loan returned to marketing loses its verified facts: it is investigated again (SPEC §16.11)."""
+    loan.verified_at = loan.verified_monthly_income = loan.verified_monthly_debt = loan.verified_birth_date = None
+    loan.verified_id_number = loan.verified_civil_capacity = ""
+    Guarantor.objects.filter(loan=loan).update(verified_monthly_income=None)
+    Collateral.objects.filter(loan=loan).update(verified_appraised_value=None, verified_appraised_on=None)
+
+
 def loan_submit(*, loan_id: int, actor) -> Loan:
     def check(loan: Loan) -> None:
         as_of = today()
@@ -297,6 +351,8 @@ def loan_complete_investigation(
     recommended_amount: Decimal | None = None,
     recommended_term_months: int | None = None,
     comment: str = "",
+    verified_monthly_income: Decimal | None = None,
+    verified_monthly_debt: Decimal | None = None,
 ) -> Loan:
     report = {
         "investigators": list(investigators), "opinion": opinion, "field_visit_on": field_visit_on,
@@ -305,6 +361,8 @@ def loan_complete_investigation(
         "collateral_verified": collateral_verified, "recommended_amount": recommended_amount,
         "recommended_term_months": recommended_term_months, "comment": comment,
     }
+    # The audit row carries the report and the figures the loan keeps (rule 23).
+    payload = {**report, "verified_monthly_income": verified_monthly_income, "verified_monthly_debt": verified_monthly_debt}
 
     def check(loan: Loan) -> None:
         people = report["investigators"]
@@ -331,8 +389,11 @@ def loan_complete_investigation(
         investigation.completed_at = timezone.now()
         investigation.save()
         investigation.investigators.set(report["investigators"])
+        keep_verified_facts(loan, monthly_income=verified_monthly_income, monthly_debt=verified_monthly_debt)
+        payload.update(verified_monthly_income=loan.verified_monthly_income,
+                       verified_monthly_debt=loan.verified_monthly_debt)
 
-    return run_transition(loan_id=loan_id, actor=actor, name="complete_investigation", payload=report,
+    return run_transition(loan_id=loan_id, actor=actor, name="complete_investigation", payload=payload,
                           check=check, apply=apply)
 
 

@@ -6,6 +6,7 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customer-list"),
     path("customers/new/", views.customer_create, name="customer-create"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
+    path("customers/<int:pk>/edit/", views.customer_edit, name="customer-edit"),
     path("customers/<int:pk>/warning/", views.customer_warning, name="customer-warning"),
     path("products/", views.product_list, name="product-list"),
     path("products/new/", views.product_form, name="product-create"),
