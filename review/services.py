@@ -112,10 +112,10 @@ def loan_approve(*, loan_id: int, actor, amount: Decimal, term_months: int, annu
     decided: dict = {}
 
     def check(loan: Loan) -> None:
-        _require_reason(reason)
         exposure = decided["exposure"] = _exposure_locked(loan, amount)
         if loan.status == Status.PENDING_APPROVAL or actor.approval_limit is not None:
-            approver_within_authority(actor, exposure.total)
+            approver_within_authority(actor, exposure.total)  # who may decide it comes first (SPEC §16.2)
+        _require_reason(reason)  # rule 31
         check_terms(loan, amount=amount, term_months=term_months, annual_rate=annual_rate, method=repayment_method)
 
     def apply(loan: Loan) -> None:
