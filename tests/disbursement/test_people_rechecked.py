@@ -79,3 +79,19 @@ def test_taken_off_the_list_the_loan_goes_ahead(api, staff, draft):
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == Status.ACTIVE
+
+
+@pytest.mark.sidedoor(rule="24", path="browser: warning-list form, then the prepare_receipt page")
+def test_through_the_browser_the_warning_list_stops_the_receipt(client, staff, draft):
+    loan = drive(staff, draft, Status.CONTRACT_SIGNED)
+    client.force_login(staff.rev)
+    assert client.post(f"/customers/{loan.customer_id}/warning/", {"on_warning_list": "on", "reason": "失信"}
+                       ).status_code == 302
+    before = snapshot(loan)
+
+    response = client.post(f"/loans/{loan.pk}/do/prepare_receipt/", transition_data(staff, loan, "prepare_receipt"))
+
+    assert response.status_code == 400
+    assert "credit warning list (rule 2)" in response.content.decode()
+    assert snapshot(loan) == before
+    assert RefusedAttempt.objects.filter(action="prepare_receipt", loan_id_ref=loan.pk, code="warning_list").exists()

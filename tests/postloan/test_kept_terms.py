@@ -116,3 +116,25 @@ def test_the_data_migration_fills_the_terms_of_existing_approved_loans(staff, dr
 
     loan.refresh_from_db()
     assert (loan.rate_type, loan.penalty_markup) == ("fixed", Decimal("0.7000"))
+
+
+@pytest.mark.sidedoor(rule="29", path="browser: product form /products/{id}/edit/, then the schedule")
+def test_a_product_edit_in_the_browser_does_not_change_the_schedule_or_the_terms(client, api, staff, active):
+    run_batch(FIRST_DUE + timedelta(days=5))
+    before = api(staff.gen).get(f"/api/loans/{active.pk}/schedule/").json()
+    client.force_login(staff.gen)
+    url = reverse("product-edit", args=[active.product_id])
+    form = client.get(url).context["form"]
+    data = {name: value for name, value in form.initial.items() if name in form.fields and value is not None}
+    data.update(penalty_markup="1.5", min_rate="0.05", max_rate="0.2")
+    data.pop("max_ltv", None)
+    data["active"] = "on"
+
+    with at(FIRST_DUE + timedelta(days=6), hour=10):
+        assert client.post(url, data).status_code == 302
+    active.product.refresh_from_db()
+    assert active.product.penalty_markup == Decimal("1.5")
+
+    assert api(staff.gen).get(f"/api/loans/{active.pk}/schedule/").json() == before
+    active.refresh_from_db()
+    assert (active.penalty_markup, active.annual_rate) == (Decimal("0.5"), RATE)
