@@ -23,10 +23,10 @@ from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_M
 from applications.forms import ApplicationForms, CustomerEditForm, CustomerForm, ProductForm, WarningListForm
 from applications.models import Investigation, Product, Status
 from applications.selectors import (
+    BEFORE_DECISION,
     access_customer,
     access_loan,
     can_see_full_pii,
-    BEFORE_DECISION,
     customer_exposure,
     customers_visible_to,
     freezing_loan,

@@ -99,7 +99,7 @@ def generate(n: int, k: int, as_of: date, spread: bool = True) -> float:
             SELECT g, 'BENCH' || g, 100000, %(k)s, 'equal_principal', 'home_renovation', '', '', true, 'active', 10, now(), now(),
                    '', '', 'equal_principal', 100000, %(k)s, 0.0435, now(),
                    100000 - %(p)s * GREATEST(age - missed, 0), '', 'normal', false, %(cust)s, %(user)s, %(prod)s, '', 0,
-                   'fixed', (SELECT penalty_markup FROM applications_product WHERE id = %(prod)s), '', '{}', '', '',
+                   'fixed', (SELECT penalty_markup FROM applications_product WHERE id = %(prod)s), '', '{{}}', '', '',
                    (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' + (GREATEST(age - missed, 0) + 1) * INTERVAL '1 month'
                     - shift * INTERVAL '1 day')::date
               FROM {shape}

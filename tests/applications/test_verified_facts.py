@@ -16,9 +16,9 @@ from applications.models import Customer, Loan, Status
 from loancenter.models import AuditEntry, RefusedAttempt
 from loancenter.transitions import perform
 from postloan.servicing import servicing_approve, servicing_file
-from tests.api.conftest import api, drive  # noqa: F401  (api: fixture)
+from tests.api.conftest import drive
 from tests.conftest import payloads
-from tests.factories import CustomerFactory, LoanFactory, add_guarantor
+from tests.factories import CustomerFactory, add_guarantor
 
 FACTS = ("monthly_income", "monthly_debt_payment", "id_number", "civil_capacity", "phone", "address")
 

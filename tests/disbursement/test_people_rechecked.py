@@ -11,7 +11,7 @@ import pytest
 from applications.models import Loan, Status
 from applications.services import customer_set_warning
 from loancenter.models import RefusedAttempt
-from tests.api.conftest import api, drive, snapshot, transition_data  # noqa: F401  (api: fixture)
+from tests.api.conftest import drive, snapshot, transition_data
 from tests.factories import CustomerFactory, add_guarantor
 
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from applications.models import Loan, Status
 from postloan.models import Installment
 from postloan.services import repayment_post
-from tests.api.conftest import api, drive  # noqa: F401  (api: fixture)
+from tests.api.conftest import drive
 from tests.postloan.test_batch_life import at, run_batch
 
 VALUE_DATE = date(2025, 1, 15)

@@ -8,7 +8,7 @@ import pytest
 
 from applications.models import Status
 from loancenter.models import AuditEntry, RefusedAttempt
-from tests.api.conftest import api, drive, snapshot  # noqa: F401  (api: fixture)
+from tests.api.conftest import drive, snapshot
 from tests.conftest import payloads
 from tests.factories import CustomerFactory, add_guarantor
 

@@ -13,7 +13,7 @@ import pytest
 from applications.models import Loan, Status
 from loancenter.models import RefusedAttempt
 from loancenter.services import staff_create
-from tests.api.conftest import api, drive, snapshot  # noqa: F401  (api: fixture)
+from tests.api.conftest import drive, snapshot
 from tests.conftest import payloads
 from tests.factories import CustomerFactory, LoanFactory, add_guarantor
 
