@@ -256,3 +256,20 @@ def test_submitting_freezes_the_customer_before_any_investigation(api, staff, dr
     response = api(staff.mkt).patch(f"/api/customers/{loan.customer_id}/", {"phone": "13600000000"}, format="json")
     assert (response.status_code, response.json()["code"]) == (409, "verified_fact")
 
+
+
+def test_the_browser_customer_form_posted_back_unchanged_is_no_refusal(client, staff, draft):
+    loan = drive(staff, draft, Status.PENDING_APPROVAL)
+    client.force_login(staff.mkt)
+    url = reverse("customer-edit", args=[loan.customer_id])
+    page = client.get(url)
+    assert 'data-testid="facts-frozen"' in page.content.decode()
+    form = page.context["form"]
+    data = {name: ("" if value is None else value) for name, value in form.initial.items() if name in form.fields}
+    before = fact_row(loan.customer)
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    assert fact_row(loan.customer) == before
+    assert not refusals() and not AuditEntry.objects.filter(action="customer_update").exists()
