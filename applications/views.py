@@ -304,7 +304,8 @@ def _initial_for(name: str, loan, user) -> dict:
     """Sensible defaults: the figures the previous step arrived at, the caller as investigator, today's dates."""
     if name == "complete_investigation":
         return {"investigators": [user.username], "field_visit_on": today(), "recommended_amount": loan.amount,
-                "recommended_term_months": loan.term_months}
+                "recommended_term_months": loan.term_months, "verified_monthly_income": loan.customer.monthly_income,
+                "verified_monthly_debt": loan.customer.monthly_debt_payment}
     if name == "pass_review":
         report = Investigation.objects.filter(loan=loan, completed_at__isnull=False).first()
         recommended = report if report and report.opinion == "recommend" else None
