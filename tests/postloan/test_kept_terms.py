@@ -109,7 +109,7 @@ def test_the_data_migration_fills_the_terms_of_existing_approved_loans(staff, dr
     Loan.objects.filter(pk=loan.pk).update(rate_type="", penalty_markup=None)  # as a loan approved before rule 29
     product.penalty_markup = Decimal("0.7000")
     product.save()
-    [name] = [m.name for m in pkgutil.iter_modules(applications.migrations.__path__) if m.name.endswith("_kept_terms")]
+    [name] = [m.name for m in pkgutil.iter_modules(applications.migrations.__path__) if m.name.endswith("fill_kept_terms")]
     migration = importlib.import_module(f"applications.migrations.{name}")
 
     migration.fill_kept_terms(apps, None)
@@ -138,3 +138,37 @@ def test_a_product_edit_in_the_browser_does_not_change_the_schedule_or_the_terms
     assert api(staff.gen).get(f"/api/loans/{active.pk}/schedule/").json() == before
     active.refresh_from_db()
     assert (active.penalty_markup, active.annual_rate) == (Decimal("0.5"), RATE)
+
+
+def test_the_data_migration_keeps_verified_facts_for_loans_past_the_investigation(staff, draft):
+    import importlib
+    import pkgutil
+
+    from django.apps import apps
+
+    import applications.migrations
+    from applications.models import Collateral, Guarantor
+    from tests.factories import CustomerFactory, add_collateral, add_guarantor
+
+    guarantor = CustomerFactory(officer=staff.mkt, monthly_income=Decimal("8000.00"))
+    add_guarantor(draft, guarantor)
+    add_collateral(draft, value=Decimal("300000.00"))
+    loan = drive(staff, draft, Status.PENDING_APPROVAL)
+    Loan.objects.filter(pk=loan.pk).update(verified_at=None, verified_monthly_income=None, verified_monthly_debt=None,
+                                           verified_id_number="", verified_birth_date=None, verified_civil_capacity="")
+    Guarantor.objects.filter(loan=loan).update(verified_monthly_income=None)
+    Collateral.objects.filter(loan=loan).update(verified_appraised_value=None, verified_appraised_on=None)
+    [name] = [m.name for m in pkgutil.iter_modules(applications.migrations.__path__) if m.name.endswith("fill_kept_terms")]
+
+    importlib.import_module(f"applications.migrations.{name}").fill_verified_facts(apps, None)
+
+    loan.refresh_from_db()
+    customer = loan.customer
+    assert loan.verified_at is not None
+    assert (loan.verified_monthly_income, loan.verified_monthly_debt, loan.verified_id_number, loan.verified_birth_date,
+            loan.verified_civil_capacity) == (customer.monthly_income, customer.monthly_debt_payment,
+                                              customer.id_number, customer.birth_date, "full")
+    assert loan.guarantors.get().verified_monthly_income == Decimal("8000.00")
+    collateral = loan.collaterals.get()
+    assert (collateral.verified_appraised_value, collateral.verified_appraised_on) == (
+        Decimal("300000.00"), collateral.appraised_on)
