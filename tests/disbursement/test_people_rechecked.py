@@ -19,7 +19,7 @@ def flag(staff, customer) -> None:
     customer_set_warning(actor=staff.rev, customer=customer, on_warning_list=True, reason="法院失信被执行人")
 
 
-@pytest.mark.sidedoor(rule="24", path="api: POST /api/customers/{id}/ warning list, then prepare_receipt")
+@pytest.mark.sidedoor(rule="24", path="api: PATCH /api/customers/{id}/ on_warning_list, then prepare_receipt")
 def test_a_borrower_put_on_the_warning_list_after_approval_gets_no_receipt(api, staff, draft):
     loan = drive(staff, draft, Status.CONTRACT_SIGNED)
     assert api(staff.boss).patch(f"/api/customers/{loan.customer_id}/", {"on_warning_list": True, "reason": "失信"},
