@@ -43,9 +43,17 @@ class CustomerForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            # The ID number is the person: it is not edited (the service refuses it too).
-            self.fields["id_number"].disabled = True
+            if "id_number" in self.fields:
+                # The ID number is the person: it is not edited (the service refuses it too).
+                self.fields["id_number"].disabled = True
             self.fields["version"].initial = self.instance.version
+
+
+class CustomerEditForm(CustomerForm):
+    """A registered customer's details; the ID number is shown on the customer's page, never edited."""
+
+    class Meta(CustomerForm.Meta):
+        fields = [name for name in CUSTOMER_FIELDS if name != "id_number"]
 
 
 class WarningListForm(forms.Form):

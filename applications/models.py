@@ -249,6 +249,26 @@ class Loan(FSMModelMixin, models.Model):
     approved_method = models.CharField(max_length=20, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     customer_notified_on = models.DateField(_("customer notified on"), null=True, blank=True)
+    # Rule 31: the approval's reasons and the guarantee terms it was given on (the reviewed guarantors and collaterals
+    # with the approver's conditions); the rejection's reasons too.
+    decision_reason = models.TextField(_("reasons for the decision"), blank=True)
+    approved_guarantee = models.JSONField(_("guarantee terms approved"), default=dict, blank=True)
+    # Rule 29: the terms kept at approval (applications.terms.LoanTerms): with approved_amount, approved_term_months,
+    # annual_rate and approved_method, the rate type and the product's penalty markup as they were on that day. Every
+    # money calculation after approval reads these, never the product.
+    rate_type = models.CharField(_("rate type"), max_length=16, blank=True, default="")
+    penalty_markup = models.DecimalField(_("penalty markup"), max_digits=5, decimal_places=4, null=True, blank=True)
+    # Rule 27: the customer's exposure the decision was measured on (live until then: selectors.customer_exposure).
+    exposure = models.DecimalField(_("exposure at decision"), **MONEY, null=True, blank=True)
+
+    # Rule 23 (SPEC §16.11): the borrower's facts as the investigation verified them; review and approval read these,
+    # never the live customer row. Dropped when the loan is returned to marketing (the investigation is done again).
+    verified_at = models.DateTimeField(_("facts verified at"), null=True, blank=True)
+    verified_monthly_income = models.DecimalField(_("verified monthly income"), **MONEY, null=True, blank=True)
+    verified_monthly_debt = models.DecimalField(_("verified monthly debt payment"), **MONEY, null=True, blank=True)
+    verified_id_number = models.CharField(_("verified ID number"), max_length=18, blank=True, default="")
+    verified_birth_date = models.DateField(_("verified birth date"), null=True, blank=True)
+    verified_civil_capacity = models.CharField(_("verified civil capacity"), max_length=8, blank=True, default="")
 
     # After disbursement: kept current by repayments and the nightly batch (set-based, SPEC §6). Days past due are
     # not stored: they follow from ``oldest_unpaid_due`` and a date (postloan.book); tier, grade and provision are
@@ -338,9 +358,19 @@ class Loan(FSMModelMixin, models.Model):
         return days_past_due(self.oldest_unpaid_due, day)
 
     @property
+    def terms(self):
+        """The terms kept at approval (rule 29), or None before it."""
+        from applications.terms import kept_terms
+
+        return kept_terms(self)
+
+    @property
     def penalty_daily_rate(self) -> Decimal:
-        """Contract rate × (1 + the product's penalty markup) / 360 (SPEC §6)."""
-        return (self.annual_rate or Decimal("0")) * (1 + self.product.penalty_markup) / 360
+        """The kept contract rate × (1 + the kept penalty markup) / 360 (SPEC §6, rule 29): never the product's."""
+        terms = self.terms
+        if terms is None:
+            raise ValueError(f"loan {self.pk} has no kept terms: it was never approved")
+        return terms.penalty_daily_rate
 
     # The transitions change only the state and its bookkeeping; services do the rest (STYLE.md).
     def _moved(self) -> None:
@@ -432,6 +462,8 @@ class Guarantor(models.Model):
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="guarantors")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="guarantees", verbose_name=_("guarantor"))
     relationship = models.CharField(_("relationship"), max_length=20, choices=list(RELATIONSHIPS.items()))
+    # Rule 23: the guarantor's income as the investigation verified it (rule 10 at review and approval reads it).
+    verified_monthly_income = models.DecimalField(_("verified monthly income"), **MONEY, null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["loan", "customer"], name="guarantor_once_per_loan")]
@@ -449,6 +481,9 @@ class Collateral(models.Model):
     disposer_consent = models.BooleanField(_("consent of all with a right to dispose recorded"), default=False)
     # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # Rule 23: the appraisal as the investigation verified it (rule 9 at review and approval reads it).
+    verified_appraised_value = models.DecimalField(_("verified appraised value"), **MONEY, null=True, blank=True)
+    verified_appraised_on = models.DateField(_("verified appraisal date"), null=True, blank=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(appraised_value__gt=0), name="collateral_value_positive")]

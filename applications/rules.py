@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -23,10 +24,64 @@ from applications.catalog import (
     PURPOSES,
 )
 from loancenter.lib.dates import add_months, age_on
-from loancenter.lib.errors import RuleViolation, SeparationOfDuty
+from loancenter.lib.errors import Conflict, RuleViolation, SeparationOfDuty
 from loancenter.lib.identifiers import normalise_certificate_no
-from loancenter.lib.money import fmt_pct
+from loancenter.lib.money import ZERO, fmt_pct
 from loancenter.lib.sql import fetch_all
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rule 23: the facts the investigation verified
+
+
+@dataclass(frozen=True)
+class Person:
+    """A borrower or guarantor as review and approval read them (rule 23): the facts the investigation verified, kept
+    on the loan, with the warning-list flag as it is today (rule 2 is the bank's list, never a verified fact)."""
+
+    pk: int
+    name: str
+    birth_date: date
+    civil_capacity: str
+    on_warning_list: bool
+    monthly_income: Decimal | None
+    monthly_debt_payment: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Appraisal:
+    """A collateral's appraisal as the investigation verified it (rule 23), for rule 9."""
+
+    description: str
+    certificate_no: str
+    disposer_consent: bool
+    appraised_value: Decimal
+    appraised_on: date
+
+
+# A customer's facts that the investigation verifies and that are frozen while a loan they borrow or guarantee is
+# in progress (rule 23); they change through rule 20's reviewed request, or before disbursement by returning the
+# application to marketing.
+FROZEN_FACTS = ("monthly_income", "monthly_debt_payment", "id_number", "civil_capacity", "phone", "address")
+
+
+def check_facts_not_frozen(customer, changed: Iterable[str], *, freezing_loan) -> None:
+    """Rule 23: refuse (409 ``verified_fact``) a direct edit of a verified fact while ``freezing_loan`` (a loan the
+    customer borrows or guarantees, submitted and not yet settled, withdrawn or rejected) is in progress."""
+    frozen = [name for name in FROZEN_FACTS if name in set(changed)]
+    if not frozen or freezing_loan is None:
+        return
+    labels = "、".join(str(customer._meta.get_field(name).verbose_name) for name in frozen)
+    error = Conflict(
+        "verified_fact",
+        _("%(fields)s of %(name)s were verified for application %(loan)s and are frozen while it is in progress "
+          "(rule 23). Before disbursement the reviewer returns the application to marketing; after disbursement "
+          "they change through a change-of-borrower-data request (rule 20).")
+        % {"fields": labels, "name": customer.name, "loan": freezing_loan},
+        field=frozen[0],
+    )
+    error.loan_id = freezing_loan.pk
+    raise error
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Rules 1, 2, 3, 10: the people
@@ -182,16 +237,24 @@ def check_interview_and_authorisation(loan) -> None:
 # Rules 8, 9: affordability and security
 
 
-def check_dti(customer, product, *, installment: Decimal) -> None:
-    """Rule 8: (existing monthly debt + new installment) / monthly income ≤ the product's max_dti."""
+def check_dti(customer, product, *, installment: Decimal, other_installments: Decimal = ZERO) -> None:
+    """Rule 8: (existing monthly debt + new installment) / monthly income ≤ the product's max_dti.
+
+    The existing debt is the declared one plus the monthly installments of the borrower's other live loans in this
+    system (``other_installments``, rule 27).
+    """
     if not customer.monthly_income or customer.monthly_income <= 0:
         raise RuleViolation("dti", _("The borrower has no monthly income recorded; debt-to-income cannot be assessed (rule 8)."))
-    dti = (customer.monthly_debt_payment + installment) / customer.monthly_income
+    dti = (customer.monthly_debt_payment + other_installments + installment) / customer.monthly_income
     if dti > product.max_dti:
+        if other_installments:
+            message = _("Debt-to-income %(dti)s exceeds the product limit %(max)s (rule 8); it counts %(other)s a "
+                        "month for the borrower's other loans here (rule 27).")
+        else:
+            message = _("Debt-to-income %(dti)s exceeds the product limit %(max)s (rule 8).")
         raise RuleViolation(
             "dti_exceeded",
-            _("Debt-to-income %(dti)s exceeds the product limit %(max)s (rule 8).")
-            % {"dti": fmt_pct(dti), "max": fmt_pct(product.max_dti)},
+            message % {"dti": fmt_pct(dti), "max": fmt_pct(product.max_dti), "other": f"{other_installments:,.2f}"},
         )
 
 

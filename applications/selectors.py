@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import functools
 import operator
+from dataclasses import dataclass
+from decimal import Decimal
 from functools import reduce
 from typing import NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import CharField, Count, Q, QuerySet, Value
+from django.db.models import CharField, Count, Q, QuerySet, Sum, Value
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from applications.models import Collateral, Customer, Guarantor, Investigation, Loan, LoanDocument, Status
+from applications.rules import Appraisal, Person
 from loancenter import posts as P
+from loancenter.lib.errors import RuleViolation
+from loancenter.lib.money import first_installment
 from loancenter.lib.sql import convert_rows, fetch_all
 from loancenter.models import AuditEntry
 from loancenter.prepared import PreparedRead
@@ -272,3 +278,134 @@ def loan_values(ids: list[int], fields: tuple[str, ...]) -> list[list]:
     order = {pk: i for i, pk in enumerate(ids)}
     rows.sort(key=lambda row: order[row[0]])
     return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rule 23: the facts the investigation verified, and the loans that freeze a customer's
+
+
+# A customer's verified facts are frozen while they borrow or guarantee a loan submitted and not yet settled,
+# withdrawn or rejected (SPEC §16.11); a returned application is a draft again, and frees them.
+NOT_FREEZING = (Status.DRAFT, Status.SETTLED, Status.WITHDRAWN, Status.REJECTED)
+# The loans a change of a customer's data concerns: their trails show it (rule 23).
+NOT_CONCERNED = (Status.SETTLED, Status.WITHDRAWN, Status.REJECTED)
+
+
+def _loans_of_person(customer_id: int) -> QuerySet[Loan]:
+    guaranteed = Guarantor.objects.filter(customer_id=customer_id).values("loan_id")
+    return Loan.objects.filter(Q(customer_id=customer_id) | Q(pk__in=guaranteed))
+
+
+def freezing_loan(customer) -> Loan | None:
+    """The first loan that freezes ``customer``'s verified facts, or None."""
+    return _loans_of_person(customer.pk).exclude(status__in=NOT_FREEZING).order_by("pk").first()
+
+
+def concerned_loans(customer) -> list[Loan]:
+    """The loans whose audit trail shows a change of ``customer``'s data: those they borrow or guarantee, not closed."""
+    return list(_loans_of_person(customer.pk).exclude(status__in=NOT_CONCERNED).order_by("pk"))
+
+
+def _not_verified() -> RuleViolation:
+    return RuleViolation("not_verified", _("The investigation has not verified this application's facts; it must be "
+                                           "investigated again (rule 23)."))
+
+
+def verified_borrower(loan: Loan) -> Person:
+    """The borrower as the investigation verified them (rule 23); the warning-list flag as it is today."""
+    if loan.verified_at is None:
+        raise _not_verified()
+    customer = loan.customer
+    return Person(pk=customer.pk, name=customer.name, birth_date=loan.verified_birth_date,
+                  civil_capacity=loan.verified_civil_capacity, on_warning_list=customer.on_warning_list,
+                  monthly_income=loan.verified_monthly_income, monthly_debt_payment=loan.verified_monthly_debt)
+
+
+def verified_guarantors(loan: Loan) -> list[Person]:
+    """Each guarantor with the income the investigation verified (their ID number and capacity are frozen with it)."""
+    if loan.verified_at is None:
+        raise _not_verified()
+    return [
+        Person(pk=g.customer.pk, name=g.customer.name, birth_date=g.customer.birth_date,
+               civil_capacity=g.customer.civil_capacity, on_warning_list=g.customer.on_warning_list,
+               monthly_income=g.verified_monthly_income)
+        for g in loan.guarantors.select_related("customer").order_by("pk")
+    ]
+
+
+def verified_collaterals(loan: Loan) -> list[Appraisal]:
+    """Each collateral with the appraisal the investigation verified."""
+    if loan.verified_at is None:
+        raise _not_verified()
+    return [
+        Appraisal(description=c.description, certificate_no=c.certificate_no, disposer_consent=c.disposer_consent,
+                  appraised_value=c.verified_appraised_value, appraised_on=c.verified_appraised_on)
+        for c in loan.collaterals.order_by("pk")
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rule 27: exposure, and the installments of the customer's other live loans
+
+APPROVED_NOT_DISBURSED = (Status.APPROVED, Status.CONTRACT_SIGNED, Status.COLLATERAL_REGISTERED,
+                          Status.READY_TO_DISBURSE)
+LIVE = (*APPROVED_NOT_DISBURSED, Status.ACTIVE)
+BEFORE_DECISION = (Status.DRAFT, Status.SUBMITTED, Status.INVESTIGATING, Status.UNDER_REVIEW, Status.PENDING_APPROVAL,
+                   Status.PENDING_BRANCH_APPROVAL)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """The customer's total exposure an approval is measured on (rule 27; docs/decisions.md)."""
+
+    active: Decimal  # outstanding principal of the customer's active loans
+    approved: Decimal  # approved amount of their loans approved and not yet disbursed
+    this_loan: Decimal  # the amount being decided
+    guaranteed: Decimal  # 100 % of the outstanding principal of the active loans they guarantee (SPEC §16.12)
+
+    @property
+    def total(self) -> Decimal:
+        return self.active + self.approved + self.this_loan + self.guaranteed
+
+    def as_dict(self) -> dict:
+        return {key: f"{value:.2f}" for key, value in (("active", self.active), ("approved", self.approved),
+                                                      ("this_loan", self.this_loan), ("guaranteed", self.guaranteed),
+                                                      ("total", self.total))}
+
+
+def customer_exposure(loan: Loan, *, amount: Decimal | None = None) -> Exposure:
+    """The exposure of ``loan``'s borrower with ``amount`` (default: the amount on the table now) for this loan, live.
+
+    The one place it is computed: the approver's authority (rule 11), the decision forms and the API read it here.
+    """
+    customer_id = loan.customer_id
+    guaranteed = Guarantor.objects.filter(customer_id=customer_id).values("loan_id")
+    own = Q(customer_id=customer_id)
+    sums = (
+        Loan.objects.filter(own | Q(pk__in=guaranteed)).exclude(pk=loan.pk).aggregate(
+            active=Sum("outstanding_principal", filter=own & Q(status=Status.ACTIVE)),
+            approved=Sum("approved_amount", filter=own & Q(status__in=APPROVED_NOT_DISBURSED)),
+            guaranteed=Sum("outstanding_principal", filter=~own & Q(status=Status.ACTIVE)),
+        )
+    )
+    zero = Decimal("0.00")
+    return Exposure(active=sums["active"] or zero, approved=sums["approved"] or zero,
+                    this_loan=Decimal(amount if amount is not None else loan.effective_amount),
+                    guaranteed=sums["guaranteed"] or zero)
+
+
+def exposure_shown(loan: Loan) -> Decimal | None:
+    """What the loan shows as its exposure: as decided on once decided; live before the decision; else unknown."""
+    if loan.exposure is not None:
+        return loan.exposure
+    if loan.status in BEFORE_DECISION:
+        return customer_exposure(loan).total
+    return None
+
+
+def other_installments(loan: Loan) -> Decimal:
+    """The monthly installments of the borrower's other live loans here (approved, not yet settled): each loan's as
+    rule 8 measured it at its approval, from its kept terms (docs/decisions.md)."""
+    rows = (Loan.objects.filter(customer_id=loan.customer_id, status__in=LIVE).exclude(pk=loan.pk)
+            .values_list("approved_amount", "annual_rate", "approved_term_months", "approved_method"))
+    return sum((first_installment(*row) for row in rows if None not in row and row[3]), Decimal("0.00"))

@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from applications.catalog import COLLATERAL_KINDS, DOCUMENTS, PURPOSES, RELATIONSHIPS
 from applications.models import Collateral, Customer, Loan, Product
-from applications.selectors import customers_visible_to
+from applications.selectors import customers_visible_to, exposure_shown
 from applications.services import ApplicationInput
 from loancenter.lib.identifiers import CERTIFICATE_NO, IdentifierSerializerField, IdentifierSerializerMixin
 from loancenter.lib.money import REPAYMENT_METHODS
@@ -284,6 +284,13 @@ class LoanSerializer(LoanSummarySerializer):
     approver = serializers.CharField(source="approver.username", read_only=True, allow_null=True, default=None)
     proposed_rate = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
     annual_rate = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
+    terms = serializers.SerializerMethodField(help_text=_("The terms kept at approval (rule 29); null before it."))
+    exposure = serializers.SerializerMethodField(
+        help_text=_("The customer's total exposure the authority check measures (rule 27): as decided on once "
+                    "decided, live before."))
+    verified_facts = serializers.SerializerMethodField(
+        help_text=_("The borrower's facts as the investigation verified them (rule 23); null before it."))
+    approved_guarantee = serializers.JSONField(read_only=True, help_text=_("The guarantee terms approved (rule 31)."))
     available_transitions = serializers.SerializerMethodField()
 
     class Meta(LoanSummarySerializer.Meta):
@@ -292,12 +299,40 @@ class LoanSerializer(LoanSummarySerializer):
             "purpose_detail", "long_term_reason", "interviewed_on", "credit_authorised", "guarantors", "collaterals",
             "documents", "reviewer", "reviewed_at", "review_opinion", "proposed_amount", "proposed_term_months",
             "proposed_rate", "proposed_method", "approver", "approved_amount", "approved_term_months", "annual_rate",
-            "approved_method", "decided_at", "customer_notified_on", "available_transitions", "version",
+            "approved_method", "decided_at", "customer_notified_on", "decision_reason", "approved_guarantee", "terms",
+            "exposure", "verified_facts", "available_transitions", "version",
         ]
         read_only_fields = fields
 
     def get_documents(self, loan: Loan) -> list[str]:
         return [d.code for d in loan.documents.all()]
+
+    @extend_schema_field(inline_serializer("LoanTerms", {
+        "rate_type": serializers.CharField(), "annual_rate": serializers.CharField(),
+        "penalty_markup": serializers.CharField(), "amount": serializers.CharField(),
+        "term_months": serializers.IntegerField(), "repayment_method": serializers.CharField(),
+    }, allow_null=True))
+    def get_terms(self, loan: Loan) -> dict | None:
+        terms = loan.terms
+        return terms.as_dict() if terms is not None else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_exposure(self, loan: Loan) -> str | None:
+        value = exposure_shown(loan)
+        return f"{value:.2f}" if value is not None else None
+
+    @extend_schema_field(inline_serializer("VerifiedFacts", {
+        "verified_at": serializers.DateTimeField(), "monthly_income": serializers.CharField(),
+        "monthly_debt": serializers.CharField(), "civil_capacity": serializers.CharField(),
+        "birth_date": serializers.DateField(),
+    }, allow_null=True))
+    def get_verified_facts(self, loan: Loan) -> dict | None:
+        if loan.verified_at is None:
+            return None
+        return {"verified_at": serializers.DateTimeField().to_representation(loan.verified_at),
+                "monthly_income": f"{loan.verified_monthly_income:.2f}",
+                "monthly_debt": f"{loan.verified_monthly_debt:.2f}",
+                "civil_capacity": loan.verified_civil_capacity, "birth_date": loan.verified_birth_date.isoformat()}
 
     def get_available_transitions(self, loan: Loan) -> list[str]:
         from applications.workflow import available_transitions

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,30 +25,15 @@ from applications.models import (
     Product,
     Status,
 )
-from applications.workflow import audit, record_refusal, run_transition
+from applications.selectors import concerned_loans, freezing_loan
+from applications.workflow import audit, refusals_recorded, run_transition
 from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
-from loancenter.lib.errors import DomainError, Forbidden, InvalidState, RuleViolation
+from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
 from loancenter.lib.identifiers import normalise_id_number
 from loancenter.lib.money import REPAYMENT_METHODS
 from loancenter.rules import require_post
-
-
-def recorded(action: str):
-    """A refusal of the decorated service is kept in ``RefusedAttempt`` (with its loan, when it has one)."""
-    def wrap(fn):
-        @functools.wraps(fn)
-        def inner(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except DomainError as error:
-                record_refusal(actor=kwargs.get("actor"), action=action, loan_id=kwargs.get("loan_id"), error=error)
-                raise
-
-        return inner
-
-    return wrap
 
 
 def _validated(instance, exclude: Iterable[str] = ()) -> None:
@@ -78,10 +62,11 @@ def customer_create(*, actor, data: dict) -> Customer:
     return customer
 
 
-@recorded("customer_update")
+@refusals_recorded("customer_update")
 @transaction.atomic
 def customer_update(*, actor, customer_id: int, data: dict, version: int | None = None) -> Customer:
-    """Edit a customer's details (the registering officer, before any loan is active). The old values are audited.
+    """Edit a customer's details (the registering officer). Verified facts are frozen while a loan of theirs is in
+    progress (rule 23). The old and new values are audited, in the trail of every loan concerned.
 
     ``version``: the customer's version the form showed (rule 22); stale → ``stale_edit``, nothing changes.
     """
@@ -99,14 +84,22 @@ def customer_update(*, actor, customer_id: int, data: dict, version: int | None 
     require_post(actor, P.MARKETING)
     if customer.officer_id != actor.pk:
         raise Forbidden("not_owner", _("Only the officer who registered this customer may edit the details."))
+    rules.check_facts_not_frozen(customer, changes, freezing_loan=freezing_loan(customer))  # rule 23
     old = {k: getattr(customer, k) for k in changes}
     for key, value in changes.items():
         setattr(customer, key, value)
     _validated(customer, exclude=["officer", "birth_date", "gender"])
     versioning.bump(customer, expected=version)
     customer.save()
-    audit(actor=actor, action="customer_update", obj=customer, payload={"old": old, "new": changes})
+    customer_audit(actor=actor, action="customer_update", customer=customer, payload={"old": old, "new": changes})
     return customer
+
+
+def customer_audit(*, actor, action: str, customer: Customer, payload: dict, reason: str = "") -> None:
+    """A change of a customer's data, with old and new values, in the audit trail of each loan it concerns (the
+    loans they borrow or guarantee that are not closed; rule 23), or on its own when there is none."""
+    for loan in concerned_loans(customer) or [None]:
+        audit(actor=actor, action=action, loan=loan, obj=customer, payload=payload, reason=reason)
 
 
 @transaction.atomic
@@ -121,8 +114,9 @@ def customer_set_warning(*, actor, customer: Customer, on_warning_list: bool, re
     versioning.bump(customer, expected=version)
     customer.on_warning_list = on_warning_list
     customer.save(update_fields=["on_warning_list", "version"])
-    audit(actor=actor, action="customer_warning_list", obj=customer,
-          payload={"on_warning_list": on_warning_list}, reason=reason)
+    customer_audit(actor=actor, action="customer_warning_list", customer=customer,
+                   payload={"on_warning_list": on_warning_list, "old": {"on_warning_list": not on_warning_list},
+                            "new": {"on_warning_list": on_warning_list}}, reason=reason)
     return customer
 
 
@@ -161,7 +155,7 @@ def check_product(product: Product) -> None:
         raise ValidationError(errors)
 
 
-@recorded("product_save")
+@refusals_recorded("product_save")
 @transaction.atomic
 def product_save(*, actor, data: dict, product_id: int | None = None, version: int | None = None) -> Product:
     """Create or update a product (general post and manager).
@@ -391,7 +385,7 @@ def loan_create(*, actor, data: ApplicationInput) -> Loan:
     return loan
 
 
-@recorded("update")
+@refusals_recorded("update")
 @transaction.atomic
 def loan_update_draft(*, actor, loan_id: int, data: ApplicationInput, version: int | None = None) -> Loan:
     """The officer corrects a draft (new, or returned by the reviewer) before submitting it again.
@@ -439,6 +433,48 @@ def check_people(loan: Loan, *, as_of: date) -> None:
     rules.check_civil_capacity(borrower, as_of=as_of, who=_("Borrower"))
     rules.check_not_on_warning_list(borrower, who=_("Borrower"))
     rules.check_guarantors([g.customer for g in loan.guarantors.select_related("customer")], borrower=borrower, as_of=as_of)
+
+
+def check_people_again(loan: Loan, *, as_of: date) -> None:
+    """Rule 24: rules 1–2 once more before the money leaves (``prepare_receipt``, ``disburse``), for the borrower and
+    every guarantor as they are today: a customer put on the warning list after approval is not paid."""
+    for who, person in [(_("Borrower"), loan.customer),
+                        *((_("Guarantor"), g.customer) for g in loan.guarantors.select_related("customer").order_by("pk"))]:
+        rules.check_civil_capacity(person, as_of=as_of, who=who)
+        rules.check_not_on_warning_list(person, who=who)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rule 23: the facts the investigation verified, kept on the loan
+
+
+def keep_verified_facts(loan: Loan, *, monthly_income: Decimal | None, monthly_debt: Decimal | None) -> None:
+    """Keep on the loan what the investigation verified: the borrower's income and monthly debt (as the investigator
+    states them; default: the customer's figures now), ID number, birth date and civil capacity, each guarantor's
+    income and each appraisal. The loan row is saved by the transition; the guarantor and collateral rows here."""
+    customer = Customer.objects.get(pk=loan.customer_id)
+    loan.verified_at = timezone.now()
+    loan.verified_monthly_income = customer.monthly_income if monthly_income is None else monthly_income
+    loan.verified_monthly_debt = customer.monthly_debt_payment if monthly_debt is None else monthly_debt
+    loan.verified_id_number, loan.verified_birth_date = customer.id_number, customer.birth_date
+    loan.verified_civil_capacity = customer.civil_capacity
+    guarantors = list(loan.guarantors.select_related("customer"))
+    for guarantor in guarantors:
+        guarantor.verified_monthly_income = guarantor.customer.monthly_income
+    Guarantor.objects.bulk_update(guarantors, ["verified_monthly_income"])
+    collaterals = list(loan.collaterals.all())
+    for collateral in collaterals:
+        collateral.verified_appraised_value = collateral.appraised_value
+        collateral.verified_appraised_on = collateral.appraised_on
+    Collateral.objects.bulk_update(collaterals, ["verified_appraised_value", "verified_appraised_on"])
+
+
+def drop_verified_facts(loan: Loan) -> None:
+    """A loan returned to marketing loses its verified facts: it is investigated again (SPEC §16.11)."""
+    loan.verified_at = loan.verified_monthly_income = loan.verified_monthly_debt = loan.verified_birth_date = None
+    loan.verified_id_number = loan.verified_civil_capacity = ""
+    Guarantor.objects.filter(loan=loan).update(verified_monthly_income=None)
+    Collateral.objects.filter(loan=loan).update(verified_appraised_value=None, verified_appraised_on=None)
 
 
 def loan_submit(*, loan_id: int, actor) -> Loan:
@@ -492,6 +528,8 @@ def loan_complete_investigation(
     recommended_amount: Decimal | None = None,
     recommended_term_months: int | None = None,
     comment: str = "",
+    verified_monthly_income: Decimal | None = None,
+    verified_monthly_debt: Decimal | None = None,
 ) -> Loan:
     report = {
         "investigators": list(investigators), "opinion": opinion, "field_visit_on": field_visit_on,
@@ -500,6 +538,8 @@ def loan_complete_investigation(
         "collateral_verified": collateral_verified, "recommended_amount": recommended_amount,
         "recommended_term_months": recommended_term_months, "comment": comment,
     }
+    # The audit row carries the report and the figures the loan keeps (rule 23).
+    payload = {**report, "verified_monthly_income": verified_monthly_income, "verified_monthly_debt": verified_monthly_debt}
 
     def check(loan: Loan) -> None:
         people = report["investigators"]
@@ -526,8 +566,11 @@ def loan_complete_investigation(
         investigation.completed_at = timezone.now()
         investigation.save()
         investigation.investigators.set(report["investigators"])
+        keep_verified_facts(loan, monthly_income=verified_monthly_income, monthly_debt=verified_monthly_debt)
+        payload.update(verified_monthly_income=loan.verified_monthly_income,
+                       verified_monthly_debt=loan.verified_monthly_debt)
 
-    return run_transition(loan_id=loan_id, actor=actor, name="complete_investigation", payload=report,
+    return run_transition(loan_id=loan_id, actor=actor, name="complete_investigation", payload=payload,
                           check=check, apply=apply)
 
 

@@ -20,19 +20,23 @@ from rest_framework.exceptions import ValidationError as InputError
 
 from applications import services
 from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
-from applications.forms import ApplicationForms, CustomerForm, ProductForm, WarningListForm
+from applications.forms import ApplicationForms, CustomerEditForm, CustomerForm, ProductForm, WarningListForm
 from applications.models import Investigation, Product, Status
 from applications.selectors import (
+    BEFORE_DECISION,
     access_customer,
     access_loan,
     can_see_full_pii,
+    customer_exposure,
     customers_visible_to,
+    freezing_loan,
     loan_audit_entries,
     loan_collaterals,
     loan_documents,
     loan_guarantors,
     loan_investigations,
     loans_visible_to,
+    other_installments,
 )
 from applications.workflow import STEPS, available_transitions, check_actor
 from disbursement.selectors import after_approval
@@ -78,12 +82,15 @@ def customer_create(request):
 
 
 def customer_edit(request, pk: int):
-    """The registering officer corrects a customer's details; the form carries the version it showed (rule 22)."""
-    customer = access_customer(request.user, pk)
+    """The registering officer edits a customer's details through ``customer_update``; a verified fact of a customer
+    with a loan in progress is refused there (rule 23) and shown on its field; the form carries the version it
+    showed (rule 22)."""
     require_post(request.user, P.MARKETING)
-    form = CustomerForm(request.POST or None, instance=customer)
+    customer = access_customer(request.user, pk)
+    form = CustomerEditForm(request.POST or None, instance=customer)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        data = {k: form.cleaned_data[k] for k in services.CUSTOMER_FIELDS if k != "id_number"}
+        data = {name: form.cleaned_data[name] for name in form.fields if name != "version"}
         try:
             services.customer_update(actor=request.user, customer_id=customer.pk, data=data,
                                      version=form.cleaned_data["version"])
@@ -91,13 +98,16 @@ def customer_edit(request, pk: int):
             form.add_error(None, error)
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
+            status = error.status
         else:
             messages.success(request, _("Customer %(name)s saved.") % {"name": data["name"]})
             return redirect("customer-detail", customer.pk)
     if request.method == "GET":
         PiiView.objects.create(viewer=request.user, customer=customer, surface="browser")
-    return render(request, "applications/customer_form.html", {"form": form, "customer": customer},
-                  status=400 if form.errors else 200)
+    frozen_by = freezing_loan(customer)
+    return render(request, "applications/customer_form.html", {"form": form, "customer": customer,
+                                                                "frozen_by": frozen_by},
+                  status=status if status != 200 else (400 if form.errors else 200))
 
 
 def customer_detail(request, pk: int):
@@ -330,7 +340,8 @@ def _initial_for(name: str, loan, user) -> dict:
     """Sensible defaults: the figures the previous step arrived at, the caller as investigator, today's dates."""
     if name == "complete_investigation":
         return {"investigators": [user.username], "field_visit_on": today(), "recommended_amount": loan.amount,
-                "recommended_term_months": loan.term_months}
+                "recommended_term_months": loan.term_months, "verified_monthly_income": loan.customer.monthly_income,
+                "verified_monthly_debt": loan.customer.monthly_debt_payment}
     if name == "pass_review":
         report = Investigation.objects.filter(loan=loan, completed_at__isnull=False).first()
         recommended = report if report and report.opinion == "recommend" else None
@@ -461,5 +472,17 @@ def loan_transition(request, pk: int, name: str):
     extra = [str(e) for key, errs in field_errors.items() if key not in form.fields for e in errs]
     return render(request, "applications/transition.html", {
         "loan": loan, "step": step, "rows": rows, "error": error, "extra_errors": extra,
-        "blocked": request.method == "GET" and error is not None,
+        "blocked": request.method == "GET" and error is not None, "facts": _decision_facts(name, loan, request.user),
     }, status=status)
+
+
+# The reviewer's and the approver's decisions: their forms show what the rules measure (rules 8, 11, 23, 27).
+_DECISIONS = {"pass_review", "return_to_marketing", "approve", "reject", "return_to_review", "escalate"}
+
+
+def _decision_facts(name: str, loan, user) -> dict | None:
+    if name not in _DECISIONS or loan.status not in BEFORE_DECISION:
+        return None
+    return {"verified": loan.verified_at is not None, "other_installments": other_installments(loan),
+            "exposure": customer_exposure(loan),
+            "limit": user.approval_limit if user.has_any_post(P.APPROVER, P.BRANCH_APPROVER) else None}

@@ -7,6 +7,7 @@ duty, calls the ``django_fsm`` transition, and writes the audit row. Each servic
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -122,6 +123,25 @@ def record_refusal(*, actor, action: str, loan_id: int | None, error: DomainErro
         actor=actor if getattr(actor, "pk", None) else None,
         action=action, loan_id_ref=loan_id, code=error.code, detail=error.message,
     )
+
+
+def refusals_recorded(action: str):
+    """For a service that is not a transition and runs in its own transaction: a refusal it raises is recorded after
+    the rollback (so the record stays), with the loan the error names (``error.loan_id``), and raised again."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except DomainError as error:
+                loan_id = kwargs.get("loan_id") or getattr(error, "loan_id", None)
+                record_refusal(actor=kwargs.get("actor"), action=action, loan_id=loan_id, error=error)
+                raise
+
+        return inner
+
+    return wrap
 
 
 def run_transition(

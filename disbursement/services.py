@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from applications.models import Loan, Status
 from applications.rules import REGISTRAR, check_certificates_free, check_separation
+from applications.services import check_people_again
 from applications.workflow import audit, run_transition
 from disbursement import rules
 from disbursement.models import CollateralRegistration, Contract, Disbursement, LoanReceipt
@@ -132,6 +133,7 @@ def loan_prepare_receipt(*, loan_id: int, actor, value_date: date, apply_stamp: 
     payload = {"value_date": value_date, "apply_stamp": apply_stamp}
 
     def check(loan: Loan) -> None:
+        check_people_again(loan, as_of=today())  # rule 24
         if value_date < today():
             raise RuleViolation("value_date", _("The value date cannot be in the past."), field="value_date")
         rules.check_contracts_effective(loan, on=value_date)
@@ -139,10 +141,11 @@ def loan_prepare_receipt(*, loan_id: int, actor, value_date: date, apply_stamp: 
 
     def apply(loan: Loan) -> None:
         now = timezone.now() if apply_stamp else None
+        terms = loan.terms  # kept at approval (rule 29)
         LoanReceipt.objects.create(
-            loan=loan, receipt_no=f"JJ{loan.application_no}", amount=loan.approved_amount, value_date=value_date,
-            maturity_date=add_months(value_date, loan.approved_term_months), annual_rate=loan.annual_rate,
-            repayment_method=loan.approved_method, prepared_by=actor, stamped_by=actor if apply_stamp else None,
+            loan=loan, receipt_no=f"JJ{loan.application_no}", amount=terms.amount, value_date=value_date,
+            maturity_date=add_months(value_date, terms.term_months), annual_rate=terms.annual_rate,
+            repayment_method=terms.repayment_method, prepared_by=actor, stamped_by=actor if apply_stamp else None,
             stamped_at=now,
         )
 
@@ -175,6 +178,7 @@ def loan_disburse(*, loan_id: int, actor, disbursed_on: date, payee_account: str
     payload = {"disbursed_on": disbursed_on, "payee_account": payee_account, "payment_mode": payment_mode}
 
     def check(loan: Loan) -> None:
+        check_people_again(loan, as_of=today())  # rule 24
         rules.check_contracts_effective(loan, on=disbursed_on)
         rules.check_collateral_ready(loan)
         rules.check_receipt_stamped(loan)

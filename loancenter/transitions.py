@@ -52,6 +52,14 @@ class CompleteInvestigationInput(serializers.Serializer):
                                                        allow_null=True, min_value=1, max_value=360)
     comment = serializers.CharField(label=_("Comment"), required=False, allow_blank=True, max_length=4000,
                                     style={"base_template": "textarea.html"})
+    verified_monthly_income = serializers.DecimalField(
+        label=_("Verified monthly income"), required=False, allow_null=True, max_digits=14, decimal_places=2,
+        min_value=Decimal("0"), help_text=_("As the investigation verified it; empty: the customer's own figure."),
+    )
+    verified_monthly_debt = serializers.DecimalField(
+        label=_("Verified monthly debt payment"), required=False, allow_null=True, max_digits=14, decimal_places=2,
+        min_value=Decimal("0"), help_text=_("As the investigation verified it; empty: the customer's own figure."),
+    )
 
 
 class TermsInput(serializers.Serializer):
@@ -66,8 +74,14 @@ class PassReviewInput(TermsInput):
 
 
 class ApproveInput(TermsInput):
+    # Required by the service (rule 31: 400 ``reason_required`` on the field), so every surface gets the same refusal.
     reason = serializers.CharField(label=_("Reason"), required=False, allow_blank=True, max_length=1000,
                                    style={"base_template": "textarea.html"})
+    guarantee_terms = serializers.CharField(
+        label=_("Guarantee terms"), required=False, allow_blank=True, max_length=2000,
+        style={"base_template": "textarea.html"},
+        help_text=_("Conditions of the guarantee; the reviewed guarantors and collaterals are kept with them."),
+    )
 
 
 class SignContractInput(serializers.Serializer):

@@ -78,7 +78,7 @@ def penalty_on_sql(day: date):
     for querysets of installments of active loans."""
     base = F("principal") - F("paid_principal") + F("interest") - F("paid_interest")
     since = Greatest(F("due_date"), Coalesce(F("penalty_through"), F("due_date")))
-    rate = F("loan__annual_rate") * (1 + F("loan__product__penalty_markup")) / 360
+    rate = F("loan__annual_rate") * (1 + F("loan__penalty_markup")) / 360  # the loan's kept terms (rule 29)
     # Penalty grows only while the loan is active (a written-off loan's stays as written off).
     days = Case(When(loan__status="active", then=Greatest(DaysFrom(since, day), Value(0))), default=Value(0))
     return Round(ExpressionWrapper(F("penalty_accrued") + base * rate * days, output_field=DecimalField()), 2)

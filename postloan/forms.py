@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from applications.models import Guarantor
+from applications.models import Customer, Guarantor
 from postloan.models import GRADE_CHOICES, CollectionAction, CollectionAgency, ServicingRequest, WriteOff
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -56,6 +56,10 @@ BORROWER_INPUTS = {
     "monthly_income": serializers.DecimalField(label=_("New monthly income"), required=False, max_digits=14, decimal_places=2),
     "monthly_debt_payment": serializers.DecimalField(label=_("New monthly debt payment"), required=False, max_digits=14,
                                                      decimal_places=2),
+    # Rule 23: the other verified facts change through this reviewed request too.
+    "civil_capacity": serializers.ChoiceField(label=_("New civil capacity"), required=False,
+                                              choices=Customer.CAPACITY_CHOICES),
+    "id_number": serializers.CharField(label=_("Corrected ID number"), required=False, max_length=18),
 }
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from applications import rules as app_rules
 from applications.models import Customer, Loan, Status
+from applications.services import customer_audit
 from applications.workflow import audit, jsonable, record_refusal
 from loancenter import posts as P
 from loancenter.lib import versioning
@@ -31,7 +32,8 @@ from postloan.schedule import build_schedule
 from postloan.services import REPAYMENT_POSTS, _allocate, loan_settle, reprovision
 
 SR = ServicingRequest
-BORROWER_FIELDS = ("name", "phone", "address", "employer", "occupation", "monthly_income", "monthly_debt_payment")
+BORROWER_FIELDS = ("name", "phone", "address", "employer", "occupation", "monthly_income", "monthly_debt_payment",
+                   "civil_capacity", "id_number")  # every verified fact of rule 23 changes here after disbursement
 PREPAYMENTS = (SR.PREPAY_PARTIAL, SR.PREPAY_FULL)
 
 
@@ -160,9 +162,11 @@ def _borrower_changes(customer: Customer, data: dict) -> tuple[dict, dict]:
 
 
 def _validate_customer(customer: Customer, changes: dict) -> None:
+    if "id_number" in changes:
+        changes["id_number"] = changes["id_number"].strip().upper()
     for key, value in changes.items():
         setattr(customer, key, value)
-    customer.full_clean(exclude=["officer", "birth_date", "gender", "id_number"])
+    customer.full_clean(exclude=["officer", "birth_date", "gender", *(() if "id_number" in changes else ("id_number",))])
 
 
 @_recorded("servicing_file")
@@ -254,8 +258,8 @@ def servicing_approve(*, request_id: int, actor, note: str = "", version: int | 
             _validate_customer(customer, new)
             customer.save()
             request.old_value = jsonable(old)
-            audit(actor=actor, action="customer_update", loan=loan, obj=customer,
-                  payload={"old": old, "new": new, "servicing_request": request.pk})
+            customer_audit(actor=actor, action="customer_update", customer=customer,
+                           payload={"old": old, "new": new, "servicing_request": request.pk})
         request.status, request.reviewed_by, request.reviewed_at = SR.APPROVED, actor, timezone.now()
         request.review_note, request.result = note or "", jsonable(result)
         request.save()

@@ -10,9 +10,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications import rules
-from applications.models import Loan, Status
-from applications.services import check_people
-from applications.workflow import audit, run_transition
+from applications.models import Customer, Loan, Status
+from applications.selectors import (
+    Exposure,
+    customer_exposure,
+    other_installments,
+    verified_borrower,
+    verified_collaterals,
+    verified_guarantors,
+)
+from applications.services import drop_verified_facts
+from applications.terms import keep_terms, terms_at_approval
+from applications.workflow import audit, jsonable, run_transition
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
@@ -27,18 +36,43 @@ def _require_reason(reason: str) -> None:
 
 
 def check_terms(loan: Loan, *, amount: Decimal, term_months: int, annual_rate: Decimal, method: str) -> None:
-    """Every rule that depends on the terms being proposed or decided (rules 1–4, 8–10, 12b)."""
+    """Every rule that depends on the terms being proposed or decided (rules 1–4, 8–10, 12b), on the facts the
+    investigation verified (rule 23), and with the installments of the borrower's other live loans (rule 27)."""
     product = loan.product
     as_of = today()
     rules.check_amount(product, amount)
     rules.check_term(product, term_months, long_term_reason=loan.long_term_reason)
     rules.check_method(product, method)
     rules.check_rate(product, annual_rate)
-    check_people(loan, as_of=as_of)
-    rules.check_age_at_maturity(loan.customer, product, term_months=term_months, start=as_of)
-    rules.check_dti(loan.customer, product, installment=first_installment(amount, annual_rate, term_months, method))
-    rules.check_collateral(product, list(loan.collaterals.all()), amount=amount, as_of=as_of)
+    borrower = verified_borrower(loan)
+    rules.check_civil_capacity(borrower, as_of=as_of, who=_("Borrower"))
+    rules.check_not_on_warning_list(borrower, who=_("Borrower"))
+    rules.check_guarantors(verified_guarantors(loan), borrower=borrower, as_of=as_of)
+    rules.check_age_at_maturity(borrower, product, term_months=term_months, start=as_of)
+    rules.check_dti(borrower, product, installment=first_installment(amount, annual_rate, term_months, method),
+                    other_installments=other_installments(loan))
+    rules.check_collateral(product, verified_collaterals(loan), amount=amount, as_of=as_of)
     rules.check_certificates_free(loan.collaterals.all(), loan=loan)
+
+
+def _exposure_locked(loan: Loan, amount: Decimal) -> Exposure:
+    """The borrower's exposure for a decision, with their customer row locked: two decisions on loans of one customer
+    run one after the other, so the second counts the first (rule 27)."""
+    Customer.objects.select_for_update().filter(pk=loan.customer_id).exists()
+    return customer_exposure(loan, amount=amount)
+
+
+def guarantee_terms_of(loan: Loan, conditions: str) -> dict:
+    """Rule 31: the guarantee an approval is given on: the guarantors and collaterals as reviewed (SPEC §16.4), with
+    the approver's conditions."""
+    return jsonable({
+        "guarantors": [{"customer": g.customer_id, "name": g.customer.name, "relationship": g.relationship}
+                       for g in loan.guarantors.select_related("customer").order_by("pk")],
+        "collaterals": [{"id": c.pk, "kind": c.kind, "description": c.description, "certificate_no": c.certificate_no,
+                         "appraised_value": c.verified_appraised_value or c.appraised_value}
+                        for c in loan.collaterals.order_by("pk")],
+        "conditions": (conditions or "").strip(),
+    })
 
 
 def loan_pass_review(*, loan_id: int, actor, opinion: str, amount: Decimal, term_months: int,
@@ -64,26 +98,37 @@ def loan_pass_review(*, loan_id: int, actor, opinion: str, amount: Decimal, term
 def loan_return_to_marketing(*, loan_id: int, actor, reason: str) -> Loan:
     def apply(loan: Loan) -> None:
         loan.reviewer = actor  # the reviewer who returned it stays its reviewer for separation of duty
+        drop_verified_facts(loan)  # the customer's facts may be corrected; the investigation is done again
 
     return run_transition(loan_id=loan_id, actor=actor, name="return_to_marketing", payload={"reason": reason},
                           check=lambda loan: _require_reason(reason), apply=apply)
 
 
 def loan_approve(*, loan_id: int, actor, amount: Decimal, term_months: int, annual_rate: Decimal,
-                 repayment_method: str, reason: str = "") -> Loan:
+                 repayment_method: str, reason: str = "", guarantee_terms: str = "") -> Loan:
+    """Approve within the approver's authority, measured on the customer's exposure (rules 11, 27); the loan keeps
+    its terms (rule 29), the exposure decided on, the reasons and the guarantee terms (rule 31)."""
     payload = {"amount": amount, "term_months": term_months, "annual_rate": annual_rate,
                "repayment_method": repayment_method, "reason": reason}
+    decided: dict = {}
 
     def check(loan: Loan) -> None:
+        exposure = decided["exposure"] = _exposure_locked(loan, amount)
         if loan.status == Status.PENDING_APPROVAL or actor.approval_limit is not None:
-            approver_within_authority(actor, amount)
+            approver_within_authority(actor, exposure.total)  # who may decide it comes first (SPEC §16.2)
+        _require_reason(reason)  # rule 31
         check_terms(loan, amount=amount, term_months=term_months, annual_rate=annual_rate, method=repayment_method)
 
     def apply(loan: Loan) -> None:
         loan.approver = actor
-        loan.approved_amount, loan.approved_term_months = amount, term_months
-        loan.annual_rate, loan.approved_method = annual_rate, repayment_method
+        keep_terms(loan, terms_at_approval(loan.product, amount=amount, term_months=term_months,
+                                           annual_rate=annual_rate, method=repayment_method))
+        loan.exposure = decided["exposure"].total
+        loan.decision_reason = reason.strip()
+        loan.approved_guarantee = guarantee_terms_of(loan, guarantee_terms)
         loan.decided_at = timezone.now()
+        payload.update(exposure=decided["exposure"].as_dict(), terms=loan.terms.as_dict(),
+                       guarantee_terms=loan.approved_guarantee)
 
     return run_transition(loan_id=loan_id, actor=actor, name="approve", payload=payload, check=check, apply=apply)
 
@@ -91,6 +136,8 @@ def loan_approve(*, loan_id: int, actor, amount: Decimal, term_months: int, annu
 def loan_reject(*, loan_id: int, actor, reason: str) -> Loan:
     def apply(loan: Loan) -> None:
         loan.approver = actor
+        loan.exposure = customer_exposure(loan).total  # as the decision saw it (rule 27)
+        loan.decision_reason = reason.strip()
         loan.decided_at = timezone.now()
 
     return run_transition(loan_id=loan_id, actor=actor, name="reject", payload={"reason": reason},

@@ -60,12 +60,25 @@ def test_guarantor_without_full_civil_capacity_is_refused(ctx, who):
     assert "Guarantor" in error.message
 
 
-def test_borrower_losing_capacity_after_submit_is_refused_at_approval(ctx):
+def test_borrower_capacity_verified_as_limited_is_refused_at_approval(ctx):
+    # Rule 23: approval reads the capacity the investigation verified and the loan keeps (the customer row is frozen
+    # after submit; a change of capacity goes back to marketing and through the investigation again).
     loan = ctx.advance(ctx.loan(), Status.PENDING_APPROVAL)
-    loan.customer.civil_capacity = "limited"
-    loan.customer.save()
+    Loan.objects.filter(pk=loan.pk).update(verified_civil_capacity="limited")
     error = assert_refused(loan, RuleViolation, lambda: call("approve", loan, ctx.staff.appr), code="civil_capacity")
     assert "(rule 1)" in error.message
+
+
+def test_borrower_capacity_cannot_be_edited_after_submit(ctx):
+    from applications.services import customer_update
+    from loancenter.lib.errors import Conflict
+
+    loan = ctx.advance(ctx.loan(), Status.PENDING_APPROVAL)
+    with pytest.raises(Conflict) as refused:
+        customer_update(actor=loan.marketing_officer, customer_id=loan.customer_id, data={"civil_capacity": "limited"})
+    assert refused.value.code == "verified_fact"
+    loan.customer.refresh_from_db()
+    assert loan.customer.civil_capacity == "full"
 
 
 # --- Rule 2: credit warning list -------------------------------------------------------------------------------

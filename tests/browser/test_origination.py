@@ -95,10 +95,15 @@ def test_four_staff_take_a_new_application_to_approved(page: Page, live_server, 
     expect(page.locator("[data-testid=loan-status] [data-status]")).to_have_attribute("data-status", "pending_approval")
     log_out(page)
 
-    # 4. The approver approves it within the authority limit (terms prefilled from the proposal).
+    # 4. The approver approves it within the authority limit (terms prefilled from the proposal), measured on the
+    #    customer's exposure shown on the form (rule 27), stating the reason (rule 31).
     log_in(page, base, "appr")
     open_from_queue(page, base, loan.application_no)
-    do(page, "approve", "approved")
+    page.click("[data-testid=actions] [data-action=approve]")
+    expect(page.locator("[data-testid=decision-facts] [data-testid=exposure]")).to_contain_text("80,000.00")
+    page.fill("#id_reason", "收入稳定,担保充足,同意。")
+    page.click("[data-testid=transition-submit]")
+    expect(page.locator("[data-testid=loan-status] [data-status]")).to_have_attribute("data-status", "approved")
     expect(page.locator("[data-testid=loan-status]")).to_contain_text(str(Status.APPROVED.label))
 
     loan.refresh_from_db()

@@ -17,20 +17,23 @@ from disbursement.selectors import schedule_as_of_book
 from postloan import batch
 from postloan.batch_services import batch_start
 from postloan.models import BatchChunk, BatchRun, CollectionCase, EscalationTask
-from tests.factories import LoanFactory
+from tests.factories import CustomerFactory, LoanFactory
 from tests.postloan.test_batch_life import at
 
 START = date(2025, 3, 10)
 
 
 @pytest.fixture
-def portfolio(flow, staff, customer, product, settings):
-    """Six active loans of different sizes disbursed on START; chunks of two loans each."""
+def portfolio(flow, staff, product, settings):
+    """Six active loans of different sizes to six borrowers, disbursed on START; chunks of two loans each.
+
+    (One borrower with six loans would exceed the product's DTI and the approver's limit: rules 8 and 27 count the
+    borrower's other loans.)"""
     settings.BATCH_CHUNK_SIZE = 2
     loans = []
     with at(START, hour=10):
         for n in range(6):
-            loan = LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt,
+            loan = LoanFactory(customer=CustomerFactory(officer=staff.mkt), product=product, marketing_officer=staff.mkt,
                                amount=Decimal("20000.00") + n * Decimal("7777.77"), term_months=12 + n)
             loans.append(flow.advance(loan, Status.ACTIVE))
     return loans

@@ -1,6 +1,7 @@
 import pytest
 from django.utils import translation
 
+from tests.api.conftest import api  # noqa: F401  (fixture)
 from tests.applications.support import ctx  # noqa: F401  (fixture)
 
 
