@@ -57,7 +57,7 @@ def test_second_of_two_customer_edits_is_refused(login, staff, customer):
     before = snapshot(customer)
     second["employer"] = ["另一单位"]
     response = client.post(url, second)
-    assert response.status_code == 400 and STALE in response.content.decode()
+    assert response.status_code == 409 and STALE in response.content.decode()
     assert snapshot(customer) == before and Customer.objects.get(pk=customer.pk).address == "上海市浦东新区"
     assert refusals() == [("customer_update", None)]
 
