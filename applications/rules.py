@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Q
 from django.utils.translation import gettext as _
 
 from applications.catalog import (
@@ -417,7 +417,7 @@ _REVIEW_ACTIONS = ("pass_review", "return_to_marketing")
 _APPROVAL_ACTIONS = ("approve", "reject", "return_to_review", "escalate")
 _BRANCH_DECISIONS = ("approve", "reject")
 
-# Which fact of ``_role_facts`` makes its holder which role (the loan's own columns are read in ``roles_held``).
+# Which fact of ``role_facts`` makes its holder which role (the loan's own columns are read in ``roles_held``).
 _FACT_ROLES = {
     "investigated": INVESTIGATOR, "reviewed": REVIEWER, "decided": APPROVER, "escalated": ESCALATOR,
     "decided_at_branch": BRANCH_APPROVER, "registered": REGISTRAR, "prepared_receipt": RECEIPT_PREPARER,
@@ -425,42 +425,36 @@ _FACT_ROLES = {
 }
 
 
-def _role_facts(loan, user) -> dict[str, bool]:
-    """What ``user`` has done on ``loan``, and whether they borrow or guarantee it: one query (EXISTS subqueries).
+def role_facts(loan, user) -> dict[str, bool]:
+    """What ``user`` has done on ``loan``, and whether they borrow or guarantee it: one query of EXISTS subqueries.
 
-    Asked by every separation-of-duty check (once per action button of the loan page). A loan returned to marketing
-    or to review is reviewed or decided again by someone else, which overwrites ``reviewer``/``approver``; the audit
-    trail keeps who reviewed or decided it before, so they keep that role.
+    Asked by every separation-of-duty check; ``available_transitions`` asks it once for all of a loan's buttons. A
+    loan returned to marketing or to review is reviewed or decided again by someone else, which overwrites
+    ``reviewer``/``approver``; the audit trail keeps who reviewed or decided it before, so they keep that role.
+    Everything is reached from the loan (its related managers, its one-to-one rows by their relation names), so
+    this module imports no model.
     """
-    # Imported here: applications.models imports this module for the transitions' conditions.
-    from applications.models import Guarantor, Investigation, Loan
-    from disbursement.models import CollateralRegistration, Disbursement, LoanReceipt
-    from loancenter.models import AuditEntry
-
-    loan_ref = OuterRef("pk")
-    audit = AuditEntry.objects.filter(loan=loan_ref, actor=user)
+    audit = loan.audit_entries.filter(actor=user)
     facts = {
         # Assigned to, named on (first or second) or co-signing any investigation round.
-        "investigated": Exists(Investigation.objects.filter(
-            Q(assignee=user) | Q(investigators=user) | Q(cosigner=user), loan=loan_ref))
+        "investigated": Exists(loan.investigations.filter(Q(assignee=user) | Q(investigators=user) | Q(cosigner=user)))
         | Exists(audit.filter(action="cosign_investigation")),
         "reviewed": Exists(audit.filter(action__in=_REVIEW_ACTIONS)),
         "decided": Exists(audit.filter(action__in=_APPROVAL_ACTIONS)),
         "escalated": Exists(audit.filter(action="escalate")),
         "decided_at_branch": Exists(audit.filter(action__in=_BRANCH_DECISIONS, from_status="pending_branch_approval")),
-        "registered": Exists(CollateralRegistration.objects.filter(loan=loan_ref, clerk=user)),
-        "prepared_receipt": Exists(LoanReceipt.objects.filter(Q(prepared_by=user) | Q(stamped_by=user), loan=loan_ref)),
-        "disbursed": Exists(Disbursement.objects.filter(loan=loan_ref, disburser=user)),
+        # The collateral registration, the receipt and the disbursement are one row each per loan.
+        "registered": Q(collateral_registration__clerk=user),
+        "prepared_receipt": Q(receipt__prepared_by=user) | Q(receipt__stamped_by=user),
+        "disbursed": Q(disbursement__disburser=user),
     }
     id_number = _staff_id_number(user)
     if id_number:  # staff loans: matched by ID number (customers' numbers are stored upper-case)
-        facts["party"] = Q(customer__id_number=id_number) | Exists(
-            Guarantor.objects.filter(loan=loan_ref, customer__id_number=id_number))
-    names = list(facts)
-    row = (Loan.objects.filter(pk=loan.pk)
+        facts["party"] = Q(customer__id_number=id_number) | Exists(loan.guarantors.filter(customer__id_number=id_number))
+    row = (type(loan)._default_manager.filter(pk=loan.pk)
            .annotate(**{name: ExpressionWrapper(fact, output_field=BooleanField()) for name, fact in facts.items()})
-           .values_list(*names).first())
-    return dict(zip(names, row or (False,) * len(names), strict=True))
+           .values_list(*facts).first())
+    return {name: bool(value) for name, value in zip(facts, row or (False,) * len(facts), strict=True)}
 
 
 def _staff_id_number(user) -> str:
@@ -480,10 +474,11 @@ def _roles_from(loan, user, facts: dict[str, bool]) -> set[str]:
     return held
 
 
-def roles_held(loan, user) -> set[str]:
+def roles_held(loan, user, facts: dict[str, bool] | None = None) -> set[str]:
     """The roles ``user`` already holds on ``loan``: the loan's own columns (marketing officer, reviewer, approver,
-    escalating approver) and the facts of :func:`_role_facts` (one query)."""
-    facts = _role_facts(loan, user) if loan.pk and user.pk else {}
+    escalating approver) and ``facts`` (:func:`role_facts`, one query, asked here when not given)."""
+    if facts is None:
+        facts = role_facts(loan, user) if loan.pk and user.pk else {}
     return _roles_from(loan, user, facts)
 
 
@@ -491,13 +486,15 @@ def is_party_to_loan(loan, user) -> bool:
     """Staff loans: the borrower or a guarantor, matched by ID number, may do nothing on the loan (one query)."""
     if not _staff_id_number(user) or not loan.pk:
         return False
-    return _role_facts(loan, user).get("party", False)
+    return role_facts(loan, user).get("party", False)
 
 
-def check_separation(loan, user, role: str | tuple[str, ...] | None) -> None:
+def check_separation(loan, user, role: str | tuple[str, ...] | None, *, facts: dict[str, bool] | None = None) -> None:
     """Refuse (403 ``separation_of_duty``) when taking ``role`` (or each of several roles a step takes at once) on
-    ``loan`` conflicts with a role ``user`` already holds there. One query (:func:`_role_facts`)."""
-    facts = _role_facts(loan, user) if loan.pk and user.pk else {}
+    ``loan`` conflicts with a role ``user`` already holds there. One query (:func:`role_facts`), none when the caller
+    already asked it for this loan and user (``facts``)."""
+    if facts is None:
+        facts = role_facts(loan, user) if loan.pk and user.pk else {}
     if facts.get("party"):
         raise SeparationOfDuty(_("You are the borrower or a guarantor of this loan and may not act on it (SPEC §4)."))
     taking = (role,) if isinstance(role, str) else tuple(role or ())
@@ -513,9 +510,9 @@ def check_separation(loan, user, role: str | tuple[str, ...] | None) -> None:
                 )
 
 
-def sod_allows(loan, user, role: str | tuple[str, ...] | None) -> bool:
+def sod_allows(loan, user, role: str | tuple[str, ...] | None, *, facts: dict[str, bool] | None = None) -> bool:
     try:
-        check_separation(loan, user, role)
+        check_separation(loan, user, role, facts=facts)
     except SeparationOfDuty:
         return False
     return True
