@@ -18,7 +18,7 @@ from loancenter.models import AuditEntry, RefusedAttempt, User
 from loancenter.services import staff_create
 from tests.api.conftest import drive, transition_data
 from tests.conftest import PASSWORD
-from tests.factories import CustomerFactory, LoanFactory, ProductFactory
+from tests.factories import CustomerFactory, LoanFactory, ProductFactory, add_guarantor
 
 COMPLETE = "api: POST /api/loans/{id}/transitions/complete_investigation/"
 COSIGN = "api: POST /api/loans/{id}/transitions/cosign_investigation/"
@@ -243,3 +243,23 @@ def test_a_product_without_two_person_investigation_goes_to_review_at_once(api, 
     assert response.json()["status"] == Status.UNDER_REVIEW
     investigation = loan.investigations.get()
     assert investigation.completed_at is not None and investigation.cosigner is None
+
+
+@pytest.mark.sidedoor(rule="sod", path="api: POST /api/loans/{id}/transitions/cosign_investigation/")
+def test_the_cosignature_itself_is_checked_for_separation_of_duty(api, staff):
+    """Named while unconflicted, the second turns out to guarantee the loan: their ID number recorded since."""
+    guarantor = CustomerFactory(officer=staff.mkt, name="赵敏")
+    loan = LoanFactory(customer=CustomerFactory(officer=staff.mkt), marketing_officer=staff.mkt,
+                       product=ProductFactory(code="dual", dual_investigation=True))
+    add_guarantor(loan, guarantor)
+    drive(staff, loan, Status.INVESTIGATING)
+    response = api(staff.inv).post(url(loan, "complete_investigation"), report(staff, loan, "inv", "inv2"),
+                                   format="json")
+    assert response.json()["status"] == Status.INVESTIGATING
+    User.objects.filter(pk=staff.inv2.pk).update(id_number=guarantor.id_number)
+    before = facts(loan)
+
+    response = api(staff.inv2).post(url(loan, "cosign_investigation"), {"agree": True}, format="json")
+
+    assert_refused(response, loan, before, status=403, code="separation_of_duty", actor=staff.inv2,
+                   action="cosign_investigation")
