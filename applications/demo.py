@@ -361,6 +361,13 @@ def _tell(story: Story, loan: Loan, staff: dict[str, User], decided: datetime) -
         decision_record_notification(loan_id=loan.pk, actor=staff[story.officer], notified_on=today())
 
 
+def cosign(loan: Loan, staff: dict[str, User], *, at: datetime) -> None:
+    """The second investigator named on a two-person report co-signs it with their own login (rule 26)."""
+    with _travel(at):
+        perform("cosign_investigation", loan_id=loan.pk, actor=staff["inv2"],
+                data={"agree": True, "comment": "参与实地调查,同意调查结论。"})
+
+
 def _loans(rng: random.Random, staff: dict[str, User], products: dict[str, Product],
            customers: list[Customer]) -> list[Loan]:
     loans = []
@@ -393,6 +400,8 @@ def _loans(rng: random.Random, staff: dict[str, User], products: dict[str, Produ
             loan.refresh_from_db()
             with _travel(moment):
                 perform(name, loan_id=loan.pk, actor=_actor(name, loan, story, staff), data=_payload(name, loan))
+            if name == "complete_investigation" and loan.product.dual_investigation:
+                cosign(loan, staff, at=moment + timedelta(minutes=2))  # the next step is 5+ minutes on
         if story.notify:
             _tell(story, loan, staff, moments[-1])
         loan.refresh_from_db()

@@ -7,9 +7,11 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
+from applications import rules
 from applications.catalog import CATEGORIES, COLLATERAL_KINDS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
 from loancenter.lib.dates import age_on, today
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
@@ -385,9 +387,33 @@ class Loan(FSMModelMixin, models.Model):
     def start_investigation(self):
         pass
 
-    @transition(field=status, source=Status.INVESTIGATING, target=Status.UNDER_REVIEW)
+    @cached_property
+    def current_investigation(self) -> Investigation | None:
+        """The latest investigation round (a loan returned to marketing and submitted again gets a new one).
+
+        Read once per instance: the transitions' conditions and the assignment checks all ask it.
+        """
+        return self.investigations.first()
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self.__dict__.pop("current_investigation", None)  # forgotten with the row, as Django forgets related objects
+
+    # Rule 26: on a two-person product the first investigator's report waits, the loan still investigating, for the
+    # second investigator's co-signature; agreeing sends it to review, disagreeing returns it to the first.
+    @transition(field=status, source=Status.INVESTIGATING,
+                target=RETURN_VALUE(Status.UNDER_REVIEW, Status.INVESTIGATING),
+                conditions=[rules.report_not_filed],
+                custom={"refusal": rules.report_filed_refusal})
     def complete_investigation(self):
-        pass
+        return Status.INVESTIGATING if self.product.dual_investigation else Status.UNDER_REVIEW
+
+    @transition(field=status, source=Status.INVESTIGATING,
+                target=RETURN_VALUE(Status.UNDER_REVIEW, Status.INVESTIGATING),
+                conditions=[rules.report_awaits_cosignature],
+                custom={"refusal": rules.no_report_to_cosign_refusal})
+    def cosign_investigation(self, *, agree: bool):
+        return Status.UNDER_REVIEW if agree else Status.INVESTIGATING
 
     @transition(field=status, source=Status.UNDER_REVIEW, target=Status.PENDING_APPROVAL)
     def pass_review(self):
@@ -503,7 +529,12 @@ class LoanDocument(models.Model):
 
 
 class Investigation(models.Model):
-    """One investigation round of a loan (a loan returned to marketing and resubmitted gets a new one)."""
+    """One investigation round of a loan (a loan returned to marketing and resubmitted gets a new one).
+
+    The ``assignee`` (who started it, or took it over by hand-over) files the report. On a two-person product
+    (rule 26) the report names a second investigator, the ``cosigner``: from ``reported_at`` it waits for their
+    co-signature; agreeing completes the round, disagreeing (``returned_at``) returns the report to the assignee.
+    """
 
     OPINIONS = [("recommend", _("Recommend")), ("decline", _("Decline"))]
 
@@ -522,16 +553,26 @@ class Investigation(models.Model):
     recommended_amount = models.DecimalField(**MONEY, null=True, blank=True)
     recommended_term_months = models.PositiveIntegerField(null=True, blank=True)
     comment = models.TextField(blank=True, validators=[MaxLengthValidator(4000)])
+    reported_at = models.DateTimeField(null=True, blank=True)
+    cosigner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="cosigned_investigations", verbose_name=_("second investigator"))
+    cosign_comment = models.TextField(blank=True, validators=[MaxLengthValidator(4000)])
+    returned_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
 
+    @property
+    def awaits_cosignature(self) -> bool:
+        return self.reported_at is not None and self.completed_at is None
+
 
 class LoanHandover(models.Model):
     """A recorded hand-over of a loan's work from one staff member to another (rule 7)."""
 
-    ROLES = [("investigator", _("Investigator")), ("marketing", _("Marketing officer"))]
+    ROLES = [("investigator", _("Investigator")), ("cosigner", _("Second investigator")),
+             ("marketing", _("Marketing officer"))]
 
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="handovers")
     role = models.CharField(max_length=16, choices=ROLES)

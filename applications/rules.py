@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import connection
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Q
 from django.utils.translation import gettext as _
 
 from applications.catalog import (
@@ -24,10 +24,9 @@ from applications.catalog import (
     PURPOSES,
 )
 from loancenter.lib.dates import add_months, age_on
-from loancenter.lib.errors import Conflict, RuleViolation, SeparationOfDuty
-from loancenter.lib.identifiers import normalise_certificate_no
+from loancenter.lib.errors import Conflict, Forbidden, RuleViolation, SeparationOfDuty
+from loancenter.lib.identifiers import normalise_certificate_no, normalise_id_number
 from loancenter.lib.money import ZERO, fmt_pct
-from loancenter.lib.sql import fetch_all
 
 # ---------------------------------------------------------------------------------------------------------------
 # Rule 23: the facts the investigation verified
@@ -359,9 +358,11 @@ def field_visit_required(loan) -> bool:
 def check_investigation_report(loan, report: dict, *, field_visit: bool) -> None:
     """Rule 6: the report states identity, income, purpose, guarantor and collateral findings and a clear opinion."""
     investigators = report["investigators"]
-    if loan.product.dual_investigation and len({u.pk for u in investigators}) < 2:
+    if loan.product.dual_investigation and (len(investigators) != 2 or len({u.pk for u in investigators}) != 2):
         raise RuleViolation(
-            "dual_investigation", _("This product requires two different investigators on the report (rule 6)."),
+            "dual_investigation",
+            _("This product requires two different investigators on the report: you and one second investigator, "
+              "who co-signs it with their own login (rule 6)."),
             field="investigators",
         )
     if field_visit and not report.get("field_visit_on"):
@@ -395,13 +396,96 @@ def check_investigation_report(loan, report: dict, *, field_visit: bool) -> None
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Separation of duty (SPEC §4)
+# Rule 26: a two-person investigation is done by two logins
+#
+# The round's ``assignee`` files the report; on a two-person product it names the second investigator (``cosigner``),
+# and the report waits (``reported_at`` set, ``completed_at`` not) until that person co-signs it with their own login.
+# The first two functions are the django_fsm conditions of ``Loan.complete_investigation`` and
+# ``Loan.cosign_investigation``; they read the loan's current round (``Loan.current_investigation``).
+
+
+def report_not_filed(loan) -> bool:
+    """``complete_investigation``: the round's report is not already waiting for the co-signature."""
+    investigation = loan.current_investigation
+    return investigation is None or not investigation.awaits_cosignature
+
+
+def report_awaits_cosignature(loan) -> bool:
+    """``cosign_investigation``: the first investigator's report waits for the second's co-signature."""
+    investigation = loan.current_investigation
+    return investigation is not None and investigation.awaits_cosignature
+
+
+def report_filed_refusal(loan) -> str:
+    return _("The investigation report waits for the co-signature of %(name)s (rule 26).") % {
+        "name": loan.current_investigation.cosigner.display}
+
+
+def no_report_to_cosign_refusal(loan) -> str:
+    return _("No investigation report is waiting for a co-signature (rule 26).")
+
+
+def check_investigation_assignee(loan, user) -> None:
+    """Only the investigator the round is assigned to (who started it, or took it over) files its report."""
+    investigation = loan.current_investigation
+    if investigation is not None and investigation.assignee_id != user.pk:
+        raise Forbidden(
+            "not_assigned",
+            _("This investigation is assigned to %(name)s; only they may file its report (rule 26).")
+            % {"name": investigation.assignee.display},
+        )
+
+
+def check_cosigner(loan, user) -> None:
+    """Only the second investigator the report names co-signs it."""
+    investigation = loan.current_investigation
+    if investigation is not None and investigation.awaits_cosignature and investigation.cosigner_id != user.pk:
+        raise Forbidden(
+            "not_assigned",
+            _("The report names %(name)s as the second investigator; only they may co-sign it (rule 26).")
+            % {"name": investigation.cosigner.display},
+        )
+
+
+def check_cosigner_available(person, *, now) -> None:
+    """The second investigator can log in to co-sign: an active account that is not locked out."""
+    if not person.is_active:
+        raise RuleViolation(
+            "cosigner_unavailable",
+            _("%(name)s's account is not active and cannot co-sign; name an active investigator (rule 26).")
+            % {"name": person.username},
+            field="investigators",
+        )
+    if person.locked_until is not None and person.locked_until > now:
+        raise RuleViolation(
+            "cosigner_unavailable",
+            _("%(name)s's account is locked out and cannot co-sign; name another investigator (rule 26).")
+            % {"name": person.username},
+            field="investigators",
+        )
+
+
+def check_cosignature(*, agree: bool, comment: str) -> None:
+    """A disagreeing co-signature says why: the comment goes back to the first investigator."""
+    if not agree and not (comment or "").strip():
+        raise RuleViolation(
+            "comment_required",
+            _("Say why you disagree: the comment goes back to the first investigator (rule 26)."),
+            field="comment",
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Separation of duty (SPEC §4 and the additions of §10)
 
 MARKETING = "marketing"
 INVESTIGATOR = "investigator"
 REVIEWER = "reviewer"
 APPROVER = "approver"
+ESCALATOR = "escalator"  # the approver who sent the loan to the branch
+BRANCH_APPROVER = "branch_approver"  # whoever decides it at branch level
 REGISTRAR = "collateral_registrar"
+RECEIPT_PREPARER = "receipt_preparer"  # the reviewer who prepared the receipt or applied the disbursement stamp
 DISBURSER = "disburser"
 
 # Unordered pairs of roles one person may not both hold on one loan.
@@ -413,6 +497,10 @@ CONFLICTS = frozenset(
         (REVIEWER, APPROVER), (REVIEWER, REGISTRAR),
         (APPROVER, DISBURSER), (APPROVER, REGISTRAR),
         (REGISTRAR, DISBURSER),
+        # SPEC §10, SoD additions: the escalating approver does not decide at branch level; the receipt's
+        # preparer (the disbursement stamp) does not release the funds.
+        (ESCALATOR, BRANCH_APPROVER),
+        (RECEIPT_PREPARER, DISBURSER),
     ]
 )
 
@@ -423,98 +511,115 @@ def _role_label(role: str) -> str:
         INVESTIGATOR: _("investigator"),
         REVIEWER: _("reviewer"),
         APPROVER: _("approver"),
+        ESCALATOR: _("approver who escalated it"),
+        BRANCH_APPROVER: _("branch-level decision maker"),
         REGISTRAR: _("collateral registrar"),
+        RECEIPT_PREPARER: _("reviewer who prepared the loan receipt"),
         DISBURSER: _("disbursement officer"),
     }
     return str(labels[role])
 
 
-def roles_held(loan, user) -> set[str]:
-    """The roles ``user`` already holds on ``loan``.
+_REVIEW_ACTIONS = ("pass_review", "return_to_marketing")
+_APPROVAL_ACTIONS = ("approve", "reject", "return_to_review", "escalate")
+_BRANCH_DECISIONS = ("approve", "reject")
 
-    The loan's own columns name its marketing officer, reviewer and approver; the rest comes from one query
-    (:func:`_role_facts`) that asks the investigation, audit, registration and disbursement tables at once.
+# Which fact of ``role_facts`` makes its holder which role (the loan's own columns are read in ``roles_held``).
+_FACT_ROLES = {
+    "investigated": INVESTIGATOR, "reviewed": REVIEWER, "decided": APPROVER, "escalated": ESCALATOR,
+    "decided_at_branch": BRANCH_APPROVER, "registered": REGISTRAR, "prepared_receipt": RECEIPT_PREPARER,
+    "disbursed": DISBURSER,
+}
+
+
+def role_facts(loan, user) -> dict[str, bool]:
+    """What ``user`` has done on ``loan``, and whether they borrow or guarantee it: one query of EXISTS subqueries.
+
+    Asked by every separation-of-duty check; ``available_transitions`` asks it once for all of a loan's buttons. A
+    loan returned to marketing or to review is reviewed or decided again by someone else, which overwrites
+    ``reviewer``/``approver``; the audit trail keeps who reviewed or decided it before, so they keep that role.
+    Everything is reached from the loan (its related managers, its one-to-one rows by their relation names), so
+    this module imports no model.
     """
-    held: set[str] = set()
+    audit = loan.audit_entries.filter(actor=user)
+    facts = {
+        # Assigned to, named on (first or second) or co-signing any investigation round.
+        "investigated": Exists(loan.investigations.filter(Q(assignee=user) | Q(investigators=user) | Q(cosigner=user)))
+        | Exists(audit.filter(action="cosign_investigation")),
+        "reviewed": Exists(audit.filter(action__in=_REVIEW_ACTIONS)),
+        "decided": Exists(audit.filter(action__in=_APPROVAL_ACTIONS)),
+        "escalated": Exists(audit.filter(action="escalate")),
+        "decided_at_branch": Exists(audit.filter(action__in=_BRANCH_DECISIONS, from_status="pending_branch_approval")),
+        # The collateral registration, the receipt and the disbursement are one row each per loan.
+        "registered": Q(collateral_registration__clerk=user),
+        "prepared_receipt": Q(receipt__prepared_by=user) | Q(receipt__stamped_by=user),
+        "disbursed": Q(disbursement__disburser=user),
+    }
+    id_number = _staff_id_number(user)
+    if id_number:  # staff loans: matched by ID number (customers' numbers are stored upper-case)
+        facts["party"] = Q(customer__id_number=id_number) | Exists(loan.guarantors.filter(customer__id_number=id_number))
+    row = (type(loan)._default_manager.filter(pk=loan.pk)
+           .annotate(**{name: ExpressionWrapper(fact, output_field=BooleanField()) for name, fact in facts.items()})
+           .values_list(*facts).first())
+    return {name: bool(value) for name, value in zip(facts, row or (False,) * len(facts), strict=True)}
+
+
+def _staff_id_number(user) -> str:
+    return normalise_id_number(user.id_number or "")  # stored normalised (rule 25); a stale instance may not be
+
+
+def _roles_from(loan, user, facts: dict[str, bool]) -> set[str]:
+    held = {role for name, role in _FACT_ROLES.items() if facts.get(name)}
     if loan.marketing_officer_id == user.pk:
         held.add(MARKETING)
     if loan.reviewer_id == user.pk:
         held.add(REVIEWER)
-    if user.pk in (loan.approver_id, loan.escalated_by_id):
+    if user.pk == loan.approver_id:
         held.add(APPROVER)
-    if not loan.pk or not user.pk:
-        return held
-    investigated, reviewed, decided, registered, disbursed = _role_facts(loan.pk, user.pk)
-    # A loan returned to marketing or to review is reviewed/decided again by someone else, which overwrites
-    # ``reviewer``/``approver``; whoever reviewed or decided it before keeps that role (the audit trail says so).
-    for role, fact in ((INVESTIGATOR, investigated), (REVIEWER, reviewed), (APPROVER, decided),
-                       (REGISTRAR, registered), (DISBURSER, disbursed)):
-        if fact:
-            held.add(role)
+    if user.pk == loan.escalated_by_id:
+        held |= {APPROVER, ESCALATOR}
     return held
 
 
-_REVIEW_ACTIONS = ("pass_review", "return_to_marketing")
-_APPROVAL_ACTIONS = ("approve", "reject", "return_to_review", "escalate")
-
-
-# The five questions of ``roles_held`` in one statement: assigned to or named on any investigation round; a review,
-# then an approval action in the audit trail; the collateral registration's clerk; the disburser. Five ORM queries
-# cost about 4 ms of CPU a loan page, most of it building their SQL; this statement costs 0.15 ms.
-_ROLE_FACTS_SQL = f"""
-    SELECT EXISTS (SELECT 1 FROM applications_investigation i
-                    WHERE i.loan_id = %(loan)s AND (i.assignee_id = %(user)s OR EXISTS (
-                          SELECT 1 FROM applications_investigation_investigators iu
-                           WHERE iu.investigation_id = i.id AND iu.user_id = %(user)s))),
-           EXISTS (SELECT 1 FROM loancenter_auditentry
-                    WHERE loan_id = %(loan)s AND actor_id = %(user)s AND action IN ({", ".join(f"'{a}'" for a in _REVIEW_ACTIONS)})),
-           EXISTS (SELECT 1 FROM loancenter_auditentry
-                    WHERE loan_id = %(loan)s AND actor_id = %(user)s AND action IN ({", ".join(f"'{a}'" for a in _APPROVAL_ACTIONS)})),
-           EXISTS (SELECT 1 FROM disbursement_collateralregistration WHERE loan_id = %(loan)s AND clerk_id = %(user)s),
-           EXISTS (SELECT 1 FROM disbursement_disbursement WHERE loan_id = %(loan)s AND disburser_id = %(user)s)
-"""
-
-
-def _role_facts(loan_id: int, user_id: int) -> tuple[bool, bool, bool, bool, bool]:
-    (row,) = fetch_all(connection, _ROLE_FACTS_SQL, {"loan": loan_id, "user": user_id})
-    return tuple(bool(value) for value in row)
-
-
-# Asked for every action a loan page offers to a user with an ID number: a plain statement, like the role facts.
-_GUARANTOR_SQL = """
-    SELECT EXISTS (SELECT 1 FROM applications_guarantor g JOIN applications_customer c ON c.id = g.customer_id
-                    WHERE g.loan_id = %s AND c.id_number = %s)
-"""
+def roles_held(loan, user, facts: dict[str, bool] | None = None) -> set[str]:
+    """The roles ``user`` already holds on ``loan``: the loan's own columns (marketing officer, reviewer, approver,
+    escalating approver) and ``facts`` (:func:`role_facts`, one query, asked here when not given)."""
+    if facts is None:
+        facts = role_facts(loan, user) if loan.pk and user.pk else {}
+    return _roles_from(loan, user, facts)
 
 
 def is_party_to_loan(loan, user) -> bool:
-    """Staff loans: the borrower or a guarantor, matched by ID number, may do nothing on the loan."""
-    id_number = (user.id_number or "").strip().upper()  # customers' numbers are stored upper-case
-    if not id_number:
+    """Staff loans: the borrower or a guarantor, matched by ID number, may do nothing on the loan (one query)."""
+    if not _staff_id_number(user) or not loan.pk:
         return False
-    if loan.customer.id_number == id_number:
-        return True
-    (row,) = fetch_all(connection, _GUARANTOR_SQL, [loan.pk, id_number])
-    return bool(row[0])
+    return role_facts(loan, user).get("party", False)
 
 
-def check_separation(loan, user, role: str | None) -> None:
-    """Refuse (403 ``separation_of_duty``) when taking ``role`` on ``loan`` conflicts with a role already held."""
-    if is_party_to_loan(loan, user):
+def check_separation(loan, user, role: str | tuple[str, ...] | None, *, facts: dict[str, bool] | None = None) -> None:
+    """Refuse (403 ``separation_of_duty``) when taking ``role`` (or each of several roles a step takes at once) on
+    ``loan`` conflicts with a role ``user`` already holds there. One query (:func:`role_facts`), none when the caller
+    already asked it for this loan and user (``facts``)."""
+    if facts is None:
+        facts = role_facts(loan, user) if loan.pk and user.pk else {}
+    if facts.get("party"):
         raise SeparationOfDuty(_("You are the borrower or a guarantor of this loan and may not act on it (SPEC §4)."))
-    if role is None:
+    taking = (role,) if isinstance(role, str) else tuple(role or ())
+    if not taking:
         return
-    for held in roles_held(loan, user) - {role}:
-        if frozenset((held, role)) in CONFLICTS:
-            raise SeparationOfDuty(
-                _("You are this loan's %(held)s and may not also act as its %(role)s (separation of duty).")
-                % {"held": _role_label(held), "role": _role_label(role)}
-            )
+    held = _roles_from(loan, user, facts) - set(taking)
+    for new in taking:
+        for old in sorted(held):
+            if frozenset((old, new)) in CONFLICTS:
+                raise SeparationOfDuty(
+                    _("You are this loan's %(held)s and may not also act as its %(role)s (separation of duty).")
+                    % {"held": _role_label(old), "role": _role_label(new)}
+                )
 
 
-def sod_allows(loan, user, role: str | None) -> bool:
+def sod_allows(loan, user, role: str | tuple[str, ...] | None, *, facts: dict[str, bool] | None = None) -> bool:
     try:
-        check_separation(loan, user, role)
+        check_separation(loan, user, role, facts=facts)
     except SeparationOfDuty:
         return False
     return True

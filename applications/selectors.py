@@ -116,7 +116,7 @@ class LoanRows:
 loan_documents = LoanRows(LoanDocument.objects.all())
 loan_guarantors = LoanRows(Guarantor.objects.select_related("customer"))
 loan_collaterals = LoanRows(Collateral.objects.all())
-loan_investigations = LoanRows(Investigation.objects.select_related("assignee"))
+loan_investigations = LoanRows(Investigation.objects.select_related("assignee", "cosigner"))
 loan_audit_entries = LoanRows(AuditEntry.objects.select_related("actor"))
 
 
@@ -140,8 +140,12 @@ def _queue_rules(user) -> list[tuple[tuple[str, ...], Q | None]]:
         # Indexed in page order by loan_officer_open_queue (migration 0008), whose condition is this filter.
         rules.append(((Status.DRAFT, Status.APPROVED), Q(marketing_officer=user)))
     if user.has_post(P.INVESTIGATOR):
-        mine = Investigation.objects.filter(assignee=user, completed_at__isnull=True).values("loan_id")
-        rules += [((Status.SUBMITTED,), None), ((Status.INVESTIGATING,), Q(pk__in=mine))]
+        # Their own rounds, unless the report waits for the second investigator; reports waiting for their
+        # co-signature (rule 26).
+        mine = Investigation.objects.filter(assignee=user, reported_at__isnull=True, completed_at__isnull=True)
+        to_cosign = Investigation.objects.filter(cosigner=user, reported_at__isnull=False, completed_at__isnull=True)
+        rules += [((Status.SUBMITTED,), None),
+                  ((Status.INVESTIGATING,), Q(pk__in=mine.values("loan_id")) | Q(pk__in=to_cosign.values("loan_id")))]
     if user.has_post(P.REVIEWER):
         rules += [((Status.UNDER_REVIEW, Status.COLLATERAL_REGISTERED), None),
                   ((Status.CONTRACT_SIGNED,), Q(product__secured=False))]

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -549,21 +550,28 @@ def loan_complete_investigation(
             if not person.has_post(P.INVESTIGATOR):
                 raise Forbidden("post_required", _("%(name)s does not hold the investigator post.") % {"name": person.username})
             rules.check_separation(loan, person, rules.INVESTIGATOR)
-        investigation = loan.investigations.first()
+        investigation = loan.current_investigation
         if field_visit_on and field_visit_on > today():
             raise RuleViolation("field_visit", _("The field visit date cannot be in the future."), field="field_visit_on")
         rules.check_investigation_report(loan, report, field_visit=investigation.field_visit_required)
+        if loan.product.dual_investigation:  # rule 26: the second co-signs with their own login
+            (second,) = [person for person in people if person.pk != actor.pk]
+            rules.check_cosigner_available(second, now=timezone.now())
         if opinion == "recommend":
             rules.check_amount(loan.product, recommended_amount, field="recommended_amount")
             rules.check_term(loan.product, recommended_term_months, long_term_reason=loan.long_term_reason,
                              field="recommended_term_months")
 
     def apply(loan: Loan) -> None:
-        investigation = loan.investigations.first()
+        investigation = loan.current_investigation
         for key, value in report.items():
             if key != "investigators":
                 setattr(investigation, key, value)
-        investigation.completed_at = timezone.now()
+        investigation.reported_at = timezone.now()
+        if loan.status == Status.INVESTIGATING:  # a two-person product: the report waits for the co-signature
+            investigation.cosigner = next(person for person in report["investigators"] if person.pk != actor.pk)
+        else:
+            investigation.cosigner, investigation.completed_at = None, investigation.reported_at
         investigation.save()
         investigation.investigators.set(report["investigators"])
         keep_verified_facts(loan, monthly_income=verified_monthly_income, monthly_debt=verified_monthly_debt)
@@ -572,6 +580,27 @@ def loan_complete_investigation(
 
     return run_transition(loan_id=loan_id, actor=actor, name="complete_investigation", payload=payload,
                           check=check, apply=apply)
+
+
+def loan_cosign_investigation(*, loan_id: int, actor, agree: bool, comment: str = "") -> Loan:
+    """Rule 26: the second investigator the report names co-signs it with their own login. Agreeing completes the
+    investigation (to review); disagreeing, with a comment, returns the report to the first investigator."""
+    payload = {"agree": agree, "comment": comment}
+
+    def check(loan: Loan) -> None:
+        rules.check_cosignature(agree=agree, comment=comment)
+
+    def apply(loan: Loan) -> None:
+        investigation = loan.current_investigation
+        investigation.cosign_comment = comment
+        if agree:
+            investigation.completed_at = timezone.now()
+        else:
+            investigation.reported_at, investigation.returned_at = None, timezone.now()
+        investigation.save(update_fields=["cosign_comment", "completed_at", "reported_at", "returned_at"])
+
+    return run_transition(loan_id=loan_id, actor=actor, name="cosign_investigation", payload=payload, check=check,
+                          apply=apply, transition_kwargs={"agree": agree})
 
 
 def loan_withdraw(*, loan_id: int, actor, reason: str) -> Loan:
@@ -586,29 +615,47 @@ def loan_withdraw(*, loan_id: int, actor, reason: str) -> Loan:
 # Hand-overs (rule 7)
 
 
+def _open_rounds(user):
+    """Investigation rounds waiting for ``user``: assigned to them and not completed, or waiting for their
+    co-signature (rule 26)."""
+    waiting_for_cosignature = Q(cosigner=user, reported_at__isnull=False)
+    return Investigation.objects.filter(Q(assignee=user) | waiting_for_cosignature, completed_at__isnull=True,
+                                        loan__status=Status.INVESTIGATING)
+
+
 @transaction.atomic
 def investigations_hand_over(*, from_user, to_user, actor, reason: str = "") -> int:
-    """Hand every open investigation of ``from_user`` to ``to_user``, one recorded hand-over per loan."""
+    """Hand every open investigation of ``from_user`` (and every report waiting for their co-signature) to
+    ``to_user``, one recorded hand-over per loan. Nobody becomes both investigators of one report (rule 26)."""
     if not to_user.has_post(P.INVESTIGATOR):
         raise RuleViolation("handover", _("%(name)s does not hold the investigator post.") % {"name": to_user.username})
     if to_user.pk == from_user.pk:
         raise RuleViolation("handover", _("Hand the investigations to someone else."))
-    open_rounds = list(
-        Investigation.objects.select_for_update()
-        .filter(assignee=from_user, completed_at__isnull=True, loan__status=Status.INVESTIGATING)
-        .select_related("loan")
-    )
+    open_rounds = list(_open_rounds(from_user).select_for_update().select_related("loan"))
     for investigation in open_rounds:
         rules.check_separation(investigation.loan, to_user, rules.INVESTIGATOR)
+        other = investigation.cosigner_id if investigation.assignee_id == from_user.pk else investigation.assignee_id
+        if investigation.awaits_cosignature and other == to_user.pk:
+            raise RuleViolation(
+                "handover",
+                _("%(name)s would both file and co-sign the investigation report of %(loan)s (rule 26).")
+                % {"name": to_user.username, "loan": investigation.loan},
+            )
     for investigation in open_rounds:
-        investigation.assignee = to_user
-        investigation.save(update_fields=["assignee"])
-        LoanHandover.objects.create(loan=investigation.loan, role="investigator", from_user=from_user, to_user=to_user,
+        if investigation.assignee_id == from_user.pk:
+            role, investigation.assignee = "investigator", to_user
+            investigation.save(update_fields=["assignee"])
+        else:  # the second investigator's co-signature: the report names the successor instead
+            role, investigation.cosigner = "cosigner", to_user
+            investigation.save(update_fields=["cosigner"])
+            investigation.investigators.remove(from_user)
+            investigation.investigators.add(to_user)
+        LoanHandover.objects.create(loan=investigation.loan, role=role, from_user=from_user, to_user=to_user,
                                     by=actor, reason=reason)
         audit(actor=actor, action="handover", loan=investigation.loan,
-              payload={"role": "investigator", "from": from_user.username, "to": to_user.username}, reason=reason)
+              payload={"role": role, "from": from_user.username, "to": to_user.username}, reason=reason)
     return len(open_rounds)
 
 
 def open_investigations_of(user) -> int:
-    return Investigation.objects.filter(assignee=user, completed_at__isnull=True, loan__status=Status.INVESTIGATING).count()
+    return _open_rounds(user).count()

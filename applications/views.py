@@ -336,9 +336,17 @@ def _investigators():
     return User.objects.filter(is_active=True, groups__name=P.INVESTIGATOR).order_by("username").distinct()
 
 
+_REPORT_FIELDS = ("field_visit_on", "identity_verified", "income_verified", "purpose_verified", "guarantors_verified",
+                  "collateral_verified", "opinion", "recommended_amount", "recommended_term_months", "comment")
+
+
 def _initial_for(name: str, loan, user) -> dict:
     """Sensible defaults: the figures the previous step arrived at, the caller as investigator, today's dates."""
     if name == "complete_investigation":
+        returned = loan.current_investigation
+        if returned is not None and returned.returned_at is not None:  # rule 26: the report to correct, as filed
+            return {"investigators": [user.username, *([returned.cosigner.username] if returned.cosigner else [])],
+                    **{field: getattr(returned, field) for field in _REPORT_FIELDS}}
         return {"investigators": [user.username], "field_visit_on": today(), "recommended_amount": loan.amount,
                 "recommended_term_months": loan.term_months, "verified_monthly_income": loan.customer.monthly_income,
                 "verified_monthly_debt": loan.customer.monthly_debt_payment}
@@ -353,6 +361,10 @@ def _initial_for(name: str, loan, user) -> dict:
                 "annual_rate": loan.proposed_rate if loan.proposed_rate is not None else loan.product.min_rate,
                 "repayment_method": loan.proposed_method or loan.repayment_method}
     return {}
+
+
+def _is_choice_bool(field) -> bool:
+    return isinstance(field, serializers.BooleanField) and field.style.get("base_template") == "radio.html"
 
 
 def _is_many(field) -> bool:
@@ -380,7 +392,11 @@ def _describe(serializer, values: dict, errors: dict) -> list[dict]:
         value = values.get(name, serializers.empty)
         if value is serializers.empty and field.default is not serializers.empty and not callable(field.default):
             value = field.default
-        if isinstance(field, serializers.BooleanField):
+        if _is_choice_bool(field):  # a yes/no the person must answer (an unticked box would be an answer)
+            current = "" if value is serializers.empty or value is None else str(value).lower()
+            row.update(kind="select", options=[("true", _("Yes"), current == "true"),
+                                               ("false", _("No"), current == "false")])
+        elif isinstance(field, serializers.BooleanField):
             row.update(kind="checkbox", checked=bool(value) and value is not serializers.empty and value not in ("false", "0"))
         elif isinstance(field, serializers.ManyRelatedField):
             child = field.child_relation
@@ -421,7 +437,10 @@ def _post_data(serializer, post) -> dict:
     for name, field in serializer.fields.items():
         if field.read_only:
             continue
-        if isinstance(field, serializers.BooleanField):
+        if _is_choice_bool(field):
+            if post.get(name, "").strip():
+                data[name] = post[name]  # left out when not chosen: "This field is required."
+        elif isinstance(field, serializers.BooleanField):
             data[name] = name in post
         elif _is_many(field):
             data[name] = post.getlist(name)

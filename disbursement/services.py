@@ -157,9 +157,9 @@ def receipt_stamp(*, loan_id: int, actor) -> LoanReceipt:
     """Apply the disbursement stamp to a receipt prepared without it."""
     require_post(actor, P.REVIEWER)
     receipt = LoanReceipt.objects.select_for_update().select_related("loan").get(loan_id=loan_id)
-    from applications.rules import REVIEWER
+    from applications.rules import RECEIPT_PREPARER, REVIEWER
 
-    check_separation(receipt.loan, actor, REVIEWER)
+    check_separation(receipt.loan, actor, (REVIEWER, RECEIPT_PREPARER))  # the stamp makes its reviewer the preparer
     if receipt.stamped_by_id:
         raise InvalidState(_("The receipt is already stamped."))
     receipt.stamped_by, receipt.stamped_at = actor, timezone.now()

@@ -36,9 +36,12 @@ class ReasonInput(serializers.Serializer):
 
 
 class CompleteInvestigationInput(serializers.Serializer):
+    # Every account: whether a named person may investigate (post, active, not locked out) is the service's rule,
+    # which says why and records the refusal.
     investigators = serializers.SlugRelatedField(
-        label=_("Investigators"), slug_field="username", many=True, queryset=User.objects.filter(is_active=True),
-        help_text=_("Usernames; you must be among them. Products requiring two investigators need two."),
+        label=_("Investigators"), slug_field="username", many=True, queryset=User.objects.all(),
+        help_text=_("Usernames; you must be among them. Products requiring two investigators name a second one, "
+                    "who co-signs the report with their own login."),
     )
     field_visit_on = serializers.DateField(label=_("Field visit on"), required=False, allow_null=True)
     identity_verified = serializers.BooleanField(label=_("Identity verified"), default=False)
@@ -60,6 +63,14 @@ class CompleteInvestigationInput(serializers.Serializer):
         label=_("Verified monthly debt payment"), required=False, allow_null=True, max_digits=14, decimal_places=2,
         min_value=Decimal("0"), help_text=_("As the investigation verified it; empty: the customer's own figure."),
     )
+
+
+class CosignInvestigationInput(serializers.Serializer):
+    # Rendered as a choice (agree / disagree) in the browser: an unticked checkbox must not mean "disagree".
+    agree = serializers.BooleanField(label=_("Do you agree with the report?"), style={"base_template": "radio.html"})
+    comment = serializers.CharField(label=_("Comment"), required=False, allow_blank=True, max_length=4000,
+                                    style={"base_template": "textarea.html"},
+                                    help_text=_("Required when you disagree: it goes back to the first investigator."))
 
 
 class TermsInput(serializers.Serializer):
@@ -121,6 +132,7 @@ REGISTRY: dict[str, Entry] = {
     "submit": Entry(EmptyInput, app_services.loan_submit),
     "start_investigation": Entry(EmptyInput, app_services.loan_start_investigation),
     "complete_investigation": Entry(CompleteInvestigationInput, app_services.loan_complete_investigation),
+    "cosign_investigation": Entry(CosignInvestigationInput, app_services.loan_cosign_investigation),
     "withdraw": Entry(ReasonInput, app_services.loan_withdraw),
     "pass_review": Entry(PassReviewInput, review_services.loan_pass_review),
     "return_to_marketing": Entry(ReasonInput, review_services.loan_return_to_marketing),

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from applications.demo import _borrower, _collateral, _payload, _travel
+from applications.demo import _borrower, _collateral, _payload, _travel, cosign
 from applications.models import Customer, Loan, Product
 from applications.services import ApplicationInput, loan_create
 from disbursement.services import certificate_hand_over, registration_apply
@@ -75,6 +75,8 @@ def _disburse(story: Story, product: Product, borrower: Customer, term: int, day
                 loan.refresh_from_db()
                 who = "branch1"
             perform(name, loan_id=loan.pk, actor=staff[who], data=_payload(name, loan))
+        if name == "complete_investigation" and product.dual_investigation:
+            cosign(loan, staff, at=_at(start + timedelta(days=offset // 2), 9 + offset) + timedelta(minutes=2))
     with _travel(_at(day - timedelta(days=2))):
         perform("sign_contract", loan_id=loan.pk, actor=staff[story.officer],
                 data={"contract_no": f"HZ{day:%Y%m%d}{loan.pk:04d}", "signed_on": today().isoformat()})

@@ -102,6 +102,7 @@ def payloads(staff, loan: Loan) -> dict[str, dict]:
             "opinion": "recommend", "recommended_amount": amount, "recommended_term_months": loan.term_months,
             "comment": "收入稳定,用途真实",
         },
+        "cosign_investigation": {"agree": True, "comment": "同意调查结论"},
         "pass_review": {"opinion": "资料齐全,合规", "amount": amount, "term_months": loan.term_months,
                         "annual_rate": "0.0435", "repayment_method": loan.repayment_method},
         "approve": {"amount": amount, "term_months": loan.term_months, "annual_rate": "0.0435",
@@ -134,6 +135,16 @@ PATH = [
 ]
 
 
+def cosign_if_waiting(staff, loan: Loan, cosigner=None) -> None:
+    """A two-person product's report waits for the second investigator (rule 26): ``inv2`` (or ``cosigner``) agrees."""
+    loan.refresh_from_db()
+    if loan.status == Status.INVESTIGATING and "cosign_investigation" in {
+        t.name for t in loan.get_available_status_transitions()
+    }:
+        perform("cosign_investigation", loan_id=loan.pk, actor=cosigner or staff.inv2,
+                data=payloads(staff, loan)["cosign_investigation"])
+
+
 @dataclass
 class Flow:
     staff: SimpleNamespace
@@ -156,6 +167,7 @@ class Flow:
                 certificate_hand_over(loan_id=loan.pk, actor=self.staff.clerk, to_user=self.staff.disb)
             actor = getattr(self.staff, ACTORS[name])
             perform(name, loan_id=loan.pk, actor=actor, data=payloads(self.staff, loan)[name])
+            cosign_if_waiting(self.staff, loan)
         loan.refresh_from_db()
         assert loan.status == to, f"could not reach {to}, stuck at {loan.status}"
         return loan

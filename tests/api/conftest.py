@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from applications.models import Loan
 from loancenter.models import AuditEntry
 from loancenter.transitions import perform
-from tests.conftest import ACTORS, PATH, payloads
+from tests.conftest import ACTORS, PATH, cosign_if_waiting, payloads
 
 
 @pytest.fixture
@@ -36,7 +36,9 @@ def snapshot(loan: Loan) -> tuple[dict, list]:
 def transition_data(staff, loan: Loan, name: str, actor=None) -> dict:
     data = dict(payloads(staff, loan).get(name, {}))
     if name == "complete_investigation" and actor is not None:
-        data["investigators"] = [actor.username]
+        # A two-person product's report names a second investigator, who co-signs it (rule 26).
+        second = [u for u in (staff.inv2, staff.inv) if u.pk != actor.pk][:1] if loan.product.dual_investigation else []
+        data["investigators"] = [actor.username, *(u.username for u in second)]
     return data
 
 
@@ -58,6 +60,8 @@ def drive(staff, loan: Loan, to: str, *, acting: dict | None = None) -> Loan:
         default = loan.marketing_officer if ACTORS[name] == "mkt" else getattr(staff, ACTORS[name])
         actor = acting.get(name, default)
         perform(name, loan_id=loan.pk, actor=actor, data=transition_data(staff, loan, name, actor))
+        if name == "complete_investigation":
+            cosign_if_waiting(staff, loan, acting.get("cosign_investigation"))
     loan.refresh_from_db()
     assert loan.status == to, f"could not reach {to}, stuck at {loan.status}"
     return loan

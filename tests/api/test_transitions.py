@@ -23,7 +23,14 @@ from postloan.services import outstanding_total, repayment_post
 from postloan.write_off import write_off_approve, write_off_propose, write_off_review
 from tests.api.conftest import drive, snapshot, transition_data
 from tests.conftest import PASSWORD, PERSONAS
-from tests.factories import CustomerFactory, LoanFactory, SecuredProductFactory, add_collateral, add_guarantor
+from tests.factories import (
+    CustomerFactory,
+    LoanFactory,
+    ProductFactory,
+    SecuredProductFactory,
+    add_collateral,
+    add_guarantor,
+)
 
 REASON = "经审查,借款人收入证明不足"
 
@@ -34,12 +41,14 @@ class Case:
     actor: str  # the persona whose post performs it
     to: str  # the state it ends in
     secured: bool = False
+    dual: bool = False  # a two-person product whose first investigator has filed the report (rule 26)
 
 
 CASES = {
     "submit": Case(Status.DRAFT, "mkt", Status.SUBMITTED),
     "start_investigation": Case(Status.SUBMITTED, "inv", Status.INVESTIGATING),
     "complete_investigation": Case(Status.INVESTIGATING, "inv", Status.UNDER_REVIEW),
+    "cosign_investigation": Case(Status.INVESTIGATING, "inv2", Status.UNDER_REVIEW, dual=True),
     "pass_review": Case(Status.UNDER_REVIEW, "rev", Status.PENDING_APPROVAL),
     "return_to_marketing": Case(Status.UNDER_REVIEW, "rev", Status.DRAFT),
     "approve": Case(Status.PENDING_APPROVAL, "appr", Status.APPROVED),
@@ -74,8 +83,14 @@ def loan_in(staff, flow, case: Case, *, product=None) -> Loan:
         loan = LoanFactory(customer=CustomerFactory(officer=staff.mkt), product=product, marketing_officer=staff.mkt)
         add_collateral(loan)
         return flow.advance(loan, case.start)
+    if case.dual:
+        product = ProductFactory(code="dual", dual_investigation=True)
     loan = LoanFactory(customer=CustomerFactory(officer=staff.mkt), product=product, marketing_officer=staff.mkt)
-    return drive(staff, loan, case.start)
+    loan = drive(staff, loan, case.start)
+    if case.dual:
+        perform("complete_investigation", loan_id=loan.pk, actor=staff.inv,
+                data=transition_data(staff, loan, "complete_investigation", staff.inv))
+    return loan
 
 
 def ready_for(staff, loan: Loan, name: str) -> None:
@@ -92,8 +107,6 @@ def ready_for(staff, loan: Loan, name: str) -> None:
 
 @pytest.fixture
 def product(db):
-    from tests.factories import ProductFactory
-
     return ProductFactory(code="consumer")
 
 

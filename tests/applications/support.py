@@ -10,6 +10,7 @@ import pytest
 
 from applications import services as app_services
 from applications.models import STAGE, Investigation, Loan, LoanHandover, Status
+from applications.rules import report_awaits_cosignature
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.models import AuditEntry, RefusedAttempt
@@ -21,6 +22,7 @@ SERVICES = {
     "submit": app_services.loan_submit,
     "start_investigation": app_services.loan_start_investigation,
     "complete_investigation": app_services.loan_complete_investigation,
+    "cosign_investigation": app_services.loan_cosign_investigation,
     "withdraw": app_services.loan_withdraw,
     "pass_review": review_services.loan_pass_review,
     "return_to_marketing": review_services.loan_return_to_marketing,
@@ -34,6 +36,7 @@ TARGET = {
     "submit": Status.SUBMITTED,
     "start_investigation": Status.INVESTIGATING,
     "complete_investigation": Status.UNDER_REVIEW,
+    "cosign_investigation": Status.UNDER_REVIEW,
     "pass_review": Status.PENDING_APPROVAL,
     "return_to_marketing": Status.DRAFT,
     "approve": Status.APPROVED,
@@ -53,6 +56,8 @@ def valid_input(name: str, loan: Loan, actor) -> dict:
             "guarantors_verified": True, "collateral_verified": True,
             "recommended_amount": amount, "recommended_term_months": term, "comment": "收入稳定,用途真实",
         }
+    if name == "cosign_investigation":
+        return {"agree": True, "comment": "同意调查结论"}
     if name == "pass_review":
         return {"opinion": "资料齐全,合规", "amount": amount, "term_months": term, "annual_rate": RATE,
                 "repayment_method": method}
@@ -101,6 +106,8 @@ def advance(loan: Loan, to: str, staff: SimpleNamespace, **actors) -> Loan:
     loan.refresh_from_db()
     while to is not None and loan.status != to:
         name, persona = PATH[NEXT[loan.status]]
+        if name == "complete_investigation" and report_awaits_cosignature(loan):  # rule 26: the second signs
+            name, persona = "cosign_investigation", "inv2"
         call(name, loan, actors.get(name) or getattr(staff, persona))
         loan.refresh_from_db()
     if final:

@@ -277,8 +277,11 @@ def test_dual_investigation_needs_two_distinct_investigators(ctx):
     refused_report(ctx, loan, "dual_investigation", investigators=[ctx.staff.inv, ctx.staff.inv])
     call("complete_investigation", loan, ctx.staff.inv, investigators=[ctx.staff.inv, ctx.staff.inv2])
     loan.refresh_from_db()
-    assert loan.status == Status.UNDER_REVIEW
+    assert loan.status == Status.INVESTIGATING  # rule 26: until the second investigator co-signs
     assert set(loan.investigations.get().investigators.all()) == {ctx.staff.inv, ctx.staff.inv2}
+    call("cosign_investigation", loan, ctx.staff.inv2)
+    loan.refresh_from_db()
+    assert loan.status == Status.UNDER_REVIEW
 
 
 def test_co_investigator_must_hold_the_investigator_post(ctx):

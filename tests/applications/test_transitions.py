@@ -16,7 +16,7 @@ from tests.conftest import PERSONAS
 CASES = [
     ("submit", Status.DRAFT, {"mkt"}),
     ("start_investigation", Status.SUBMITTED, {"inv", "inv2"}),
-    ("complete_investigation", Status.INVESTIGATING, {"inv", "inv2"}),
+    ("complete_investigation", Status.INVESTIGATING, {"inv"}),  # rule 26: only the round's own investigator
     ("withdraw", Status.DRAFT, {"mkt", "boss"}),
     ("withdraw", Status.UNDER_REVIEW, {"mkt", "boss"}),
     ("withdraw", Status.PENDING_BRANCH_APPROVAL, {"mkt", "boss"}),
@@ -54,7 +54,9 @@ def test_wrong_post_is_forbidden_and_nothing_changes(ctx, name, state, persona):
     error = assert_refused(loan, Forbidden, lambda: call(name, loan, actor), status=403)
     # mkt2 holds the marketing post but is not this loan's officer (submit and withdraw are the officer's own).
     owners_step = name in ("submit", "withdraw") and persona == "mkt2"
-    assert error.code == ("not_owner" if owners_step else "post_required")
+    # inv2 holds the investigator post, but inv started the investigation: only they complete it (rule 26).
+    assigned_step = name == "complete_investigation" and persona == "inv2"
+    assert error.code == ("not_owner" if owners_step else "not_assigned" if assigned_step else "post_required")
 
 
 @pytest.mark.parametrize(

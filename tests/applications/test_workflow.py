@@ -12,7 +12,8 @@ OFFERED = {
     (Status.DRAFT, "mkt"): ["submit", "withdraw"],
     (Status.DRAFT, "boss"): ["withdraw"],
     (Status.SUBMITTED, "inv"): ["start_investigation"],
-    (Status.INVESTIGATING, "inv2"): ["complete_investigation"],
+    (Status.INVESTIGATING, "inv"): ["complete_investigation"],
+    (Status.INVESTIGATING, "inv2"): [],  # inv started it: only they complete it (rule 26)
     (Status.UNDER_REVIEW, "rev"): ["pass_review", "return_to_marketing"],
     (Status.PENDING_APPROVAL, "appr"): ["approve", "escalate", "reject", "return_to_review"],
     (Status.PENDING_BRANCH_APPROVAL, "branch"): ["approve", "reject"],
