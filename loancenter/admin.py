@@ -9,9 +9,9 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
-from loancenter.admin_site import ReadOnlyAdmin, ServiceBackedAdmin, may_use_admin
+from loancenter.admin_site import ReadOnlyAdmin, ServiceBackedAdmin, holds_admin_post
 from loancenter.lib.errors import DomainError
-from loancenter.models import AuditEntry, PiiView, RefusedAttempt, User
+from loancenter.models import AuditEntry, LoginCounter, PiiView, RefusedAttempt, User
 from loancenter.posts import POST_LABELS
 from loancenter.rules import check_post_combination
 from loancenter.services import staff_set_posts
@@ -65,15 +65,15 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
 
     form = StaffChangeForm
     add_form = StaffCreationForm
-    list_display = ("username", "first_name", "post_list", "approval_limit", "is_active", "locked_until")
+    list_display = ("username", "first_name", "post_list", "approval_limit", "is_active")
     list_filter = ("is_active", "groups")
     search_fields = ("username", "first_name", "last_name", "id_number")
-    readonly_fields = ("last_login", "date_joined", "failed_login_count", "locked_until")
+    readonly_fields = ("last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("first_name", "last_name", "email", "id_number")}),
         (_("Posts and authority"), {"fields": ("posts", "approval_limit")}),
-        (_("Account"), {"fields": ("is_active", "failed_login_count", "locked_until", "last_login", "date_joined")}),
+        (_("Account"), {"fields": ("is_active", "last_login", "date_joined")}),
     )
     superuser_fieldsets = ((_("Superuser"), {"fields": ("is_staff", "is_superuser")}),)
     add_fieldsets = (
@@ -95,14 +95,15 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
             fieldsets = fieldsets + self.superuser_fieldsets
         return fieldsets
 
-    # General and manager maintain staff (SPEC §1); only a superuser touches a superuser's account.
+    # General and manager maintain staff (SPEC §1); only a superuser touches a superuser's account. The superuser
+    # flag alone maintains nothing: without the post it only looks (SPEC §16.14).
     def has_add_permission(self, request, obj=None):
-        return may_use_admin(request.user)
+        return holds_admin_post(request.user)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
-        return may_use_admin(request.user)
+        return holds_admin_post(request.user)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -137,3 +138,12 @@ class PiiViewAdmin(ReadOnlyAdmin):
     search_fields = ("viewer__username", "customer__name")
     date_hierarchy = "at"
     list_select_related = ("viewer", "customer")
+
+
+@admin.register(LoginCounter)
+class LoginCounterAdmin(ReadOnlyAdmin):
+    """Failed-login counters: which username is locked from which address, and which address is throttled."""
+
+    list_display = ("kind", "username", "address", "failures", "window_ends", "locked_until")
+    list_filter = ("kind",)
+    search_fields = ("username", "address")
