@@ -10,8 +10,8 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from applications.documents import investigation_report_pdf
 from applications.selectors import access_loan
-from loancenter.auth import ExpiringTokenAuthentication
 from disbursement.documents import receipt_pdf
+from loancenter.auth import ExpiringTokenAuthentication
 from review.documents import approval_form_pdf
 
 

@@ -148,17 +148,17 @@ def _token(port: int, username: str, password: str) -> int:
 
 def _pairs(port: int, calls: list[tuple[str, str]]) -> list[int]:
     """Send the calls two at a time, so that both sync workers are busy at once and each serves some."""
-    statuses: list[int] = []
+    statuses: list[int] = [0] * len(calls)
+
+    def send(i: int) -> None:
+        statuses[i] = _token(port, *calls[i])
+
     for start in range(0, len(calls), 2):
-        pair = calls[start:start + 2]
-        out: list[int] = [0] * len(pair)
-        threads = [threading.Thread(target=lambda i=i, c=c: out.__setitem__(i, _token(port, *c)))
-                   for i, c in enumerate(pair)]
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(start, min(start + 2, len(calls)))]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(60)
-        statuses += out
     return statuses
 
 
