@@ -8,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import TokenProxy
 
 from loancenter.admin_site import ReadOnlyAdmin, ServiceBackedAdmin, holds_admin_post
 from loancenter.lib.errors import DomainError
@@ -18,6 +19,9 @@ from loancenter.services import staff_set_posts
 
 # Posts are groups named by their code; renaming or deleting one in the admin would silently take posts away.
 admin.site.unregister(Group)
+# API tokens are issued only to their owner (POST /api/auth/token/): a token made for someone else in the admin
+# would carry that person's posts to whoever made it (a superuser passes Django's permission checks there).
+admin.site.unregister(TokenProxy)
 
 
 class PostsFormMixin(forms.Form):

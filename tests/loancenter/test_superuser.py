@@ -134,3 +134,12 @@ def test_a_superuser_without_posts_changes_no_staff_posts_in_the_admin(client, s
     assert response.status_code == 403
     rev = User.objects.get(pk=staff.rev.pk)
     assert rev.posts == {"reviewer"} and rev.approval_limit is None
+
+
+@pytest.mark.sidedoor(rule="auth", path="admin: POST /admin/authtoken/tokenproxy/add/")
+def test_a_superuser_cannot_mint_an_api_token_for_someone_else_in_the_admin(client, staff, root):
+    """A token for the approver would carry the approver's powers to whoever holds it."""
+    client.force_login(root)
+    response = client.post("/admin/authtoken/tokenproxy/add/", {"user": staff.appr.pk})
+    assert response.status_code == 404
+    assert not Token.objects.filter(user=staff.appr).exists()
