@@ -90,10 +90,10 @@ def attempt_begin(username: str, address: str) -> Attempt:
     attempt still counts against its address's throttle, never against the pair (a lock is not prolonged).
     """
     username = username[:150]
-    now = timezone.now()
+    ended = timezone.now() - timedelta(days=1)  # a new row's window has ended: its first attempt starts one
     LoginCounter.objects.bulk_create(
-        [LoginCounter(kind=LoginCounter.LOCKOUT, username=username, address=address, window_ends=now),
-         LoginCounter(kind=LoginCounter.THROTTLE, username="", address=address, window_ends=now)],
+        [LoginCounter(kind=LoginCounter.LOCKOUT, username=username, address=address, window_ends=ended),
+         LoginCounter(kind=LoginCounter.THROTTLE, username="", address=address, window_ends=ended)],
         ignore_conflicts=True,
     )
     limit, period = _throttle_rate()
@@ -102,6 +102,9 @@ def attempt_begin(username: str, address: str) -> Attempt:
             Q(kind=LoginCounter.LOCKOUT, username=username) | Q(kind=LoginCounter.THROTTLE, username=""),
             address=address,
         ).order_by("kind")}
+        # The time is read under the lock, so the attempts that reserve one after the other see it grow: the one
+        # that starts a window is always the first, and no later one starts another (and forgets the first's count).
+        now = timezone.now()
         pair, throttle = rows[LoginCounter.LOCKOUT], rows[LoginCounter.THROTTLE]
         _fresh(pair, now, timedelta(minutes=settings.LOGIN_LOCK_MINUTES))
         _fresh(throttle, now, period)
