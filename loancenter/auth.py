@@ -85,39 +85,45 @@ def _fresh(row: LoginCounter, now: datetime, window: timedelta) -> None:
 def attempt_begin(username: str, address: str) -> Attempt:
     """Count an attempt before its password is checked; refuse it if the pair is locked or the address throttled.
 
-    The two rows are created if need be (outside the transaction, ``ON CONFLICT DO NOTHING``), then locked in a
+    The two rows are created if need be (``INSERT … ON CONFLICT DO NOTHING``, committed at once), then locked in a
     fixed order (``SELECT … FOR UPDATE``), so simultaneous attempts are counted one after the other. A refused
     attempt still counts against its address's throttle, never against the pair (a lock is not prolonged).
     """
     username = username[:150]
-    ended = timezone.now() - timedelta(days=1)  # a new row's window has ended: its first attempt starts one
-    LoginCounter.objects.bulk_create(
-        [LoginCounter(kind=LoginCounter.LOCKOUT, username=username, address=address, window_ends=ended),
-         LoginCounter(kind=LoginCounter.THROTTLE, username="", address=address, window_ends=ended)],
-        ignore_conflicts=True,
-    )
     limit, period = _throttle_rate()
-    with transaction.atomic():
-        rows = {row.kind: row for row in LoginCounter.objects.select_for_update().filter(
-            Q(kind=LoginCounter.LOCKOUT, username=username) | Q(kind=LoginCounter.THROTTLE, username=""),
-            address=address,
-        ).order_by("kind")}
-        # The time is read under the lock, so the attempts that reserve one after the other see it grow: the one
-        # that starts a window is always the first, and no later one starts another (and forgets the first's count).
-        now = timezone.now()
-        pair, throttle = rows[LoginCounter.LOCKOUT], rows[LoginCounter.THROTTLE]
-        _fresh(pair, now, timedelta(minutes=settings.LOGIN_LOCK_MINUTES))
-        _fresh(throttle, now, period)
-        if throttle.failures >= limit:
-            refused = "throttled"
-        elif (pair.locked_until and pair.locked_until > now) or pair.failures >= settings.LOGIN_MAX_FAILURES:
-            refused = "locked"  # locked, or the last allowed guesses are being checked right now
-        else:
-            refused = ""
-            pair.failures += 1
-        throttle.failures += 1
-        pair.save(update_fields=["failures", "window_ends", "locked_until"])
-        throttle.save(update_fields=["failures", "window_ends", "locked_until"])
+    for _try in range(5):
+        ended = timezone.now() - timedelta(days=1)  # a new row's window has ended: its first attempt starts one
+        LoginCounter.objects.bulk_create(
+            [LoginCounter(kind=LoginCounter.LOCKOUT, username=username, address=address, window_ends=ended),
+             LoginCounter(kind=LoginCounter.THROTTLE, username="", address=address, window_ends=ended)],
+            ignore_conflicts=True,
+        )
+        with transaction.atomic():
+            rows = {row.kind: row for row in LoginCounter.objects.select_for_update().filter(
+                Q(kind=LoginCounter.LOCKOUT, username=username) | Q(kind=LoginCounter.THROTTLE, username=""),
+                address=address,
+            ).order_by("kind")}
+            if len(rows) < 2:
+                continue  # a success or the clean-up deleted a row after the insert: insert it again
+            # The time is read under the lock, so the attempts that reserve one after the other see it grow: the
+            # first starts the window, and no later one starts another (forgetting the first's count).
+            now = timezone.now()
+            pair, throttle = rows[LoginCounter.LOCKOUT], rows[LoginCounter.THROTTLE]
+            _fresh(pair, now, timedelta(minutes=settings.LOGIN_LOCK_MINUTES))
+            _fresh(throttle, now, period)
+            if throttle.failures >= limit:
+                refused = "throttled"
+            elif (pair.locked_until and pair.locked_until > now) or pair.failures >= settings.LOGIN_MAX_FAILURES:
+                refused = "locked"  # locked, or the last allowed guesses are being checked right now
+            else:
+                refused = ""
+                pair.failures += 1
+            throttle.failures += 1
+            pair.save(update_fields=["failures", "window_ends", "locked_until"])
+            throttle.save(update_fields=["failures", "window_ends", "locked_until"])
+            break
+    else:
+        raise RuntimeError(f"login counters for {address} keep disappearing")
     attempt = Attempt(username, address, pair.pk, throttle.pk, throttle.failures, refused)
     if refused:
         _throttled_by(attempt, limit)  # a refused attempt is a failure too

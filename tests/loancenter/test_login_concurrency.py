@@ -126,6 +126,14 @@ def test_a_burst_over_many_usernames_gets_no_more_than_the_throttle_checked(sett
     assert RefusedAttempt.objects.filter(code="login_throttled").count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_right_logins_from_one_address_all_succeed():
+    """A double-clicked login form: each success deletes the pair's counter, which the others must survive."""
+    person = _person("twice")
+    results = _burst([("twice", "right-pass-2026")] * 8, address="203.0.113.52")
+    assert results == [person] * 8
+
+
 # --- two gunicorn workers ------------------------------------------------------------------------------------------
 
 def _free_port() -> int:
