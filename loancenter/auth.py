@@ -10,8 +10,8 @@ Every way in by password — the login page, the admin's login, ``POST /api/auth
 - **Throttle** per client address, counting failures only: past ``LOGIN_THROTTLE_RATE`` (default 20 per 10
   minutes) every attempt from that address is refused until the period ends.
 - **One answer.** A refused attempt looks like a wrong password to the caller (Django's ``authenticate()`` returns
-  ``None``); only the throttle, which is about the address and not about any account, says so (the view asks
-  ``address_throttled``).
+  ``None``); only the throttle, which is about the address and not about any account, says so (the views ask
+  ``refused_as_throttled``).
 - **Reserved before checked.** An attempt is counted as a failure *before* its password is checked, in one
   transaction holding the counters' rows; a success takes it back. So a burst of simultaneous guesses gets at most
   the limit checked, and the counters (``LoginCounter`` rows) are shared by every worker.
