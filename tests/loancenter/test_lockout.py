@@ -148,3 +148,18 @@ def test_the_admin_login_locks_per_address_and_answers_a_locked_pair_as_a_wrong_
     assert list(locked.context["form"].non_field_errors()) == list(wrong.context["form"].non_field_errors())
     assert admin_login("gen", PASSWORD, VICTIM).status_code == 302
     assert RefusedAttempt.objects.filter(code="login_locked", detail__contains="gen").count() == 1
+
+
+def test_the_hourly_clean_up_deletes_only_counters_that_count_nothing(staff, clock):
+    from loancenter.models import LoginCounter
+    from loancenter.tasks import clear_login_counters
+
+    fail("rev", 5)  # rev locked from ATTACKER until +15 min; ATTACKER's throttle window ends at +10 min
+    fail("appr", 1, VICTIM)  # appr's window from VICTIM ends at +15 min, VICTIM's throttle window at +10 min
+    clock.shift(timedelta(minutes=11))
+    fail("inv", 1)  # a new throttle window for ATTACKER (+21 min), inv's pair window (+26 min)
+    assert clear_login_counters() == 1  # VICTIM's throttle row
+    clock.shift(timedelta(minutes=5))
+    assert clear_login_counters() == 2  # rev's lock and appr's window have passed
+    assert set(LoginCounter.objects.values_list("kind", "username", "address")) == {
+        ("throttle", "", ATTACKER), ("lockout", "inv", ATTACKER)}
