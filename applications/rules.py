@@ -448,18 +448,13 @@ def check_cosigner(loan, user) -> None:
 
 
 def check_cosigner_available(person, *, now) -> None:
-    """The second investigator can log in to co-sign: an active account that is not locked out."""
+    """The second investigator can log in to co-sign: an active account. Lock-out is per username and client address
+    (SPEC §10), so no account is locked as such: a lock somebody else caused from elsewhere must not keep a
+    colleague off a report, and the co-signature itself is the proof that they logged in."""
     if not person.is_active:
         raise RuleViolation(
             "cosigner_unavailable",
             _("%(name)s's account is not active and cannot co-sign; name an active investigator (rule 26).")
-            % {"name": person.username},
-            field="investigators",
-        )
-    if person.locked_until is not None and person.locked_until > now:
-        raise RuleViolation(
-            "cosigner_unavailable",
-            _("%(name)s's account is locked out and cannot co-sign; name another investigator (rule 26).")
             % {"name": person.username},
             field="investigators",
         )

@@ -239,7 +239,7 @@ def _current_out(item: ChecklistItem) -> Lending | None:
 @_service("lending_request")
 def lending_request(*, item_id: int, actor, op: _Op, purpose: str, due_on: date) -> Lending:
     """Anyone with a post asks to borrow a file (the view checks the loan is in their data scope)."""
-    if not actor.posts and not actor.is_superuser:
+    if not actor.posts:  # a superuser without a post neither (SPEC §16.14)
         raise Forbidden("post_required", _("Your account holds no post in the loan center."))
     item = _lock_item(item_id, op)
     rules.check_lendable(item, out_lending=_current_out(item))

@@ -9,10 +9,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import TokenProxy
 
 from loancenter.admin_site import ReadOnlyAdmin, ServiceBackedAdmin, holds_admin_post
 from loancenter.lib.errors import DomainError
-from loancenter.models import AuditEntry, PiiView, RefusedAttempt, StaffRequest, User
+from loancenter.models import AuditEntry, LoginCounter, PiiView, RefusedAttempt, StaffRequest, User
 from loancenter.posts import POST_LABELS
 from loancenter.rules import UNCHANGED, StaffChangePlan, check_post_combination
 from loancenter.services import (
@@ -28,6 +29,9 @@ POWER_FIELDS = ("approval_limit", "is_active")
 
 # Posts are groups named by their code; renaming or deleting one in the admin would silently take posts away.
 admin.site.unregister(Group)
+# API tokens are issued only to their owner (POST /api/auth/token/): a token made for someone else in the admin
+# would carry that person's posts to whoever made it (a superuser passes Django's permission checks there).
+admin.site.unregister(TokenProxy)
 
 
 class PostsFormMixin(forms.Form):
@@ -138,16 +142,16 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
 
     form = StaffChangeForm
     add_form = StaffCreationForm
-    list_display = ("username", "first_name", "post_list", "approval_limit", "is_active", "locked_until")
+    list_display = ("username", "first_name", "post_list", "approval_limit", "is_active")
     list_filter = ("is_active", "groups")
     search_fields = ("username", "first_name", "last_name", "id_number")
     # Superuser status is the server operator's (createsuperuser), not staff administration: shown, never edited.
-    readonly_fields = ("last_login", "date_joined", "failed_login_count", "locked_until", "is_staff", "is_superuser")
+    readonly_fields = ("last_login", "date_joined", "is_staff", "is_superuser")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("first_name", "last_name", "email", "id_number")}),
         (_("Posts and authority"), {"fields": ("posts", "approval_limit", "is_active", "reason")}),
-        (_("Account"), {"fields": ("failed_login_count", "locked_until", "last_login", "date_joined")}),
+        (_("Account"), {"fields": ("last_login", "date_joined")}),
     )
     superuser_fieldsets = ((_("Superuser"), {"fields": ("is_staff", "is_superuser")}),)
     add_fieldsets = (
@@ -174,8 +178,9 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
         form.actor = request.user
         return form
 
-    # General and manager maintain staff (SPEC §1) through the services, which need the post itself (a superuser
-    # without one may look); only a superuser touches a superuser's account.
+    # General and manager maintain staff (SPEC §1) through the services, which need the post itself; only a
+    # superuser touches a superuser's account. The superuser flag alone maintains nothing: without the post it only
+    # looks (SPEC §16.14).
     def has_add_permission(self, request, obj=None):
         return holds_admin_post(request.user)
 
@@ -262,3 +267,12 @@ class PiiViewAdmin(ReadOnlyAdmin):
     search_fields = ("viewer__username", "customer__name")
     date_hierarchy = "at"
     list_select_related = ("viewer", "customer")
+
+
+@admin.register(LoginCounter)
+class LoginCounterAdmin(ReadOnlyAdmin):
+    """Failed-login counters: which username is locked from which address, and which address is throttled."""
+
+    list_display = ("kind", "username", "address", "failures", "window_ends", "locked_until")
+    list_filter = ("kind",)
+    search_fields = ("username", "address")

@@ -1,4 +1,5 @@
-"""The admin site: open to the `general` and `manager` posts (and superusers), not to Django's is_staff flag.
+"""The admin site: open to the `general` and `manager` posts (and, read-only, to superusers), not to Django's
+is_staff flag. Superusers hold no post powers (SPEC §16.14): every add, change and delete asks for the post.
 
 Posts are the only permissions in this project (SPEC §1), so the admin asks for posts instead of Django's
 per-model permission rows. The admin is for looking things up and maintaining products and staff; loans,
@@ -23,6 +24,7 @@ ADMIN_POSTS = (P.GENERAL, P.MANAGER)
 
 
 def may_use_admin(user) -> bool:
+    """May open the admin and look; changing anything needs ``holds_admin_post``."""
     return bool(user.is_active and (user.is_superuser or user.has_any_post(*ADMIN_POSTS)))
 
 

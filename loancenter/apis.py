@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from loancenter.auth import is_locked
+from loancenter.auth import (
+    LoginThrottle,
+    address_throttled,
+    client_address,
+    refused_as_throttled,
+    token_expires_at,
+    token_issue,
+)
 from loancenter.lib.errors import DomainError
 
 
@@ -45,7 +50,7 @@ class HasPost(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and (user.is_superuser or user.posts))
+        return bool(user and user.is_authenticated and user.posts)  # a superuser too (SPEC §16.14)
 
 
 class TokenRequest(serializers.Serializer):
@@ -55,14 +60,25 @@ class TokenRequest(serializers.Serializer):
 
 
 class TokenView(APIView):
-    """``POST /api/auth/token/`` with username and password → ``{"token": …}`` (lock-out applies)."""
+    """``POST /api/auth/token/`` with username and password → ``{"token", "expires_at"}``.
+
+    Lock-out and throttle apply (``loancenter.auth``): a locked username gets the wrong-password answer; an address
+    past ``LOGIN_THROTTLE_RATE`` gets 429 ``throttled`` with ``Retry-After``. The token lasts ``API_TOKEN_HOURS``.
+    """
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [LoginThrottle]
 
     @extend_schema(
         request=TokenRequest,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField(),
+                                                     "expires_at": serializers.DateTimeField()}),
+            400: inline_serializer("TokenRefused", {"code": serializers.CharField(), "detail": serializers.CharField()}),
+            429: inline_serializer("TokenThrottled", {"code": serializers.CharField(),
+                                                      "detail": serializers.CharField()}),
+        },
     )
     def post(self, request):
         credentials = TokenRequest(data=request.data)
@@ -70,15 +86,11 @@ class TokenView(APIView):
             return Response({"code": "invalid", "detail": _("Username and password are required."),
                              **credentials.errors}, status=400)
         username, password = credentials.validated_data["username"], credentials.validated_data["password"]
-        try:
-            user = authenticate(request, username=username, password=password)
-        except PermissionDenied:
-            user = None
-        # Django's authenticate() swallows the backend's PermissionDenied, so ask about the lock itself.
-        if user is None and is_locked(username):
-            return Response({"code": "account_locked", "detail": _("Too many failed logins; the account is locked for a while.")},
-                            status=403)
+        user = authenticate(request, username=username, password=password)
+        if user is None and refused_as_throttled(request):
+            raise Throttled(wait=address_throttled(client_address(request)))
         if user is None:
+            # The same answer for a wrong password, an unknown username, an inactive account and a locked one.
             return Response({"code": "authentication_failed", "detail": _("Wrong username or password.")}, status=400)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token = token_issue(user)
+        return Response({"token": token.key, "expires_at": token_expires_at(token)})

@@ -13,4 +13,6 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # The nightly batch (SPEC §6): 01:30 local time, for the day that just ended.
     "nightly-batch": {"task": "postloan.tasks.nightly_batch", "schedule": crontab(hour=1, minute=30)},
+    # Failed-login counters that count nothing any more (loancenter.auth); they only take space.
+    "clear-login-counters": {"task": "loancenter.tasks.clear_login_counters", "schedule": crontab(minute=7)},
 }

@@ -42,12 +42,27 @@ class User(AbstractUser):
     # Staff loans: a staff member who is the borrower or a guarantor may do nothing on that loan (SPEC §4).
     # Normalised like customers' (rule 25): the staff-borrower check matches the two.
     id_number = IdentifierField(_("ID number"), kind=ID_NUMBER, max_length=18, blank=True, validators=[validate_id_number])
-    failed_login_count = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("staff member")
         verbose_name_plural = _("staff")
+
+    # API tokens die with a password change or a deactivation (SPEC §10 "Authentication"). Sessions need nothing:
+    # Django ends them by the password hash they keep and by refusing inactive users.
+    def set_password(self, raw_password):
+        super().set_password(raw_password)
+        self._credentials_changed = True
+
+    def set_unusable_password(self):
+        super().set_unusable_password()
+        self._credentials_changed = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if self.__dict__.pop("_credentials_changed", False) or not self.is_active:
+            from loancenter.auth import revoke_tokens
+
+            revoke_tokens(self)
 
     @property
     def posts(self) -> frozenset[str]:
@@ -223,3 +238,32 @@ class StaffRequest(FSMModelMixin, models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state == self.State.PENDING
+
+
+class LoginCounter(models.Model):
+    """Failed logins, counted in the database so that every gunicorn worker sees the same counts (SPEC §16.14).
+
+    A ``lockout`` row counts one username's failures from one client address (SPEC §10: lock-out by username and
+    address together); a ``throttle`` row counts every failure from one address (``username`` empty). An attempt
+    is counted *before* its password is checked (``loancenter.auth``), so a burst cannot get more checked than
+    the limit. Rows whose window and lock have passed mean nothing and are deleted by ``clear_login_counters``.
+    """
+
+    LOCKOUT = "lockout"
+    THROTTLE = "throttle"
+
+    kind = models.CharField(max_length=8, choices=[(LOCKOUT, "lock-out"), (THROTTLE, "throttle")])
+    username = models.CharField(max_length=150, blank=True)
+    address = models.CharField(max_length=64)
+    failures = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField()  # failures older than the window are forgotten
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("login counter")
+        verbose_name_plural = _("login counters")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "username", "address"], name="logincounter_unique"),
+        ]
+        # clear_login_counters: rows whose window has ended.
+        indexes = [models.Index(fields=["window_ends"], name="logincounter_window_ends")]

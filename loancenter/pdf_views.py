@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from applications.documents import investigation_report_pdf
 from applications.selectors import access_loan
 from disbursement.documents import receipt_pdf
+from loancenter.auth import ExpiringTokenAuthentication
 from review.documents import approval_form_pdf
 
 
@@ -19,7 +19,7 @@ def _user(request):
     if request.user.is_authenticated:
         return request.user
     try:
-        found = TokenAuthentication().authenticate(request)
+        found = ExpiringTokenAuthentication().authenticate(request)  # an expired or revoked token: 401
     except AuthenticationFailed:
         return None
     return found[0] if found else None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -128,10 +129,12 @@ def staff_create(*, username: str, posts: Iterable[str], password: str | None = 
     runs it, so it grants at once; the audit trail records what it did (actor empty: the operator)."""
     posts = set(posts)
     check_post_combination(posts)
-    if User.objects.filter(username=username).exists():
-        raise RuleViolation("username_taken", _("Username %(u)s is taken.") % {"u": username})
     user = User(username=username, approval_limit=approval_limit, id_number=(id_number or "").strip().upper(),
                 first_name=full_name)
+    if password:
+        validate_password(password, user)  # Django's validators, as on every form that sets one (SPEC §10)
+    if User.objects.filter(username=username).exists():
+        raise RuleViolation("username_taken", _("Username %(u)s is taken.") % {"u": username})
     user.full_clean(exclude=["password"])
     if password:
         user.set_password(password)

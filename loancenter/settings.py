@@ -12,7 +12,7 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from loancenter.lib.env import env_bool, env_int, env_list, env_str
+from loancenter.lib.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -103,17 +103,37 @@ AUTHENTICATION_BACKENDS = ["loancenter.auth.LockoutModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Repeated failed logins lock the account for a while (issue 2).
+# Lock-out (SPEC §10 "Authentication"): this many failed logins for one username from one client address within
+# LOGIN_LOCK_MINUTES refuse that username from that address for LOGIN_LOCK_MINUTES (loancenter/auth.py).
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
+# Throttle (SPEC §16.14): failed logins per client address per period ("20/10m": 20 per 10 minutes); past it, every
+# login and token request from that address is refused unchecked until the period ends. Successes do not count.
+LOGIN_THROTTLE_RATE = env_rate("LOGIN_THROTTLE_RATE", "20/10m")
+# Reverse proxies in front of gunicorn that append the client's address to X-Forwarded-For (the TLS proxy of
+# docker-compose.yml: 1). 0 (the default) takes the connection's address and ignores the header, which a client
+# could forge; a wrong value lets clients pick their address, or puts every client behind the proxy's.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+# API tokens (POST /api/auth/token/) expire this many hours after they are issued; a password change or a
+# deactivation deletes them at once.
+API_TOKEN_HOURS = env_int("API_TOKEN_HOURS", 8)
+for _name in ("LOGIN_MAX_FAILURES", "LOGIN_LOCK_MINUTES", "API_TOKEN_HOURS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more")
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Every way a password is set (create_staff, the admin's forms, staff_create) runs these (SPEC §10).
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "loancenter.auth.NotOnlySpacesValidator"},
 ]
 
 REDIS_URL = env_str("REDIS_URL", "")
@@ -150,8 +170,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Django's database sessions, the row read on every request by a precompiled statement (loancenter/sessions.py).
-SESSION_ENGINE = "loancenter.sessions"
+# Django's database sessions: revocable on logout and shared by every worker.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
 # Inactivity timeout, not a fixed lifetime: the expiry slides forward when the last save is this old
 # (loancenter/sessions.py), instead of rewriting the session row on every request.
@@ -192,7 +212,7 @@ CONTENT_SECURITY_POLICY = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "loancenter.auth.ExpiringTokenAuthentication",  # DRF's tokens, API_TOKEN_HOURS long
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -200,6 +220,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "loancenter.apis.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    "NUM_PROXIES": NUM_PROXIES,  # the client's address, for the login throttle and lock-out (loancenter/auth.py)
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "个贷中心 Personal-loan center API",

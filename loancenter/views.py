@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,7 +18,7 @@ from applications.models import Status
 from applications.selectors import loan_values, work_queue_counts, work_queue_ids
 from applications.templatetags.loans import LoanRow
 from loancenter import posts as P
-from loancenter.auth import is_locked
+from loancenter.auth import address_throttled, client_address, refused_as_throttled
 from loancenter.lib.errors import DomainError
 from loancenter.rules import require_post
 from loancenter.selectors import approval_dashboard
@@ -28,22 +28,25 @@ STALE_AFTER_DAYS = 3
 
 
 class LoginForm(AuthenticationForm):
-    """Django's login form, telling a locked-out user so (the lock-out backend refuses even a right password)."""
+    """Django's login form. A wrong password, an unknown username, an inactive account and a username locked from
+    this address all get the same message (SPEC §10: no way to tell them apart); a throttled address is told so,
+    since that says nothing about any account."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": _("Wrong username or password. Note that repeated failures lock the account for a while."),
-        "locked": _("This account is locked for a while after repeated failed logins. Try again later "
-                    "or ask the center manager."),
+        "invalid_login": _("Wrong username or password. After repeated failures, logins from your address are "
+                           "refused for a while, even with the right password."),
+        "throttled": _("Too many failed logins from your address. Try again in %(minutes)s minutes."),
     }
 
     def clean(self):
         try:
             return super().clean()
         except forms.ValidationError:
-            username = self.cleaned_data.get("username")
-            if username and is_locked(username):
-                raise forms.ValidationError(self.error_messages["locked"], code="locked") from None
+            wait = address_throttled(client_address(self.request)) if refused_as_throttled(self.request) else 0
+            if wait:
+                raise forms.ValidationError(self.error_messages["throttled"], code="throttled",
+                                            params={"minutes": (wait + 59) // 60}) from None
             raise
 
 
@@ -51,6 +54,12 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "throttled"):
+            response.status_code = 429
+        return response
 
 
 def _age(changed_at, now) -> tuple[int, int, bool]:
@@ -110,11 +119,10 @@ def dashboard(request):
     from postloan import warnings
     from postloan.reports import PERIOD_DAYS, portfolio, trend_charts
 
-    if not request.user.is_superuser:
-        try:
-            require_post(request.user, P.MANAGER)
-        except DomainError as error:
-            raise PermissionDenied(error.message) from None
+    try:
+        require_post(request.user, P.MANAGER)  # a superuser too: the flag holds no post's powers (SPEC §16.14)
+    except DomainError as error:
+        raise PermissionDenied(error.message) from None
     as_of = request.GET.get("as_of")
     try:
         as_of = date.fromisoformat(as_of) if as_of else None

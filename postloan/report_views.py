@@ -36,8 +36,9 @@ REPORT_POSTS = (P.MANAGER, P.GENERAL, P.ARCHIVIST)
 
 
 def _require(user, *posts: str) -> None:
-    if not user.is_superuser:
-        require_post(user, *posts)  # a refusal shows the 403 page (loancenter.middleware.ForbiddenPageMiddleware)
+    # A superuser too: the flag holds no post's powers (SPEC §16.14). A refusal shows the 403 page
+    # (loancenter.middleware.ForbiddenPageMiddleware).
+    require_post(user, *posts)
 
 
 def _pct(value) -> str:

@@ -33,13 +33,13 @@ FIGURES = {
 
 
 def can_set_warnings(user) -> bool:
-    return bool(user.is_superuser or user.has_post(P.MANAGER))
+    return user.has_post(P.MANAGER)
 
 
 def warning_level_set(*, actor, figure: str, threshold, direction: str) -> WarningLevel:
-    """A new current level for ``figure`` (the previous ones stay as history). Manager or admin only."""
-    if not actor.is_superuser:
-        require_post(actor, P.MANAGER)
+    """A new current level for ``figure`` (the previous ones stay as history). The manager only (a superuser
+    without the post neither: SPEC §16.14)."""
+    require_post(actor, P.MANAGER)
     if figure not in FIGURES:
         raise RuleViolation("unknown_figure", _("Unknown figure: %(figure)s") % {"figure": figure}, field="figure")
     if direction not in (WarningLevel.ABOVE, WarningLevel.BELOW):

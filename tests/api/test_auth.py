@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from loancenter.models import RefusedAttempt
 from tests.conftest import PASSWORD
 
 
@@ -20,21 +21,40 @@ def test_token_login_gives_a_token_that_authenticates(staff):
 def test_wrong_password_gives_no_token(staff):
     response = APIClient().post("/api/auth/token/", {"username": "mkt", "password": "nope"}, format="json")
     assert response.status_code == 400
+    assert response.json()["code"] == "authentication_failed"
     assert "token" not in response.json()
 
 
-def test_five_wrong_passwords_lock_the_account_even_for_the_right_password(staff, settings):
+def _token(username: str, password: str, address: str):
+    return APIClient(REMOTE_ADDR=address).post("/api/auth/token/", {"username": username, "password": password},
+                                               format="json")
+
+
+@pytest.mark.sidedoor(rule="auth", path="api: POST /api/auth/token/")
+def test_five_wrong_passwords_lock_the_username_from_that_address_only(staff, settings):
     settings.LOGIN_MAX_FAILURES = 5
-    client = APIClient()
-    for _ in range(4):
-        assert client.post("/api/auth/token/", {"username": "rev", "password": "wrong"}, format="json").status_code == 400
-    fifth = client.post("/api/auth/token/", {"username": "rev", "password": "wrong"}, format="json")
-    assert (fifth.status_code, fifth.json()["code"]) == (403, "account_locked")  # the fifth failure locks
-    response = client.post("/api/auth/token/", {"username": "rev", "password": PASSWORD}, format="json")
-    assert response.status_code == 403
-    assert response.json()["code"] == "account_locked"
-    # Another account is not affected.
-    assert client.post("/api/auth/token/", {"username": "inv", "password": PASSWORD}, format="json").status_code == 200
+    for _ in range(5):
+        assert _token("rev", "wrong", "203.0.113.9").status_code == 400
+    locked = _token("rev", PASSWORD, "203.0.113.9")
+    assert locked.status_code == 400 and "token" not in locked.json()  # the right password, refused as wrong
+    assert _token("rev", PASSWORD, "198.51.100.20").status_code == 200  # the owner elsewhere is not locked out
+    assert _token("inv", PASSWORD, "203.0.113.9").status_code == 200  # nor another account
+    assert RefusedAttempt.objects.filter(code="login_locked", detail__contains="rev").count() == 1
+
+
+def test_locked_wrong_and_unknown_get_the_same_answer_from_the_token_endpoint(staff):
+    for username in ("rev", "ghost"):
+        for _ in range(5):
+            _token(username, "wrong", "203.0.113.9")
+    answers = {
+        "locked, right password": _token("rev", PASSWORD, "203.0.113.9"),
+        "unknown and locked": _token("ghost", "wrong", "203.0.113.9"),
+        "wrong password": _token("appr", "wrong", "203.0.113.9"),
+        "unknown": _token("nobody", "wrong", "203.0.113.9"),
+    }
+    shown = {name: (response.status_code, response.json()) for name, response in answers.items()}
+    assert all(answer == shown["wrong password"] for answer in shown.values()), shown
+    assert shown["wrong password"] == (400, {"code": "authentication_failed", "detail": "Wrong username or password."})
 
 
 def _endpoints(loan_id: int, customer_id: int, product_id: int) -> list[tuple[str, str]]:

@@ -97,3 +97,31 @@ def test_post_conflict_exits_non_zero_with_the_message_on_stderr(tmp_path):
     assert "CommandError" in result.stderr
     assert "approver" in result.stderr.lower() or "审批" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.sidedoor(rule="auth", path="command: create_staff --password")
+@pytest.mark.parametrize(("password", "message"), [
+    (" " * 8, "only of spaces"),
+    ("\t \u3000 \u00a0  \n ", "only of spaces"),  # any kind of space, the full-width one included
+    ("73829104657", "entirely numeric"),
+    ("qian8qian", "too similar to the username"),
+])
+@pytest.mark.django_db
+def test_a_password_the_validators_refuse_is_refused_with_their_message(password, message):
+    with pytest.raises(CommandError, match=message):
+        run("qian8", "--posts", "approver", "--password", password)
+    assert not User.objects.filter(username="qian8").exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_eight_spaces_exit_non_zero_with_the_validators_message_on_stderr(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(SQLITE_PATH=str(tmp_path / "empty.sqlite3"), LANGUAGE="en")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create_staff", "wu9", "--posts", "marketing", "--password", " " * 8,
+         "--skip-checks"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "only of spaces" in result.stderr or "空格" in result.stderr  # the command speaks LANGUAGE_CODE
+    assert result.stdout == ""

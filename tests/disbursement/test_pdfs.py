@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from applications.models import Status
@@ -61,3 +64,13 @@ def test_receipt_before_it_is_prepared_is_404(client, staff, flow, draft):
     loan = flow.advance(draft, Status.CONTRACT_SIGNED)
     client.force_login(staff.rev)
     assert client.get(f"/loans/{loan.pk}/receipt.pdf").status_code == 404
+
+
+@pytest.mark.sidedoor(rule="auth", path="browser: GET /loans/{id}/receipt.pdf with an expired token")
+def test_pdf_refuses_an_expired_api_token(client, staff, active_loan):
+    token = Token.objects.create(user=staff.rev)
+    expired = timezone.now() + timedelta(hours=8, seconds=1)  # API_TOKEN_HOURS' default
+    with time_machine.travel(expired, tick=False):
+        response = client.get(f"/loans/{active_loan.pk}/receipt.pdf", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 401
+    assert response["Content-Type"] != "application/pdf"

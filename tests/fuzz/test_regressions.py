@@ -86,7 +86,7 @@ def test_collection_case_without_any_action(staff, client, active):
 
 
 @pytest.mark.parametrize("field", ["username", "password"])
-def test_token_request_with_a_nul_character_is_a_400_not_a_500(client, field):
+def test_token_request_with_a_nul_character_is_a_400_not_a_500(client, db, field):  # db: the login throttle
     """Found by schemathesis on PostgreSQL: a NUL in the username reached the database, which refuses NUL."""
     data = {"username": "mkt", "password": "secret-pass", field: "a\x00b"}
     response = client.post("/api/auth/token/", data)

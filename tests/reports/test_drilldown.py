@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from applications.models import Loan, Status
 from loancenter.models import User
+from loancenter.services import staff_set_posts
 from postloan.models import BatchRun
 from tests.factories import CustomerFactory, LoanFactory
 
@@ -99,8 +100,12 @@ def test_only_the_manager_sees_drill_downs(client, staff, who):
     assert client.get(URL + "?format=csv").status_code == 403
 
 
-def test_admin_sees_drill_downs(client, db):
-    client.force_login(User.objects.create_superuser("root", password="x-very-long-pass"))
+def test_a_superuser_sees_drill_downs_only_with_the_manager_post(client, db):
+    # Superusers hold no post powers (SPEC §16.14); this test said the flag alone was enough before issue 13.
+    root = User.objects.create_superuser("root", password="x-very-long-pass")
+    client.force_login(root)
+    assert client.get(URL).status_code == 403
+    staff_set_posts(user=root, posts={"manager"}, actor=None)
     assert client.get(URL).status_code == 200
 
 

@@ -150,8 +150,12 @@ def test_only_the_manager_sets_warning_levels(client, staff, who):
     assert not WarningLevel.objects.exists()
 
 
-def test_admin_sets_a_level_through_the_page(client, db):
-    admin = User.objects.create_superuser("root", password="x-very-long-pass")
+def test_the_manager_sets_a_level_through_the_page_and_a_superuser_without_the_post_does_not(client, staff):
+    # Superusers hold no post powers (SPEC §16.14); before issue 13 a superuser set levels here.
+    client.force_login(User.objects.create_superuser("root", password="x-very-long-pass"))
+    refused = client.post(reverse("warning-levels"), {"figure": "overdue_rate", "direction": "above", "threshold": "1"})
+    assert refused.status_code == 403 and not WarningLevel.objects.exists()
+    admin = staff.boss
     client.force_login(admin)
     response = client.post(reverse("warning-levels"), {"figure": "overdue_rate", "direction": "above", "threshold": "4.5"})
     assert response.status_code == 302

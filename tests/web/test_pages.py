@@ -37,12 +37,14 @@ def test_wrong_password_shows_a_message(client, staff):
     assert "Wrong username or password" in response.content.decode()
 
 
-def test_locked_account_is_told_so_even_with_the_right_password(client, staff, settings):
+def test_locked_account_gets_the_wrong_password_answer_even_with_the_right_password(client, staff, settings):
+    # Until issue 13 the page said "locked" here; that told anyone which usernames exist (SPEC §10 "Authentication").
     for _ in range(settings.LOGIN_MAX_FAILURES):
         client.post(reverse("login"), {"username": "mkt", "password": "wrong-wrong"})
     response = client.post(reverse("login"), {"username": "mkt", "password": PASSWORD})
     assert response.status_code == 200
-    assert "locked" in response.content.decode()
+    assert "Wrong username or password" in response.content.decode()
+    assert "locked" not in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -42,9 +41,7 @@ class Command(BaseCommand):
     def handle(self, *args, username, posts, approval_limit, password, id_number, name, **options):
         post_list = _posts(posts)
         try:
-            if password:
-                validate_password(password)
-            user = staff_create(
+            user = staff_create(  # runs the password validators
                 username=username, posts=post_list, password=password, approval_limit=_limit(approval_limit),
                 id_number=id_number.strip().upper(), full_name=name,
             )
