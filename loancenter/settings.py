@@ -29,7 +29,7 @@ if not AUDIT_HMAC_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DEBUG is off (the audit chain's key; keep it out "
                                    "of the database)")
-    AUDIT_HMAC_KEY = "dev-only-audit-key-do-not-use-in-production"
+    AUDIT_HMAC_KEY = "dev-only-audit-key-do-not-use-in-production"  # loancenter.checks warns of it (W004)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

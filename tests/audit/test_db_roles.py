@@ -2,8 +2,8 @@
 
 The owner role migrates and owns the tables; the application connects with an app role that
 ``manage.py grant_app_role`` grants: it may INSERT and SELECT audit rows and nothing else on them.
-Each test creates its own app role (roles belong to the whole cluster: a random name, dropped afterwards)
-and connects as it. The test database's own user (``postgres`` in CI) plays the owner.
+The module creates its own app role (roles belong to the whole cluster: a random name, dropped at the end),
+grants it with the command and connects as it. The test database's own user (``postgres`` in CI) plays the owner.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from applications.models import Loan, Status
 from loancenter import audit as audit_chain
 from loancenter.lib.dates import today
 from loancenter.models import AuditEntry
-from tests.audit.support import plain_sha256, rewrite_with_plain_sha256, triggers_off
+from tests.audit.support import plain_sha256, rewrite_with_plain_sha256, triggers_off, truncate_audit_table
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 RULE = "audit"
@@ -56,7 +56,8 @@ class AppRole:
         self.name, self.password = name, password
 
     def connect(self):
-        conn = psycopg2.connect(**_params(user=self.name, password=self.password))
+        # A lock wait would hang the test (its own transaction holds the rows): fail instead.
+        conn = psycopg2.connect(**_params(user=self.name, password=self.password), options="-c lock_timeout=10s")
         conn.autocommit = True
         return conn
 
@@ -66,10 +67,12 @@ class AppRole:
         return f"postgres://{self.name}:{self.password}@{p['host']}:{p['port']}/{p['dbname']}"
 
 
-@pytest.fixture
-def app_role(transactional_db):
+@pytest.fixture(scope="module")
+def app_role(django_db_setup, django_db_blocker):
+    """One app role for the module (and worker), dropped at its end with everything granted to it."""
     role = AppRole(f"lc_app_{secrets.token_hex(6)}", secrets.token_hex(16))
-    admin = _admin()
+    with django_db_blocker.unblock():
+        admin = _admin()
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE ROLE "{role.name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %s',
                        [role.password])
@@ -83,11 +86,13 @@ def app_role(transactional_db):
         admin.close()
 
 
-@pytest.fixture
-def granted(app_role):
+@pytest.fixture(scope="module")
+def granted(app_role, django_db_blocker):
+    """The app role as ``grant_app_role`` leaves it (committed, so that the role's own connections see it)."""
     out = StringIO()
-    call_command("grant_app_role", app_role.name, stdout=out)
-    assert app_role.name in out.getvalue()
+    with django_db_blocker.unblock():
+        call_command("grant_app_role", app_role.name, stdout=out)
+    assert out.getvalue().startswith(f"granted {app_role.name} on ")
     return app_role
 
 
@@ -155,6 +160,8 @@ REFUSED = [
 
 @pytest.mark.parametrize("statement", REFUSED)
 def test_the_app_role_cannot_rewrite_or_remove_audit_rows(history, as_app, statement):
+    # The rows are the test's (not committed): PostgreSQL checks privileges and ownership before it touches or
+    # locks a row, so the refusal is the same as on committed rows.
     target = history[len(history) // 2][0]
     with as_app.cursor() as cursor, pytest.raises(psycopg2.errors.InsufficientPrivilege):
         cursor.execute(statement, {"id": target})
@@ -163,6 +170,7 @@ def test_the_app_role_cannot_rewrite_or_remove_audit_rows(history, as_app, state
     assert verify().startswith(f"audit chain intact: {len(history)} rows")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_app_role_reads_and_appends_through_the_application(history, granted, staff):
     """The grants are enough for the application: a transition as the app role, then verify_audit as it."""
     loan = Loan.objects.get()
@@ -174,7 +182,7 @@ def test_the_app_role_reads_and_appends_through_the_application(history, granted
         "from django.db import connection; print(connection.settings_dict['USER'])"
     ))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == granted.name
+    assert result.stdout.strip().splitlines()[-1] == granted.name
     loan.refresh_from_db()
     assert loan.status == Status.CONTRACT_SIGNED
     assert AuditEntry.objects.count() > len(history)
@@ -203,6 +211,7 @@ def _forge(cursor, reason: str, hasher) -> int:
 
 
 @pytest.mark.sidedoor(rule=RULE, path="command: verify_audit after the app role inserted a row hashed with SHA-256")
+@pytest.mark.django_db(transaction=True)
 def test_a_row_the_app_role_inserts_with_a_plain_sha256_hash_is_found(history, as_app):
     with as_app.cursor() as cursor:
         forged = _forge(cursor, "forged by the app role", plain_sha256)
@@ -211,6 +220,7 @@ def test_a_row_the_app_role_inserts_with_a_plain_sha256_hash_is_found(history, a
     assert f"broken at row {forged} (content hash) after {len(history)} intact rows" in message
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_row_hashed_with_a_guessed_key_and_a_moved_head_is_found(history, as_app):
     """The app role may UPDATE the head (the application advances it); without the key its tag gives it away."""
     import hashlib
@@ -234,6 +244,7 @@ def test_a_row_hashed_with_a_guessed_key_and_a_moved_head_is_found(history, as_a
     assert "(head)" in message and "does not verify with AUDIT_HMAC_KEY" in message
 
 
+@pytest.mark.django_db(transaction=True)
 def test_after_a_forged_row_the_application_stops_appending(history, as_app, staff):
     """A forged row is not sealed into the chain by the next honest append: the app refuses and says why."""
     with as_app.cursor() as cursor:
@@ -258,8 +269,7 @@ def test_an_owner_rewrite_with_recomputed_sha256_hashes_is_found(history):
 
 
 def test_an_owner_truncate_is_found(history):
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {T}")
+    truncate_audit_table()
 
     message = broken()
     assert f"the head records {len(history)} rows ending at row {history[-1][0]}" in message
@@ -281,7 +291,7 @@ def _privileges(role: str) -> dict[str, set[str]]:
     return granted
 
 
-def test_the_grants_are_exactly_what_the_application_needs(granted):
+def test_the_grants_are_exactly_what_the_application_needs(db, granted):
     privileges = _privileges(granted.name)
     dml = {"SELECT", "INSERT", "UPDATE", "DELETE"}
 
@@ -292,7 +302,7 @@ def test_the_grants_are_exactly_what_the_application_needs(granted):
     assert {"loancenter_user", "applications_loan", "django_session"} <= set(privileges)
 
 
-def test_granting_twice_changes_nothing_and_undoes_a_stray_grant(granted):
+def test_granting_twice_changes_nothing_and_undoes_a_stray_grant(db, granted):
     before = _privileges(granted.name)
     with connection.cursor() as cursor:
         cursor.execute(f'GRANT ALL ON {T} TO "{granted.name}"')
@@ -303,6 +313,7 @@ def test_granting_twice_changes_nothing_and_undoes_a_stray_grant(granted):
     assert _privileges(granted.name) == before
 
 
+@pytest.mark.django_db(transaction=True)
 def test_tables_created_by_later_migrations_are_granted_by_default(granted):
     table = f"lc_later_{secrets.token_hex(4)}"
     with connection.cursor() as cursor:
@@ -323,17 +334,18 @@ def test_tables_created_by_later_migrations_are_granted_by_default(granted):
 
 
 @pytest.mark.parametrize("bad", ["no_such_role_here", "bad name; DROP TABLE x"])
-def test_granting_an_unknown_or_malformed_role_is_refused(transactional_db, bad):
+def test_granting_an_unknown_or_malformed_role_is_refused(db, bad):
     with pytest.raises(CommandError):
         call_command("grant_app_role", bad, stdout=StringIO())
 
 
-def test_granting_to_the_owner_or_a_superuser_is_refused(transactional_db):
+def test_granting_to_the_owner_or_a_superuser_is_refused(db):
     owner = connection.settings_dict["USER"]
     with pytest.raises(CommandError, match="superuser|owns"):
         call_command("grant_app_role", owner, stdout=StringIO())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_command_must_run_as_the_owner(granted):
     """Run with the app role's own credentials, the command refuses instead of half-granting."""
     result = run_as(granted, "grant_app_role", granted.name)
@@ -382,6 +394,7 @@ def test_deploy_check_warns_when_the_app_may_delete_audit_rows(db):
     assert warnings == ["loancenter.W003"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_check_deploy_as_the_granted_app_role_reports_nothing(granted):
     """Production settings, PostgreSQL, the app role: nothing to say. The same as the superuser: W001."""
     production = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "loans.example.bank",
