@@ -69,8 +69,9 @@ def plain_sha256(prev_hash: str, row: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def rewrite_with_plain_sha256(*, edit_id: int, changes: dict, cursor=None) -> None:
-    """Edit one row and recompute every hash from there to the end with plain SHA-256 (triggers must be off).
+def rewrite_with_plain_sha256(*, edit_id: int, changes: dict, stop_id: int | None = None, cursor=None) -> None:
+    """Edit one row and recompute every hash from there to the end (or up to ``stop_id``, excluded) with plain
+    SHA-256 (triggers must be off).
 
     ``cursor``: a DB-API cursor of another connection (the owner's); default: the test's connection.
     """
@@ -85,6 +86,8 @@ def rewrite_with_plain_sha256(*, edit_id: int, changes: dict, cursor=None) -> No
             if row["id"] < edit_id:
                 previous = row["hash"]
                 continue
+            if stop_id is not None and row["id"] >= stop_id:
+                break
             if row["id"] == edit_id:
                 row.update(changes)
             row["prev_hash"] = previous if previous is not None else row["prev_hash"]

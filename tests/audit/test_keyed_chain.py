@@ -209,3 +209,15 @@ def test_the_key_is_required_when_debug_is_off(debug, key, starts):
     assert (result.returncode == 0) is starts, result.stderr
     if not starts:
         assert "ImproperlyConfigured: AUDIT_HMAC_KEY must be set when DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize("key", ["dev-only-audit-key-do-not-use-in-production", "short-key", "same-as-secret"])
+def test_deploy_check_warns_of_a_weak_audit_key(settings, key):
+    from loancenter.checks import check_audit_key
+
+    settings.SECRET_KEY = "same-as-secret" if key == "same-as-secret" else "x" * 60
+    settings.AUDIT_HMAC_KEY = key
+    assert [warning.id for warning in check_audit_key()] == ["loancenter.W004"]
+
+    settings.AUDIT_HMAC_KEY = "k" * 48
+    assert check_audit_key() == []
