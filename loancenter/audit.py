@@ -91,7 +91,7 @@ def legacy_entry_hash(*, prev_hash: str, **content) -> str:
     return hashlib.sha256(_row_document(prev_hash=prev_hash, **content)).hexdigest()
 
 
-def head_tag(*, rows: int, last_id: int, hash: str, legacy_last_id: int) -> str:  # noqa: A002 - the column's name
+def head_tag(*, rows: int, last_id: int, hash: str, legacy_last_id: int) -> str:
     """The head's tag: HMAC over what it records, so nobody without the key can move it."""
     document = _canonical({"head": "loancenter.audit", "rows": rows, "last_id": last_id, "hash": hash,
                            "legacy_last_id": legacy_last_id})
@@ -119,7 +119,7 @@ def lock_chain(using: str) -> None:
 # --- the head -------------------------------------------------------------------------------------------------
 
 
-def head_values(*, rows: int, last_id: int, hash: str, legacy_last_id: int) -> dict:  # noqa: A002
+def head_values(*, rows: int, last_id: int, hash: str, legacy_last_id: int) -> dict:
     return {"rows": rows, "last_id": last_id, "hash": hash, "legacy_last_id": legacy_last_id,
             "tag": head_tag(rows=rows, last_id=last_id, hash=hash, legacy_last_id=legacy_last_id)}
 
