@@ -19,8 +19,8 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # Static files are collected at build time and served by WhiteNoise; translations are compiled.
-RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput \
- && DEBUG=0 SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv >/dev/null 2>&1 || true
+RUN DEBUG=0 SECRET_KEY=build-only AUDIT_HMAC_KEY=build-only python manage.py collectstatic --noinput \
+ && DEBUG=0 SECRET_KEY=build-only AUDIT_HMAC_KEY=build-only python manage.py compilemessages --ignore=.venv >/dev/null 2>&1 || true
 
 RUN useradd --system --home /app loancenter && chown -R loancenter /app
 USER loancenter

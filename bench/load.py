@@ -175,9 +175,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def audit_key() -> str:
+    """The key this process (setup(): DEBUG's development key unless AUDIT_HMAC_KEY is set) wrote the chain with."""
+    from django.conf import settings
+
+    return settings.AUDIT_HMAC_KEY
+
+
 def start_server(db_url: str, workers: int | None, threads: int | None) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "0", "SECRET_KEY": "load-test-" + "x" * 50,
+           "AUDIT_HMAC_KEY": audit_key(),
            "ALLOWED_HOSTS": HOST, "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
            "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "loancenter.settings"}
     env.pop("REDIS_URL", None)

@@ -6,4 +6,4 @@ class LoancenterConfig(AppConfig):
     verbose_name = "个贷中心"
 
     def ready(self):
-        from loancenter import signals  # noqa: F401
+        from loancenter import checks, signals  # noqa: F401

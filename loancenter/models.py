@@ -111,7 +111,7 @@ class AuditEntry(models.Model):
     to_status = models.CharField(max_length=40, blank=True)
     payload = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
-    # The chain (loancenter/audit.py): sha256 of this row's content and of the previous row's hash.
+    # The chain (loancenter/audit.py): HMAC-SHA256 (AUDIT_HMAC_KEY) of this row's content and the previous row's hash.
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, editable=False)
 
@@ -137,17 +137,36 @@ class AuditEntry(models.Model):
             self.at = timezone.now()
         with transaction.atomic(using=using):
             audit_chain.lock_chain(using)
-            previous = type(self).objects.using(using).order_by("-id").values_list("hash", flat=True).first()
-            self.prev_hash = previous or audit_chain.GENESIS
+            head = audit_chain.read_head_for_append(using)  # refuses if the chain was tampered with
+            self.prev_hash = head.hash
             self.hash = audit_chain.entry_hash(
                 prev_hash=self.prev_hash, at=self.at, actor_id=self.actor_id, action=self.action,
                 loan_id=self.loan_id, object_type=self.object_type, object_id=self.object_id,
                 from_status=self.from_status, to_status=self.to_status, payload=self.payload, reason=self.reason,
             )
             super().save(*args, **kwargs)
+            audit_chain.advance_head(using, head, self)
 
     def delete(self, *args, **kwargs):
         raise ValueError("audit entries are immutable")
+
+
+class AuditHead(models.Model):
+    """The audit chain's end, under a keyed tag (loancenter/audit.py): one row, advanced with every append.
+
+    Without it, removing rows from the end (or TRUNCATE) would leave a shorter chain that still checks out.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=audit_chain.HEAD_ID, editable=False)
+    rows = models.BigIntegerField()
+    last_id = models.BigIntegerField()  # 0: no row yet
+    hash = models.CharField(max_length=64)  # the last row's hash (GENESIS for none)
+    # Rows up to this id were chained with plain SHA-256, before AUDIT_HMAC_KEY (0: none).
+    legacy_last_id = models.BigIntegerField(default=0)
+    tag = models.CharField(max_length=64)  # HMAC of the above with AUDIT_HMAC_KEY
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=audit_chain.HEAD_ID), name="audithead_single_row")]
 
 
 class RefusedAttempt(models.Model):

@@ -22,6 +22,14 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+# The audit chain's key (loancenter/audit.py): each row's hash is an HMAC with it. It lives only here, never in the
+# database, so the database's own credentials cannot rewrite history unnoticed. Never change it on a live chain.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
+if not AUDIT_HMAC_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DEBUG is off (the audit chain's key; keep it out "
+                                   "of the database)")
+    AUDIT_HMAC_KEY = "dev-only-audit-key-do-not-use-in-production"  # loancenter.checks warns of it (W004)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -1,4 +1,4 @@
-# Chain the audit rows written before the chain existed, in id order.
+# Chain the audit rows written before the chain existed, in id order (plain SHA-256: the key came later, 0005).
 
 from django.db import migrations
 
@@ -11,7 +11,7 @@ def backfill(apps, schema_editor):
     previous = chain.GENESIS
     rows = AuditEntry.objects.using(db).order_by('id').values_list('id', *chain.CONTENT_FIELDS)
     for pk, *content in rows.iterator(chunk_size=2000):
-        digest = chain.entry_hash(prev_hash=previous, **dict(zip(chain.CONTENT_FIELDS, content, strict=True)))
+        digest = chain.legacy_entry_hash(prev_hash=previous, **dict(zip(chain.CONTENT_FIELDS, content, strict=True)))
         AuditEntry.objects.using(db).filter(pk=pk).update(prev_hash=previous, hash=digest)
         previous = digest
 

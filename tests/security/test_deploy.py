@@ -20,9 +20,12 @@ JS_URL = re.compile(r"(href|src|action)\s*=\s*[\"']\s*javascript:", re.IGNORECAS
 
 
 def production_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEBUG", "SECURE_", "SESSION_", "CSRF_"))}
+    # The embedded database: on PostgreSQL the deploy check also names the role the app connects as (CI's is a
+    # superuser); tests/audit/test_db_roles.py runs `check --deploy` as a granted app role.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "DEBUG", "SECURE_", "SESSION_", "CSRF_", "AUDIT_", "DATABASE_URL"))}
     env.update(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="loans.example.bank",
-               DJANGO_SETTINGS_MODULE="loancenter.settings")
+               AUDIT_HMAC_KEY=secrets.token_urlsafe(48), DJANGO_SETTINGS_MODULE="loancenter.settings")
     return env
 
 
