@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("applications", "0011_customer_merge"),
         # merge_customers writes audit rows: the audit table is complete when this migration stops.
-        ("loancenter", "0004_auditentry_immutable"),
+        ("loancenter", "0009_audithead"),
     ]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -15,7 +15,7 @@ def start_head(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loancenter', '0004_auditentry_immutable'),
+        ('loancenter', '0008_login_counters'),
     ]
 
     operations = [
