@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from applications.models import Status
 from archive.models import ChecklistItem, Copy, Destruction, ItemState, Lending
 from loancenter import posts as P
-from loancenter.lib.errors import InvalidState, RuleViolation, SeparationOfDuty
-from loancenter.rules import require_post
+from loancenter.lib.errors import InvalidState, RuleViolation
+from loancenter.rules import check_maker_checker, require_post
 
 # Who may decide a lending request or a destruction proposal (docs/decisions.md).
 DECIDING_POSTS = (P.ARCHIVIST, P.MANAGER)
@@ -110,8 +110,7 @@ def check_lending_request(*, purpose: str, due_on: date, today: date) -> None:
 
 def check_not_requester(lending: Lending, user) -> None:
     """SPEC §4: whoever borrows an archive file may not approve that same request."""
-    if lending.requester_id == user.pk:
-        raise SeparationOfDuty(_("You asked to borrow this file; someone else must approve the request (separation of duty)."))
+    check_maker_checker(lending.requester_id, user, what=_("asked to borrow this file"))
 
 
 def check_lending_status(lending: Lending, *expected: str, action: str) -> None:
@@ -150,8 +149,7 @@ def check_destroyable(item: ChecklistItem, *, retention_until: date | None, toda
 
 
 def check_not_proposer(destruction: Destruction, user) -> None:
-    if destruction.proposed_by_id == user.pk:
-        raise SeparationOfDuty(_("You proposed this destruction; someone else must approve it (separation of duty)."))
+    check_maker_checker(destruction.proposed_by_id, user, what=_("proposed this destruction"))
 
 
 def check_witness(destruction: Destruction, witness) -> None:

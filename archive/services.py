@@ -4,7 +4,6 @@ writes an audit row, and on refusal changes nothing (the refusal itself is kept 
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import date
 
@@ -13,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import STAGE, Customer, Loan, Status
-from applications.workflow import audit, record_refusal
+from applications.workflow import audit
 from archive import rules
 from archive.checklist import ARCHIVED_FROM_STAGE, expected_items, retention_until
 from archive.models import (
@@ -30,33 +29,18 @@ from archive.models import (
 )
 from loancenter import posts as P
 from loancenter.lib.dates import today
-from loancenter.lib.errors import DomainError, Forbidden, InvalidState, RuleViolation
+from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
+from loancenter.refusals import note_loan, recorded
 from loancenter.rules import require_post
 
 logger = logging.getLogger(__name__)
 
 
-class _Op:
-    """What a running service has found out so far, for the refusal record."""
-
-    loan_id: int | None = None
-
-
-def _service(action: str):
-    """One transaction; a DomainError rolls it back and is recorded as a refused attempt."""
+def _service(action: str, **options):
+    """One transaction; a refusal rolls it back and is recorded with its loan (``note_loan`` as the loan is found)."""
 
     def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, actor, **kwargs):
-            op = _Op()
-            try:
-                with transaction.atomic():
-                    return fn(*args, actor=actor, op=op, **kwargs)
-            except DomainError as error:
-                record_refusal(actor=actor, action=f"archive_{action}", loan_id=op.loan_id, error=error)
-                raise
-
-        return wrapper
+        return recorded(f"archive_{action}", **options)(transaction.atomic(fn))
 
     return decorate
 
@@ -124,7 +108,7 @@ def checklist_sync(*, loan: Loan, actor=None) -> LoanFile | None:
 
 
 @_service("folder_open")
-def folder_open(*, customer_id: int, actor, op: _Op) -> Folder:
+def folder_open(*, customer_id: int, actor) -> Folder:
     """The archivist opens a customer's folder (and the files of the customer's approved loans)."""
     rules.require_archivist(actor)
     customer = Customer.objects.select_for_update().get(pk=customer_id)
@@ -135,18 +119,18 @@ def folder_open(*, customer_id: int, actor, op: _Op) -> Folder:
     return folder
 
 
-def _lock_item(item_id: int, op: _Op) -> ChecklistItem:
+def _lock_item(item_id: int) -> ChecklistItem:
     item = ChecklistItem.objects.select_for_update().select_related("loan_file__loan", "loan_file__folder").get(pk=item_id)
-    op.loan_id = item.loan_file.loan_id
+    note_loan(item.loan_file.loan_id)
     return item
 
 
 @_service("item_receive")
-def item_receive(*, item_id: int, actor, op: _Op, copy_kind: str, pages: int | None, received_on: date | None = None,
+def item_receive(*, item_id: int, actor, copy_kind: str, pages: int | None, received_on: date | None = None,
                  location: str = "") -> ChecklistItem:
     """Tick a checklist item: what arrived (original or copy), how many pages, when, and who received it."""
     rules.require_archivist(actor)
-    item = _lock_item(item_id, op)
+    item = _lock_item(item_id)
     rules.check_receivable(item)
     received_on = received_on or today()
     rules.check_receipt_details(item, copy_kind=copy_kind, pages=pages, received_on=received_on, location=location,
@@ -166,10 +150,10 @@ def item_receive(*, item_id: int, actor, op: _Op, copy_kind: str, pages: int | N
 
 
 @_service("item_unreceive")
-def item_unreceive(*, item_id: int, actor, op: _Op, reason: str) -> ChecklistItem:
+def item_unreceive(*, item_id: int, actor, reason: str) -> ChecklistItem:
     """Undo a tick made by mistake (never for a vault item: it leaves the vault only through a lending-out)."""
     rules.require_archivist(actor)
-    item = _lock_item(item_id, op)
+    item = _lock_item(item_id)
     rules.check_receivable(item)
     rules.check_vault_stays(item)
     if item.state == ItemState.PENDING:
@@ -185,10 +169,10 @@ def item_unreceive(*, item_id: int, actor, op: _Op, reason: str) -> ChecklistIte
 
 
 @_service("vault_move")
-def vault_move(*, item_id: int, actor, op: _Op, location: str) -> ChecklistItem:
+def vault_move(*, item_id: int, actor, location: str) -> ChecklistItem:
     """Move a vault item to another place inside the vault."""
     rules.require_archivist(actor)
-    item = _lock_item(item_id, op)
+    item = _lock_item(item_id)
     rules.check_vault_location(item, location)
     if item.state != ItemState.ON_FILE:
         raise InvalidState(_("“%(item)s” is not in the vault (%(state)s).") % {"item": item.label, "state": item.get_state_display()})
@@ -201,11 +185,11 @@ def vault_move(*, item_id: int, actor, op: _Op, location: str) -> ChecklistItem:
 
 
 @_service("file_complete")
-def loan_file_complete(*, loan_file_id: int, actor, op: _Op) -> LoanFile:
+def loan_file_complete(*, loan_file_id: int, actor) -> LoanFile:
     """Close a settled loan's file: every required original in, nothing lent out."""
     rules.require_archivist(actor)
     loan_file = LoanFile.objects.select_for_update().select_related("loan", "folder").get(pk=loan_file_id)
-    op.loan_id = loan_file.loan_id
+    note_loan(loan_file.loan_id)
     if loan_file.completed_at is not None:
         raise InvalidState(_("This loan's file was already marked complete on %(on)s.")
                            % {"on": timezone.localtime(loan_file.completed_at).date().isoformat()})
@@ -223,9 +207,9 @@ def loan_file_complete(*, loan_file_id: int, actor, op: _Op) -> LoanFile:
 # Lending-out (调阅)
 
 
-def _lock_lending(lending_id: int, op: _Op) -> Lending:
+def _lock_lending(lending_id: int) -> Lending:
     lending = Lending.objects.select_for_update().select_related("item", "requester", "loan").get(pk=lending_id)
-    op.loan_id = lending.loan_id
+    note_loan(lending.loan_id)
     return lending
 
 
@@ -234,11 +218,11 @@ def _current_out(item: ChecklistItem) -> Lending | None:
 
 
 @_service("lending_request")
-def lending_request(*, item_id: int, actor, op: _Op, purpose: str, due_on: date) -> Lending:
+def lending_request(*, item_id: int, actor, purpose: str, due_on: date) -> Lending:
     """Anyone with a post asks to borrow a file (the view checks the loan is in their data scope)."""
     if not actor.posts and not actor.is_superuser:
         raise Forbidden("post_required", _("Your account holds no post in the loan center."))
-    item = _lock_item(item_id, op)
+    item = _lock_item(item_id)
     rules.check_lendable(item, out_lending=_current_out(item))
     rules.check_lending_request(purpose=purpose, due_on=due_on, today=today())
     if item.lendings.filter(status__in=[Lending.REQUESTED, Lending.APPROVED], requester=actor).exists():
@@ -253,10 +237,10 @@ def lending_request(*, item_id: int, actor, op: _Op, purpose: str, due_on: date)
 
 
 @_service("lending_approve")
-def lending_approve(*, lending_id: int, actor, op: _Op, note: str = "") -> Lending:
+def lending_approve(*, lending_id: int, actor, note: str = "") -> Lending:
     """Someone other than the requester approves (SPEC §4); an archivist or the manager decides."""
     rules.require_decider(actor)
-    lending = _lock_lending(lending_id, op)
+    lending = _lock_lending(lending_id)
     rules.check_not_requester(lending, actor)
     rules.check_lending_status(lending, Lending.REQUESTED, action="approve")
     lending.status, lending.decided_by, lending.decided_at, lending.decision_note = Lending.APPROVED, actor, timezone.now(), note
@@ -267,9 +251,9 @@ def lending_approve(*, lending_id: int, actor, op: _Op, note: str = "") -> Lendi
 
 
 @_service("lending_refuse")
-def lending_refuse(*, lending_id: int, actor, op: _Op, note: str) -> Lending:
+def lending_refuse(*, lending_id: int, actor, note: str) -> Lending:
     rules.require_decider(actor)
-    lending = _lock_lending(lending_id, op)
+    lending = _lock_lending(lending_id)
     rules.check_not_requester(lending, actor)
     rules.check_lending_status(lending, Lending.REQUESTED, Lending.APPROVED, action="refuse")
     if not (note or "").strip():
@@ -282,11 +266,11 @@ def lending_refuse(*, lending_id: int, actor, op: _Op, note: str) -> Lending:
 
 
 @_service("lending_out")
-def lending_out(*, lending_id: int, actor, op: _Op) -> Lending:
+def lending_out(*, lending_id: int, actor) -> Lending:
     """The archivist hands an approved file to the borrower: the only way an item (or a vault item) leaves."""
     rules.require_archivist(actor)
-    lending = _lock_lending(lending_id, op)
-    item = _lock_item(lending.item_id, op)
+    lending = _lock_lending(lending_id)
+    item = _lock_item(lending.item_id)
     rules.check_lending_status(lending, Lending.APPROVED, action="out")
     rules.check_lendable(item, out_lending=_current_out(item))
     lending.status, lending.out_at, lending.out_by = Lending.OUT, timezone.now(), actor
@@ -300,11 +284,11 @@ def lending_out(*, lending_id: int, actor, op: _Op) -> Lending:
 
 
 @_service("lending_return")
-def lending_return(*, lending_id: int, actor, op: _Op, note: str = "") -> Lending:
+def lending_return(*, lending_id: int, actor, note: str = "") -> Lending:
     rules.require_archivist(actor)
-    lending = _lock_lending(lending_id, op)
+    lending = _lock_lending(lending_id)
     rules.check_lending_status(lending, Lending.OUT, action="return")
-    item = _lock_item(lending.item_id, op)
+    item = _lock_item(lending.item_id)
     lending.status, lending.returned_at, lending.returned_by, lending.return_note = (
         Lending.RETURNED, timezone.now(), actor, note)
     lending.save(update_fields=["status", "returned_at", "returned_by", "return_note"])
@@ -321,7 +305,7 @@ def lending_return(*, lending_id: int, actor, op: _Op, note: str = "") -> Lendin
 
 
 @_service("inspection_record")
-def inspection_record(*, actor, op: _Op, inspected_on: date, scope: str, folders_checked: int, findings: str,
+def inspection_record(*, actor, inspected_on: date, scope: str, folders_checked: int, findings: str,
                       rectification: str = "") -> Inspection:
     rules.require_decider(actor)
     if inspected_on > today():
@@ -339,7 +323,7 @@ def inspection_record(*, actor, op: _Op, inspected_on: date, scope: str, folders
 
 
 @_service("handover_record")
-def handover_record(*, actor, op: _Op, to_user, handed_on: date, folder_ids: list[int] | None = None,
+def handover_record(*, actor, to_user, handed_on: date, folder_ids: list[int] | None = None,
                     note: str = "") -> Handover:
     """An archivist hands folders to another archivist (all folders they keep, unless a list is given)."""
     rules.require_archivist(actor)
@@ -364,7 +348,7 @@ def handover_record(*, actor, op: _Op, to_user, handed_on: date, folder_ids: lis
 
 
 @_service("handover_confirm")
-def handover_confirm(*, handover_id: int, actor, op: _Op) -> Handover:
+def handover_confirm(*, handover_id: int, actor) -> Handover:
     """The receiving archivist confirms; from now on they keep the folders."""
     handover = Handover.objects.select_for_update().get(pk=handover_id)
     if handover.to_user_id != actor.pk:
@@ -384,9 +368,9 @@ def handover_confirm(*, handover_id: int, actor, op: _Op) -> Handover:
 
 
 @_service("destruction_propose")
-def destruction_propose(*, item_id: int, actor, op: _Op, reason: str) -> Destruction:
+def destruction_propose(*, item_id: int, actor, reason: str) -> Destruction:
     rules.require_archivist(actor)
-    item = _lock_item(item_id, op)
+    item = _lock_item(item_id)
     loan = item.loan_file.loan
     until = retention_until(item, loan)
     open_one = item.destructions.filter(status=Destruction.PROPOSED).first()
@@ -400,22 +384,22 @@ def destruction_propose(*, item_id: int, actor, op: _Op, reason: str) -> Destruc
     return destruction
 
 
-def _lock_destruction(destruction_id: int, op: _Op) -> Destruction:
+def _lock_destruction(destruction_id: int) -> Destruction:
     destruction = Destruction.objects.select_for_update().select_related("item", "loan").get(pk=destruction_id)
-    op.loan_id = destruction.loan_id
+    note_loan(destruction.loan_id)
     return destruction
 
 
 @_service("destruction_approve")
-def destruction_approve(*, destruction_id: int, actor, op: _Op, witness, destroyed_on: date | None = None,
+def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: date | None = None,
                         method: str = "") -> Destruction:
     """A second person approves; the file is destroyed in front of the witness; the record is kept forever."""
     rules.require_decider(actor)
-    destruction = _lock_destruction(destruction_id, op)
+    destruction = _lock_destruction(destruction_id)
     rules.check_not_proposer(destruction, actor)
     if destruction.status != Destruction.PROPOSED:
         raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
-    item = _lock_item(destruction.item_id, op)
+    item = _lock_item(destruction.item_id)
     # The file may have been lent out, or the retention changed, since the proposal.
     rules.check_destroyable(item, retention_until=retention_until(item, destruction.loan), today=today())
     rules.check_witness(destruction, witness)
@@ -433,9 +417,9 @@ def destruction_approve(*, destruction_id: int, actor, op: _Op, witness, destroy
 
 
 @_service("destruction_refuse")
-def destruction_refuse(*, destruction_id: int, actor, op: _Op, reason: str) -> Destruction:
+def destruction_refuse(*, destruction_id: int, actor, reason: str) -> Destruction:
     rules.require_decider(actor)
-    destruction = _lock_destruction(destruction_id, op)
+    destruction = _lock_destruction(destruction_id)
     rules.check_not_proposer(destruction, actor)
     if destruction.status != Destruction.PROPOSED:
         raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
@@ -465,7 +449,7 @@ def loan_saved(loan: Loan) -> None:
 
 
 @_service("retention_set")
-def retention_set(*, category: str, years: int, actor, op: _Op, basis: str = "") -> RetentionPeriod:
+def retention_set(*, category: str, years: int, actor, basis: str = "") -> RetentionPeriod:
     """The general post or the manager sets a category's retention period (audited, old value kept)."""
     require_post(actor, P.GENERAL, P.MANAGER)
     if category not in Section.values:

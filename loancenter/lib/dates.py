@@ -7,6 +7,9 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
+# SPEC §10: no date of a past event (a payment, an interview, a receipt…) lies before this day.
+EARLIEST_EVENT_DATE = date(2000, 1, 1)
+
 
 def today() -> date:
     return timezone.localdate()
