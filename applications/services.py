@@ -30,7 +30,8 @@ from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
 from loancenter.lib.money import REPAYMENT_METHODS
-from loancenter.rules import require_post
+from loancenter.refusals import recorded
+from loancenter.rules import check_past_date, require_post
 
 
 def _validated(instance, exclude: Iterable[str] = ()) -> None:
@@ -48,9 +49,9 @@ CUSTOMER_FIELDS = (
 )
 
 
+@recorded("customer_create", posts=(P.MARKETING,))
 @transaction.atomic
 def customer_create(*, actor, data: dict) -> Customer:
-    require_post(actor, P.MARKETING)
     customer = Customer(officer=actor, **{k: data[k] for k in CUSTOMER_FIELDS if k in data})
     customer.id_number = (customer.id_number or "").strip().upper()
     _validated(customer, exclude=["officer", "birth_date", "gender"])
@@ -59,6 +60,7 @@ def customer_create(*, actor, data: dict) -> Customer:
     return customer
 
 
+@recorded("customer_update", posts=(P.MARKETING, P.REVIEWER, P.MANAGER))
 @transaction.atomic
 def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
     """Edit a customer's details (the registering officer, before any loan is active). The old values are audited."""
@@ -82,9 +84,9 @@ def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
     return customer
 
 
+@recorded("customer_warning_list", posts=(P.REVIEWER, P.MANAGER))
 def customer_set_warning(*, actor, customer: Customer, on_warning_list: bool, reason: str = "") -> Customer:
     """Rule 2's list is kept by reviewers and the manager (SPEC §9)."""
-    require_post(actor, P.REVIEWER, P.MANAGER)
     if customer.on_warning_list == on_warning_list:
         return customer
     customer.on_warning_list = on_warning_list
@@ -129,10 +131,10 @@ def check_product(product: Product) -> None:
         raise ValidationError(errors)
 
 
+@recorded("product_save", posts=(P.GENERAL, P.MANAGER))
 @transaction.atomic
 def product_save(*, actor, data: dict, product_id: int | None = None) -> Product:
     """Create or update a product (general post and manager)."""
-    require_post(actor, P.GENERAL, P.MANAGER)
     product = Product.objects.select_for_update().get(pk=product_id) if product_id else Product()
     old = {k: getattr(product, k) for k in data if k in PRODUCT_FIELDS} if product_id else {}
     for key in PRODUCT_FIELDS:
@@ -178,8 +180,8 @@ def _check_application(data: ApplicationInput) -> None:
     unknown = [c for c in data.documents if c not in DOCUMENTS]
     if unknown:
         raise RuleViolation("documents", _("Unknown document codes: %(c)s.") % {"c": ", ".join(unknown)}, field="documents")
-    if data.interviewed_on and data.interviewed_on > today():
-        raise RuleViolation("interview", _("The interview date cannot be in the future."), field="interviewed_on")
+    if data.interviewed_on:
+        check_past_date(data.interviewed_on, field="interviewed_on", code="interview")
     ids = [g.pk for g, _rel in data.guarantors]
     if len(ids) != len(set(ids)):
         raise RuleViolation("guarantor", _("The same guarantor is listed twice."), field="guarantors")
@@ -203,10 +205,10 @@ _LOAN_SCALARS = ("amount", "term_months", "repayment_method", "purpose", "purpos
                  "interviewed_on", "credit_authorised")
 
 
+@recorded("create", posts=(P.MARKETING,))
 @transaction.atomic
 def loan_create(*, actor, data: ApplicationInput) -> Loan:
     """A marketing officer enters an application; they become its marketing officer."""
-    require_post(actor, P.MARKETING)
     _check_application(data)
     loan = Loan(customer=data.customer, product=data.product, marketing_officer=actor,
                 **{k: getattr(data, k) for k in _LOAN_SCALARS})
@@ -219,6 +221,7 @@ def loan_create(*, actor, data: ApplicationInput) -> Loan:
     return loan
 
 
+@recorded("update", posts=(P.MARKETING,))
 @transaction.atomic
 def loan_update_draft(*, actor, loan_id: int, data: ApplicationInput) -> Loan:
     """The officer corrects a draft (new, or returned by the reviewer) before submitting it again."""
@@ -315,8 +318,8 @@ def loan_complete_investigation(
                 raise Forbidden("post_required", _("%(name)s does not hold the investigator post.") % {"name": person.username})
             rules.check_separation(loan, person, rules.INVESTIGATOR)
         investigation = loan.investigations.first()
-        if field_visit_on and field_visit_on > today():
-            raise RuleViolation("field_visit", _("The field visit date cannot be in the future."), field="field_visit_on")
+        if field_visit_on:
+            check_past_date(field_visit_on, field="field_visit_on", code="field_visit")
         rules.check_investigation_report(loan, report, field_visit=investigation.field_visit_required)
         if opinion == "recommend":
             rules.check_amount(loan.product, recommended_amount, field="recommended_amount")

@@ -14,7 +14,7 @@ from applications.models import Status
 from archive.models import ChecklistItem, Copy, Destruction, ItemState, Lending
 from loancenter import posts as P
 from loancenter.lib.errors import InvalidState, RuleViolation
-from loancenter.rules import check_maker_checker, require_post
+from loancenter.rules import check_maker_checker, check_past_date, require_post
 
 # Who may decide a lending request or a destruction proposal (docs/decisions.md).
 DECIDING_POSTS = (P.ARCHIVIST, P.MANAGER)
@@ -46,13 +46,12 @@ def check_receivable(item: ChecklistItem) -> None:
 
 
 def check_receipt_details(item: ChecklistItem, *, copy_kind: str, pages: int | None, received_on: date,
-                          location: str, today: date) -> None:
+                          location: str) -> None:
     if copy_kind not in Copy.values:
         raise RuleViolation("copy_kind", _("Say whether the original or a copy was received."), field="copy_kind")
     if pages is None or pages < 1:
         raise RuleViolation("pages", _("Enter the number of pages (at least 1)."), field="pages")
-    if received_on > today:
-        raise RuleViolation("future_date", _("The date received cannot be in the future."), field="received_on")
+    check_past_date(received_on, field="received_on", code="future_date")
     if item.vault:
         check_vault_location(item, location)
 

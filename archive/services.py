@@ -31,7 +31,7 @@ from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
 from loancenter.refusals import note_loan, recorded
-from loancenter.rules import require_post
+from loancenter.rules import check_past_date
 
 logger = logging.getLogger(__name__)
 
@@ -107,10 +107,9 @@ def checklist_sync(*, loan: Loan, actor=None) -> LoanFile | None:
     return loan_file
 
 
-@_service("folder_open")
+@_service("folder_open", posts=(P.ARCHIVIST,))
 def folder_open(*, customer_id: int, actor) -> Folder:
     """The archivist opens a customer's folder (and the files of the customer's approved loans)."""
-    rules.require_archivist(actor)
     customer = Customer.objects.select_for_update().get(pk=customer_id)
     folder, _created = _folder_for(customer, actor)
     _take_into_keeping(folder, actor)
@@ -125,16 +124,14 @@ def _lock_item(item_id: int) -> ChecklistItem:
     return item
 
 
-@_service("item_receive")
+@_service("item_receive", posts=(P.ARCHIVIST,))
 def item_receive(*, item_id: int, actor, copy_kind: str, pages: int | None, received_on: date | None = None,
                  location: str = "") -> ChecklistItem:
     """Tick a checklist item: what arrived (original or copy), how many pages, when, and who received it."""
-    rules.require_archivist(actor)
     item = _lock_item(item_id)
     rules.check_receivable(item)
     received_on = received_on or today()
-    rules.check_receipt_details(item, copy_kind=copy_kind, pages=pages, received_on=received_on, location=location,
-                                today=today())
+    rules.check_receipt_details(item, copy_kind=copy_kind, pages=pages, received_on=received_on, location=location)
     before = {"state": item.state, "copy_kind": item.copy_kind, "pages": item.pages}
     item.state = ItemState.ON_FILE
     item.copy_kind, item.pages, item.received_on, item.received_by = copy_kind, pages, received_on, actor
@@ -149,10 +146,9 @@ def item_receive(*, item_id: int, actor, copy_kind: str, pages: int | None, rece
     return item
 
 
-@_service("item_unreceive")
+@_service("item_unreceive", posts=(P.ARCHIVIST,))
 def item_unreceive(*, item_id: int, actor, reason: str) -> ChecklistItem:
     """Undo a tick made by mistake (never for a vault item: it leaves the vault only through a lending-out)."""
-    rules.require_archivist(actor)
     item = _lock_item(item_id)
     rules.check_receivable(item)
     rules.check_vault_stays(item)
@@ -168,10 +164,9 @@ def item_unreceive(*, item_id: int, actor, reason: str) -> ChecklistItem:
     return item
 
 
-@_service("vault_move")
+@_service("vault_move", posts=(P.ARCHIVIST,))
 def vault_move(*, item_id: int, actor, location: str) -> ChecklistItem:
     """Move a vault item to another place inside the vault."""
-    rules.require_archivist(actor)
     item = _lock_item(item_id)
     rules.check_vault_location(item, location)
     if item.state != ItemState.ON_FILE:
@@ -184,10 +179,9 @@ def vault_move(*, item_id: int, actor, location: str) -> ChecklistItem:
     return item
 
 
-@_service("file_complete")
+@_service("file_complete", posts=(P.ARCHIVIST,))
 def loan_file_complete(*, loan_file_id: int, actor) -> LoanFile:
     """Close a settled loan's file: every required original in, nothing lent out."""
-    rules.require_archivist(actor)
     loan_file = LoanFile.objects.select_for_update().select_related("loan", "folder").get(pk=loan_file_id)
     note_loan(loan_file.loan_id)
     if loan_file.completed_at is not None:
@@ -236,10 +230,9 @@ def lending_request(*, item_id: int, actor, purpose: str, due_on: date) -> Lendi
     return lending
 
 
-@_service("lending_approve")
+@_service("lending_approve", posts=rules.DECIDING_POSTS)
 def lending_approve(*, lending_id: int, actor, note: str = "") -> Lending:
     """Someone other than the requester approves (SPEC §4); an archivist or the manager decides."""
-    rules.require_decider(actor)
     lending = _lock_lending(lending_id)
     rules.check_not_requester(lending, actor)
     rules.check_lending_status(lending, Lending.REQUESTED, action="approve")
@@ -250,9 +243,8 @@ def lending_approve(*, lending_id: int, actor, note: str = "") -> Lending:
     return lending
 
 
-@_service("lending_refuse")
+@_service("lending_refuse", posts=rules.DECIDING_POSTS)
 def lending_refuse(*, lending_id: int, actor, note: str) -> Lending:
-    rules.require_decider(actor)
     lending = _lock_lending(lending_id)
     rules.check_not_requester(lending, actor)
     rules.check_lending_status(lending, Lending.REQUESTED, Lending.APPROVED, action="refuse")
@@ -265,10 +257,9 @@ def lending_refuse(*, lending_id: int, actor, note: str) -> Lending:
     return lending
 
 
-@_service("lending_out")
+@_service("lending_out", posts=(P.ARCHIVIST,))
 def lending_out(*, lending_id: int, actor) -> Lending:
     """The archivist hands an approved file to the borrower: the only way an item (or a vault item) leaves."""
-    rules.require_archivist(actor)
     lending = _lock_lending(lending_id)
     item = _lock_item(lending.item_id)
     rules.check_lending_status(lending, Lending.APPROVED, action="out")
@@ -283,9 +274,8 @@ def lending_out(*, lending_id: int, actor) -> Lending:
     return lending
 
 
-@_service("lending_return")
+@_service("lending_return", posts=(P.ARCHIVIST,))
 def lending_return(*, lending_id: int, actor, note: str = "") -> Lending:
-    rules.require_archivist(actor)
     lending = _lock_lending(lending_id)
     rules.check_lending_status(lending, Lending.OUT, action="return")
     item = _lock_item(lending.item_id)
@@ -304,12 +294,10 @@ def lending_return(*, lending_id: int, actor, note: str = "") -> Lending:
 # Inspection and hand-over registers
 
 
-@_service("inspection_record")
+@_service("inspection_record", posts=rules.DECIDING_POSTS)
 def inspection_record(*, actor, inspected_on: date, scope: str, folders_checked: int, findings: str,
                       rectification: str = "") -> Inspection:
-    rules.require_decider(actor)
-    if inspected_on > today():
-        raise RuleViolation("future_date", _("The inspection date cannot be in the future."), field="inspected_on")
+    check_past_date(inspected_on, field="inspected_on", code="future_date")
     if not (scope or "").strip():
         raise RuleViolation("scope", _("Describe what was inspected."), field="scope")
     if not (findings or "").strip():
@@ -322,17 +310,15 @@ def inspection_record(*, actor, inspected_on: date, scope: str, folders_checked:
     return inspection
 
 
-@_service("handover_record")
+@_service("handover_record", posts=(P.ARCHIVIST,))
 def handover_record(*, actor, to_user, handed_on: date, folder_ids: list[int] | None = None,
                     note: str = "") -> Handover:
     """An archivist hands folders to another archivist (all folders they keep, unless a list is given)."""
-    rules.require_archivist(actor)
     if to_user is None or to_user.pk == actor.pk:
         raise RuleViolation("to_user", _("Hand the folders over to another archivist."), field="to_user")
     if not to_user.has_post(P.ARCHIVIST):
         raise RuleViolation("to_user", _("%(name)s is not an archivist.") % {"name": to_user.display}, field="to_user")
-    if handed_on > today():
-        raise RuleViolation("future_date", _("The hand-over date cannot be in the future."), field="handed_on")
+    check_past_date(handed_on, field="handed_on", code="future_date")
     folders = Folder.objects.select_for_update()
     folders = folders.filter(pk__in=folder_ids) if folder_ids else folders.filter(keeper=actor)
     folders = list(folders)
@@ -367,9 +353,8 @@ def handover_confirm(*, handover_id: int, actor) -> Handover:
 # Destruction (销毁)
 
 
-@_service("destruction_propose")
+@_service("destruction_propose", posts=(P.ARCHIVIST,))
 def destruction_propose(*, item_id: int, actor, reason: str) -> Destruction:
-    rules.require_archivist(actor)
     item = _lock_item(item_id)
     loan = item.loan_file.loan
     until = retention_until(item, loan)
@@ -390,11 +375,10 @@ def _lock_destruction(destruction_id: int) -> Destruction:
     return destruction
 
 
-@_service("destruction_approve")
+@_service("destruction_approve", posts=rules.DECIDING_POSTS)
 def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: date | None = None,
                         method: str = "") -> Destruction:
     """A second person approves; the file is destroyed in front of the witness; the record is kept forever."""
-    rules.require_decider(actor)
     destruction = _lock_destruction(destruction_id)
     rules.check_not_proposer(destruction, actor)
     if destruction.status != Destruction.PROPOSED:
@@ -404,8 +388,7 @@ def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: da
     rules.check_destroyable(item, retention_until=retention_until(item, destruction.loan), today=today())
     rules.check_witness(destruction, witness)
     destroyed_on = destroyed_on or today()
-    if destroyed_on > today():
-        raise RuleViolation("future_date", _("The destruction date cannot be in the future."), field="destroyed_on")
+    check_past_date(destroyed_on, field="destroyed_on", code="future_date")
     destruction.status, destruction.decided_by, destruction.decided_at = Destruction.DESTROYED, actor, timezone.now()
     destruction.witness, destruction.destroyed_on, destruction.method = witness, destroyed_on, method or _("Shredded")
     destruction.save()
@@ -416,9 +399,8 @@ def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: da
     return destruction
 
 
-@_service("destruction_refuse")
+@_service("destruction_refuse", posts=rules.DECIDING_POSTS)
 def destruction_refuse(*, destruction_id: int, actor, reason: str) -> Destruction:
-    rules.require_decider(actor)
     destruction = _lock_destruction(destruction_id)
     rules.check_not_proposer(destruction, actor)
     if destruction.status != Destruction.PROPOSED:
@@ -448,10 +430,9 @@ def loan_saved(loan: Loan) -> None:
         logger.exception("archive checklist sync failed for loan %s", loan.pk)
 
 
-@_service("retention_set")
+@_service("retention_set", posts=(P.GENERAL, P.MANAGER))
 def retention_set(*, category: str, years: int, actor, basis: str = "") -> RetentionPeriod:
     """The general post or the manager sets a category's retention period (audited, old value kept)."""
-    require_post(actor, P.GENERAL, P.MANAGER)
     if category not in Section.values:
         raise RuleViolation("category", _("Unknown document category."), field="category")
     if not 1 <= int(years) <= 100:

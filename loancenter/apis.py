@@ -18,11 +18,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from loancenter.auth import is_locked
 from loancenter.lib.errors import DomainError
+from loancenter.refusals import record_unrecorded
 
 
 def exception_handler(exc, context):
     """DomainError → its status with ``{"code", "detail"}``; model validation → 400 field errors."""
     if isinstance(exc, DomainError):
+        record_unrecorded(context["request"], exc)
         body = exc.as_dict()
         if exc.status == status.HTTP_400_BAD_REQUEST and exc.field and exc.field not in body:
             # A rule tied to one input also reads as that field's error, like DRF's own field errors.

@@ -49,6 +49,9 @@ class ForbiddenPageMiddleware:
         from loancenter.lib.errors import Forbidden
 
         if isinstance(exception, Forbidden) and not request.path_info.startswith("/api/"):
+            from loancenter.refusals import record_unrecorded
+
+            record_unrecorded(request, exception)
             return permission_denied(request, PermissionDenied(exception.message))
         return None
 

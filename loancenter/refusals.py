@@ -16,6 +16,7 @@ A refusal (403, 409, a 400 from a rule) changes nothing, so it cannot live in th
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +32,7 @@ class _Operation:
     loan_id: int | None = None
 
 
+_LOAN_ROUTE = re.compile(r"(^|/)\^?loans/(<int:pk>|\(\?P<pk>)")
 _current: ContextVar[_Operation | None] = ContextVar("refusal_operation", default=None)
 
 
@@ -116,3 +118,16 @@ def check_caller(service, actor, *, loan_id: int | None = None) -> None:
     with recording(service.action, actor=actor, loan_id=loan_id):
         if service.posts:
             require_post(actor, *service.posts)
+
+
+def record_unrecorded(request, error: DomainError) -> None:
+    """A refusal that reached a surface without passing a recorded operation (a page's or endpoint's own post check):
+    recorded under the view's name, with the loan when the address names one (``…loans/<pk>/…``)."""
+    if getattr(error, "recorded", False):
+        return
+    match = getattr(request, "resolver_match", None)
+    route = getattr(match, "route", "") or ""
+    loan_id = match.kwargs.get("pk") if match is not None and _LOAN_ROUTE.search(route) else None
+    user = getattr(request, "user", None)
+    record_refusal(actor=user if getattr(user, "is_authenticated", False) else None,
+                   action=(getattr(match, "url_name", None) or request.path)[:64], loan_id=loan_id, error=error)
