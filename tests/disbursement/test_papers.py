@@ -27,7 +27,6 @@ def squeezed(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.sidedoor(rule="papers", path="browser: GET /loans/{id}/receipt.pdf")
 def test_the_receipt_shows_the_full_id_number_and_records_the_view(client, staff, flow, draft):
     loan = flow.advance(draft, Status.READY_TO_DISBURSE)
     client.force_login(staff.disb)
@@ -41,7 +40,7 @@ def test_the_receipt_shows_the_full_id_number_and_records_the_view(client, staff
 
 
 @pytest.mark.parametrize("status", [Status.DRAFT, Status.APPROVED, Status.CONTRACT_SIGNED])
-@pytest.mark.sidedoor(rule="papers", path="browser: GET /loans/{id}/receipt.pdf (before prepare_receipt)")
+@pytest.mark.sidedoor(rule="refusal", path="browser: GET /loans/{id}/receipt.pdf (before prepare_receipt)")
 def test_no_receipt_before_it_is_prepared(client, staff, flow, draft, status):
     loan = flow.advance(draft, status)
     client.force_login(staff.boss)
@@ -53,7 +52,6 @@ def test_no_receipt_before_it_is_prepared(client, staff, flow, draft, status):
     assert (refusal.action, refusal.loan_id_ref, refusal.code) == ("receipt_pdf", loan.pk, "invalid_state")
 
 
-@pytest.mark.sidedoor(rule="papers", path="browser: GET /loans/{id}/approval.pdf")
 def test_the_approval_form_shows_the_decision_taken_not_the_current_status(client, staff, flow, draft):
     with time_machine.travel(datetime.combine(date(2025, 5, 6), time(10), tzinfo=SH), tick=False):
         loan = flow.advance(draft, Status.APPROVED)
@@ -93,7 +91,7 @@ def test_an_escalation_then_a_branch_decision_both_show(client, staff, flow, dra
 
 
 @pytest.mark.parametrize("status", [Status.DRAFT, Status.UNDER_REVIEW, Status.PENDING_APPROVAL])
-@pytest.mark.sidedoor(rule="papers", path="browser: GET /loans/{id}/approval.pdf (before a decision)")
+@pytest.mark.sidedoor(rule="refusal", path="browser: GET /loans/{id}/approval.pdf (before a decision)")
 def test_no_approval_form_before_a_decision(client, staff, flow, draft, status):
     loan = flow.advance(draft, status)
     client.force_login(staff.boss)
@@ -119,13 +117,15 @@ def test_the_collection_notice_for_an_overdue_loan(client, staff, overdue):
 
 
 @pytest.mark.parametrize("status", [Status.DRAFT, Status.APPROVED, Status.ACTIVE])
-@pytest.mark.sidedoor(rule="papers", path="browser: GET /loans/{id}/collection-notice.pdf (not overdue)")
+@pytest.mark.sidedoor(rule="refusal", path="browser: GET /loans/{id}/collection-notice.pdf (not overdue)")
 def test_no_collection_notice_unless_the_loan_is_overdue_and_active(client, staff, flow, draft, status):
     loan = flow.advance(draft, status)  # an active loan disbursed today owes nothing yet
     client.force_login(staff.gen)
     response = client.get(f"/loans/{loan.pk}/collection-notice.pdf")
     assert response.status_code == 409
     assert "overdue" in response.content.decode()
+    refusal = RefusedAttempt.objects.order_by("-id").first()
+    assert (refusal.action, refusal.loan_id_ref, refusal.code) == ("collection_notice_pdf", loan.pk, "invalid_state")
 
 
 def test_no_collection_notice_for_a_settled_loan(client, staff, overdue):
