@@ -182,6 +182,9 @@ def _check_application(data: ApplicationInput) -> None:
         raise RuleViolation("documents", _("Unknown document codes: %(c)s.") % {"c": ", ".join(unknown)}, field="documents")
     if data.interviewed_on:
         check_past_date(data.interviewed_on, field="interviewed_on", code="interview")
+    for item in data.collaterals:
+        if item.get("appraised_on"):
+            check_past_date(item["appraised_on"], field="collaterals", code="appraised_on")
     ids = [g.pk for g, _rel in data.guarantors]
     if len(ids) != len(set(ids)):
         raise RuleViolation("guarantor", _("The same guarantor is listed twice."), field="guarantors")

@@ -14,7 +14,7 @@ from applications.models import Status
 from archive.models import ChecklistItem, Copy, Destruction, ItemState, Lending
 from loancenter import posts as P
 from loancenter.lib.errors import InvalidState, RuleViolation
-from loancenter.rules import check_maker_checker, check_past_date, require_post
+from loancenter.rules import check_past_date, require_post
 
 # Who may decide a lending request or a destruction proposal (docs/decisions.md).
 DECIDING_POSTS = (P.ARCHIVIST, P.MANAGER)
@@ -107,11 +107,6 @@ def check_lending_request(*, purpose: str, due_on: date, today: date) -> None:
                             field="due_on")
 
 
-def check_not_requester(lending: Lending, user) -> None:
-    """SPEC §4: whoever borrows an archive file may not approve that same request."""
-    check_maker_checker(lending.requester_id, user, what=_("asked to borrow this file"))
-
-
 def check_lending_status(lending: Lending, *expected: str, action: str) -> None:
     if lending.status in expected:
         return
@@ -145,10 +140,6 @@ def check_destroyable(item: ChecklistItem, *, retention_until: date | None, toda
             _("“%(item)s” must be kept until %(until)s; it cannot be destroyed before.")
             % {"item": item.label, "until": formats.date_format(retention_until, "Y-m-d")},
         )
-
-
-def check_not_proposer(destruction: Destruction, user) -> None:
-    check_maker_checker(destruction.proposed_by_id, user, what=_("proposed this destruction"))
 
 
 def check_witness(destruction: Destruction, witness) -> None:

@@ -31,7 +31,7 @@ from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
 from loancenter.refusals import note_loan, recorded
-from loancenter.rules import check_past_date
+from loancenter.rules import check_maker_checker, check_past_date
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def lending_request(*, item_id: int, actor, purpose: str, due_on: date) -> Lendi
 def lending_approve(*, lending_id: int, actor, note: str = "") -> Lending:
     """Someone other than the requester approves (SPEC §4); an archivist or the manager decides."""
     lending = _lock_lending(lending_id)
-    rules.check_not_requester(lending, actor)
+    check_maker_checker(lending.requester_id, actor, what=_("asked to borrow this file"))  # SPEC §4
     rules.check_lending_status(lending, Lending.REQUESTED, action="approve")
     lending.status, lending.decided_by, lending.decided_at, lending.decision_note = Lending.APPROVED, actor, timezone.now(), note
     lending.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
@@ -246,7 +246,7 @@ def lending_approve(*, lending_id: int, actor, note: str = "") -> Lending:
 @_service("lending_refuse", posts=rules.DECIDING_POSTS)
 def lending_refuse(*, lending_id: int, actor, note: str) -> Lending:
     lending = _lock_lending(lending_id)
-    rules.check_not_requester(lending, actor)
+    check_maker_checker(lending.requester_id, actor, what=_("asked to borrow this file"))  # SPEC §4
     rules.check_lending_status(lending, Lending.REQUESTED, Lending.APPROVED, action="refuse")
     if not (note or "").strip():
         raise RuleViolation("reason", _("Give the reason for refusing."), field="note")
@@ -380,7 +380,7 @@ def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: da
                         method: str = "") -> Destruction:
     """A second person approves; the file is destroyed in front of the witness; the record is kept forever."""
     destruction = _lock_destruction(destruction_id)
-    rules.check_not_proposer(destruction, actor)
+    check_maker_checker(destruction.proposed_by_id, actor, what=_("proposed this destruction"))
     if destruction.status != Destruction.PROPOSED:
         raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
     item = _lock_item(destruction.item_id)
@@ -402,7 +402,7 @@ def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: da
 @_service("destruction_refuse", posts=rules.DECIDING_POSTS)
 def destruction_refuse(*, destruction_id: int, actor, reason: str) -> Destruction:
     destruction = _lock_destruction(destruction_id)
-    rules.check_not_proposer(destruction, actor)
+    check_maker_checker(destruction.proposed_by_id, actor, what=_("proposed this destruction"))
     if destruction.status != Destruction.PROPOSED:
         raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
     if not (reason or "").strip():

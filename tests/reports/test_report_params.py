@@ -95,7 +95,8 @@ def test_a_filter_that_cannot_be_applied_never_widens_an_export(staff, book):
 
 
 REPORT_URLS = ["/dashboard/", "/api/reports/portfolio/", "/reports/classification/", "/reports/loans/",
-               "/security/pii-views/", "/archive/lendings/register.pdf", "/archive/destructions/register.pdf"]
+               "/security/pii-views/", "/archive/lendings/register.pdf", "/archive/destructions/register.pdf",
+               "/loans/", "/customers/", "/archive/lendings/", "/api/archive/lendings/"]
 PARAMS = ["as_of", "period", "page", "month", "format", "customer", "viewer", "surface", "status", "product",
           "officer", "tier", "grade", "dpd_min", "dpd_max", "decided_from", "decided_to", "disbursed_from",
           "disbursed_to", "due_from", "due_to", "recovery", "order", "start", "end"]
