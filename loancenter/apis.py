@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny, BasePermission
@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from loancenter.auth import is_locked
-from loancenter.lib.errors import DomainError
+from loancenter.lib.errors import DomainError, Forbidden
 from loancenter.refusals import record_unrecorded
 
 
@@ -33,6 +33,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.PermissionDenied) and getattr(context["request"].user, "is_authenticated", False):
+        record_unrecorded(context["request"], Forbidden(str(exc.get_codes()), str(exc.detail)))  # e.g. no post at all
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, APIException) and isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("code", exc.get_codes() if isinstance(exc.get_codes(), str) else "error")

@@ -154,3 +154,20 @@ def test_a_refused_customer_edit_is_recorded(api, staff, customer):
     customer.refresh_from_db()
     assert customer.address != "别处"
     assert refusals() == count + 1
+
+
+@pytest.mark.parametrize("url", ["/dashboard/", "/reports/loans/", "/postloan/collections/"])
+def test_a_page_that_refuses_the_post_records_it(client, staff, url):
+    client.force_login(staff.inv)
+    count = refusals()
+    assert client.get(url).status_code == 403
+    assert refusals() == count + 1
+    assert last_refusal().actor == staff.inv
+
+
+def test_an_account_without_a_post_is_refused_and_recorded(api, staff):
+    count = refusals()
+    response = api(staff.outsider).get("/api/loans/")
+    assert response.status_code == 403 and response.json()["code"] == "post_required"
+    assert refusals() == count + 1
+    assert (last_refusal().actor, last_refusal().code) == (staff.outsider, "post_required")
