@@ -68,10 +68,10 @@ def _post_action(request, call, *, input_cls, done: str, back: str, service=None
     ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2)."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    if service is not None:
+        check_caller(service, request.user, loan_id=loan_id)  # a wrong post: the 403 page, whatever it sent
     parsed = input_cls(data=_post_data(input_cls(), request.POST))
     try:
-        if service is not None:
-            check_caller(service, request.user, loan_id=loan_id)
         parsed.is_valid(raise_exception=True)
         call(dict(parsed.validated_data))
     except InputError as exc:

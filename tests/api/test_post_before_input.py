@@ -84,3 +84,19 @@ def test_the_transition_page_refuses_a_wrong_post_before_reading_the_form(client
     assert snapshot(loan) == before
     refusal = RefusedAttempt.objects.order_by("-id").first()
     assert (refusal.action, refusal.loan_id_ref, refusal.code) == ("approve", loan.pk, "post_required")
+
+
+@pytest.mark.sidedoor(rule="input", path="browser: POST /postloan/write-offs/{id}/review/ (wrong post, garbage)")
+def test_a_post_loan_decision_form_refuses_a_wrong_post_before_reading_it(client, staff, active):
+    from postloan.models import WriteOff
+    from postloan.write_off import write_off_propose
+
+    write_off = write_off_propose(loan_id=active.pk, actor=staff.gen, reason="借款人死亡,无遗产可供执行",
+                                  legal_documents=["death_certificate"])
+    client.force_login(staff.mkt)  # the loan's own marketing officer: in scope, not a reviewer
+    response = client.post(f"/postloan/write-offs/{write_off.pk}/review/", {"note": "x" * 5000})
+    assert response.status_code == 403
+    write_off.refresh_from_db()
+    assert write_off.status == WriteOff.PROPOSED
+    refusal = RefusedAttempt.objects.order_by("-id").first()
+    assert (refusal.action, refusal.loan_id_ref, refusal.code) == ("write_off_review", active.pk, "post_required")
