@@ -109,10 +109,46 @@ def test_an_interview_dated_0001_01_01_is_a_400(api, staff, customer, product):
     assert not Loan.objects.filter(customer=customer, amount="50000.00").exists()
 
 
-@pytest.mark.sidedoor(rule="input", path="api: POST /api/loans/{id}/transitions/sign_contract/ (signed_on)")
-def test_a_contract_signed_in_1999_is_a_400(api, staff, flow, draft):
+@pytest.mark.sidedoor(rule="input", path="api: POST /api/loans/{id}/transitions/complete_investigation/ (field_visit_on)")
+def test_a_field_visit_dated_0001_01_01_is_a_400(api, staff, flow, draft):
+    from tests.conftest import payloads
+
+    loan = flow.advance(draft, Status.INVESTIGATING)
+    data = {**payloads(staff, loan)["complete_investigation"], "field_visit_on": "0001-01-01"}
+    count = RefusedAttempt.objects.count()
+    response = api(staff.inv).post(f"/api/loans/{loan.pk}/transitions/complete_investigation/", data, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "field_visit"
+    assert Loan.objects.get(pk=loan.pk).status == Status.INVESTIGATING
+    assert RefusedAttempt.objects.count() == count + 1
+
+
+@pytest.mark.sidedoor(rule="input", path="api: PATCH /api/archive/items/{id}/ (received_on)")
+def test_an_archive_receipt_dated_0001_01_01_is_a_400(api, staff, flow, draft):
+    from archive.models import ChecklistItem, ItemState
+
     loan = flow.advance(draft, Status.APPROVED)
-    response = api(staff.mkt).post(f"/api/loans/{loan.pk}/transitions/sign_contract/",
-                                   {"contract_no": "HT-1999", "signed_on": "1999-12-31"}, format="json")
-    assert response.status_code == 400
-    assert Loan.objects.get(pk=loan.pk).status == Status.APPROVED
+    item = ChecklistItem.objects.filter(loan_file__loan=loan, vault=False).first()
+    response = api(staff.arch).patch(f"/api/archive/items/{item.pk}/",
+                                     {"copy_kind": "copy", "pages": 2, "received_on": "0001-01-01"}, format="json")
+    assert response.status_code == 400, response.json()
+    item.refresh_from_db()
+    assert item.state == ItemState.PENDING
+    assert RefusedAttempt.objects.order_by("-id").first().loan_id_ref == loan.pk
+
+
+@pytest.mark.sidedoor(rule="input", path="api: POST /api/loans/ (collaterals[].appraised_on)")
+def test_an_appraisal_dated_in_the_future_is_a_400(api, staff, customer):
+    from tests.factories import SecuredProductFactory
+
+    product = SecuredProductFactory(code="house")
+    response = api(staff.mkt).post("/api/loans/", {
+        "customer": customer.pk, "product": product.code, "amount": "500000.00", "term_months": 120,
+        "repayment_method": "equal_installment", "purpose": "home_renovation", "interviewed_on": today().isoformat(),
+        "collaterals": [{"kind": "property", "description": "住宅", "owner_name": customer.name,
+                         "certificate_no": "京(2025)0001号", "appraised_value": "900000.00",
+                         "appraised_on": "9999-12-31", "disposer_consent": True}],
+    }, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "appraised_on"
+    assert not Loan.objects.filter(customer=customer, product=product).exists()
