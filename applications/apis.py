@@ -37,6 +37,7 @@ from loancenter import transitions
 from loancenter.apis import HasPost
 from loancenter.lib import versioning
 from loancenter.models import PiiView
+from loancenter.refusals import check_caller
 
 REFUSALS = {
     400: OpenApiResponse(description="Field errors, or a business rule with its code"),
@@ -110,6 +111,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         return self._answer(self.get_object())
 
     def create(self, request, *args, **kwargs):
+        check_caller(services.customer_create, request.user)  # the post before the input (SPEC §16.2)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = {k: v for k, v in serializer.validated_data.items() if k not in ("reason", "on_warning_list")}
@@ -118,6 +120,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     def partial_update(self, request, *args, **kwargs):
         customer = self.get_object()
+        check_caller(services.customer_update, request.user)
         serializer = self.get_serializer(customer, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         customer = services.customer_update(actor=request.user, customer_id=customer.pk,
@@ -152,6 +155,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def create(self, request, *args, **kwargs):
+        check_caller(services.product_save, request.user)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         product = services.product_save(actor=request.user, data=dict(serializer.validated_data))
@@ -159,6 +163,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
     def partial_update(self, request, *args, **kwargs):
         product = self.get_object()
+        check_caller(services.product_save, request.user)
         serializer = self.get_serializer(product, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         product = services.product_save(actor=request.user, data=dict(serializer.validated_data), product_id=product.pk,
@@ -213,6 +218,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return loan_response(request, self.get_object().pk)
 
     def create(self, request, *args, **kwargs):
+        check_caller(services.loan_create, request.user)
         serializer = LoanInput(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         loan = services.loan_create(actor=request.user, data=serializer.application())
@@ -220,6 +226,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     def partial_update(self, request, *args, **kwargs):
         loan = self.get_object()
+        check_caller(services.loan_update_draft, request.user, loan_id=loan.pk)
         serializer = LoanInput(data=request.data, partial=True, context={"request": request})
         serializer.is_valid(raise_exception=True)
         services.loan_update_draft(actor=request.user, loan_id=loan.pk, data=serializer.application(base=loan),
@@ -253,7 +260,7 @@ class TransitionView(APIView):
         name = self.transition or name
         if name not in transitions.REGISTRY:
             raise Http404
-        loan = access_loan(request.user, pk)
+        loan = access_loan(request.user, pk, action=name)
         transitions.perform(name, loan_id=loan.pk, actor=request.user, data=request.data)
         return loan_response(request, loan.pk)
 

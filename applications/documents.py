@@ -9,7 +9,7 @@ from applications.models import Loan
 from loancenter.lib.pdf import render_pdf
 
 
-def investigation_report_pdf(loan: Loan) -> bytes:
+def investigation_report_pdf(loan: Loan, *, viewer=None) -> bytes:
     investigation = loan.investigations.prefetch_related("investigators").first()
     if investigation is None or investigation.completed_at is None:
         raise Http404("no completed investigation")

@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from applications.models import Collateral, Customer, Guarantor, Investigation, Loan, LoanDocument, Status
 from applications.rules import Appraisal, Person
 from loancenter import posts as P
-from loancenter.lib.errors import RuleViolation
+from loancenter.lib.errors import OutOfScope, RuleViolation
 from loancenter.lib.money import first_installment
 from loancenter.lib.sql import convert_rows, fetch_all
 from loancenter.models import AuditEntry
 from loancenter.prepared import PreparedRead
+from loancenter.refusals import record_refusal
 
 # The stage (applications.models.STAGE) from which a post sees a loan: "in or past their step".
 POST_FROM_STAGE = {
@@ -75,18 +76,31 @@ _LOAN_IN_SCOPE = PreparedRead(
 )
 
 
-def access_loan(user, pk) -> Loan:
+def access_loan(user, pk, *, action: str = "view") -> Loan:
     """The loan if ``user`` may see it; 404 otherwise (outside the scope a loan does not exist).
 
     Asked by every page and endpoint of a loan; compiled once per process and scope (loancenter/prepared.py).
+    A loan that exists outside the scope is a refusal like any other (SPEC §10): recorded with the loan and the
+    ``action`` attempted, and answered 404 all the same.
     """
     try:
         loan = _LOAN_IN_SCOPE.first(user, pk)
     except (ValueError, TypeError):
         raise Http404 from None
     if loan is None:
+        _record_out_of_scope(user, pk, action)
         raise Http404
     return loan
+
+
+def _record_out_of_scope(user, pk, action: str) -> None:
+    try:
+        loan_id = int(pk)
+    except (TypeError, ValueError):
+        return
+    if -(2**63) <= loan_id < 2**63 and Loan.objects.filter(pk=loan_id).exists():
+        record_refusal(actor=user, action=action, loan_id=loan_id,
+                       error=OutOfScope(_("This loan is outside your data scope.")))
 
 
 class LoanRows:

@@ -27,14 +27,15 @@ from applications.models import (
     Status,
 )
 from applications.selectors import concerned_loans, freezing_loan
-from applications.workflow import audit, refusals_recorded, run_transition
+from applications.workflow import audit, run_transition
 from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
 from loancenter.lib.identifiers import normalise_id_number
 from loancenter.lib.money import REPAYMENT_METHODS
-from loancenter.rules import require_post
+from loancenter.refusals import recorded
+from loancenter.rules import check_past_date, require_post
 
 
 def _validated(instance, exclude: Iterable[str] = ()) -> None:
@@ -52,9 +53,9 @@ CUSTOMER_FIELDS = (
 )
 
 
+@recorded("customer_create", posts=(P.MARKETING,))
 @transaction.atomic
 def customer_create(*, actor, data: dict) -> Customer:
-    require_post(actor, P.MARKETING)
     customer = Customer(officer=actor, **{k: data[k] for k in CUSTOMER_FIELDS if k in data})
     customer.id_number = normalise_id_number(customer.id_number)  # rule 25; full_clean normalises the phone
     _validated(customer, exclude=["officer", "birth_date", "gender"])
@@ -63,7 +64,7 @@ def customer_create(*, actor, data: dict) -> Customer:
     return customer
 
 
-@refusals_recorded("customer_update")
+@recorded("customer_update", posts=(P.MARKETING, P.REVIEWER, P.MANAGER))
 @transaction.atomic
 def customer_update(*, actor, customer_id: int, data: dict, version: int | None = None) -> Customer:
     """Edit a customer's details (the registering officer). Verified facts are frozen while a loan of theirs is in
@@ -103,12 +104,12 @@ def customer_audit(*, actor, action: str, customer: Customer, payload: dict, rea
         audit(actor=actor, action=action, loan=loan, obj=customer, payload=payload, reason=reason)
 
 
+@recorded("customer_warning_list", posts=(P.REVIEWER, P.MANAGER))
 @transaction.atomic
 def customer_set_warning(*, actor, customer: Customer, on_warning_list: bool, reason: str = "",
                          version: int | None = None) -> Customer:
     """Rule 2's list is kept by reviewers and the manager (SPEC §9). ``version``: as the page showed (rule 22);
     the compare-and-swap in ``bump`` holds even when ``customer`` was read without a lock."""
-    require_post(actor, P.REVIEWER, P.MANAGER)
     versioning.check(customer, version)
     if customer.on_warning_list == on_warning_list:
         return customer
@@ -156,7 +157,7 @@ def check_product(product: Product) -> None:
         raise ValidationError(errors)
 
 
-@refusals_recorded("product_save")
+@recorded("product_save", posts=(P.GENERAL, P.MANAGER))
 @transaction.atomic
 def product_save(*, actor, data: dict, product_id: int | None = None, version: int | None = None) -> Product:
     """Create or update a product (general post and manager).
@@ -164,7 +165,6 @@ def product_save(*, actor, data: dict, product_id: int | None = None, version: i
     An update writes only the fields that differ, audited old → new; an unchanged save writes nothing. ``version``
     is the product's version the form showed (rule 22): stale → ``stale_edit``, nothing changes.
     """
-    require_post(actor, P.GENERAL, P.MANAGER)
     product = Product.objects.select_for_update().get(pk=product_id) if product_id else Product()
     if product_id:
         versioning.check(product, version)
@@ -216,8 +216,11 @@ def _check_application(data: ApplicationInput) -> None:
     unknown = [c for c in data.documents if c not in DOCUMENTS]
     if unknown:
         raise RuleViolation("documents", _("Unknown document codes: %(c)s.") % {"c": ", ".join(unknown)}, field="documents")
-    if data.interviewed_on and data.interviewed_on > today():
-        raise RuleViolation("interview", _("The interview date cannot be in the future."), field="interviewed_on")
+    if data.interviewed_on:
+        check_past_date(data.interviewed_on, field="interviewed_on", code="interview")
+    for item in data.collaterals:
+        if item.get("appraised_on"):
+            check_past_date(item["appraised_on"], field="collaterals", code="appraised_on")
     ids = [row[0].pk for row in data.guarantors]
     if len(ids) != len(set(ids)):
         raise RuleViolation("guarantor", _("The same guarantor is listed twice."), field="guarantors")
@@ -369,10 +372,10 @@ _LOAN_SCALARS = ("amount", "term_months", "repayment_method", "purpose", "purpos
                  "interviewed_on", "credit_authorised")
 
 
+@recorded("create", posts=(P.MARKETING,))
 @transaction.atomic
 def loan_create(*, actor, data: ApplicationInput) -> Loan:
     """A marketing officer enters an application; they become its marketing officer."""
-    require_post(actor, P.MARKETING)
     _check_application(data)
     rules.check_certificates_free(data.collaterals)
     loan = Loan(customer=data.customer, product=data.product, marketing_officer=actor,
@@ -386,7 +389,7 @@ def loan_create(*, actor, data: ApplicationInput) -> Loan:
     return loan
 
 
-@refusals_recorded("update")
+@recorded("update", posts=(P.MARKETING,))
 @transaction.atomic
 def loan_update_draft(*, actor, loan_id: int, data: ApplicationInput, version: int | None = None) -> Loan:
     """The officer corrects a draft (new, or returned by the reviewer) before submitting it again.
@@ -551,8 +554,8 @@ def loan_complete_investigation(
                 raise Forbidden("post_required", _("%(name)s does not hold the investigator post.") % {"name": person.username})
             rules.check_separation(loan, person, rules.INVESTIGATOR)
         investigation = loan.current_investigation
-        if field_visit_on and field_visit_on > today():
-            raise RuleViolation("field_visit", _("The field visit date cannot be in the future."), field="field_visit_on")
+        if field_visit_on:
+            check_past_date(field_visit_on, field="field_visit_on", code="field_visit")
         rules.check_investigation_report(loan, report, field_visit=investigation.field_visit_required)
         if loan.product.dual_investigation:  # rule 26: the second co-signs with their own login
             (second,) = [person for person in people if person.pk != actor.pk]

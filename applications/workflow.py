@@ -7,7 +7,6 @@ duty, calls the ``django_fsm`` transition, and writes the audit row. Each servic
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,8 +22,11 @@ from applications import rules
 from applications.models import Loan, Status
 from loancenter import posts as P
 from loancenter.lib.errors import DomainError, Forbidden, InvalidState
-from loancenter.models import AuditEntry, RefusedAttempt
+from loancenter.models import AuditEntry
+from loancenter.refusals import record_refusal, recording
 from loancenter.rules import require_post
+
+__all__ = ["record_refusal"]  # kept here for callers written before the kernel's decorator (loancenter.refusals)
 
 
 @dataclass(frozen=True)
@@ -151,33 +153,6 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def record_refusal(*, actor, action: str, loan_id: int | None, error: DomainError) -> None:
-    """Keep refused attempts apart from the audit trail (which a refusal must leave as it was)."""
-    RefusedAttempt.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
-        action=action, loan_id_ref=loan_id, code=error.code, detail=error.message,
-    )
-
-
-def refusals_recorded(action: str):
-    """For a service that is not a transition and runs in its own transaction: a refusal it raises is recorded after
-    the rollback (so the record stays), with the loan the error names (``error.loan_id``), and raised again."""
-
-    def wrap(fn):
-        @functools.wraps(fn)
-        def inner(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except DomainError as error:
-                loan_id = kwargs.get("loan_id") or getattr(error, "loan_id", None)
-                record_refusal(actor=kwargs.get("actor"), action=action, loan_id=loan_id, error=error)
-                raise
-
-        return inner
-
-    return wrap
-
-
 def run_transition(
     *,
     loan_id: int,
@@ -195,7 +170,7 @@ def run_transition(
     """
     step = STEPS[name]
     payload = payload or {}
-    try:
+    with recording(name, actor=actor, loan_id=loan_id):  # a refusal is recorded after the rollback
         with transaction.atomic():
             loan = Loan.objects.select_for_update().get(pk=loan_id)
             check_actor(loan, actor, step)
@@ -211,9 +186,6 @@ def run_transition(
                 actor=actor, action=name, loan=loan, from_status=from_status, to_status=loan.status,
                 payload=jsonable(payload), reason=str(payload.get("reason", "")),
             )
-    except DomainError as error:
-        record_refusal(actor=actor, action=name, loan_id=loan_id, error=error)
-        raise
     return loan
 
 

@@ -17,6 +17,7 @@ from archive import selectors, services
 from archive.models import ChecklistItem, Copy, Folder, Lending
 from loancenter.apis import HasPost
 from loancenter.lib import versioning
+from loancenter.refusals import check_caller
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -86,6 +87,7 @@ class ItemDetail(APIView):
                            " received=false with a reason withdraws a tick", request=ItemPatch, responses=ItemSerializer)
     def patch(self, request, pk: int):
         item = selectors.access_item(request.user, pk)
+        check_caller(services.item_receive, request.user, loan_id=item.loan_file.loan_id)
         data = ItemPatch(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
@@ -118,7 +120,7 @@ class LendingSerializer(serializers.ModelSerializer):
 
 
 class LendingInput(serializers.Serializer):
-    item = serializers.IntegerField()
+    item = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     purpose = serializers.CharField(max_length=200)
     due_on = serializers.DateField()
 
@@ -152,6 +154,8 @@ class LendingNoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
+SERVICES = {"approve": services.lending_approve, "refuse": services.lending_refuse, "out": services.lending_out,
+            "return": services.lending_return}
 ACTIONS = {  # version: the lending's version the client read (rule 22), or None
     "approve": lambda lending, user, note, version: services.lending_approve(lending_id=lending, actor=user, note=note,
                                                                              version=version),
@@ -171,7 +175,8 @@ def lending_action_view(name: str):
                        operation_id=f"archive_lending_{name}")
         def post(self, request, pk: int):
             lending = get_object_or_404(Lending.objects.only("loan_id"), pk=pk)
-            access_loan(request.user, lending.loan_id)
+            access_loan(request.user, lending.loan_id, action=SERVICES[name].action)
+            check_caller(SERVICES[name], request.user, loan_id=lending.loan_id)
             data = LendingNoteInput(data=request.data)
             data.is_valid(raise_exception=True)
             done = ACTIONS[name](lending.pk, request.user, data.validated_data["note"],

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from archive.models import Copy, Folder
 from loancenter import posts as P
 from loancenter.lib.dates import today
+from loancenter.lib.params import ReportDateField
 from loancenter.models import User
 
 
@@ -63,7 +64,7 @@ class InspectionForm(forms.Form):
     inspected_on = forms.DateField(label=_("Inspected on"), widget=DateInput(), initial=today)
     scope = forms.CharField(label=_("Scope"), max_length=200,
                             help_text=_("E.g. vault items, folders opened this quarter, fire and moisture protection."))
-    folders_checked = forms.IntegerField(label=_("Folders checked"), min_value=0, initial=0)
+    folders_checked = forms.IntegerField(label=_("Folders checked"), min_value=0, max_value=1_000_000, initial=0)
     findings = forms.CharField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 3}))
     rectification = forms.CharField(label=_("Rectification required"), widget=forms.Textarea(attrs={"rows": 2}),
                                     required=False)
@@ -96,8 +97,8 @@ class DestructionApproveForm(forms.Form):
 
 
 class RangeForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=DateInput())
-    end = forms.DateField(label=_("To"), widget=DateInput())
+    start = ReportDateField(label=_("From"), widget=DateInput())
+    end = ReportDateField(label=_("To"), widget=DateInput())
 
     def clean(self):
         data = super().clean()

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from applications.models import Status
 from archive.models import ChecklistItem, Copy, Destruction, ItemState, Lending
 from loancenter import posts as P
-from loancenter.lib.errors import InvalidState, RuleViolation, SeparationOfDuty
-from loancenter.rules import require_post
+from loancenter.lib.errors import InvalidState, RuleViolation
+from loancenter.rules import check_past_date, require_post
 
 # Who may decide a lending request or a destruction proposal (docs/decisions.md).
 DECIDING_POSTS = (P.ARCHIVIST, P.MANAGER)
@@ -46,13 +46,12 @@ def check_receivable(item: ChecklistItem) -> None:
 
 
 def check_receipt_details(item: ChecklistItem, *, copy_kind: str, pages: int | None, received_on: date,
-                          location: str, today: date) -> None:
+                          location: str) -> None:
     if copy_kind not in Copy.values:
         raise RuleViolation("copy_kind", _("Say whether the original or a copy was received."), field="copy_kind")
     if pages is None or pages < 1:
         raise RuleViolation("pages", _("Enter the number of pages (at least 1)."), field="pages")
-    if received_on > today:
-        raise RuleViolation("future_date", _("The date received cannot be in the future."), field="received_on")
+    check_past_date(received_on, field="received_on", code="future_date")
     if item.vault:
         check_vault_location(item, location)
 
@@ -108,12 +107,6 @@ def check_lending_request(*, purpose: str, due_on: date, today: date) -> None:
                             field="due_on")
 
 
-def check_not_requester(lending: Lending, user) -> None:
-    """SPEC §4: whoever borrows an archive file may not approve that same request."""
-    if lending.requester_id == user.pk:
-        raise SeparationOfDuty(_("You asked to borrow this file; someone else must approve the request (separation of duty)."))
-
-
 def check_lending_status(lending: Lending, *expected: str, action: str) -> None:
     if lending.status in expected:
         return
@@ -147,11 +140,6 @@ def check_destroyable(item: ChecklistItem, *, retention_until: date | None, toda
             _("“%(item)s” must be kept until %(until)s; it cannot be destroyed before.")
             % {"item": item.label, "until": formats.date_format(retention_until, "Y-m-d")},
         )
-
-
-def check_not_proposer(destruction: Destruction, user) -> None:
-    if destruction.proposed_by_id == user.pk:
-        raise SeparationOfDuty(_("You proposed this destruction; someone else must approve it (separation of duty)."))
 
 
 def check_witness(destruction: Destruction, witness) -> None:

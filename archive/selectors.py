@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from applications.models import Loan, Status
-from applications.selectors import loan_scope, loans_visible_to
+from applications.selectors import access_loan, loan_scope, loans_visible_to
 from archive.checklist import DEFAULT_RETENTION_YEARS, ENDED, retention_until
 from archive.models import (
     ChecklistItem,
@@ -49,10 +49,10 @@ def access_item(user, pk) -> ChecklistItem:
     """The item if its loan is in ``user``'s scope; 404 otherwise."""
     try:
         item = ChecklistItem.objects.select_related("loan_file__loan__customer", "loan_file__folder").get(pk=pk)
-    except (ChecklistItem.DoesNotExist, ValueError, TypeError):
+    except (ChecklistItem.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404 from None
-    if not sees_all(user) and not loans_visible_to(user).filter(pk=item.loan_file.loan_id).exists():
-        raise Http404
+    if not sees_all(user):
+        access_loan(user, item.loan_file.loan_id)  # 404 outside the scope, recorded with the loan
     return item
 
 

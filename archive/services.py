@@ -4,7 +4,6 @@ writes an audit row, and on refusal changes nothing (the refusal itself is kept 
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import date
 
@@ -13,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import STAGE, Customer, Loan, Status
-from applications.workflow import audit, record_refusal
+from applications.workflow import audit
 from archive import rules
 from archive.checklist import ARCHIVED_FROM_STAGE, expected_items, retention_until
 from archive.models import (
@@ -31,33 +30,18 @@ from archive.models import (
 from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
-from loancenter.lib.errors import DomainError, Forbidden, InvalidState, RuleViolation
-from loancenter.rules import require_post
+from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
+from loancenter.refusals import note_loan, recorded
+from loancenter.rules import check_maker_checker, check_past_date
 
 logger = logging.getLogger(__name__)
 
 
-class _Op:
-    """What a running service has found out so far, for the refusal record."""
-
-    loan_id: int | None = None
-
-
-def _service(action: str):
-    """One transaction; a DomainError rolls it back and is recorded as a refused attempt."""
+def _service(action: str, **options):
+    """One transaction; a refusal rolls it back and is recorded with its loan (``note_loan`` as the loan is found)."""
 
     def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, actor, **kwargs):
-            op = _Op()
-            try:
-                with transaction.atomic():
-                    return fn(*args, actor=actor, op=op, **kwargs)
-            except DomainError as error:
-                record_refusal(actor=actor, action=f"archive_{action}", loan_id=op.loan_id, error=error)
-                raise
-
-        return wrapper
+        return recorded(f"archive_{action}", **options)(transaction.atomic(fn))
 
     return decorate
 
@@ -124,10 +108,9 @@ def checklist_sync(*, loan: Loan, actor=None) -> LoanFile | None:
     return loan_file
 
 
-@_service("folder_open")
-def folder_open(*, customer_id: int, actor, op: _Op) -> Folder:
+@_service("folder_open", posts=(P.ARCHIVIST,))
+def folder_open(*, customer_id: int, actor) -> Folder:
     """The archivist opens a customer's folder (and the files of the customer's approved loans)."""
-    rules.require_archivist(actor)
     customer = Customer.objects.select_for_update().get(pk=customer_id)
     folder, _created = _folder_for(customer, actor)
     _take_into_keeping(folder, actor)
@@ -136,22 +119,20 @@ def folder_open(*, customer_id: int, actor, op: _Op) -> Folder:
     return folder
 
 
-def _lock_item(item_id: int, op: _Op) -> ChecklistItem:
+def _lock_item(item_id: int) -> ChecklistItem:
     item = ChecklistItem.objects.select_for_update().select_related("loan_file__loan", "loan_file__folder").get(pk=item_id)
-    op.loan_id = item.loan_file.loan_id
+    note_loan(item.loan_file.loan_id)
     return item
 
 
-@_service("item_receive")
-def item_receive(*, item_id: int, actor, op: _Op, copy_kind: str, pages: int | None, received_on: date | None = None,
+@_service("item_receive", posts=(P.ARCHIVIST,))
+def item_receive(*, item_id: int, actor, copy_kind: str, pages: int | None, received_on: date | None = None,
                  location: str = "") -> ChecklistItem:
     """Tick a checklist item: what arrived (original or copy), how many pages, when, and who received it."""
-    rules.require_archivist(actor)
-    item = _lock_item(item_id, op)
+    item = _lock_item(item_id)
     rules.check_receivable(item)
     received_on = received_on or today()
-    rules.check_receipt_details(item, copy_kind=copy_kind, pages=pages, received_on=received_on, location=location,
-                                today=today())
+    rules.check_receipt_details(item, copy_kind=copy_kind, pages=pages, received_on=received_on, location=location)
     before = {"state": item.state, "copy_kind": item.copy_kind, "pages": item.pages}
     item.state = ItemState.ON_FILE
     item.copy_kind, item.pages, item.received_on, item.received_by = copy_kind, pages, received_on, actor
@@ -166,11 +147,10 @@ def item_receive(*, item_id: int, actor, op: _Op, copy_kind: str, pages: int | N
     return item
 
 
-@_service("item_unreceive")
-def item_unreceive(*, item_id: int, actor, op: _Op, reason: str) -> ChecklistItem:
+@_service("item_unreceive", posts=(P.ARCHIVIST,))
+def item_unreceive(*, item_id: int, actor, reason: str) -> ChecklistItem:
     """Undo a tick made by mistake (never for a vault item: it leaves the vault only through a lending-out)."""
-    rules.require_archivist(actor)
-    item = _lock_item(item_id, op)
+    item = _lock_item(item_id)
     rules.check_receivable(item)
     rules.check_vault_stays(item)
     if item.state == ItemState.PENDING:
@@ -185,11 +165,10 @@ def item_unreceive(*, item_id: int, actor, op: _Op, reason: str) -> ChecklistIte
     return item
 
 
-@_service("vault_move")
-def vault_move(*, item_id: int, actor, op: _Op, location: str) -> ChecklistItem:
+@_service("vault_move", posts=(P.ARCHIVIST,))
+def vault_move(*, item_id: int, actor, location: str) -> ChecklistItem:
     """Move a vault item to another place inside the vault."""
-    rules.require_archivist(actor)
-    item = _lock_item(item_id, op)
+    item = _lock_item(item_id)
     rules.check_vault_location(item, location)
     if item.state != ItemState.ON_FILE:
         raise InvalidState(_("“%(item)s” is not in the vault (%(state)s).") % {"item": item.label, "state": item.get_state_display()})
@@ -201,12 +180,11 @@ def vault_move(*, item_id: int, actor, op: _Op, location: str) -> ChecklistItem:
     return item
 
 
-@_service("file_complete")
-def loan_file_complete(*, loan_file_id: int, actor, op: _Op) -> LoanFile:
+@_service("file_complete", posts=(P.ARCHIVIST,))
+def loan_file_complete(*, loan_file_id: int, actor) -> LoanFile:
     """Close a settled loan's file: every required original in, nothing lent out."""
-    rules.require_archivist(actor)
     loan_file = LoanFile.objects.select_for_update().select_related("loan", "folder").get(pk=loan_file_id)
-    op.loan_id = loan_file.loan_id
+    note_loan(loan_file.loan_id)
     if loan_file.completed_at is not None:
         raise InvalidState(_("This loan's file was already marked complete on %(on)s.")
                            % {"on": timezone.localtime(loan_file.completed_at).date().isoformat()})
@@ -224,9 +202,9 @@ def loan_file_complete(*, loan_file_id: int, actor, op: _Op) -> LoanFile:
 # Lending-out (调阅)
 
 
-def _lock_lending(lending_id: int, op: _Op, version: int | None = None) -> Lending:
+def _lock_lending(lending_id: int, version: int | None = None) -> Lending:
     lending = Lending.objects.select_for_update().select_related("item", "requester", "loan").get(pk=lending_id)
-    op.loan_id = lending.loan_id
+    note_loan(lending.loan_id)
     # The version the deciding page showed (rule 22): a compare-and-swap, so a decision taken on a stale page is refused.
     versioning.bump(lending, expected=version)
     return lending
@@ -237,11 +215,11 @@ def _current_out(item: ChecklistItem) -> Lending | None:
 
 
 @_service("lending_request")
-def lending_request(*, item_id: int, actor, op: _Op, purpose: str, due_on: date) -> Lending:
+def lending_request(*, item_id: int, actor, purpose: str, due_on: date) -> Lending:
     """Anyone with a post asks to borrow a file (the view checks the loan is in their data scope)."""
     if not actor.posts:  # a superuser without a post neither (SPEC §16.14)
         raise Forbidden("post_required", _("Your account holds no post in the loan center."))
-    item = _lock_item(item_id, op)
+    item = _lock_item(item_id)
     rules.check_lendable(item, out_lending=_current_out(item))
     rules.check_lending_request(purpose=purpose, due_on=due_on, today=today())
     if item.lendings.filter(status__in=[Lending.REQUESTED, Lending.APPROVED], requester=actor).exists():
@@ -255,12 +233,11 @@ def lending_request(*, item_id: int, actor, op: _Op, purpose: str, due_on: date)
     return lending
 
 
-@_service("lending_approve")
-def lending_approve(*, lending_id: int, actor, op: _Op, note: str = "", version: int | None = None) -> Lending:
+@_service("lending_approve", posts=rules.DECIDING_POSTS)
+def lending_approve(*, lending_id: int, actor, note: str = "", version: int | None = None) -> Lending:
     """Someone other than the requester approves (SPEC §4); an archivist or the manager decides."""
-    rules.require_decider(actor)
-    lending = _lock_lending(lending_id, op, version)
-    rules.check_not_requester(lending, actor)
+    lending = _lock_lending(lending_id, version)
+    check_maker_checker(lending.requester_id, actor, what=_("asked to borrow this file"))  # SPEC §4
     rules.check_lending_status(lending, Lending.REQUESTED, action="approve")
     lending.status, lending.decided_by, lending.decided_at, lending.decision_note = Lending.APPROVED, actor, timezone.now(), note
     lending.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
@@ -269,11 +246,10 @@ def lending_approve(*, lending_id: int, actor, op: _Op, note: str = "", version:
     return lending
 
 
-@_service("lending_refuse")
-def lending_refuse(*, lending_id: int, actor, op: _Op, note: str, version: int | None = None) -> Lending:
-    rules.require_decider(actor)
-    lending = _lock_lending(lending_id, op, version)
-    rules.check_not_requester(lending, actor)
+@_service("lending_refuse", posts=rules.DECIDING_POSTS)
+def lending_refuse(*, lending_id: int, actor, note: str, version: int | None = None) -> Lending:
+    lending = _lock_lending(lending_id, version)
+    check_maker_checker(lending.requester_id, actor, what=_("asked to borrow this file"))  # SPEC §4
     rules.check_lending_status(lending, Lending.REQUESTED, Lending.APPROVED, action="refuse")
     if not (note or "").strip():
         raise RuleViolation("reason", _("Give the reason for refusing."), field="note")
@@ -284,12 +260,11 @@ def lending_refuse(*, lending_id: int, actor, op: _Op, note: str, version: int |
     return lending
 
 
-@_service("lending_out")
-def lending_out(*, lending_id: int, actor, op: _Op, version: int | None = None) -> Lending:
+@_service("lending_out", posts=(P.ARCHIVIST,))
+def lending_out(*, lending_id: int, actor, version: int | None = None) -> Lending:
     """The archivist hands an approved file to the borrower: the only way an item (or a vault item) leaves."""
-    rules.require_archivist(actor)
-    lending = _lock_lending(lending_id, op, version)
-    item = _lock_item(lending.item_id, op)
+    lending = _lock_lending(lending_id, version)
+    item = _lock_item(lending.item_id)
     rules.check_lending_status(lending, Lending.APPROVED, action="out")
     rules.check_lendable(item, out_lending=_current_out(item))
     lending.status, lending.out_at, lending.out_by = Lending.OUT, timezone.now(), actor
@@ -302,12 +277,11 @@ def lending_out(*, lending_id: int, actor, op: _Op, version: int | None = None) 
     return lending
 
 
-@_service("lending_return")
-def lending_return(*, lending_id: int, actor, op: _Op, note: str = "", version: int | None = None) -> Lending:
-    rules.require_archivist(actor)
-    lending = _lock_lending(lending_id, op, version)
+@_service("lending_return", posts=(P.ARCHIVIST,))
+def lending_return(*, lending_id: int, actor, note: str = "", version: int | None = None) -> Lending:
+    lending = _lock_lending(lending_id, version)
     rules.check_lending_status(lending, Lending.OUT, action="return")
-    item = _lock_item(lending.item_id, op)
+    item = _lock_item(lending.item_id)
     lending.status, lending.returned_at, lending.returned_by, lending.return_note = (
         Lending.RETURNED, timezone.now(), actor, note)
     lending.save(update_fields=["status", "returned_at", "returned_by", "return_note"])
@@ -323,12 +297,10 @@ def lending_return(*, lending_id: int, actor, op: _Op, note: str = "", version: 
 # Inspection and hand-over registers
 
 
-@_service("inspection_record")
-def inspection_record(*, actor, op: _Op, inspected_on: date, scope: str, folders_checked: int, findings: str,
+@_service("inspection_record", posts=rules.DECIDING_POSTS)
+def inspection_record(*, actor, inspected_on: date, scope: str, folders_checked: int, findings: str,
                       rectification: str = "") -> Inspection:
-    rules.require_decider(actor)
-    if inspected_on > today():
-        raise RuleViolation("future_date", _("The inspection date cannot be in the future."), field="inspected_on")
+    check_past_date(inspected_on, field="inspected_on", code="future_date")
     if not (scope or "").strip():
         raise RuleViolation("scope", _("Describe what was inspected."), field="scope")
     if not (findings or "").strip():
@@ -341,17 +313,15 @@ def inspection_record(*, actor, op: _Op, inspected_on: date, scope: str, folders
     return inspection
 
 
-@_service("handover_record")
-def handover_record(*, actor, op: _Op, to_user, handed_on: date, folder_ids: list[int] | None = None,
+@_service("handover_record", posts=(P.ARCHIVIST,))
+def handover_record(*, actor, to_user, handed_on: date, folder_ids: list[int] | None = None,
                     note: str = "") -> Handover:
     """An archivist hands folders to another archivist (all folders they keep, unless a list is given)."""
-    rules.require_archivist(actor)
     if to_user is None or to_user.pk == actor.pk:
         raise RuleViolation("to_user", _("Hand the folders over to another archivist."), field="to_user")
     if not to_user.has_post(P.ARCHIVIST):
         raise RuleViolation("to_user", _("%(name)s is not an archivist.") % {"name": to_user.display}, field="to_user")
-    if handed_on > today():
-        raise RuleViolation("future_date", _("The hand-over date cannot be in the future."), field="handed_on")
+    check_past_date(handed_on, field="handed_on", code="future_date")
     folders = Folder.objects.select_for_update()
     folders = folders.filter(pk__in=folder_ids) if folder_ids else folders.filter(keeper=actor)
     folders = list(folders)
@@ -367,7 +337,7 @@ def handover_record(*, actor, op: _Op, to_user, handed_on: date, folder_ids: lis
 
 
 @_service("handover_confirm")
-def handover_confirm(*, handover_id: int, actor, op: _Op) -> Handover:
+def handover_confirm(*, handover_id: int, actor) -> Handover:
     """The receiving archivist confirms; from now on they keep the folders."""
     handover = Handover.objects.select_for_update().get(pk=handover_id)
     if handover.to_user_id != actor.pk:
@@ -386,10 +356,9 @@ def handover_confirm(*, handover_id: int, actor, op: _Op) -> Handover:
 # Destruction (销毁)
 
 
-@_service("destruction_propose")
-def destruction_propose(*, item_id: int, actor, op: _Op, reason: str) -> Destruction:
-    rules.require_archivist(actor)
-    item = _lock_item(item_id, op)
+@_service("destruction_propose", posts=(P.ARCHIVIST,))
+def destruction_propose(*, item_id: int, actor, reason: str) -> Destruction:
+    item = _lock_item(item_id)
     loan = item.loan_file.loan
     until = retention_until(item, loan)
     open_one = item.destructions.filter(status=Destruction.PROPOSED).first()
@@ -403,30 +372,28 @@ def destruction_propose(*, item_id: int, actor, op: _Op, reason: str) -> Destruc
     return destruction
 
 
-def _lock_destruction(destruction_id: int, op: _Op, version: int | None = None) -> Destruction:
+def _lock_destruction(destruction_id: int, version: int | None = None) -> Destruction:
     destruction = Destruction.objects.select_for_update().select_related("item", "loan").get(pk=destruction_id)
-    op.loan_id = destruction.loan_id
+    note_loan(destruction.loan_id)
     # The version the deciding page showed (rule 22): a compare-and-swap, so a decision taken on a stale page is refused.
     versioning.bump(destruction, expected=version)
     return destruction
 
 
-@_service("destruction_approve")
-def destruction_approve(*, destruction_id: int, actor, op: _Op, witness, destroyed_on: date | None = None,
+@_service("destruction_approve", posts=rules.DECIDING_POSTS)
+def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: date | None = None,
                         method: str = "", version: int | None = None) -> Destruction:
     """A second person approves; the file is destroyed in front of the witness; the record is kept forever."""
-    rules.require_decider(actor)
-    destruction = _lock_destruction(destruction_id, op, version)
-    rules.check_not_proposer(destruction, actor)
+    destruction = _lock_destruction(destruction_id, version)
+    check_maker_checker(destruction.proposed_by_id, actor, what=_("proposed this destruction"))
     if destruction.status != Destruction.PROPOSED:
         raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
-    item = _lock_item(destruction.item_id, op)
+    item = _lock_item(destruction.item_id)
     # The file may have been lent out, or the retention changed, since the proposal.
     rules.check_destroyable(item, retention_until=retention_until(item, destruction.loan), today=today())
     rules.check_witness(destruction, witness)
     destroyed_on = destroyed_on or today()
-    if destroyed_on > today():
-        raise RuleViolation("future_date", _("The destruction date cannot be in the future."), field="destroyed_on")
+    check_past_date(destroyed_on, field="destroyed_on", code="future_date")
     destruction.status, destruction.decided_by, destruction.decided_at = Destruction.DESTROYED, actor, timezone.now()
     destruction.witness, destruction.destroyed_on, destruction.method = witness, destroyed_on, method or _("Shredded")
     destruction.save()
@@ -437,11 +404,10 @@ def destruction_approve(*, destruction_id: int, actor, op: _Op, witness, destroy
     return destruction
 
 
-@_service("destruction_refuse")
-def destruction_refuse(*, destruction_id: int, actor, op: _Op, reason: str, version: int | None = None) -> Destruction:
-    rules.require_decider(actor)
-    destruction = _lock_destruction(destruction_id, op, version)
-    rules.check_not_proposer(destruction, actor)
+@_service("destruction_refuse", posts=rules.DECIDING_POSTS)
+def destruction_refuse(*, destruction_id: int, actor, reason: str, version: int | None = None) -> Destruction:
+    destruction = _lock_destruction(destruction_id, version)
+    check_maker_checker(destruction.proposed_by_id, actor, what=_("proposed this destruction"))
     if destruction.status != Destruction.PROPOSED:
         raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
     if not (reason or "").strip():
@@ -469,10 +435,9 @@ def loan_saved(loan: Loan) -> None:
         logger.exception("archive checklist sync failed for loan %s", loan.pk)
 
 
-@_service("retention_set")
-def retention_set(*, category: str, years: int, actor, op: _Op, basis: str = "") -> RetentionPeriod:
+@_service("retention_set", posts=(P.GENERAL, P.MANAGER))
+def retention_set(*, category: str, years: int, actor, basis: str = "") -> RetentionPeriod:
     """The general post or the manager sets a category's retention period (audited, old value kept)."""
-    require_post(actor, P.GENERAL, P.MANAGER)
     if category not in Section.values:
         raise RuleViolation("category", _("Unknown document category."), field="category")
     if not 1 <= int(years) <= 100:

@@ -35,6 +35,7 @@ from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.errors import DomainError
 from loancenter.pdf_views import _user as pdf_user
+from loancenter.refusals import check_caller
 from loancenter.rules import require_post
 
 PAGE_SIZE = 50
@@ -125,6 +126,7 @@ def loan_archive(request, pk: int):
 @require_POST
 def item_receive(request, pk: int):
     item = selectors.access_item(request.user, pk)
+    check_caller(services.item_receive, request.user, loan_id=item.loan_file.loan_id)  # the post before the input
     form = ReceiveForm(request.POST)
     if form.is_valid():
         _run(request, services.item_receive, _("“%(item)s” ticked as received.") % {"item": item.label},
@@ -137,6 +139,7 @@ def item_receive(request, pk: int):
 @require_POST
 def item_unreceive(request, pk: int):
     item = selectors.access_item(request.user, pk)
+    check_caller(services.item_unreceive, request.user, loan_id=item.loan_file.loan_id)
     form = ReasonForm(request.POST)
     if form.is_valid():
         _run(request, services.item_unreceive, _("The tick of “%(item)s” was withdrawn.") % {"item": item.label},
@@ -149,6 +152,7 @@ def item_unreceive(request, pk: int):
 @require_POST
 def vault_move(request, pk: int):
     item = selectors.access_item(request.user, pk)
+    check_caller(services.vault_move, request.user, loan_id=item.loan_file.loan_id)
     form = LocationForm(request.POST)
     if form.is_valid():
         _run(request, services.vault_move, _("“%(item)s” moved to %(loc)s.") % {"item": item.label,
@@ -226,8 +230,9 @@ def lending_action(request, pk: int, action: str):
     if action not in _LENDING_ACTIONS:
         raise Http404
     lending = get_object_or_404(Lending, pk=pk)
-    access_loan(request.user, lending.loan_id)
     service, form_class, args, done = _LENDING_ACTIONS[action]
+    access_loan(request.user, lending.loan_id, action=service.action)
+    check_caller(service, request.user, loan_id=lending.loan_id)
     form = form_class(request.POST)
     if form.is_valid():
         _run(request, service, str(done) % {"no": lending.lending_no}, lending_id=lending.pk,
@@ -313,6 +318,7 @@ def destructions(request):
 @require_POST
 def destruction_propose(request, item_pk: int):
     item = selectors.access_item(request.user, item_pk)
+    check_caller(services.destruction_propose, request.user, loan_id=item.loan_file.loan_id)
     form = ReasonForm(request.POST)
     if form.is_valid():
         _run(request, services.destruction_propose,
@@ -326,6 +332,8 @@ def destruction_propose(request, item_pk: int):
 @require_POST
 def destruction_decide(request, pk: int, action: str):
     destruction = get_object_or_404(Destruction, pk=pk)
+    if action in ("approve", "refuse"):
+        check_caller(services.destruction_approve, request.user, loan_id=destruction.loan_id)
     if action == "approve":
         form = DestructionApproveForm(request.POST)
         if form.is_valid():

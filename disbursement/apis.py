@@ -17,6 +17,7 @@ from applications.serializers import ErrorSerializer
 from disbursement.selectors import schedule_as_of_book
 from disbursement.serializers import InstallmentSerializer, RepaymentInput, RepaymentSerializer
 from loancenter.apis import HasPost
+from loancenter.refusals import check_caller
 from postloan.models import Repayment
 from postloan.services import repayment_post
 
@@ -71,7 +72,8 @@ class LoanRepayments(APIView):
         },
     )
     def post(self, request, pk: int):
-        loan = access_loan(request.user, pk)
+        loan = access_loan(request.user, pk, action="repayment")
+        check_caller(repayment_post, request.user, loan_id=loan.pk)  # the post before the input (SPEC §16.2)
         parsed = RepaymentInput(data=request.data)
         parsed.is_valid(raise_exception=True)
         repayment, created = repayment_post(loan_id=loan.pk, actor=request.user, **parsed.validated_data)

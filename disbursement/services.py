@@ -18,12 +18,8 @@ from loancenter import posts as P
 from loancenter.lib.dates import add_months, today
 from loancenter.lib.errors import InvalidState, RuleViolation
 from loancenter.lib.identifiers import normalise_certificate_no, normalise_contract_no
-from loancenter.rules import require_post
-
-
-def _not_future(value: date, field: str) -> None:
-    if value > today():
-        raise RuleViolation("future_date", _("The date cannot be in the future."), field=field)
+from loancenter.refusals import recorded
+from loancenter.rules import check_past_date, require_post
 
 
 def loan_sign_contract(*, loan_id: int, actor, contract_no: str, signed_on: date, signed_in_person: bool = True) -> Loan:
@@ -40,7 +36,7 @@ def loan_sign_contract(*, loan_id: int, actor, contract_no: str, signed_on: date
         if not signed_in_person:
             raise RuleViolation("not_in_person", _("Contracts are signed face to face with the borrower (rule 12a)."),
                                 field="signed_in_person")
-        _not_future(signed_on, "signed_on")
+        check_past_date(signed_on, field="signed_on", code="future_date")
         if loan.decided_at and signed_on < timezone.localtime(loan.decided_at).date():
             raise RuleViolation("signed_on", _("The contract cannot be signed before the approval."), field="signed_on")
         if Contract.objects.filter(contract_no__startswith=contract_no).exists():
@@ -60,15 +56,15 @@ def loan_sign_contract(*, loan_id: int, actor, contract_no: str, signed_on: date
     return run_transition(loan_id=loan_id, actor=actor, name="sign_contract", payload=payload, check=check, apply=apply)
 
 
+@recorded("registration_apply", posts=(P.MORTGAGE_CLERK,))
 @transaction.atomic
 def registration_apply(*, loan_id: int, actor, registry: str, applied_on: date) -> CollateralRegistration:
     """The mortgage clerk files the registration at the registry: a new line of the ledger (no state change)."""
-    require_post(actor, P.MORTGAGE_CLERK)
     loan = Loan.objects.select_for_update().get(pk=loan_id)
     if not loan.product.secured or loan.status != Status.CONTRACT_SIGNED:
         raise InvalidState(_("Only a secured loan with signed contracts can be filed for registration."))
     check_separation(loan, actor, REGISTRAR)
-    _not_future(applied_on, "applied_on")
+    check_past_date(applied_on, field="applied_on", code="future_date")
     if hasattr(loan, "collateral_registration"):
         raise InvalidState(_("The registration of this loan is already in the ledger."))
     if not (registry or "").strip():
@@ -91,7 +87,7 @@ def loan_register_collateral(*, loan_id: int, actor, registry: str, registered_o
             raise RuleViolation("certificate_no", _("Enter the certificate number."), field="certificate_no")
         if not (registry or "").strip():
             raise RuleViolation("registry", _("Name the registry."), field="registry")
-        _not_future(registered_on, "registered_on")
+        check_past_date(registered_on, field="registered_on", code="future_date")
         check_certificates_free(loan.collaterals.all(), loan=loan)
         if CollateralRegistration.objects.filter(certificate_no=certificate_no).exists():
             raise RuleViolation("duplicate_certificate", _("Certificate %(no)s is already in the ledger.") % {"no": certificate_no},
@@ -110,10 +106,10 @@ def loan_register_collateral(*, loan_id: int, actor, registry: str, registered_o
     return run_transition(loan_id=loan_id, actor=actor, name="register_collateral", payload=payload, check=check, apply=apply)
 
 
+@recorded("certificate_hand_over", posts=(P.MORTGAGE_CLERK,))
 @transaction.atomic
 def certificate_hand_over(*, loan_id: int, actor, to_user) -> CollateralRegistration:
     """The mortgage clerk hands the certificate to a disbursement officer; recorded in the ledger (rule 14)."""
-    require_post(actor, P.MORTGAGE_CLERK)
     entry = CollateralRegistration.objects.select_for_update().select_related("loan").get(loan_id=loan_id)
     check_separation(entry.loan, actor, REGISTRAR)
     if entry.registered_on is None:
@@ -152,10 +148,10 @@ def loan_prepare_receipt(*, loan_id: int, actor, value_date: date, apply_stamp: 
     return run_transition(loan_id=loan_id, actor=actor, name="prepare_receipt", payload=payload, check=check, apply=apply)
 
 
+@recorded("receipt_stamp", posts=(P.REVIEWER,))
 @transaction.atomic
 def receipt_stamp(*, loan_id: int, actor) -> LoanReceipt:
     """Apply the disbursement stamp to a receipt prepared without it."""
-    require_post(actor, P.REVIEWER)
     receipt = LoanReceipt.objects.select_for_update().select_related("loan").get(loan_id=loan_id)
     from applications.rules import RECEIPT_PREPARER, REVIEWER
 
@@ -182,6 +178,7 @@ def loan_disburse(*, loan_id: int, actor, disbursed_on: date, payee_account: str
         rules.check_contracts_effective(loan, on=disbursed_on)
         rules.check_collateral_ready(loan)
         rules.check_receipt_stamped(loan)
+        check_past_date(disbursed_on, field="disbursed_on", code="disbursed_on")
         if disbursed_on != loan.receipt.value_date:
             raise RuleViolation(
                 "disbursed_on",

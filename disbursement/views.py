@@ -26,6 +26,7 @@ from loancenter import posts as P
 from loancenter import transitions
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError, Forbidden
+from loancenter.refusals import check_caller
 from loancenter.rules import require_post
 
 LEDGER_POSTS = (P.MORTGAGE_CLERK, P.DISBURSEMENT, P.GENERAL, P.MANAGER)
@@ -84,7 +85,8 @@ def _form_errors(request, errors) -> None:
 @require_POST
 def ledger_apply(request, pk: int):
     """File the registration at the registry: a new ledger line."""
-    loan = access_loan(request.user, pk)
+    loan = access_loan(request.user, pk, action="registration_apply")
+    check_caller(services.registration_apply, request.user, loan_id=loan.pk)  # the post before the input (403 page)
     form = RegistrationApplyForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form.errors)
@@ -101,7 +103,7 @@ def ledger_apply(request, pk: int):
 @require_POST
 def ledger_register(request, pk: int):
     """Record the registry's registration and the certificate number (the ``register_collateral`` transition)."""
-    loan = access_loan(request.user, pk)
+    loan = access_loan(request.user, pk, action="register_collateral")
     data = {k: request.POST.get(k, "").strip() for k in ("registry", "registered_on", "certificate_no")}
     try:
         transitions.perform("register_collateral", loan_id=loan.pk, actor=request.user, data=data)
@@ -119,7 +121,8 @@ def ledger_register(request, pk: int):
 @require_POST
 def ledger_hand_over(request, pk: int):
     """Hand the certificate (他项权证) to a disbursement officer (rule 14)."""
-    loan = access_loan(request.user, pk)
+    loan = access_loan(request.user, pk, action="certificate_hand_over")
+    check_caller(services.certificate_hand_over, request.user, loan_id=loan.pk)
     form = HandOverForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form.errors)

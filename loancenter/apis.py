@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
@@ -22,12 +22,14 @@ from loancenter.auth import (
     token_expires_at,
     token_issue,
 )
-from loancenter.lib.errors import DomainError
+from loancenter.lib.errors import DomainError, Forbidden
+from loancenter.refusals import record_unrecorded
 
 
 def exception_handler(exc, context):
     """DomainError → its status with ``{"code", "detail"}``; model validation → 400 field errors."""
     if isinstance(exc, DomainError):
+        record_unrecorded(context["request"], exc)
         body = exc.as_dict()
         if exc.status == status.HTTP_400_BAD_REQUEST and exc.field and exc.field not in body:
             # A rule tied to one input also reads as that field's error, like DRF's own field errors.
@@ -36,6 +38,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.PermissionDenied) and getattr(context["request"].user, "is_authenticated", False):
+        record_unrecorded(context["request"], Forbidden(str(exc.get_codes()), str(exc.detail)))  # e.g. no post at all
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, APIException) and isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("code", exc.get_codes() if isinstance(exc.get_codes(), str) else "error")

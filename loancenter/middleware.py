@@ -47,9 +47,15 @@ class ForbiddenPageMiddleware:
         from django.views.defaults import permission_denied
 
         from loancenter.lib.errors import Forbidden
+        from loancenter.refusals import record_unrecorded
 
-        if isinstance(exception, Forbidden) and not request.path_info.startswith("/api/"):
+        if request.path_info.startswith("/api/"):
+            return None
+        if isinstance(exception, Forbidden):
+            record_unrecorded(request, exception)
             return permission_denied(request, PermissionDenied(exception.message))
+        if isinstance(exception, PermissionDenied):  # a page's own refusal: recorded too (SPEC §10), then Django's 403
+            record_unrecorded(request, Forbidden("permission_denied", str(exception)))
         return None
 
 

@@ -8,11 +8,12 @@ from django.db.models import QuerySet
 from django.shortcuts import render
 
 from loancenter import posts as P
+from loancenter.lib import params
 from loancenter.lib.errors import DomainError
 from loancenter.models import PiiView
 from loancenter.rules import require_post
 
-SURFACES = ["browser", "api"]
+SURFACES = ["browser", "api", "pdf"]
 
 
 def pii_views_log(*, viewer: str = "", customer_id: int | None = None, surface: str = "") -> QuerySet[PiiView]:
@@ -36,7 +37,7 @@ def pii_views(request):
     viewer = request.GET.get("viewer", "").strip()
     surface = request.GET.get("surface", "")
     raw_customer = request.GET.get("customer", "")
-    customer_id = int(raw_customer) if raw_customer.isdigit() else None
+    customer_id = params.parse_id(raw_customer)  # "²" is a digit to str.isdigit, not to int()
     page = Paginator(pii_views_log(viewer=viewer, customer_id=customer_id, surface=surface), 50).get_page(
         request.GET.get("page")
     )

@@ -196,7 +196,7 @@ def _clean_limit(value: Decimal | None) -> Decimal | None:
 
 def _check_filer(actor, user) -> None:
     require_post(actor, *FILER_POSTS)
-    check_maker_checker(user, actor, what=_("change their own posts, approval limit or account"))
+    check_maker_checker(user, actor, what=_("are the person this change is about"))
 
 
 def _check_plan(user: User, plan: StaffChangePlan) -> None:
@@ -318,7 +318,7 @@ def staff_request_file(*, actor, user: User, add_posts: Iterable[str] = (), appr
         approval_limit = _clean_limit(approval_limit)
     with transaction.atomic():
         user = _lock(user)
-        check_maker_checker(user, actor, what=_("change their own posts, approval limit or account"))
+        check_maker_checker(user, actor, what=_("are the person this change is about"))
         add_posts = set(add_posts)
         check_post_combination(add_posts)  # unknown codes are named
         current = StaffPowers.of(user)
@@ -346,9 +346,8 @@ def _lock_request(request_id: int) -> StaffRequest:
 
 def _check_decider(request: StaffRequest, actor) -> None:
     require_post(actor, *DECIDER_POSTS)
-    check_maker_checker(request.filed_by_id, actor, what=_("file a staff request and decide it"))
-    check_maker_checker(request.user_id, actor,
-                        what=_("decide a request about their own posts, approval limit or account"))
+    check_maker_checker(request.filed_by_id, actor, what=_("filed this staff request"))
+    check_maker_checker(request.user_id, actor, what=_("are the person this request is about"))
     if not request.is_pending:
         raise InvalidState(_("This staff request is already %(state)s.") % {"state": request.get_state_display()})
 

@@ -16,9 +16,12 @@ from rest_framework import serializers
 
 from applications import services as app_services
 from applications.models import Loan
+from applications.workflow import STEPS
 from disbursement import services as disbursement_services
 from loancenter.lib.money import REPAYMENT_METHODS
 from loancenter.models import User
+from loancenter.refusals import recording
+from loancenter.rules import require_post
 from postloan import services as postloan_services
 from postloan import write_off as write_off_services
 from review import services as review_services
@@ -157,8 +160,11 @@ def input_for(name: str, data=None, *, initial=None) -> serializers.Serializer:
 
 
 def perform(name: str, *, loan_id: int, actor, data) -> Loan:
-    """Validate ``data`` (raises ``serializers.ValidationError`` → 400 / form errors) and run the service."""
+    """The caller's post first (403 whatever ``data`` holds, SPEC §16.2), then ``data`` (``serializers.
+    ValidationError`` → 400 / form errors), then the service; a refusal is recorded with the loan."""
     entry = REGISTRY[name]
-    parsed = entry.input(data=data)
-    parsed.is_valid(raise_exception=True)
-    return entry.service(loan_id=loan_id, actor=actor, **parsed.validated_data)
+    with recording(name, actor=actor, loan_id=loan_id):
+        require_post(actor, *STEPS[name].posts)
+        parsed = entry.input(data=data)
+        parsed.is_valid(raise_exception=True)
+        return entry.service(loan_id=loan_id, actor=actor, **parsed.validated_data)

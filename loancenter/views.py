@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
@@ -19,6 +18,7 @@ from applications.selectors import loan_values, work_queue_counts, work_queue_id
 from applications.templatetags.loans import LoanRow
 from loancenter import posts as P
 from loancenter.auth import address_throttled, client_address, refused_as_throttled
+from loancenter.lib import params
 from loancenter.lib.errors import DomainError
 from loancenter.rules import require_post
 from loancenter.selectors import approval_dashboard
@@ -123,14 +123,16 @@ def dashboard(request):
         require_post(request.user, P.MANAGER)  # a superuser too: the flag holds no post's powers (SPEC §16.14)
     except DomainError as error:
         raise PermissionDenied(error.message) from None
-    as_of = request.GET.get("as_of")
+    # A date or period the figures cannot be about is ignored, with a word why (SPEC §10: never a 500).
     try:
-        as_of = date.fromisoformat(as_of) if as_of else None
-    except ValueError:
+        as_of = params.parse_as_of(request.GET.get("as_of"))
+    except ValueError as error:
+        messages.warning(request, str(error))
         as_of = None
     try:
-        period = int(request.GET.get("period", PERIOD_DAYS))
-    except ValueError:
+        period = params.parse_int(request.GET.get("period"), low=1, high=params.MAX_PERIOD_DAYS, default=PERIOD_DAYS)
+    except ValueError as error:
+        messages.warning(request, str(error))
         period = PERIOD_DAYS
     figures = portfolio(as_of, period)
     board = approval_dashboard(snapshot_day=figures.as_of)  # the book's counts come from that day's snapshot

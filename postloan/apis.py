@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from applications.selectors import access_loan
 from loancenter.apis import HasPost
 from loancenter.lib import versioning
+from loancenter.refusals import check_caller
 from postloan import collections, forms, grades, servicing, write_off
 from postloan.models import (
     CollectionAction,
@@ -111,10 +112,20 @@ def _parsed(input_cls, request) -> dict:
     return parsed.to_service() if hasattr(parsed, "to_service") else dict(parsed.validated_data)
 
 
-def _scoped(model, request, pk):
+def _scoped(model, request, pk, service=None):
+    """The object if its loan is in the caller's scope (404, recorded, otherwise); with ``service``: and the caller
+    holds one of its posts (403) — both before the input is looked at (SPEC §16.2)."""
     obj = get_object_or_404(model, pk=pk)
-    access_loan(request.user, obj.loan_id)
+    access_loan(request.user, obj.loan_id, action=service.action if service else "view")
+    if service is not None:
+        check_caller(service, request.user, loan_id=obj.loan_id)
     return obj
+
+
+def _loan(request, pk, service):
+    loan = access_loan(request.user, pk, action=service.action)
+    check_caller(service, request.user, loan_id=loan.pk)
+    return loan
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -140,7 +151,7 @@ class CaseActions(APIView):
     @extend_schema(summary="Log a collection action (compliance rules apply)", request=forms.CollectionActionInput,
                    responses={201: ActionSerializer})
     def post(self, request, pk: int):
-        case = _scoped(CollectionCase, request, pk)
+        case = _scoped(CollectionCase, request, pk, collections.collection_action_log)
         action = collections.collection_action_log(case_id=case.pk, actor=request.user, **_parsed(forms.CollectionActionInput,
                                                                                                    request))
         return Response(ActionSerializer(action).data, status=status.HTTP_201_CREATED)
@@ -151,7 +162,7 @@ class TaskDone(APIView):
 
     @extend_schema(summary="Mark an escalation task done (general)", request=forms.NoteInput, responses=TaskSerializer)
     def post(self, request, pk: int):
-        task = _scoped(EscalationTask, request, pk)
+        task = _scoped(EscalationTask, request, pk, collections.escalation_task_done)
         task = collections.escalation_task_done(task_id=task.pk, actor=request.user, **_parsed(forms.NoteInput, request))
         return Response(TaskSerializer(task).data)
 
@@ -165,6 +176,7 @@ class AgencyList(APIView):
 
     @extend_schema(summary="Add an agency (general, manager)", request=forms.AgencyInput, responses={201: AgencySerializer})
     def post(self, request):
+        check_caller(collections.agency_save, request.user)
         agency = collections.agency_save(actor=request.user, **_parsed(forms.AgencyInput, request))
         return Response(AgencySerializer(agency).data, status=status.HTTP_201_CREATED)
 
@@ -184,7 +196,7 @@ class LoanServicing(APIView):
     @extend_schema(summary="File a servicing request (the loan's marketing officer or general)", request=forms.ServicingInput,
                    responses={201: ServicingSerializer})
     def post(self, request, pk: int):
-        loan = access_loan(request.user, pk)
+        loan = _loan(request, pk, servicing.servicing_file)
         item = servicing.servicing_file(loan_id=loan.pk, actor=request.user, **_parsed(forms.ServicingInput, request))
         return Response(ServicingSerializer(item).data, status=status.HTTP_201_CREATED)
 
@@ -195,7 +207,7 @@ def _decision(model, input_cls, service, id_kw: str, out, summary: str):
 
         @extend_schema(summary=summary, request=input_cls, responses=out)
         def post(self, request, pk: int):
-            obj = _scoped(model, request, pk)
+            obj = _scoped(model, request, pk, service)
             result = service(**{id_kw: obj.pk}, actor=request.user, **_parsed(input_cls, request),
                              version=versioning.expected_version(request, request.data))
             return Response(out(result).data)
@@ -227,7 +239,7 @@ class LoanWriteOffs(APIView):
     @extend_schema(summary="Propose a write-off with its legal documents (general)", request=forms.WriteOffInput,
                    responses={201: WriteOffSerializer})
     def post(self, request, pk: int):
-        loan = access_loan(request.user, pk)
+        loan = _loan(request, pk, write_off.write_off_propose)
         data = _parsed(forms.WriteOffInput, request)
         item = write_off.write_off_propose(loan_id=loan.pk, actor=request.user, reason=data["reason"],
                                            legal_documents=sorted(data["legal_documents"]))
@@ -253,7 +265,7 @@ class LoanRecoveries(APIView):
     @extend_schema(summary="Record a recovery (general); the same reference again applies nothing",
                    request=forms.RecoveryInput, responses={201: RecoverySerializer, 200: RecoverySerializer})
     def post(self, request, pk: int):
-        loan = access_loan(request.user, pk)
+        loan = _loan(request, pk, write_off.recovery_record)
         recovery, created = write_off.recovery_record(loan_id=loan.pk, actor=request.user, **_parsed(forms.RecoveryInput,
                                                                                                       request))
         return Response(RecoverySerializer(recovery).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -270,7 +282,7 @@ class LoanGradeChanges(APIView):
     @extend_schema(summary="Change the grade: worse applies at once; better waits for a second person",
                    request=forms.GradeChangeInput, responses={201: GradeChangeSerializer})
     def post(self, request, pk: int):
-        loan = access_loan(request.user, pk)
+        loan = _loan(request, pk, grades.grade_change_propose)
         change = grades.grade_change_propose(loan_id=loan.pk, actor=request.user, **_parsed(forms.GradeChangeInput, request))
         return Response(GradeChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 

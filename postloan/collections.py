@@ -13,38 +13,18 @@ from django.utils.translation import gettext as _
 
 from applications import rules as app_rules
 from applications.models import Loan
-from applications.workflow import audit, record_refusal
+from applications.workflow import audit
 from loancenter import posts as P
-from loancenter.lib.errors import DomainError, RuleViolation
+from loancenter.lib.errors import RuleViolation
 from loancenter.lib.money import ZERO
-from loancenter.rules import require_post
+from loancenter.refusals import recorded
+from loancenter.rules import check_past_date
 from postloan import rules
 from postloan.book import penalty_on_sql
 from postloan.models import CollectionAction, CollectionAgency, CollectionCase, EscalationTask, Installment
 
 
-def _refusing(action: str, loan_id_of):
-    """Record a refusal (apart from the audit trail) and re-raise it."""
-
-    def wrap(fn):
-        def inner(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except DomainError as error:
-                record_refusal(actor=kwargs.get("actor"), action=action, loan_id=loan_id_of(kwargs), error=error)
-                raise
-
-        inner.__name__, inner.__doc__ = fn.__name__, fn.__doc__
-        return inner
-
-    return wrap
-
-
-def _case_loan_id(kwargs) -> int | None:
-    return CollectionCase.objects.filter(pk=kwargs.get("case_id")).values_list("loan_id", flat=True).first()
-
-
-@_refusing("collection_action", _case_loan_id)
+@recorded("collection_action", loan=("case_id", CollectionCase), posts=(P.MARKETING, P.GENERAL))
 def collection_action_log(
     *,
     case_id: int,
@@ -71,6 +51,7 @@ def collection_action_log(
         app_rules.check_separation(loan, actor, None)  # never on one's own loan
         rules.check_case_collector(case, actor)
         rules.check_not_in_future(contacted_at)
+        check_past_date(timezone.localtime(contacted_at).date(), field="contacted_at", code="contacted_at")
         rules.check_contact_hours(contacted_at)
         guarantors = list(loan.guarantors.select_related("customer"))
         rules.check_contact_target(loan=loan, channel=channel, target=target, phone=phone, guarantor=guarantor,
@@ -92,11 +73,9 @@ def collection_action_log(
     return action
 
 
-@_refusing("escalation_task_done", lambda kw: EscalationTask.objects.filter(pk=kw.get("task_id"))
-           .values_list("loan_id", flat=True).first())
+@recorded("escalation_task_done", loan=("task_id", EscalationTask), posts=(P.GENERAL,))
 def escalation_task_done(*, task_id: int, actor, note: str) -> EscalationTask:
     """The general post marks an escalation task (insurance claim, legal action, guarantor demand…) done, with a note."""
-    require_post(actor, P.GENERAL)
     with transaction.atomic():
         task = EscalationTask.objects.select_for_update().select_related("loan").get(pk=task_id)
         app_rules.check_separation(task.loan, actor, None)
@@ -110,10 +89,10 @@ def escalation_task_done(*, task_id: int, actor, note: str) -> EscalationTask:
     return task
 
 
+@recorded("collection_agency_save", posts=(P.GENERAL, P.MANAGER))
 def agency_save(*, actor, name: str, licence_no: str = "", phone: str = "", active: bool = True,
                 agency_id: int | None = None) -> CollectionAgency:
     """The general post and the manager keep the whitelist of outsourced collection agencies."""
-    require_post(actor, P.GENERAL, P.MANAGER)
     with transaction.atomic():
         agency = CollectionAgency.objects.select_for_update().get(pk=agency_id) if agency_id else CollectionAgency()
         new = {"name": name.strip(), "licence_no": licence_no, "phone": phone, "active": active}

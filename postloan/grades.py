@@ -20,19 +20,18 @@ from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
-from loancenter.rules import require_post
+from loancenter.refusals import recorded
+from loancenter.rules import check_maker_checker
 from postloan import rules
 from postloan.models import GRADES, GradeChange
 from postloan.services import reprovision
-from postloan.servicing import _recorded
 
 PROPOSER_POSTS = (P.REVIEWER, P.GENERAL, P.MANAGER)
 APPROVER_POSTS = (P.MANAGER, P.REVIEWER)
 
 
-@_recorded("grade_change")
+@recorded("grade_change", posts=PROPOSER_POSTS)
 def grade_change_propose(*, loan_id: int, actor, to_grade: str, reasons: str) -> GradeChange:
-    require_post(actor, *PROPOSER_POSTS)
     if to_grade not in GRADES:
         raise RuleViolation("to_grade", _("Unknown grade."), field="to_grade")
     with transaction.atomic():
@@ -72,14 +71,13 @@ def _lock(change_id: int, version: int | None = None) -> tuple[GradeChange, Loan
 
 
 def _check_decider(change: GradeChange, loan: Loan, actor) -> None:
-    require_post(actor, *APPROVER_POSTS)
-    rules.check_not_own_request(change.proposed_by_id, actor, _("proposed this grade change"))
+    check_maker_checker(change.proposed_by_id, actor, what=_("proposed this grade change"))
     app_rules.check_separation(loan, actor, None)
     if change.status != GradeChange.PENDING:
         raise InvalidState(_("This grade change is already %(s)s.") % {"s": change.get_status_display()})
 
 
-@_recorded("grade_change_approve")
+@recorded("grade_change_approve", loan=("change_id", GradeChange), posts=APPROVER_POSTS)
 def grade_change_approve(*, change_id: int, actor, note: str = "", version: int | None = None) -> GradeChange:
     with transaction.atomic():
         change, loan = _lock(change_id, version)
@@ -102,7 +100,7 @@ def grade_change_approve(*, change_id: int, actor, note: str = "", version: int 
     return change
 
 
-@_recorded("grade_change_reject")
+@recorded("grade_change_reject", loan=("change_id", GradeChange), posts=APPROVER_POSTS)
 def grade_change_reject(*, change_id: int, actor, note: str, version: int | None = None) -> GradeChange:
     with transaction.atomic():
         change, loan = _lock(change_id, version)

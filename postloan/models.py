@@ -129,6 +129,9 @@ GRADE_LABELS = {
 }
 GRADE_CHOICES = list(GRADE_LABELS.items())
 TIERS = ["T1", "T2", "T3"]
+# Labels of the collection tiers ("" is a loan not overdue), for pages and exports (SPEC §6).
+TIER_CHOICES = [("", _("Not overdue")), ("T1", _("T1 (1–30 days overdue)")), ("T2", _("T2 (31–90 days overdue)")),
+                ("T3", _("T3 (over 90 days overdue)"))]
 
 
 class ProvisionRate(models.Model):

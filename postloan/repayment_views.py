@@ -18,15 +18,15 @@ from disbursement.selectors import suggested_repayment_reference
 from disbursement.serializers import RepaymentInput
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError, Forbidden
-from loancenter.rules import require_post
+from loancenter.refusals import check_caller
 from postloan.models import Repayment
-from postloan.services import REPAYMENT_POSTS, is_paid_up, outstanding_total, repayment_post
+from postloan.services import is_paid_up, outstanding_total, repayment_post
 
 
 def repayment_new(request, pk: int):
     """GET: the form on its own page; POST: apply the payment and show its allocation."""
-    loan = access_loan(request.user, pk)
-    require_post(request.user, *REPAYMENT_POSTS)
+    loan = access_loan(request.user, pk, action="repayment")
+    check_caller(repayment_post, request.user, loan_id=loan.pk)  # the 403 page, recorded with the loan
     values = {"amount": "", "paid_on": today().isoformat(), "reference": suggested_repayment_reference(loan)}
     error, field_errors, status = None, {}, 200
     if request.method == "POST":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loancenter import posts as P
+from loancenter.lib import params
 from loancenter.lib.errors import Forbidden, RuleViolation
 from postloan.reports import PERIOD_DAYS, portfolio
 from postloan.warnings import evaluate
@@ -121,23 +120,25 @@ class PortfolioSerializer(serializers.Serializer):
 
 class PortfolioView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="default: the latest snapshot"),
-                    OpenApiParameter("period", OpenApiTypes.INT, description="days of the period figures (default 30)")],
+        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE,
+                                     description="default: the latest snapshot; 2000-01-01 to today, else 400"),
+                    OpenApiParameter("period", OpenApiTypes.INT,
+                                     description="days of the period figures (default 30); 1 to 3660, else 400")],
         responses={200: PortfolioSerializer},
     )
     def get(self, request):
         """Every figure of the manager's dashboard; formulas in docs/decisions.md ("Dashboard figures")."""
         if not request.user.has_post(P.MANAGER):
             raise Forbidden("post_required", _("This action needs the post: %(posts)s.") % {"posts": P.POST_LABELS[P.MANAGER]})
-        raw = request.query_params.get("as_of")
         try:
-            as_of = date.fromisoformat(raw) if raw else None
-        except ValueError:
-            raise RuleViolation("as_of", _("as_of must be a date YYYY-MM-DD."), field="as_of") from None
+            as_of = params.parse_as_of(request.query_params.get("as_of"))
+        except ValueError as error:
+            raise RuleViolation("as_of", str(error), field="as_of") from None
         try:
-            period = int(request.query_params.get("period", PERIOD_DAYS))
-        except ValueError:
-            raise RuleViolation("period", _("period must be a number of days."), field="period") from None
+            period = params.parse_int(request.query_params.get("period"), low=1, high=params.MAX_PERIOD_DAYS,
+                                      default=PERIOD_DAYS)
+        except ValueError as error:
+            raise RuleViolation("period", str(error), field="period") from None
         figures = portfolio(as_of, period)
         data = {name: getattr(figures, name) for name in PortfolioSerializer().fields if name != "warnings"}
         data["warnings"] = [

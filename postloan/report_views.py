@@ -6,31 +6,29 @@ API token like every other PDF address (SPEC §8).
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
-from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from applications.models import Product, Status
 from loancenter import posts as P
+from loancenter.lib import export, params
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
+from loancenter.lib.money import q2
 from loancenter.lib.pdf import render_pdf
 from loancenter.models import User
 from loancenter.pdf_views import _user
 from loancenter.rules import require_post
 from postloan import reports, warnings
 from postloan.batch_services import batch_start
-from postloan.models import GRADE_CHOICES, TIERS, WarningLevel
+from postloan.models import GRADE_CHOICES, TIER_CHOICES, TIERS, WarningLevel
 
 REPORT_POSTS = (P.MANAGER, P.GENERAL, P.ARCHIVIST)
 
@@ -41,35 +39,38 @@ def _require(user, *posts: str) -> None:
     require_post(user, *posts)
 
 
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
 def _pct(value) -> str:
     return "" if value is None else f"{value * 100:.2f}%"
 
 
-def _csv(report: reports.ClassificationReport) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="classification-{report.month_end:%Y-%m}.csv"'
-    response.write("\ufeff")  # Excel opens UTF-8 Chinese only with the BOM
-    out = csv.writer(response)
-    out.writerow([_("Classification report"), report.month_end.isoformat()])
-    out.writerow([_("Grade"), _("Loans"), _("Balance"), _("Provision"), _("Share of balance")])
-    for line in [*report.grades, report.total]:
-        out.writerow([line.label or _("Total"), line.loans, f"{line.balance:.2f}", f"{line.provision:.2f}", _pct(line.share)])
-    out.writerow([_("Non-performing balance"), "", f"{report.npl_balance:.2f}", "", _pct(report.npl_ratio)])
-    out.writerow([_("Written off (off the books)"), report.written_off.loans, f"{report.written_off.balance:.2f}", "", ""])
-    out.writerow([])
-    matrix = report.matrix
-    out.writerow([_("Grade migration from %(prev)s to %(cur)s") % {"prev": matrix.previous.isoformat(),
-                                                                  "cur": matrix.month_end.isoformat()}])
-    header = [_("Previous grade")]
-    for _code, label in matrix.columns:
-        header += [f"{label} {_('loans')}", f"{label} {_('balance')}", f"{label} %"]
-    out.writerow([*header, _("Loans"), _("Balance")])
-    for row in matrix.rows:
-        line = [row.label]
-        for cell in row.cells:
-            line += [cell.loans, f"{cell.balance:.2f}", _pct(cell.loans_pct)]
-        out.writerow([*line, row.loans, f"{row.balance:.2f}"])
-    return response
+def _csv(report: reports.ClassificationReport):
+    def rows():
+        yield [_("Classification report"), report.month_end]
+        yield [_("Grade"), _("Loans"), _("Balance"), _("Provision"), _("Share of balance")]
+        for line in [*report.grades, report.total]:
+            yield [line.label or _("Total"), line.loans, q2(line.balance), q2(line.provision), _pct(line.share)]
+        yield [_("Non-performing balance"), None, q2(report.npl_balance), None, _pct(report.npl_ratio)]
+        yield [_("Written off (off the books)"), report.written_off.loans, q2(report.written_off.balance), None, None]
+        yield []
+        matrix = report.matrix
+        yield [_("Grade migration from %(prev)s to %(cur)s") % {"prev": matrix.previous.isoformat(),
+                                                               "cur": matrix.month_end.isoformat()}]
+        header = [_("Previous grade")]
+        for _code, label in matrix.columns:
+            header += [f"{label} {_('loans')}", f"{label} {_('balance')}", f"{label} %"]
+        yield [*header, _("Loans"), _("Balance")]
+        for row in matrix.rows:
+            line = [row.label]
+            for cell in row.cells:
+                line += [cell.loans, q2(cell.balance), _pct(cell.loans_pct)]
+            yield [*line, row.loans, q2(row.balance)]
+
+    # Built now, in the reader's language: the response is written after the view has returned.
+    return export.csv_response(f"classification-{report.month_end:%Y-%m}.csv", list(rows()))
 
 
 def classification(request):
@@ -80,10 +81,17 @@ def classification(request):
             return HttpResponse(status=401)
         return redirect_to_login(request.get_full_path())
     _require(user, *REPORT_POSTS)
-    month_end = reports.parse_month(request.GET.get("month")) or reports.latest_month_end() \
+    fmt = request.GET.get("format", "")
+    try:
+        month = params.parse_month(request.GET.get("month"))
+    except ValueError as error:
+        if fmt in ("csv", "pdf"):  # an export of some other month than asked for would mislead: refuse it
+            return _bad_request(str(error))
+        messages.warning(request, str(error))
+        month = None
+    month_end = (reports.month_end_of(*month) if month else None) or reports.latest_month_end() \
         or reports.previous_month_end(today())
     report = reports.classification_report(month_end)
-    fmt = request.GET.get("format", "")
     if fmt == "csv":
         return _csv(report)
     context = {"report": report, "matrix": report.matrix, "month": f"{month_end:%Y-%m}",
@@ -116,7 +124,6 @@ def batch_run_now(request):
 # Drill-down lists and warning levels (issue 6): the manager (and admin) only.
 
 PAGE_SIZE = 50
-XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 
 
 def _require_manager(user) -> None:
@@ -125,18 +132,18 @@ def _require_manager(user) -> None:
 
 class LoanFilterForm(forms.Form):
     status = forms.MultipleChoiceField(required=False, choices=Status.choices)
-    product = forms.ModelMultipleChoiceField(required=False, queryset=Product.objects.order_by("code"))
-    officer = forms.ModelMultipleChoiceField(required=False, queryset=User.objects.none())
+    product = params.IdMultipleChoiceField(required=False, queryset=Product.objects.order_by("code"))
+    officer = params.IdMultipleChoiceField(required=False, queryset=User.objects.none())
     tier = forms.MultipleChoiceField(required=False, choices=[("current", _lazy("Not overdue"))] + [(t, t) for t in TIERS])
     grade = forms.MultipleChoiceField(required=False, choices=GRADE_CHOICES)
-    dpd_min = forms.IntegerField(required=False, min_value=0, label=_lazy("Days past due from"))
-    dpd_max = forms.IntegerField(required=False, min_value=0, label=_lazy("Days past due to"))
-    decided_from = forms.DateField(required=False)
-    decided_to = forms.DateField(required=False)
-    disbursed_from = forms.DateField(required=False)
-    disbursed_to = forms.DateField(required=False)
-    due_from = forms.DateField(required=False)
-    due_to = forms.DateField(required=False)
+    dpd_min = params.ReportDaysField(required=False, label=_lazy("Days past due from"))
+    dpd_max = params.ReportDaysField(required=False, label=_lazy("Days past due to"))
+    decided_from = params.ReportDateField(required=False)
+    decided_to = params.ReportDateField(required=False)
+    disbursed_from = params.ReportDateField(required=False)
+    disbursed_to = params.ReportDateField(required=False)
+    due_from = params.ReportDateField(required=False)
+    due_to = params.ReportDateField(required=False)
     recovery = forms.BooleanField(required=False, label=_lazy("Written off or in tier T3"))
     order = forms.ChoiceField(required=False, choices=[(k, k) for k in reports.DRILL_ORDERS])
 
@@ -145,55 +152,22 @@ class LoanFilterForm(forms.Form):
         self.fields["officer"].queryset = User.objects.filter(groups__name=P.MARKETING).order_by("username")
 
 
-LIST_HEADER = ["application_no", "customer", "product", "marketing_officer", "status", "amount", "outstanding_principal",
-               "days_past_due", "collection_tier", "grade", "provision", "status_changed_at"]
-
-
-def _row(loan) -> list:
-    return [loan.application_no or f"#{loan.pk}", loan.customer.name, loan.product.code, loan.marketing_officer.username,
-            loan.status, f"{loan.amount:.2f}", f"{loan.outstanding_principal:.2f}", loan.days_past_due,
-            loan.collection_tier, loan.grade, f"{loan.provision:.2f}",
-            timezone.localtime(loan.status_changed_at).strftime("%Y-%m-%d %H:%M")]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _export_csv(loans) -> StreamingHttpResponse:
-    out = csv.writer(_Echo())
+def _export_rows(loans):
+    """The drill-down as rows: a header of labels, then one loan a row with labels for its codes (SPEC §10)."""
+    status, grade, tier = export.labels(Status.choices), export.labels(GRADE_CHOICES), export.labels(TIER_CHOICES)
+    header = [str(h) for h in (_("Application no."), _("Customer"), _("Product"), _("Marketing officer"), _("Status"),
+                               _("Amount"), _("Outstanding principal"), _("Days past due"), _("Collection tier"),
+                               _("Grade"), _("Provision"), _("Status changed at"))]
 
     def rows():
-        yield "\ufeff"
-        yield out.writerow(LIST_HEADER)
+        yield header
         for loan in loans.iterator(chunk_size=2000):
-            yield out.writerow(_row(loan))
+            yield [loan.application_no or f"#{loan.pk}", loan.customer.name, loan.product.name,
+                   loan.marketing_officer.display, status.get(loan.status, loan.status), q2(loan.amount),
+                   q2(loan.outstanding_principal), loan.days_past_due, tier.get(loan.collection_tier, loan.collection_tier),
+                   grade.get(loan.grade, loan.grade), q2(loan.provision), loan.status_changed_at]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="loans.csv"'
-    return response
-
-
-def _export_xlsx(loans) -> HttpResponse:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("loans")
-    sheet.append(LIST_HEADER)
-    for n, loan in enumerate(loans.iterator(chunk_size=2000)):
-        if n >= XLSX_MAX_ROWS:
-            break
-        row = _row(loan)
-        for i in (5, 6, 10):
-            row[i] = Decimal(row[i])
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = 'attachment; filename="loans.xlsx"'
-    return response
+    return rows()
 
 
 def loan_list(request):
@@ -204,17 +178,20 @@ def loan_list(request):
     """
     _require_manager(request.user)
     form = LoanFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    loans = reports.drilldown_loans(filters)
     fmt = request.GET.get("format", "")
+    if form.is_bound and not form.is_valid():
+        # A filter that cannot be applied is never dropped silently (the list would show more than was asked for).
+        if fmt in ("csv", "xlsx"):
+            return _bad_request("; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
+        return render(request, "reports/loans.html", {"form": form, "loans": [], "page": 1, "has_next": False,
+                                                      "has_previous": False, "query": "", "page_size": PAGE_SIZE},
+                      status=400)
+    loans = reports.drilldown_loans(form.cleaned_data if form.is_bound else {})
     if fmt == "csv":
-        return _export_csv(loans)
+        return export.csv_response("loans.csv", _export_rows(loans))
     if fmt == "xlsx":
-        return _export_xlsx(loans)
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+        return export.xlsx_response("loans.xlsx", str(_("Loans")), _export_rows(loans))
+    page = params.parse_page(request.GET.get("page"))
     rows = list(loans[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
     query = request.GET.copy()
     query.pop("page", None)

@@ -48,15 +48,6 @@ def previous_month_end(month_end: date) -> date:
     return month_end.replace(day=1) - timedelta(days=1)
 
 
-def parse_month(value: str | None) -> date | None:
-    """'2025-04' → 2025-04-30; None for anything else."""
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
-        return month_end_of(year, month)
-    except (TypeError, ValueError):
-        return None
-
-
 def latest_month_end(on_or_before: date | None = None) -> date | None:
     rows = LoanMonthEnd.objects.all()
     if on_or_before is not None:

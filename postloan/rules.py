@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loancenter import posts as P
-from loancenter.lib.errors import Forbidden, RuleViolation, SeparationOfDuty
+from loancenter.lib.errors import Forbidden, RuleViolation
 from postloan.batch import grade_for_days
 from postloan.models import GRADE_LABELS, GRADES
 
@@ -111,13 +111,7 @@ def check_case_collector(case, user) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Servicing requests (rules 18–20)
-
-
-def check_not_own_request(filer_id: int, user, what: str) -> None:
-    """SPEC §4: whoever files a request, overrides a grade or proposes a write-off never approves it."""
-    if filer_id == user.pk:
-        raise SeparationOfDuty(_("You %(what)s and may not also approve it (separation of duty).") % {"what": what})
+# Servicing requests (rules 18–20); maker ≠ checker is the kernel's loancenter.rules.check_maker_checker
 
 
 def extension_limit(original_term: int) -> int:

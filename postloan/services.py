@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from applications.models import Loan, Status
 from applications.workflow import audit, jsonable, run_transition
+from disbursement.models import Disbursement
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.lib.money import ZERO, q2
-from loancenter.rules import require_post
+from loancenter.refusals import recorded
+from loancenter.rules import check_amount, check_past_date
 from postloan.batch import provision_rates
 from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, accrue_penalties
 from postloan.schedule import build_schedule
@@ -76,20 +78,33 @@ def _allocate(installments: list[Installment], amount: Decimal, paid_on: date) -
     return lines
 
 
+@recorded("repayment", posts=REPAYMENT_POSTS)
 def repayment_post(*, loan_id: int, actor, amount: Decimal, paid_on: date, reference: str) -> tuple[Repayment, bool]:
-    """Apply a payment; returns (repayment, created). The same reference again returns the first result, applying nothing."""
-    require_post(actor, *REPAYMENT_POSTS)
+    """Apply a payment; returns (repayment, created). The same reference again returns the first result, applying nothing.
+
+    The same new reference sent to two loans at once: one is applied, the other is refused (409 ``reference_reused``)
+    — the unique reference decides between them, whichever loan's lock was taken first.
+    """
     reference = (reference or "").strip()
     if not reference:
         raise RuleViolation("reference", _("A payment carries a reference."), field="reference")
     existing = Repayment.objects.filter(reference=reference).first()
     if existing is not None:
         return _same_reference(existing, loan_id), False
-    amount = Decimal(amount)
-    if amount <= 0 or amount != q2(amount):
-        raise RuleViolation("amount", _("The amount must be positive with at most two decimals."), field="amount")
-    if paid_on > today():
-        raise RuleViolation("paid_on", _("The payment date cannot be in the future."), field="paid_on")
+    check_amount(amount)
+    try:
+        return _apply_repayment(loan_id=loan_id, actor=actor, amount=Decimal(amount), paid_on=paid_on,
+                                reference=reference)
+    except IntegrityError:
+        # A concurrent twin with the same reference committed first (on another loan, whose lock this one never
+        # waited for): its row answers, as a repeat of it would.
+        existing = Repayment.objects.filter(reference=reference).first()
+        if existing is None:
+            raise
+        return _same_reference(existing, loan_id), False
+
+
+def _apply_repayment(*, loan_id: int, actor, amount: Decimal, paid_on: date, reference: str) -> tuple[Repayment, bool]:
     with transaction.atomic():
         loan = Loan.objects.select_for_update().get(pk=loan_id)
         existing = Repayment.objects.filter(reference=reference).first()  # a concurrent twin may have won the lock
@@ -97,6 +112,9 @@ def repayment_post(*, loan_id: int, actor, amount: Decimal, paid_on: date, refer
             return _same_reference(existing, loan_id), False
         if loan.status not in (Status.ACTIVE,):
             raise InvalidState(_("Repayments are posted only to active loans (this one is %(s)s).") % {"s": loan.get_status_display()})
+        disbursed_on = Disbursement.objects.filter(loan=loan).values_list("disbursed_on", flat=True).first()
+        check_past_date(paid_on, field="paid_on", code="paid_on", not_before=disbursed_on,
+                        not_before_what=_("the loan's disbursement"))
         installments = list(loan.installments.filter(paid_off_on__isnull=True).order_by("number").select_for_update())
         accrue_penalties(loan, installments, paid_on)  # the penalty up to the payment date, before its base changes
         owed = sum((i.total_due for i in installments), ZERO)

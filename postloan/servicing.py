@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,13 +19,14 @@ from django.utils.translation import gettext as _
 from applications import rules as app_rules
 from applications.models import Customer, Loan, Status
 from applications.services import customer_audit
-from applications.workflow import audit, jsonable, record_refusal
+from applications.workflow import audit, jsonable
 from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import add_months, today
-from loancenter.lib.errors import Conflict, DomainError, Forbidden, InvalidState, RuleViolation
+from loancenter.lib.errors import Conflict, Forbidden, InvalidState, RuleViolation
 from loancenter.lib.money import BULLET, ZERO, monthly_rate, q2
-from loancenter.rules import require_post
+from loancenter.refusals import recorded
+from loancenter.rules import check_maker_checker, check_past_date
 from postloan import rules
 from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, RepaymentAccount, ServicingRequest, accrue_penalties
 from postloan.schedule import build_schedule
@@ -35,23 +36,6 @@ SR = ServicingRequest
 BORROWER_FIELDS = ("name", "phone", "address", "employer", "occupation", "monthly_income", "monthly_debt_payment",
                    "civil_capacity", "id_number")  # every verified fact of rule 23 changes here after disbursement
 PREPAYMENTS = (SR.PREPAY_PARTIAL, SR.PREPAY_FULL)
-
-
-def _recorded(action: str):
-    def wrap(fn):
-        def inner(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except DomainError as error:
-                loan_id = kwargs.get("loan_id") or SR.objects.filter(pk=kwargs.get("request_id")).values_list(
-                    "loan_id", flat=True).first()
-                record_refusal(actor=kwargs.get("actor"), action=action, loan_id=loan_id, error=error)
-                raise
-
-        inner.__name__, inner.__doc__ = fn.__name__, fn.__doc__
-        return inner
-
-    return wrap
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -130,7 +114,6 @@ def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal]:
 
 
 def _check_filer(loan: Loan, actor) -> None:
-    require_post(actor, P.MARKETING, P.GENERAL)
     if not actor.has_post(P.GENERAL) and loan.marketing_officer_id != actor.pk:
         raise Forbidden("not_owner", _("A servicing request is filed by the loan's own marketing officer or the general post."))
     app_rules.check_separation(loan, actor, None)
@@ -169,7 +152,7 @@ def _validate_customer(customer: Customer, changes: dict) -> None:
     customer.full_clean(exclude=["officer", "birth_date", "gender", *(() if "id_number" in changes else ("id_number",))])
 
 
-@_recorded("servicing_file")
+@recorded("servicing_file", posts=(P.MARKETING, P.GENERAL))
 def servicing_file(*, loan_id: int, actor, kind: str, reason: str = "", amount: Decimal | None = None,
                    extension_months: int | None = None, guarantor_consent: bool = False,
                    account_no: str = "", bank: str = "", changes: dict | None = None) -> ServicingRequest:
@@ -227,8 +210,7 @@ def _lock_request(request_id: int, version: int | None = None) -> tuple[Servicin
 
 
 def _check_reviewer(request: ServicingRequest, loan: Loan, actor) -> None:
-    require_post(actor, P.REVIEWER)
-    rules.check_not_own_request(request.filed_by_id, actor, _("filed this servicing request"))
+    check_maker_checker(request.filed_by_id, actor, what=_("filed this servicing request"))
     app_rules.check_separation(loan, actor, None)
     if request.status != SR.PENDING:
         raise InvalidState(_("This request is already %(s)s.") % {"s": request.get_status_display()})
@@ -236,7 +218,7 @@ def _check_reviewer(request: ServicingRequest, loan: Loan, actor) -> None:
         raise InvalidState(_("The loan is no longer active (%(s)s).") % {"s": loan.get_status_display()})
 
 
-@_recorded("servicing_approve")
+@recorded("servicing_approve", loan=("request_id", SR), posts=(P.REVIEWER,))
 def servicing_approve(*, request_id: int, actor, note: str = "", version: int | None = None) -> ServicingRequest:
     """A reviewer who did not file it approves: data changes and extensions apply now, prepayments await execution."""
     on = today()
@@ -274,7 +256,7 @@ def _typed(values: dict) -> dict:
     return {k: Decimal(v) if k in ("monthly_income", "monthly_debt_payment") else v for k, v in values.items()}
 
 
-@_recorded("servicing_reject")
+@recorded("servicing_reject", loan=("request_id", SR), posts=(P.REVIEWER,))
 def servicing_reject(*, request_id: int, actor, note: str, version: int | None = None) -> ServicingRequest:
     with transaction.atomic():
         request, loan = _lock_request(request_id, version)
@@ -325,18 +307,15 @@ def _apply_extension(loan: Loan, request: ServicingRequest, on: date) -> dict:
 # Execution of an approved prepayment (the money arrives)
 
 
-@_recorded("servicing_execute")
+@recorded("servicing_execute", loan=("request_id", SR), posts=REPAYMENT_POSTS)
 def servicing_execute(*, request_id: int, actor, paid_on: date, reference: str,
                       version: int | None = None) -> ServicingRequest:
     """Post an approved prepayment. Partial: the amount pays what is due on ``paid_on`` first (penalty → interest →
     principal), the rest goes to principal, and the remaining installments are recomputed (same dates, lower amounts).
     Full: everything due, the principal not yet due and its accrued interest; then the loan is settled."""
-    require_post(actor, *REPAYMENT_POSTS)
     reference = (reference or "").strip()
     if not reference:
         raise RuleViolation("reference", _("A payment carries a reference."), field="reference")
-    if paid_on > today():
-        raise RuleViolation("paid_on", _("The payment date cannot be in the future."), field="paid_on")
     with transaction.atomic():
         request, loan = _lock_request(request_id, version)
         app_rules.check_separation(loan, actor, None)
@@ -349,8 +328,8 @@ def servicing_execute(*, request_id: int, actor, paid_on: date, reference: str,
             raise InvalidState(_("The loan is no longer active (%(s)s).") % {"s": loan.get_status_display()})
         if Repayment.objects.filter(reference=reference).exists():
             raise Conflict("reference_reused", _("Reference %(ref)s was already used.") % {"ref": reference})
-        if paid_on < loan.receipt.value_date:
-            raise RuleViolation("paid_on", _("The payment date is before the loan's value date."), field="paid_on")
+        check_past_date(paid_on, field="paid_on", code="paid_on", not_before=loan.receipt.value_date,
+                        not_before_what=_("the loan's value date"))
         if request.kind == SR.PREPAY_PARTIAL:
             repayment, result = _execute_partial(loan, request, actor, paid_on, reference)
         else:
@@ -369,10 +348,14 @@ def servicing_execute(*, request_id: int, actor, paid_on: date, reference: str,
 def _post(loan: Loan, actor, *, amount: Decimal, paid_on: date, reference: str, lines: list[dict],
           principal: Decimal) -> Repayment:
     totals = {p: sum((line[p] for line in lines), ZERO) for p in ("penalty", "interest")}
-    return Repayment.objects.create(
-        loan=loan, reference=reference, amount=amount, paid_on=paid_on, to_penalty=totals["penalty"],
-        to_interest=totals["interest"], to_principal=principal, allocation=jsonable(lines), posted_by=actor,
-    )
+    try:
+        with transaction.atomic():  # a twin with the same reference may have committed since it was looked for
+            return Repayment.objects.create(
+                loan=loan, reference=reference, amount=amount, paid_on=paid_on, to_penalty=totals["penalty"],
+                to_interest=totals["interest"], to_principal=principal, allocation=jsonable(lines), posted_by=actor,
+            )
+    except IntegrityError:
+        raise Conflict("reference_reused", _("Reference %(ref)s was already used.") % {"ref": reference}) from None
 
 
 def _execute_partial(loan: Loan, request: ServicingRequest, actor, paid_on: date, reference: str):

@@ -20,6 +20,7 @@ from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
+from loancenter.refusals import check_caller
 from postloan import collections, forms, grades, servicing, write_off
 from postloan.models import CollectionAgency, CollectionCase, EscalationTask, GradeChange, ServicingRequest, WriteOff
 from postloan.selectors import loan_postloan_context, pending_for
@@ -28,14 +29,18 @@ SR = ServicingRequest
 
 
 def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: str, initial: dict | None = None,
-               intro: str = ""):
-    """One page with one form built from a DRF input; POST parses it and calls ``call(validated_data)``."""
+               intro: str = "", service=None):
+    """One page with one form built from a DRF input; POST parses it and calls ``call(validated_data)``.
+
+    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2)."""
     serializer = input_cls()
     values, field_errors, error, status = dict(initial or {}), {}, None, 200
     if request.method == "POST":
         values = _post_data(serializer, request.POST)
         parsed = input_cls(data=values)
         try:
+            if service is not None:
+                check_caller(service, request.user, loan_id=loan.pk)
             parsed.is_valid(raise_exception=True)
             call(dict(parsed.validated_data))
         except InputError as exc:
@@ -58,10 +63,14 @@ def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: s
     }, status=status)
 
 
-def _post_action(request, call, *, input_cls, done: str, back: str):
-    """A small form on a detail page (approve, reject, done…): errors come back as a message on that page."""
+def _post_action(request, call, *, input_cls, done: str, back: str, service=None, loan_id: int | None = None):
+    """A small form on a detail page (approve, reject, done…): errors come back as a message on that page.
+
+    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2)."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    if service is not None:
+        check_caller(service, request.user, loan_id=loan_id)  # a wrong post: the 403 page, whatever it sent
     parsed = input_cls(data=_post_data(input_cls(), request.POST))
     try:
         parsed.is_valid(raise_exception=True)
@@ -104,7 +113,8 @@ def case_detail(request, pk: int):
             collections.collection_action_log(case_id=case.pk, actor=request.user, **data)
 
         return _form_page(request, input_cls=forms.CollectionActionInput, title=_("Log a collection action"), loan=case.loan,
-                          call=call, done=_("Collection action logged."), back=back)
+                          call=call, done=_("Collection action logged."), back=back,
+                          service=collections.collection_action_log)
     rows = _describe(forms.CollectionActionInput(), {"contacted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
                                                      "target": "borrower", "phone": case.loan.customer.phone}, {})
     for row in rows:
@@ -126,7 +136,8 @@ def task_done(request, pk: int):
     task = get_object_or_404(EscalationTask, pk=pk)
     access_loan(request.user, task.loan_id)
     return _post_action(request, lambda d: collections.escalation_task_done(task_id=task.pk, actor=request.user, **d),
-                        input_cls=forms.NoteInput, done=_("Task marked done."), back=f"/postloan/cases/{task.case_id}/")
+                        input_cls=forms.NoteInput, done=_("Task marked done."), back=f"/postloan/cases/{task.case_id}/",
+                        service=collections.escalation_task_done, loan_id=task.loan_id)
 
 
 def agencies(request):
@@ -169,7 +180,8 @@ def servicing_file(request, pk: int, kind: str):
         servicing.servicing_file(loan_id=loan.pk, actor=request.user, kind=kind, **data)
 
     return _form_page(request, input_cls=forms.servicing_input_for(kind), title=str(labels[kind]), loan=loan, call=call,
-                      done=_("Request filed; it waits for a reviewer."), back=f"/postloan/loans/{loan.pk}/")
+                      done=_("Request filed; it waits for a reviewer."), back=f"/postloan/loans/{loan.pk}/",
+                      service=servicing.servicing_file)
 
 
 def servicing_list(request):
@@ -188,18 +200,17 @@ def servicing_detail(request, pk: int):
 
 def servicing_action(request, pk: int, action: str):
     item = get_object_or_404(SR, pk=pk)
-    access_loan(request.user, item.loan_id)
-    back = f"/postloan/servicing/{item.pk}/"
-    if action == "approve":
-        return _post_action(request, lambda d: servicing.servicing_approve(request_id=item.pk, actor=request.user, **d),
-                            input_cls=forms.OptionalNoteInput, done=_("Request approved."), back=back)
-    if action == "reject":
-        return _post_action(request, lambda d: servicing.servicing_reject(request_id=item.pk, actor=request.user, **d),
-                            input_cls=forms.NoteInput, done=_("Request rejected."), back=back)
-    if action == "execute":
-        return _post_action(request, lambda d: servicing.servicing_execute(request_id=item.pk, actor=request.user, **d),
-                            input_cls=forms.ExecuteInput, done=_("Prepayment posted."), back=back)
-    raise Http404
+    calls = {
+        "approve": (servicing.servicing_approve, forms.OptionalNoteInput, _("Request approved.")),
+        "reject": (servicing.servicing_reject, forms.NoteInput, _("Request rejected.")),
+        "execute": (servicing.servicing_execute, forms.ExecuteInput, _("Prepayment posted.")),
+    }
+    if action not in calls:
+        raise Http404
+    service, input_cls, done = calls[action]
+    access_loan(request.user, item.loan_id, action=service.action)
+    return _post_action(request, lambda d: service(request_id=item.pk, actor=request.user, **d), input_cls=input_cls,
+                        done=done, back=f"/postloan/servicing/{item.pk}/", service=service, loan_id=item.loan_id)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -213,6 +224,7 @@ def write_off_propose(request, pk: int):
         call=lambda d: write_off.write_off_propose(loan_id=loan.pk, actor=request.user, reason=d["reason"],
                                                    legal_documents=sorted(d["legal_documents"])),
         done=_("Write-off proposed; it waits for review."), back=f"/postloan/loans/{loan.pk}/",
+        service=write_off.write_off_propose,
     )
 
 
@@ -229,22 +241,20 @@ def write_off_detail(request, pk: int):
 
 def write_off_action(request, pk: int, action: str):
     item = get_object_or_404(WriteOff, pk=pk)
-    access_loan(request.user, item.loan_id)
     back = f"/postloan/write-offs/{item.pk}/"
     calls = {
-        "review": (forms.OptionalNoteInput, lambda d: write_off.write_off_review(write_off_id=item.pk, actor=request.user, **d),
-                   _("Write-off reviewed.")),
-        "approve": (forms.OptionalNoteInput, lambda d: write_off.write_off_approve(write_off_id=item.pk, actor=request.user,
-                                                                                   **d), _("Write-off approved.")),
-        "reject": (forms.NoteInput, lambda d: write_off.write_off_reject(write_off_id=item.pk, actor=request.user, **d),
-                   _("Write-off rejected.")),
-        "recovery": (forms.RecoveryInput, lambda d: write_off.recovery_record(loan_id=item.loan_id, actor=request.user, **d),
-                     _("Recovery recorded.")),
+        "review": (forms.OptionalNoteInput, write_off.write_off_review, _("Write-off reviewed.")),
+        "approve": (forms.OptionalNoteInput, write_off.write_off_approve, _("Write-off approved.")),
+        "reject": (forms.NoteInput, write_off.write_off_reject, _("Write-off rejected.")),
+        "recovery": (forms.RecoveryInput, write_off.recovery_record, _("Recovery recorded.")),
     }
     if action not in calls:
         raise Http404
-    input_cls, call, done = calls[action]
-    return _post_action(request, call, input_cls=input_cls, done=done, back=back)
+    input_cls, service, done = calls[action]
+    access_loan(request.user, item.loan_id, action=service.action)
+    target = {"loan_id": item.loan_id} if action == "recovery" else {"write_off_id": item.pk}
+    return _post_action(request, lambda d: service(**target, actor=request.user, **d), input_cls=input_cls, done=done,
+                        back=back, service=service, loan_id=item.loan_id)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -259,17 +269,19 @@ def grade_change_propose(request, pk: int):
         done=_("Grade change recorded (a better grade waits for a second person's approval)."),
         back=f"/postloan/loans/{loan.pk}/",
         intro=_("A worse grade applies at once and stays as a floor; a better one needs a second person's approval."),
+        service=grades.grade_change_propose,
     )
 
 
 def grade_change_action(request, pk: int, action: str):
     item = get_object_or_404(GradeChange, pk=pk)
-    access_loan(request.user, item.loan_id)
-    back = f"/postloan/loans/{item.loan_id}/"
-    if action == "approve":
-        return _post_action(request, lambda d: grades.grade_change_approve(change_id=item.pk, actor=request.user, **d),
-                            input_cls=forms.OptionalNoteInput, done=_("Grade change approved."), back=back)
-    if action == "reject":
-        return _post_action(request, lambda d: grades.grade_change_reject(change_id=item.pk, actor=request.user, **d),
-                            input_cls=forms.NoteInput, done=_("Grade change rejected."), back=back)
-    raise Http404
+    calls = {
+        "approve": (grades.grade_change_approve, forms.OptionalNoteInput, _("Grade change approved.")),
+        "reject": (grades.grade_change_reject, forms.NoteInput, _("Grade change rejected.")),
+    }
+    if action not in calls:
+        raise Http404
+    service, input_cls, done = calls[action]
+    access_loan(request.user, item.loan_id, action=service.action)
+    return _post_action(request, lambda d: service(change_id=item.pk, actor=request.user, **d), input_cls=input_cls,
+                        done=done, back=f"/postloan/loans/{item.loan_id}/", service=service, loan_id=item.loan_id)

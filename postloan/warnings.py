@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from loancenter import posts as P
 from loancenter.lib.errors import RuleViolation
+from loancenter.refusals import recorded
 from loancenter.rules import require_post
 from postloan.models import WarningLevel
 from postloan.reports import pct_text
@@ -36,6 +37,7 @@ def can_set_warnings(user) -> bool:
     return user.has_post(P.MANAGER)
 
 
+@recorded("warning_level_set")
 def warning_level_set(*, actor, figure: str, threshold, direction: str) -> WarningLevel:
     """A new current level for ``figure`` (the previous ones stay as history). The manager only (a superuser
     without the post neither: SPEC §16.14)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,12 +22,11 @@ from applications.workflow import audit, run_transition
 from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
-from loancenter.lib.errors import Conflict, InvalidState, RuleViolation, SeparationOfDuty
-from loancenter.lib.money import ZERO, q2
-from loancenter.rules import require_post
-from postloan import rules
+from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
+from loancenter.lib.money import ZERO
+from loancenter.refusals import recorded
+from loancenter.rules import check_amount, check_maker_checker, check_past_date, require_post
 from postloan.models import ACCRUAL_FIELDS, Installment, WriteOff, WriteOffRecovery, accrue_penalties
-from postloan.servicing import _recorded
 
 WO = WriteOff
 DOCUMENT_CODES = {code for code, _label in WO.LEGAL_DOCUMENTS}
@@ -42,10 +41,9 @@ def _lock(write_off_id: int, version: int | None = None) -> tuple[WriteOff, Loan
     return write_off, loan
 
 
-@_recorded("write_off_propose")
+@recorded("write_off_propose", posts=(P.GENERAL,))
 def write_off_propose(*, loan_id: int, actor, reason: str, legal_documents: list[str]) -> WriteOff:
     """The general post proposes writing off an active loan, listing the legal documents that support it."""
-    require_post(actor, P.GENERAL)
     with transaction.atomic():
         loan = Loan.objects.select_for_update().get(pk=loan_id)
         app_rules.check_separation(loan, actor, None)
@@ -76,13 +74,12 @@ def write_off_propose(*, loan_id: int, actor, reason: str, legal_documents: list
     return write_off
 
 
-@_recorded("write_off_review")
+@recorded("write_off_review", loan=("write_off_id", WO), posts=(P.REVIEWER,))
 def write_off_review(*, write_off_id: int, actor, note: str = "", version: int | None = None) -> WriteOff:
     """A reviewer, not the proposer, checks the file (审查)."""
-    require_post(actor, P.REVIEWER)
     with transaction.atomic():
         write_off, loan = _lock(write_off_id, version)
-        rules.check_not_own_request(write_off.proposed_by_id, actor, _("proposed this write-off"))
+        check_maker_checker(write_off.proposed_by_id, actor, what=_("proposed this write-off"))
         app_rules.check_separation(loan, actor, None)
         if write_off.status != WO.PROPOSED:
             raise InvalidState(_("This write-off is %(s)s, not waiting for review.") % {"s": write_off.get_status_display()})
@@ -93,15 +90,13 @@ def write_off_review(*, write_off_id: int, actor, note: str = "", version: int |
     return write_off
 
 
-@_recorded("write_off_approve")
+@recorded("write_off_approve", loan=("write_off_id", WO), posts=(P.MANAGER, P.APPROVER))
 def write_off_approve(*, write_off_id: int, actor, note: str = "", version: int | None = None) -> WriteOff:
     """A manager or approver who neither proposed nor reviewed it approves (rule 21: approved by someone else)."""
-    require_post(actor, P.MANAGER, P.APPROVER)
     with transaction.atomic():
         write_off, loan = _lock(write_off_id, version)
-        rules.check_not_own_request(write_off.proposed_by_id, actor, _("proposed this write-off"))
-        if write_off.reviewed_by_id == actor.pk:
-            raise SeparationOfDuty(_("You reviewed this write-off and may not also approve it (separation of duty)."))
+        check_maker_checker(write_off.proposed_by_id, actor, what=_("proposed this write-off"))
+        check_maker_checker(write_off.reviewed_by_id, actor, what=_("reviewed this write-off"))
         app_rules.check_separation(loan, actor, None)
         if write_off.status != WO.REVIEWED:
             raise InvalidState(_("A write-off is approved after it is reviewed (this one is %(s)s).")
@@ -113,12 +108,12 @@ def write_off_approve(*, write_off_id: int, actor, note: str = "", version: int 
     return write_off
 
 
-@_recorded("write_off_reject")
+@recorded("write_off_reject", loan=("write_off_id", WO), posts=(P.REVIEWER, P.MANAGER, P.APPROVER))
 def write_off_reject(*, write_off_id: int, actor, note: str, version: int | None = None) -> WriteOff:
     """The reviewer (while proposed) or the manager/approver (once reviewed) may turn it down; never the proposer."""
     with transaction.atomic():
         write_off, loan = _lock(write_off_id, version)
-        rules.check_not_own_request(write_off.proposed_by_id, actor, _("proposed this write-off"))
+        check_maker_checker(write_off.proposed_by_id, actor, what=_("proposed this write-off"))
         if write_off.status == WO.PROPOSED:
             require_post(actor, P.REVIEWER)
         elif write_off.status == WO.REVIEWED:
@@ -162,11 +157,10 @@ def recovered_total(write_off: WriteOff) -> Decimal:
     return write_off.recoveries.aggregate(s=Sum("amount"))["s"] or ZERO
 
 
-@_recorded("write_off_recovery")
+@recorded("write_off_recovery", posts=(P.GENERAL,))
 def recovery_record(*, loan_id: int, actor, amount: Decimal, recovered_on: date, reference: str,
                     note: str = "") -> tuple[WriteOffRecovery, bool]:
     """Record money recovered on a written-off loan; the same reference again returns the first record."""
-    require_post(actor, P.GENERAL)
     reference = (reference or "").strip()
     if not reference:
         raise RuleViolation("reference", _("A recovery carries a reference."), field="reference")
@@ -175,22 +169,30 @@ def recovery_record(*, loan_id: int, actor, amount: Decimal, recovered_on: date,
         if existing.loan_id != int(loan_id):
             raise Conflict("reference_reused", _("Reference %(ref)s was already used for another loan.") % {"ref": reference})
         return existing, False
-    if amount is None or amount <= 0 or amount != q2(amount):
-        raise RuleViolation("amount", _("The amount must be positive with at most two decimals."), field="amount")
-    if recovered_on > today():
-        raise RuleViolation("recovered_on", _("The recovery date cannot be in the future."), field="recovered_on")
+    check_amount(amount)
     with transaction.atomic():
         loan = Loan.objects.select_for_update().get(pk=loan_id)
         app_rules.check_separation(loan, actor, None)
         write_off = WO.objects.filter(loan=loan, status=WO.DONE).first()
         if loan.status != Status.WRITTEN_OFF or write_off is None:
             raise InvalidState(_("Recoveries are recorded on written-off loans; repayments of active loans are posted as repayments."))
+        check_past_date(recovered_on, field="recovered_on", code="recovered_on", not_before=write_off.written_off_on,
+                        not_before_what=_("the write-off"))
         left = write_off.total - recovered_total(write_off)
         if amount > left:
             raise RuleViolation("over_recovery", _("%(a)s exceeds what is left of the amount written off, %(left)s.")
                                 % {"a": f"{amount:,.2f}", "left": f"{left:,.2f}"}, field="amount")
-        recovery = WriteOffRecovery.objects.create(write_off=write_off, loan=loan, amount=amount, recovered_on=recovered_on,
-                                                   reference=reference, note=note or "", recorded_by=actor)
+        try:
+            with transaction.atomic():  # a twin with the same reference may have committed since it was looked for
+                recovery = WriteOffRecovery.objects.create(write_off=write_off, loan=loan, amount=amount,
+                                                           recovered_on=recovered_on, reference=reference,
+                                                           note=note or "", recorded_by=actor)
+        except IntegrityError:
+            twin = WriteOffRecovery.objects.filter(reference=reference).first()
+            if twin is not None and twin.loan_id == loan.pk:
+                return twin, False
+            raise Conflict("reference_reused", _("Reference %(ref)s was already used for another loan.")
+                           % {"ref": reference}) from None
         audit(actor=actor, action="write_off_recovery", loan=loan, obj=recovery,
               payload={"amount": amount, "recovered_on": recovered_on, "reference": reference})
     return recovery, True

@@ -26,7 +26,7 @@ from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
 from loancenter.lib.money import first_installment
-from loancenter.rules import require_post
+from loancenter.refusals import recorded
 from review.rules import approver_within_authority
 
 
@@ -160,11 +160,11 @@ def loan_escalate(*, loan_id: int, actor, reason: str) -> Loan:
                           check=lambda loan: _require_reason(reason), apply=apply)
 
 
+@recorded("customer_notified", posts=(P.MARKETING, P.MANAGER))
 @transaction.atomic
 def decision_record_notification(*, loan_id: int, actor, notified_on: date) -> Loan:
     """Rule 12: the customer is told of the decision within 3 working days; the officer records when."""
     loan = Loan.objects.select_for_update().get(pk=loan_id)
-    require_post(actor, P.MARKETING, P.MANAGER)
     if actor.has_post(P.MARKETING) and not actor.has_post(P.MANAGER) and loan.marketing_officer_id != actor.pk:
         raise Forbidden("not_owner", _("Only the loan's own marketing officer may do this."))
     if loan.decided_at is None or loan.status not in (Status.APPROVED, Status.REJECTED) and loan.stage_reached < 6:

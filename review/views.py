@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from applications.selectors import access_loan
 from loancenter.lib.errors import DomainError
+from loancenter.refusals import check_caller
 from review.services import decision_record_notification
 
 
@@ -22,7 +23,8 @@ def loan_notification(request, pk: int):
     """Rule 12: the officer records the day the customer was told of the decision."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    loan = access_loan(request.user, pk)
+    loan = access_loan(request.user, pk, action="customer_notified")
+    check_caller(decision_record_notification, request.user, loan_id=loan.pk)  # the post before the input
     form = NotificationForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter the date the customer was notified."))

@@ -9,6 +9,9 @@ import chinese_calendar
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
+# SPEC §10: no date of a past event (a payment, an interview, a receipt…) lies before this day.
+EARLIEST_EVENT_DATE = date(2000, 1, 1)
+
 logger = logging.getLogger(__name__)
 
 # Holidays that fall on the same calendar day every year (元旦, 劳动节, 国庆节's first three days). Used only for

@@ -52,6 +52,15 @@ class InvalidState(DomainError):
         super().__init__("invalid_state", message)
 
 
+class OutOfScope(DomainError):
+    """The object exists outside the reader's data scope (SPEC §4): answered as a plain 404, recorded as a refusal."""
+
+    status = 404
+
+    def __init__(self, message: str):
+        super().__init__("out_of_scope", message)
+
+
 class Conflict(DomainError):
     status = 409
 

@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# SPEC §10: no amount above 10^12 comes in (a 400, never a 500); the money columns hold 14 digits, 2 of them cents.
+MAX_AMOUNT = Decimal(10) ** 12
 
 EQUAL_INSTALLMENT = "equal_installment"
 EQUAL_PRINCIPAL = "equal_principal"

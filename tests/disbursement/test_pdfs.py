@@ -60,10 +60,12 @@ def test_pdf_outside_data_scope_is_404_and_anonymous_is_refused(client, staff, a
     assert client.get(f"/loans/{active_loan.pk}/receipt.pdf", HTTP_AUTHORIZATION="Token nope").status_code == 401
 
 
-def test_receipt_before_it_is_prepared_is_404(client, staff, flow, draft):
+def test_receipt_before_it_is_prepared_is_409_with_the_reason(client, staff, flow, draft):
     loan = flow.advance(draft, Status.CONTRACT_SIGNED)
     client.force_login(staff.rev)
-    assert client.get(f"/loans/{loan.pk}/receipt.pdf").status_code == 404
+    response = client.get(f"/loans/{loan.pk}/receipt.pdf")
+    assert response.status_code == 409  # the loan exists, its receipt not yet (tests/disbursement/test_papers.py)
+    assert "receipt" in response.content.decode()
 
 
 @pytest.mark.sidedoor(rule="auth", path="browser: GET /loans/{id}/receipt.pdf with an expired token")

@@ -84,7 +84,7 @@ def test_csv_and_excel_export_the_same_filter(client, staff, book):
     response = client.get(URL + "?status=active&dpd_min=1&format=csv")
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert rows[0][0] == "application_no"
+    assert rows[0][0] == "Application no."
     assert {r[0] for r in rows[1:]} == {book[n].application_no for n in ("t1", "t2", "npl")}
     response = client.get(URL + "?status=active&dpd_min=1&format=xlsx")
     sheet = load_workbook(io.BytesIO(response.content)).active

@@ -247,7 +247,7 @@ def test_notification_between_decision_and_today_is_recorded(ctx, decided):
 def test_notification_date_outside_decision_to_today_is_refused(ctx, decided, offset):
     on = decision_day(decided) - timedelta(days=1) if offset == "before_decision" else today() + timedelta(days=1)
     error = assert_refused(decided, RuleViolation, lambda: decision_record_notification(
-        loan_id=decided.pk, actor=ctx.staff.mkt, notified_on=on), code="notified_on", recorded=False)
+        loan_id=decided.pk, actor=ctx.staff.mkt, notified_on=on), code="notified_on")
     assert error.field == "notified_on"
 
 
@@ -255,7 +255,7 @@ def test_notification_is_recorded_once(ctx, decided):
     decision_record_notification(loan_id=decided.pk, actor=ctx.staff.mkt, notified_on=today())
     decided.refresh_from_db()
     assert_refused(decided, InvalidState, lambda: decision_record_notification(
-        loan_id=decided.pk, actor=ctx.staff.mkt, notified_on=today()), recorded=False)
+        loan_id=decided.pk, actor=ctx.staff.mkt, notified_on=today()))
 
 
 def test_rejection_is_notified_too(ctx):
@@ -268,13 +268,13 @@ def test_rejection_is_notified_too(ctx):
 def test_no_notification_before_a_decision(ctx):
     loan = ctx.advance(ctx.loan(), Status.PENDING_APPROVAL)
     assert_refused(loan, InvalidState, lambda: decision_record_notification(
-        loan_id=loan.pk, actor=ctx.staff.mkt, notified_on=today()), recorded=False)
+        loan_id=loan.pk, actor=ctx.staff.mkt, notified_on=today()))
 
 
 @pytest.mark.parametrize("persona, code", [("mkt2", "not_owner"), ("rev", "post_required"), ("appr", "post_required")])
 def test_only_the_loans_officer_or_the_manager_records_the_notification(ctx, decided, persona, code):
     assert_refused(decided, Forbidden, lambda: decision_record_notification(
-        loan_id=decided.pk, actor=getattr(ctx.staff, persona), notified_on=today()), code=code, recorded=False)
+        loan_id=decided.pk, actor=getattr(ctx.staff, persona), notified_on=today()), code=code)
 
 
 def decided_at(ctx, when: datetime, *, to=Status.APPROVED) -> Loan:
