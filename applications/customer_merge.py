@@ -19,10 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import Customer, CustomerMerge, Guarantor, Loan
-from applications.workflow import audit, jsonable, record_refusal
+from applications.workflow import audit, jsonable
 from loancenter import posts as P
-from loancenter.lib.errors import DomainError, Forbidden, InvalidState, RuleViolation, SeparationOfDuty
+from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation, SeparationOfDuty
 from loancenter.lib.identifiers import ID_NUMBER, duplicates, normalise_id_number
+from loancenter.refusals import recording
 from loancenter.rules import require_post
 
 # Sent inside the approval's transaction before the rows move: ``kept_id``, ``merged_id``. A receiver resolves what
@@ -89,12 +90,8 @@ def _require_active(actor, *posts: str) -> None:
 
 def _recorded(action: str, fn, actor, **kwargs):
     """Run ``fn`` in a transaction; a refusal changes nothing and is kept in ``RefusedAttempt``."""
-    try:
-        with transaction.atomic():
-            return fn(actor=actor, **kwargs)
-    except DomainError as error:
-        record_refusal(actor=actor, action=action, loan_id=None, error=error)
-        raise
+    with recording(action, actor=actor), transaction.atomic():
+        return fn(actor=actor, **kwargs)
 
 
 def customer_merge_file(*, actor, kept_id: int, merged_id: int, reason: str) -> CustomerMerge:

@@ -15,9 +15,9 @@ from loancenter.admin_site import ReadOnlyAdmin, ServiceBackedAdmin, holds_admin
 from loancenter.lib.errors import DomainError
 from loancenter.models import AuditEntry, LoginCounter, PiiView, RefusedAttempt, StaffRequest, User
 from loancenter.posts import POST_LABELS
+from loancenter.refusals import record_refusal
 from loancenter.rules import UNCHANGED, StaffChangePlan, check_post_combination
 from loancenter.services import (
-    record_staff_refusal,
     staff_change,
     staff_change_check,
     staff_open_account,
@@ -227,7 +227,8 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
             )
 
     def refused(self, request, error: DomainError) -> None:
-        record_staff_refusal(actor=request.user, action="staff_change", error=error)
+        error.recorded = False  # the service's own record went with the admin's rollback
+        record_refusal(actor=request.user, action="staff_change", loan_id=None, error=error)
 
 
 @admin.register(StaffRequest)

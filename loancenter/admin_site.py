@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loancenter import posts as P
 from loancenter.lib.errors import DomainError
-from loancenter.models import RefusedAttempt
+from loancenter.refusals import record_refusal
 
 ADMIN_POSTS = (P.GENERAL, P.MANAGER)
 
@@ -108,5 +108,5 @@ class ServiceBackedAdmin(ReadOnlyAdmin):
 
     def refused(self, request, error: DomainError) -> None:
         """Called after the rollback; an admin with its own record of refusals overrides it."""
-        RefusedAttempt.objects.create(actor=request.user, action=f"admin_{self.model._meta.model_name}",
-                                      code=error.code, detail=error.message)
+        error.recorded = False  # the service's own record went with the admin's rollback
+        record_refusal(actor=request.user, action=f"admin_{self.model._meta.model_name}", loan_id=None, error=error)

@@ -38,7 +38,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.throttling import BaseThrottle
 
 from loancenter.lib.env import parse_rate
-from loancenter.models import LoginCounter, RefusedAttempt
+from loancenter.lib.errors import DomainError
+from loancenter.models import LoginCounter
+from loancenter.refusals import record_refusal
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +161,7 @@ def _throttled_by(attempt: Attempt, limit: int) -> None:
 
 def _record(code: str, detail: str) -> None:
     log.warning("%s: %s", code, detail)
-    RefusedAttempt.objects.create(actor=None, action="login", loan_id_ref=None, code=code, detail=detail)
+    record_refusal(actor=None, action="login", loan_id=None, error=DomainError(code, detail))
 
 
 def refused_as_throttled(request) -> bool:

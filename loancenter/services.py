@@ -8,7 +8,6 @@ writer underneath them and is not called by any surface itself. See docs/decisio
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,9 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loancenter import posts as P
-from loancenter.lib.errors import Conflict, DomainError, InvalidState, RuleViolation
+from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.models import StaffRequest, User
 from loancenter.posts import ALL_POSTS, INVESTIGATOR
+from loancenter.refusals import recorded, recording
 from loancenter.rules import (
     UNCHANGED,
     StaffChangePlan,
@@ -43,29 +43,6 @@ def _audit(*, actor, action: str, obj, payload: dict, reason: str = "") -> None:
     from applications.workflow import audit  # the one audit helper (applications sits above loancenter)
 
     audit(actor=actor, action=action, obj=obj, payload=payload, reason=reason)
-
-
-def _recorded(action: str):
-    """A refusal is recorded (RefusedAttempt) and raised again; it changed nothing."""
-
-    def wrap(fn):
-        @functools.wraps(fn)
-        def inner(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except DomainError as error:
-                record_staff_refusal(actor=kwargs.get("actor"), action=action, error=error)
-                raise
-
-        return inner
-
-    return wrap
-
-
-def record_staff_refusal(*, actor, action: str, error: DomainError) -> None:
-    from applications.workflow import record_refusal
-
-    record_refusal(actor=actor, action=action, loan_id=None, error=error)
 
 
 def _limit(value: Decimal | None) -> str | None:
@@ -150,7 +127,7 @@ def staff_create(*, username: str, posts: Iterable[str], password: str | None = 
     return user
 
 
-@_recorded("staff_change")
+@recorded("staff_change")
 def staff_open_account(*, actor, user: User, via: str = "admin") -> User:
     """Save a new account built by a form (username, name, password already set) without any power: no post, no
     approval limit. What it should hold is filed with ``staff_request_file`` for another manager (rule 30)."""
@@ -196,7 +173,7 @@ def _clean_limit(value: Decimal | None) -> Decimal | None:
 
 def _check_filer(actor, user) -> None:
     require_post(actor, *FILER_POSTS)
-    check_maker_checker(user, actor, what=_("are the person this change is about"))
+    check_maker_checker(user, actor, what=_("would change your own posts, approval limit or account"))
 
 
 def _check_plan(user: User, plan: StaffChangePlan) -> None:
@@ -214,7 +191,7 @@ def _lock(user: User) -> User:
     return locked
 
 
-@_recorded("staff_change")
+@recorded("staff_change")
 def staff_change_check(*, actor, user: User, posts=None, approval_limit=UNCHANGED, is_active=None) -> StaffChangePlan:
     """The checks of ``staff_change`` without changing anything (the admin form asks them before it saves)."""
     if approval_limit is not UNCHANGED:
@@ -227,7 +204,7 @@ def staff_change_check(*, actor, user: User, posts=None, approval_limit=UNCHANGE
     return plan
 
 
-@_recorded("staff_change")
+@recorded("staff_change")
 def staff_change(*, actor, user: User, posts=None, approval_limit=UNCHANGED, is_active=None, reason: str = "",
                  handover_to: User | None = None, via: str = "admin") -> StaffChangeResult:
     """Save the staff form's powers (rule 30): lowering (a post removed, a limit lowered, the account deactivated)
@@ -287,11 +264,8 @@ def _file(user: User, plan: StaffChangePlan, *, actor, reason: str, via: str) ->
 
 
 def _require_post_recorded(actor, posts: tuple[str, ...], action: str) -> None:
-    try:
+    with recording(action, actor=actor):
         require_post(actor, *posts)
-    except DomainError as error:
-        record_staff_refusal(actor=actor, action=action, error=error)
-        raise
 
 
 def staff_request_check_filer(*, actor) -> None:
@@ -308,7 +282,7 @@ def staff_request_check_reader(*, actor) -> None:
     _require_post_recorded(actor, FILER_POSTS, "staff_request_list")
 
 
-@_recorded("staff_request_file")
+@recorded("staff_request_file")
 def staff_request_file(*, actor, user: User, add_posts: Iterable[str] = (), approval_limit=UNCHANGED,
                        activate: bool = False, reason: str = "", via: str = "api") -> StaffRequest:
     """File a grant for another manager to approve (rule 30): posts to add, a new approval limit (higher, set where
@@ -318,7 +292,7 @@ def staff_request_file(*, actor, user: User, add_posts: Iterable[str] = (), appr
         approval_limit = _clean_limit(approval_limit)
     with transaction.atomic():
         user = _lock(user)
-        check_maker_checker(user, actor, what=_("are the person this change is about"))
+        check_maker_checker(user, actor, what=_("would change your own posts, approval limit or account"))
         add_posts = set(add_posts)
         check_post_combination(add_posts)  # unknown codes are named
         current = StaffPowers.of(user)
@@ -347,12 +321,12 @@ def _lock_request(request_id: int) -> StaffRequest:
 def _check_decider(request: StaffRequest, actor) -> None:
     require_post(actor, *DECIDER_POSTS)
     check_maker_checker(request.filed_by_id, actor, what=_("filed this staff request"))
-    check_maker_checker(request.user_id, actor, what=_("are the person this request is about"))
+    check_maker_checker(request.user_id, actor, what=_("are the person this request is about (your own posts, approval limit or account)"))
     if not request.is_pending:
         raise InvalidState(_("This staff request is already %(state)s.") % {"state": request.get_state_display()})
 
 
-@_recorded("staff_request_approve")
+@recorded("staff_request_approve")
 def staff_request_approve(*, request_id: int, actor, note: str = "") -> StaffRequest:
     """Another manager approves: the grant takes effect now. The post combination is checked again on the posts the
     person holds now (they may have changed since the request was filed)."""
@@ -390,7 +364,7 @@ def staff_request_approve(*, request_id: int, actor, note: str = "") -> StaffReq
     return request
 
 
-@_recorded("staff_request_reject")
+@recorded("staff_request_reject")
 def staff_request_reject(*, request_id: int, actor, note: str) -> StaffRequest:
     """Another manager rejects, with a reason; nothing changes."""
     with transaction.atomic():

@@ -21,6 +21,7 @@ from loancenter.apis import HasPost
 from loancenter.lib.errors import RuleViolation
 from loancenter.models import StaffRequest, User
 from loancenter.posts import ALL_POSTS
+from loancenter.refusals import record_refusal
 from loancenter.rules import UNCHANGED
 
 LIST_LIMIT = 500
@@ -66,7 +67,7 @@ def _parsed(input_cls, request, *, action: str) -> dict:
     if parsed.is_valid():
         return parsed.to_service() if hasattr(parsed, "to_service") else dict(parsed.validated_data)
     detail = "; ".join(f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in parsed.errors.items())
-    services.record_staff_refusal(actor=request.user, action=action, error=RuleViolation("invalid", detail))
+    record_refusal(actor=request.user, action=action, loan_id=None, error=RuleViolation("invalid", detail))
     raise _InvalidInput({"code": "invalid", "detail": _("Please correct the fields: %(d)s") % {"d": detail},
                          **parsed.errors})
 

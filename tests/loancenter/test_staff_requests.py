@@ -62,9 +62,9 @@ def refused(call, code: str, *, people=(), actor) -> DomainError:
 
 def test_maker_checker_refuses_the_same_person_by_object_or_id(staff):
     with pytest.raises(SeparationOfDuty) as exc:
-        check_maker_checker(staff.gen, staff.gen.pk, what="file a staff request and decide it")
+        check_maker_checker(staff.gen, staff.gen.pk, what="filed this staff request")
     assert exc.value.code == "separation_of_duty"
-    assert exc.value.message == "The same person may not file a staff request and decide it (separation of duty)."
+    assert exc.value.message == "You filed this staff request; someone else must decide it (separation of duty)."
     check_maker_checker(staff.gen, staff.boss, what="x")
     check_maker_checker(None, staff.boss, what="x")
 
@@ -107,7 +107,7 @@ def test_nobody_files_a_grant_for_themselves(staff, who):
     error = refused(lambda: staff_request_file(actor=person, user=person, add_posts=["approver"],
                                                approval_limit=D("999999999")),
                     "separation_of_duty", people=[person], actor=person)
-    assert "their own posts, approval limit or account" in error.message
+    assert "your own posts, approval limit or account" in error.message
 
 
 @pytest.mark.sidedoor(rule="30", path="service: staff_change (own posts and limit)")
@@ -215,7 +215,7 @@ def test_a_manager_never_approves_a_grant_for_themselves(staff, boss2):
     request = staff_request_file(actor=staff.gen, user=boss2, add_posts=["approver"], approval_limit=D("999999999"))
     error = refused(lambda: staff_request_approve(request_id=request.pk, actor=boss2), "separation_of_duty",
                     people=[boss2], actor=boss2)
-    assert "their own posts" in error.message
+    assert "your own posts" in error.message
 
 
 @pytest.mark.parametrize("who", ["gen", "appr", "rev", "mkt"])
