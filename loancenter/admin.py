@@ -22,6 +22,7 @@ from loancenter.services import (
     staff_change_check,
     staff_open_account,
     staff_request_file,
+    staff_set_id_number,
 )
 
 # The fields rule 30 guards: written only by the staff services, never by the admin's form.
@@ -197,10 +198,16 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
         stored = User.objects.get(pk=obj.pk)
         for name in POWER_FIELDS:
             setattr(obj, name, getattr(stored, name))
+        # The ID number (the staff-loan check of SPEC §4 reads it) is changed by its own service, audited.
+        wanted_id_number = obj.id_number
+        obj.id_number = stored.id_number
         model_fields = {f.name for f in User._meta.concrete_fields}
-        editable = [n for n in form.fields if n in model_fields and n not in POWER_FIELDS and not form.fields[n].disabled]
+        editable = [n for n in form.fields
+                    if n in model_fields and n not in (*POWER_FIELDS, "id_number") and not form.fields[n].disabled]
         if editable:
             obj.save(update_fields=editable)
+        if "id_number" in form.fields and wanted_id_number != stored.id_number:
+            obj.id_number = staff_set_id_number(actor=request.user, user=obj, id_number=wanted_id_number).id_number
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
