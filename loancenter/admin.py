@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import TokenProxy
 
@@ -21,6 +22,7 @@ from loancenter.services import (
     staff_change,
     staff_change_check,
     staff_open_account,
+    staff_password_changed,
     staff_request_file,
     staff_set_id_number,
 )
@@ -236,6 +238,19 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
     def refused(self, request, error: DomainError) -> None:
         error.recorded = False  # the service's own record went with the admin's rollback
         record_refusal(actor=request.user, action="staff_change", loan_id=None, error=error)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's password form; a password it set (someone else's above all) goes into the audit trail too, not
+        only into the admin's own log."""
+        if not str(id).isdigit():
+            return super().user_change_password(request, id, form_url)  # Django's own 404
+        stored = User.objects.filter(pk=int(id)).values_list("password", flat=True)
+        with transaction.atomic():
+            before = stored.first()
+            response = super().user_change_password(request, id, form_url)
+            if before is not None and stored.first() != before:
+                staff_password_changed(actor=request.user, user=User.objects.get(pk=int(id)), via="admin")
+        return response
 
 
 @admin.register(StaffRequest)

@@ -194,6 +194,14 @@ def staff_set_id_number(*, actor, user: User, id_number: str, via: str = "admin"
     return user
 
 
+def staff_password_changed(*, actor, user: User, via: str = "admin") -> None:
+    """A password set for a staff member (by them or by someone else, e.g. in the admin) is in the audit trail: who set
+    whose, and whether the account can still log in with a password. Never the password or its hash."""
+    _audit(actor=actor, action="staff_password", obj=user, payload={
+        "user": user.username, "by": getattr(actor, "username", None) or "operator",
+        "usable_password": user.has_usable_password(), "via": via})
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Rule 30: staff administration is four-eyes
 

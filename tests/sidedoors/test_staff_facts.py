@@ -205,3 +205,19 @@ def test_a_limit_raise_that_waits_for_a_manager_gives_no_authority(api, staff, p
     assert loan_facts(loan) == before
     assert Loan.objects.get(pk=loan.pk).status == Status.PENDING_APPROVAL
     refused(code="authority_limit", action="approve", loan=loan, actor=staff.appr)
+
+
+@pytest.mark.sidedoor(rule="auth", path="admin: POST /admin/loancenter/user/{id}/password/ (another person's password)")
+def test_a_password_set_for_a_colleague_in_the_admin_is_in_the_audit_trail(client, staff):
+    client.force_login(staff.gen)
+    hashed = User.objects.get(pk=staff.appr.pk).password
+
+    response = admin_form(client, admin_url("auth_user_password_change", staff.appr.pk), "user_form",
+                          password1="Zx-9v!long-enough", password2="Zx-9v!long-enough")
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=staff.appr.pk).password != hashed
+    entry = AuditEntry.objects.get(action="staff_password")
+    assert (entry.actor_id, entry.object_id, entry.payload) == (staff.gen.pk, str(staff.appr.pk), {
+        "user": "appr", "by": "gen", "usable_password": True, "via": "admin"})
+    assert "Zx-9v" not in str(entry.payload) and hashed not in str(entry.payload)
