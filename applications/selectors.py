@@ -15,14 +15,12 @@ from django.db.models import CharField, Count, Q, QuerySet, Sum, Value
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from applications.models import Collateral, Customer, Guarantor, Investigation, Loan, LoanDocument, Status
+from applications.models import Customer, Guarantor, Investigation, Loan, Status
 from applications.rules import Appraisal, Person
 from loancenter import posts as P
 from loancenter.lib.errors import OutOfScope, RuleViolation
 from loancenter.lib.money import first_installment
 from loancenter.lib.sql import convert_rows, fetch_all
-from loancenter.models import AuditEntry
-from loancenter.prepared import PreparedRead
 from loancenter.refusals import record_refusal
 
 # The stage (applications.models.STAGE) from which a post sees a loan: "in or past their step".
@@ -70,21 +68,16 @@ def scope_key(user) -> tuple:
     return (user.pk, user.posts)
 
 
-_LOAN_IN_SCOPE = PreparedRead(
-    lambda user, pk: loans_visible_to(user).select_related("customer", "product", "marketing_officer").filter(pk=pk),
-    [Loan._meta.pk], key=scope_key,
-)
-
-
 def access_loan(user, pk, *, action: str = "view") -> Loan:
-    """The loan if ``user`` may see it; 404 otherwise (outside the scope a loan does not exist).
+    """The loan if ``user`` may see it, with its customer, product and marketing officer; 404 otherwise (outside the
+    scope a loan does not exist).
 
-    Asked by every page and endpoint of a loan; compiled once per process and scope (loancenter/prepared.py).
     A loan that exists outside the scope is a refusal like any other (SPEC §10): recorded with the loan and the
     ``action`` attempted, and answered 404 all the same.
     """
     try:
-        loan = _LOAN_IN_SCOPE.first(user, pk)
+        loan = (loans_visible_to(user).select_related("customer", "product", "marketing_officer")
+                .filter(pk=pk).first())
     except (ValueError, TypeError):
         raise Http404 from None
     if loan is None:
@@ -101,37 +94,6 @@ def _record_out_of_scope(user, pk, action: str) -> None:
     if -(2**63) <= loan_id < 2**63 and Loan.objects.filter(pk=loan_id).exists():
         record_refusal(actor=user, action=action, loan_id=loan_id,
                        error=OutOfScope(_("This loan is outside your data scope.")))
-
-
-class LoanRows:
-    """A loan's rows of ``queryset``'s model as ``loan.<related manager>`` lists them — each row's ``loan`` is the
-    loan given, as the related manager sets it — read by a statement compiled once (loancenter/prepared.py).
-    ``first``: only the first row or ``None``, as ``.first()`` gives it."""
-
-    def __init__(self, queryset: QuerySet, *, first: bool = False):
-        self.field = queryset.model._meta.get_field("loan")
-        self.first = first
-        if first and not queryset.ordered:
-            queryset = queryset.order_by("pk")
-        self.read = PreparedRead(
-            lambda _context, loan_id: queryset.filter(loan_id=loan_id)[: 1 if first else None], [self.field]
-        )
-
-    def __call__(self, loan: Loan):
-        rows = self.read(None, loan.pk)
-        for row in rows:
-            setattr(row, self.field.name, loan)
-        if self.first:
-            return rows[0] if rows else None
-        return rows
-
-
-# The rows the loan page shows beside the loan (applications.views.loan_detail): one statement each.
-loan_documents = LoanRows(LoanDocument.objects.all())
-loan_guarantors = LoanRows(Guarantor.objects.select_related("customer"))
-loan_collaterals = LoanRows(Collateral.objects.all())
-loan_investigations = LoanRows(Investigation.objects.select_related("assignee", "cosigner"))
-loan_audit_entries = LoanRows(AuditEntry.objects.select_related("actor"))
 
 
 def access_customer(user, pk) -> Customer:
