@@ -222,10 +222,6 @@ def token_issue(user) -> Token:
     return token
 
 
-def revoke_tokens(user) -> None:
-    Token.objects.filter(user=user).delete()
-
-
 class ExpiringTokenAuthentication(TokenAuthentication):
     """DRF's token authentication, refusing a token older than ``API_TOKEN_HOURS`` (and deleting it).
 

@@ -18,8 +18,8 @@ from disbursement.services import certificate_hand_over, registration_apply
 from loancenter.lib.dates import today
 from loancenter.models import User
 from loancenter.transitions import perform
-from postloan.batch_services import batch_start
 from postloan.services import loan_settle, repayment_post
+from postloan.tasks import batch_start
 
 
 @dataclass(frozen=True)

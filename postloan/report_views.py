@@ -27,8 +27,8 @@ from loancenter.models import User
 from loancenter.pdf_views import _user
 from loancenter.rules import require_post
 from postloan import reports, warnings
-from postloan.batch_services import batch_start
 from postloan.models import GRADE_CHOICES, TIER_CHOICES, TIERS, WarningLevel
+from postloan.tasks import batch_start
 
 REPORT_POSTS = (P.MANAGER, P.GENERAL, P.ARCHIVIST)
 
