@@ -222,6 +222,18 @@ def token_issue(user) -> Token:
     return token
 
 
+def request_user(request):
+    """The person behind a request to a page that answers both the browser and the API (the PDFs, the exports):
+    the session's user, else the API token's (None when neither, or for an expired or revoked token)."""
+    if request.user.is_authenticated:
+        return request.user
+    try:
+        found = ExpiringTokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
     """DRF's token authentication, refusing a token older than ``API_TOKEN_HOURS`` (and deleting it).
 
