@@ -11,7 +11,7 @@ from django.db.models import CharField, Count, Q, QuerySet, Sum, Value
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from applications.models import Customer, Guarantor, Investigation, Loan, Status
+from applications.models import Customer, Guarantor, Loan, Status
 from applications.rules import Appraisal, Person
 from applications.workflow import declared_transitions
 from loancenter import posts as P
