@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from applications.demo import DEMO_PASSWORD, demo_present, load_demo
+from demo.loans import DEMO_PASSWORD, demo_present
+from demo.post_loan import seed_warnings
+from demo.seed import load_demo
 from loancenter.lib.errors import Conflict
 from loancenter.models import User
 from loancenter.refusals import record_refusal
@@ -33,8 +35,6 @@ class Command(BaseCommand):
             record_refusal(actor=None, action="seed_demo", loan_id=None, error=Conflict("real_staff", REAL_STAFF))
             raise CommandError(REAL_STAFF)
         result = load_demo()
-        from postloan.warnings import seed_warnings
-
         seed_warnings(result.staff)
         counts = result.status_counts
         self.stdout.write(f"Demo staff (password for all: {DEMO_PASSWORD}):")
