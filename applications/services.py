@@ -32,7 +32,7 @@ from applications.workflow import audit, run_transition
 from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
-from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
+from loancenter.lib.errors import Conflict, Forbidden, InvalidState, RuleViolation
 from loancenter.lib.identifiers import normalise_id_number
 from loancenter.lib.money import REPAYMENT_METHODS
 from loancenter.refusals import recorded
@@ -158,6 +158,30 @@ def check_product(product: Product) -> None:
         raise ValidationError(errors)
 
 
+# What a product is, which decides the steps its loans go through and the rules each step asks: secured (rules 9, 14:
+# collateral, registration before the receipt), two-person investigation (rules 6, 26) and category (rules 12b, 17,
+# the field visit). Read from the product by later steps, so they do not change while a loan of it is under way.
+PRODUCT_NATURE = ("category", "secured", "dual_investigation")
+# A loan under way: submitted, and not yet settled, withdrawn or rejected (a draft is checked again at submit).
+_NOT_UNDER_WAY = (Status.DRAFT, Status.SETTLED, Status.WITHDRAWN, Status.REJECTED)
+
+
+def check_product_nature_kept(product: Product, changed: Iterable[str]) -> None:
+    """Refuse (409 ``product_in_use``) to change what a product is while one of its loans is under way: a secured
+    product made unsecured would let a loan already approved on it skip the mortgage registration (rule 14), a
+    two-person product made single would let one login complete a two-person investigation (rule 26)."""
+    nature = [name for name in PRODUCT_NATURE if name in set(changed)]
+    if not nature or product.pk is None:
+        return
+    loan = product.loans.exclude(status__in=_NOT_UNDER_WAY).order_by("pk").first()
+    if loan is not None:
+        labels = "、".join(str(Product._meta.get_field(name).verbose_name) for name in nature)
+        raise Conflict("product_in_use", _(
+            "%(fields)s of product %(product)s cannot change while its loans are under way (e.g. %(loan)s): the steps "
+            "of those loans depend on it. Create a new product instead.")
+            % {"fields": labels, "product": product.code, "loan": loan.application_no or loan.pk}, field=nature[0])
+
+
 @recorded("product_save", posts=(P.GENERAL, P.MANAGER))
 @transaction.atomic
 def product_save(*, actor, data: dict, product_id: int | None = None, version: int | None = None) -> Product:
@@ -171,6 +195,7 @@ def product_save(*, actor, data: dict, product_id: int | None = None, version: i
         versioning.check(product, version)
     changed = [k for k in PRODUCT_FIELDS if k in data and (not product_id or not _same(getattr(product, k), data[k]))]
     old = {k: getattr(product, k) for k in changed} if product_id else {}
+    check_product_nature_kept(product, changed)
     for key in changed:
         setattr(product, key, data[key])
     check_product(product)  # first: its field messages are clearer than full_clean's "constraint violated"

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -158,9 +159,8 @@ _CLOSED_LOANS = ("settled", "withdrawn", "rejected")
 
 def _live_loan_of_party(id_number: str):
     """A loan not yet closed whose borrower or a guarantor has ``id_number`` (the staff-loan check matches them)."""
-    from applications.models import Loan  # applications sits above loancenter
-
-    return (Loan.objects.exclude(status__in=_CLOSED_LOANS)
+    loans = apps.get_model("applications", "Loan")  # applications sits above loancenter: no import of it here
+    return (loans.objects.exclude(status__in=_CLOSED_LOANS)
             .filter(Q(customer__id_number=id_number) | Q(guarantors__customer__id_number=id_number))
             .order_by("pk").first())
 

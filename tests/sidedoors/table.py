@@ -32,6 +32,8 @@ RULES = {
     "2": "Rule 2: the credit warning list",
     "5": "Rule 5: required documents",
     "11": "Rule 11: the approver's authority limit",
+    "14": "Rule 14: no disbursement before the mortgage is registered",
+    "17": "Rule 17: entrusted payment, self payment within the category's limit",
     "20": "Rule 20: changes of borrower data and repayment account are reviewed requests",
     "22": "Rule 22: editing never loses data (optimistic concurrency)",
     "23": "Rule 23: verified facts are frozen",

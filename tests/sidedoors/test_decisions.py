@@ -302,3 +302,67 @@ def test_a_product_edit_after_approval_does_not_reach_the_contract_or_the_receip
     assert body["terms"] == terms
     assert loan.receipt.annual_rate == Decimal(terms["annual_rate"]) < Decimal("0.06")  # below the product's new floor
     assert Decimal(terms["penalty_markup"]) == Decimal("0.5")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What a product is (secured, two-person, category) does not change under a loan that is under way
+
+
+@pytest.mark.sidedoor(rule="26", path="api: PATCH /api/products/{id}/ dual_investigation off, then one login completes")
+def test_a_two_person_product_is_not_made_single_under_an_investigation(api, staff, dual):
+    loan = drive(staff, dual, Status.INVESTIGATING)
+    product_before = type(dual.product).objects.filter(pk=dual.product_id).values().get()
+
+    response = api(staff.gen).patch(f"/api/products/{dual.product_id}/", {"dual_investigation": False}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "product_in_use"), response.json()
+    assert type(dual.product).objects.filter(pk=dual.product_id).values().get() == product_before
+    refused(code="product_in_use", action="product_save", actor=staff.gen)
+    before = loan_facts(loan)
+    alone = api(staff.inv).post(f"/api/loans/{loan.pk}/transitions/complete_investigation/", {
+        **transition_data(staff, loan, "complete_investigation", staff.inv), "investigators": [staff.inv.username]},
+        format="json")
+    assert (alone.status_code, alone.json()["code"]) == (400, "dual_investigation"), alone.json()
+    assert loan_facts(loan) == before
+
+
+@pytest.mark.sidedoor(rule="14", path="admin: product change form makes a secured product unsecured, then prepare_receipt")
+def test_a_secured_product_is_not_made_unsecured_under_an_approved_loan(client, api, staff, customer):
+    house = SecuredProductFactory(code="house")
+    loan = LoanFactory(customer=customer, product=house, marketing_officer=staff.mkt)
+    add_collateral(loan)
+    loan = drive(staff, loan, Status.CONTRACT_SIGNED)
+    client.force_login(staff.gen)
+
+    response = admin_form(client, admin_url("applications_product_change", house.pk), "product_form", secured=None)
+
+    assert response.status_code == 302
+    assert type(house).objects.get(pk=house.pk).secured
+    refused(code="product_in_use", action="admin_product", actor=staff.gen)
+    before = loan_facts(loan)
+    receipt = api(staff.rev).post(f"/api/loans/{loan.pk}/transitions/prepare_receipt/",
+                                  transition_data(staff, loan, "prepare_receipt"), format="json")
+    assert receipt.status_code in (400, 409), receipt.json()
+    assert loan_facts(loan) == before
+
+
+@pytest.mark.sidedoor(rule="17", path="browser: product form changes the category under an active loan")
+def test_the_category_that_sets_the_self_payment_limit_does_not_change_under_a_loan(client, staff, product, draft):
+    drive(staff, draft, Status.ACTIVE)
+    client.force_login(staff.gen)
+    _page, form = open_form(client, f"/products/{product.pk}/edit/", has_field="category")
+    before = type(product).objects.filter(pk=product.pk).values().get()
+
+    response = client.post(f"/products/{product.pk}/edit/", {**form.data, "category": ["business"]})
+
+    assert response.status_code == 400
+    assert "Create a new product instead." in response.content.decode()
+    assert type(product).objects.filter(pk=product.pk).values().get() == before
+    refused(code="product_in_use", action="product_save", actor=staff.gen)
+
+
+def test_what_a_product_is_still_changes_when_no_loan_of_it_is_under_way(api, staff, product, draft):
+    response = api(staff.gen).patch(f"/api/products/{product.pk}/", {"dual_investigation": True}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert type(product).objects.get(pk=product.pk).dual_investigation

@@ -221,3 +221,18 @@ def test_a_password_set_for_a_colleague_in_the_admin_is_in_the_audit_trail(clien
     assert (entry.actor_id, entry.object_id, entry.payload) == (staff.gen.pk, str(staff.appr.pk), {
         "user": "appr", "by": "gen", "usable_password": True, "via": "admin"})
     assert "Zx-9v" not in str(entry.payload) and hashed not in str(entry.payload)
+
+
+@pytest.mark.sidedoor(rule="30", path="command: seed_demo into a database with real staff")
+def test_the_demo_never_adds_its_powerful_accounts_next_to_real_staff(db):
+    from demo.loans import DEMO_USERNAMES
+
+    staff_create(username="zhang.wei", posts=["reviewer"], password=PASSWORD, full_name="张伟")
+    users = User.objects.count()
+
+    with pytest.raises(CommandError, match="rule 30"):
+        call_command("seed_demo")
+
+    assert User.objects.count() == users
+    assert not User.objects.filter(username__in=DEMO_USERNAMES).exists()
+    assert RefusedAttempt.objects.filter(action="seed_demo", code="real_staff", actor=None).exists()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from demo.loans import DEMO_PASSWORD, demo_present
 from demo.post_loan import seed_warnings
 from demo.seed import load_demo
+from loancenter.lib.errors import Conflict
 from loancenter.models import User
+from loancenter.refusals import record_refusal
+
+# The demo's staff hold every post with one published password: loaded next to real staff they would be accounts with
+# powers nobody granted through rule 30's four-eyes staff administration.
+REAL_STAFF = "Staff already exist: the demo's accounts (every post, one published password) would join them without "\
+             "rule 30's staff requests. Load the demo into a database without staff."
 
 
 class Command(BaseCommand):
@@ -24,6 +31,9 @@ class Command(BaseCommand):
         if demo_present():
             self.stdout.write("Demo data already loaded; nothing to do.")
             return
+        if User.objects.filter(is_superuser=False).exists():  # the operator's superuser alone holds no post
+            record_refusal(actor=None, action="seed_demo", loan_id=None, error=Conflict("real_staff", REAL_STAFF))
+            raise CommandError(REAL_STAFF)
         result = load_demo()
         seed_warnings(result.staff)
         counts = result.status_counts
