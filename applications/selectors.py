@@ -11,8 +11,9 @@ from django.db.models import CharField, Count, Q, QuerySet, Sum, Value
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from applications.models import Customer, Guarantor, Investigation, Loan, Status
+from applications.models import Customer, Guarantor, Loan, Status
 from applications.rules import Appraisal, Person
+from applications.workflow import declared_transitions
 from loancenter import posts as P
 from loancenter.lib.errors import OutOfScope, RuleViolation
 from loancenter.lib.money import first_installment
@@ -96,33 +97,31 @@ def can_see_full_pii(user) -> bool:
     return bool(user.posts & P.FULL_PII_POSTS)
 
 
-# Work queues: what waits for each post's action (oldest first).
+# Work queues: what waits for each post's action (oldest first), read from the transitions the loan declares
+# (applications.models.Loan, ``custom["queue"]``): a loan waits for a user in a state from which a transition
+# marked for the queue starts, that one of the user's posts may perform (in that state), and that meets the
+# transition's queue condition (owner-only steps: the user's own loans).
 def _queue_rules(user) -> list[tuple[tuple[str, ...], Q | None]]:
     """For each of ``user``'s posts, the states whose loans wait for its action and the condition a loan in them must
-    also meet (None: every loan in those states)."""
-    rules: list[tuple[tuple[str, ...], Q | None]] = []
-    if user.has_post(P.MARKETING):
-        # Indexed in page order by loan_officer_open_queue (migration 0008), whose condition is this filter.
-        rules.append(((Status.DRAFT, Status.APPROVED), Q(marketing_officer=user)))
-    if user.has_post(P.INVESTIGATOR):
-        # Their own rounds, unless the report waits for the second investigator; reports waiting for their
-        # co-signature (rule 26).
-        mine = Investigation.objects.filter(assignee=user, reported_at__isnull=True, completed_at__isnull=True)
-        to_cosign = Investigation.objects.filter(cosigner=user, reported_at__isnull=False, completed_at__isnull=True)
-        rules += [((Status.SUBMITTED,), None),
-                  ((Status.INVESTIGATING,), Q(pk__in=mine.values("loan_id")) | Q(pk__in=to_cosign.values("loan_id")))]
-    if user.has_post(P.REVIEWER):
-        rules += [((Status.UNDER_REVIEW, Status.COLLATERAL_REGISTERED), None),
-                  ((Status.CONTRACT_SIGNED,), Q(product__secured=False))]
-    if user.has_post(P.APPROVER):
-        rules.append(((Status.PENDING_APPROVAL,), None))
-    if user.has_post(P.BRANCH_APPROVER):
-        rules.append(((Status.PENDING_BRANCH_APPROVAL,), None))
-    if user.has_post(P.MORTGAGE_CLERK):
-        rules.append(((Status.CONTRACT_SIGNED,), Q(product__secured=True)))
-    if user.has_post(P.DISBURSEMENT):
-        rules.append(((Status.READY_TO_DISBURSE,), None))
+    also meet (None: every loan in those states); states with the same condition share one rule."""
+    grouped: list[tuple[Q | None, list[str]]] = []
+    for transition in declared_transitions():
+        queue = transition.custom.get("queue")
+        if not queue or not transition.has_perm(None, user):
+            continue
+        if transition.custom["owner_only"]:
+            # Indexed in page order by loan_officer_open_queue (migration 0008), whose condition is this filter.
+            condition = Q(marketing_officer=user)
+        else:
+            condition = queue(user) if callable(queue) else None
+        states = next((states for c, states in grouped if c == condition), None)
+        if states is None:
+            grouped.append((condition, states := []))
+        if transition.source not in states:
+            states.append(transition.source)
+    rules = [(tuple(sorted(states, key=list(Status).index)), condition) for condition, states in grouped]
     if user.has_post(P.MANAGER):
+        # Not a transition: the manager watches the decisions waiting (the dashboard's pipeline).
         rules.append(((Status.PENDING_APPROVAL, Status.PENDING_BRANCH_APPROVAL), None))
     return rules
 

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
+from rest_framework.authtoken.models import Token
 
 from loancenter import audit as audit_chain
 from loancenter.lib.idcard import validate_id_number
@@ -46,9 +47,10 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         if self.__dict__.pop("_credentials_changed", False) or not self.is_active:
-            from loancenter.auth import revoke_tokens
+            self.revoke_tokens()
 
-            revoke_tokens(self)
+    def revoke_tokens(self) -> None:
+        Token.objects.filter(user=self).delete()
 
     @property
     def posts(self) -> frozenset[str]:
@@ -123,7 +125,7 @@ class AuditEntry(models.Model):
             self.at = timezone.now()
         with transaction.atomic(using=using):
             audit_chain.lock_chain(using)
-            head = audit_chain.read_head_for_append(using)  # refuses if the chain was tampered with
+            head = audit_chain.read_head_for_append(AuditHead, type(self), using)  # refuses if the chain was tampered with
             self.prev_hash = head.hash
             self.hash = audit_chain.entry_hash(
                 prev_hash=self.prev_hash, at=self.at, actor_id=self.actor_id, action=self.action,
@@ -131,7 +133,7 @@ class AuditEntry(models.Model):
                 from_status=self.from_status, to_status=self.to_status, payload=self.payload, reason=self.reason,
             )
             super().save(*args, **kwargs)
-            audit_chain.advance_head(using, head, self)
+            audit_chain.advance_head(AuditHead, using, head, self)
 
     def delete(self, *args, **kwargs):
         raise ValueError("audit entries are immutable")
