@@ -199,6 +199,17 @@ def schedule_totals(installments: list[Installment]) -> ScheduleTotals:
     return ScheduleTotals(**{f: sum((getattr(i, f) for i in installments), ZERO) for f in _SCHEDULE_FIELDS})
 
 
+SCHEDULE_WINDOW = 12  # installments the loan page shows; the rest on the schedule's own page
+
+
+def next_installments(installments: list[Installment], size: int = SCHEDULE_WINDOW) -> list[Installment]:
+    """The loan page's part of a schedule: ``size`` installments from the first not paid off on, or the last
+    ``size`` when every installment is paid off (docs/decisions.md)."""
+    start = next((n for n, i in enumerate(installments) if i.paid_off_on is None), len(installments))
+    start = max(0, min(start, len(installments) - size))
+    return installments[start:start + size]
+
+
 def suggested_repayment_reference(loan: Loan) -> str:
     """A fresh reference for a counter payment; a double-clicked form sends it twice and is applied once."""
     return f"{loan.application_no}-{timezone.localtime():%Y%m%d%H%M%S}"
@@ -234,8 +245,6 @@ def after_approval(loan: Loan, user) -> dict:
     installments = list(loan.installments.order_by("number"))  # read once: what is owed is counted before the schedule's copies change
     owed = outstanding_total(loan, installments=installments) if active else ZERO
     installments = schedule_as_of_book(loan, installments)
-    for installment in installments:
-        installment.scheduled = installment.principal + installment.interest  # the figure the borrower pays
     return {
         "after_approval": True,
         "contracts": loan.contracts.select_related("guarantor__customer", "collateral"),
@@ -243,7 +252,8 @@ def after_approval(loan: Loan, user) -> dict:
         .filter(loan=loan).first(),
         "receipt": LoanReceipt.objects.select_related("prepared_by", "stamped_by").filter(loan=loan).first(),
         "disbursement": Disbursement.objects.select_related("disburser").filter(loan=loan).first(),
-        "installments": installments,
+        "installments": next_installments(installments),  # the whole schedule has its own page (loan-schedule)
+        "installment_count": len(installments),
         "schedule_totals": schedule_totals(installments) if installments else None,
         "repayments": loan.repayments.select_related("posted_by").order_by("paid_on", "id"),
         "outstanding_total": owed,

@@ -51,6 +51,11 @@ class Installment(models.Model):
         ]
 
     @property
+    def scheduled(self):
+        """The installment as scheduled: principal and interest, the figure the borrower pays."""
+        return self.principal + self.interest
+
+    @property
     def total_due(self):
         """What is owed on the installment with the penalty as last written (call accrue_to first)."""
         return (self.principal - self.paid_principal) + (self.interest - self.paid_interest) + (self.penalty - self.paid_penalty)

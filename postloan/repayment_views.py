@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError as InputError
 
 from applications.models import Status
 from applications.selectors import access_loan
-from disbursement.selectors import suggested_repayment_reference
+from disbursement.selectors import schedule_as_of_book, schedule_totals, suggested_repayment_reference
 from disbursement.serializers import RepaymentInput
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError, Forbidden
@@ -64,4 +64,14 @@ def repayment_detail(request, pk: int, repayment_pk: int):
     return render(request, "postloan/repayment_result.html", {
         "loan": loan, "repayment": repayment, "paid_up": is_paid_up(loan),
         "outstanding_total": outstanding_total(loan) if loan.status == Status.ACTIVE else None,
+    })
+
+
+def loan_schedule(request, pk: int):
+    """A loan's whole repayment schedule as of the book date; the loan page shows the next twelve installments."""
+    loan = access_loan(request.user, pk)
+    installments = schedule_as_of_book(loan)
+    return render(request, "postloan/schedule.html", {
+        "loan": loan, "installments": installments, "installment_count": len(installments),
+        "schedule_totals": schedule_totals(installments) if installments else None,
     })

@@ -69,3 +69,18 @@ def test_amount_in_capitals_agrees_with_cn2an_but_for_the_empty_wan_group():
             if ours != theirs and ours != theirs + "整":  # 整 after 角 is optional (支付结算办法)
                 disagreements.append(value)
     assert disagreements == [f"100007781.{c}" for c in ("00", "01", "10", "55")]
+
+
+# ``{{ amount|money }}``: the one way every page and paper prints money, the same in both languages.
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize(("value", "printed"), [
+    (Decimal("1234567.5"), "1,234,567.50"), (Decimal("0.00"), "0.00"), (Decimal("999.995"), "1,000.00"),
+    (Decimal("-2500.00"), "-2,500.00"), (None, ""),
+])
+def test_money_prints_two_decimals_grouped(language, value, printed):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    with translation.override(language):
+        assert Template("{% load money %}{{ v|money }}").render(Context({"v": value})) == printed

@@ -75,10 +75,50 @@ def test_loan_page_shows_contracts_receipt_disbursement_and_the_schedule(login, 
     assert reverse("loan-approval-pdf", args=[active.pk]) in html
     assert reverse("loan-investigation-pdf", args=[active.pk]) in html
     assert 'data-testid="disbursement"' in html and "6222020200112233445" in html
-    assert html.count("data-installment=") == 36
+    assert re.findall(r'data-installment="(\d+)"', html) == [str(n) for n in range(1, 13)]  # the next twelve
+    assert "12 of 36 installments shown." in html
+    assert f'href="{reverse("loan-schedule", args=[active.pk])}"' in html
     totals = re.search(r'data-testid="schedule-totals">(.*?)</tr>', html, re.S).group(1)
-    assert "100,000.00" in totals
+    assert "100,000.00" in totals  # the whole schedule's principal
     assert 'data-installment-status="pending"' in html
+
+
+def _pay_off(loan, numbers):
+    Installment.objects.filter(loan=loan, number__in=numbers).update(
+        paid_principal=F("principal"), paid_interest=F("interest"), status=Installment.PAID, paid_off_on=today())
+
+
+def test_loan_page_shows_twelve_installments_from_the_first_not_paid_off(login, staff, active):
+    _pay_off(active, range(1, 6))
+    html = html_of(page(login(staff.mkt), active))
+    assert re.findall(r'data-installment="(\d+)"', html) == [str(n) for n in range(6, 18)]
+
+
+def test_loan_page_of_a_loan_paid_off_shows_its_last_twelve_installments(login, staff, active):
+    _pay_off(active, range(1, 37))
+    html = html_of(page(login(staff.mkt), active))
+    assert re.findall(r'data-installment="(\d+)"', html) == [str(n) for n in range(25, 37)]
+
+
+def test_schedule_page_shows_every_installment_with_the_totals(login, staff, active):
+    response = login(staff.mkt).get(reverse("loan-schedule", args=[active.pk]))
+    assert response.status_code == 200
+    html = html_of(response)
+    assert re.findall(r'data-installment="(\d+)"', html) == [str(n) for n in range(1, 37)]
+    assert 'data-testid="schedule-window"' not in html  # nothing left out
+    assert "100,000.00" in re.search(r'data-testid="schedule-totals">(.*?)</tr>', html, re.S).group(1)
+    assert f'href="{reverse("loan-detail", args=[active.pk])}"' in html
+    assert 'data-testid="settle-button"' not in html  # the loan page's action, not this page's
+
+
+def test_schedule_page_outside_the_scope_is_404(login, staff, active):
+    assert login(staff.outsider).get(reverse("loan-schedule", args=[active.pk])).status_code == 404
+
+
+def test_schedule_page_before_disbursement_says_there_is_none(login, staff, draft):
+    response = login(staff.mkt).get(reverse("loan-schedule", args=[draft.pk]))
+    assert response.status_code == 200
+    assert "No repayment schedule yet" in html_of(response)
 
 
 @pytest.mark.parametrize(("who", "sees_form"), [("gen", True), ("disb", True), ("mkt", False), ("rev", False),
