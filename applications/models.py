@@ -14,7 +14,7 @@ from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 from applications import rules
 from applications.catalog import CATEGORIES, COLLATERAL_KINDS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
 from loancenter import posts as P
-from loancenter.lib.dates import age_on, today
+from loancenter.lib.dates import age_on, book_date, days_past_due, today
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
 from loancenter.lib.identifiers import CERTIFICATE_NO, ID_NUMBER, PHONE, IdentifierField, normalise_id_number
 from loancenter.rules import held_by
@@ -395,13 +395,9 @@ class Loan(FSMModelMixin, models.Model):
         """Days past due as of the book date (the latest finished nightly run)."""
         if self.oldest_unpaid_due is None or self.status not in (Status.ACTIVE, Status.WRITTEN_OFF):
             return 0
-        from postloan.book import book_date
-
         return self.days_past_due_on(book_date())
 
     def days_past_due_on(self, day) -> int:
-        from postloan.book import days_past_due
-
         return days_past_due(self.oldest_unpaid_due, day)
 
     @property
@@ -607,7 +603,7 @@ class Collateral(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=list(COLLATERAL_KINDS.items()))
     description = models.CharField(_("description"), max_length=200)
     owner_name = models.CharField(_("owner"), max_length=50)
-    # Normalised (rule 25); one certificate backs one live loan (rule 28, ``applications.rules.check_certificates_free``).
+    # Normalised (rule 25); one certificate backs one live loan (rule 28, ``applications.certificates.check_certificates_free``).
     certificate_no = IdentifierField(_("ownership certificate number"), kind=CERTIFICATE_NO, max_length=50, blank=True)
     appraised_value = models.DecimalField(_("appraised value"), **MONEY, validators=POSITIVE_MONEY)
     appraised_on = models.DateField(_("appraised on"))

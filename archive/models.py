@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from applications.models import Customer, Loan
+from archive.checklist import Section, item_label
 
 
 class Folder(models.Model):
@@ -56,16 +57,6 @@ class LoanFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.folder} / {self.loan}"
-
-
-class Section(models.TextChoices):
-    """The checklist's sections; each is also a retention category."""
-
-    BORROWER = "borrower", _("Borrower's documents")
-    INVESTIGATION = "investigation", _("Investigation and approval papers")
-    LEGAL = "legal", _("Original legal documents")
-    VOUCHER = "voucher", _("Accounting vouchers")
-    POSTLOAN = "postloan", _("Post-loan papers")
 
 
 class ItemState(models.TextChoices):
@@ -125,8 +116,6 @@ class ChecklistItem(models.Model):
 
     @property
     def label(self) -> str:
-        from archive.checklist import item_label
-
         return item_label(self)
 
     @property
