@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from applications.models import Customer, Loan
 from archive.checklist import Section, item_label
@@ -141,7 +142,7 @@ class RetentionPeriod(models.Model):
         return f"{self.get_category_display()}: {self.years}"
 
 
-class Lending(models.Model):
+class Lending(FSMModelMixin, models.Model):
     """调阅: a request to borrow a file; approved by someone other than the requester, then out and back."""
 
     REQUESTED, APPROVED, REFUSED, OUT, RETURNED = "requested", "approved", "refused", "out", "returned"
@@ -151,7 +152,7 @@ class Lending(models.Model):
     lending_no = models.CharField(_("register number"), max_length=20, unique=True, null=True, blank=True)
     item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="lendings", verbose_name=_("item"))
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="archive_lendings", verbose_name=_("loan"))
-    status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=REQUESTED)
+    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=REQUESTED, protected=True)
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                   verbose_name=_("requested by"))
     purpose = models.CharField(_("purpose"), max_length=200)
@@ -186,6 +187,24 @@ class Lending(models.Model):
 
     def __str__(self) -> str:
         return self.lending_no or f"#{self.pk}"
+
+    # Approved or refused by someone other than the requester (archive.services); an approval may still be refused
+    # before the file leaves; the archivist hands it out and takes it back.
+    @transition(field=status, source=REQUESTED, target=APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=status, source=[REQUESTED, APPROVED], target=REFUSED)
+    def refuse(self):
+        pass
+
+    @transition(field=status, source=APPROVED, target=OUT)
+    def hand_out(self):
+        pass
+
+    @transition(field=status, source=OUT, target=RETURNED)
+    def take_back(self):
+        pass
 
 
 class Inspection(models.Model):
@@ -228,7 +247,7 @@ class Handover(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(from_user=models.F("to_user")), name="archive_handover_two_people")]
 
 
-class Destruction(models.Model):
+class Destruction(FSMModelMixin, models.Model):
     """销毁登记: proposed by an archivist, approved by someone else, witnessed; kept forever."""
 
     PROPOSED, DESTROYED, REFUSED = "proposed", "destroyed", "refused"
@@ -236,7 +255,7 @@ class Destruction(models.Model):
 
     item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="destructions", verbose_name=_("item"))
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="archive_destructions", verbose_name=_("loan"))
-    status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED)
+    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED, protected=True)
     retention_until = models.DateField(_("retention until"))
     reason = models.CharField(_("reason"), max_length=200)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
@@ -271,3 +290,12 @@ class Destruction(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("destruction records are kept forever")
+
+    # Approved (and done, witnessed) or refused by someone other than the proposer (archive.services).
+    @transition(field=status, source=PROPOSED, target=DESTROYED)
+    def destroy(self):
+        pass
+
+    @transition(field=status, source=PROPOSED, target=REFUSED)
+    def refuse(self):
+        pass

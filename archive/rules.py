@@ -9,6 +9,7 @@ from datetime import date
 
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
 from applications.models import Status
 from archive.models import ChecklistItem, Copy, Destruction, ItemState, Lending
@@ -107,10 +108,11 @@ def check_lending_request(*, purpose: str, due_on: date, today: date) -> None:
                             field="due_on")
 
 
-def check_lending_status(lending: Lending, *expected: str, action: str) -> None:
-    if lending.status in expected:
+def check_lending_step(lending: Lending, step) -> None:
+    """409 unless the lending's state allows ``step`` (a transition declared on ``Lending``)."""
+    if can_proceed(step):
         return
-    if action == "return" and lending.status != Lending.OUT:
+    if step.__name__ == "take_back":
         raise InvalidState(_("Lending %(no)s is not out (it is %(status)s); there is nothing to return.")
                            % {"no": lending.lending_no, "status": lending.get_status_display()})
     raise InvalidState(_("Lending %(no)s is %(status)s; this is not possible now.")

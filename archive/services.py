@@ -32,18 +32,9 @@ from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
 from loancenter.refusals import note_loan, recorded
-from loancenter.rules import check_maker_checker, check_past_date
+from loancenter.rules import check_maker_checker, check_past_date, check_transition
 
 logger = logging.getLogger(__name__)
-
-
-def _service(action: str, **options):
-    """One transaction; a refusal rolls it back and is recorded with its loan (``note_loan`` as the loan is found)."""
-
-    def decorate(fn):
-        return recorded(f"archive_{action}", **options)(transaction.atomic(fn))
-
-    return decorate
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -108,7 +99,8 @@ def checklist_sync(*, loan: Loan, actor=None) -> LoanFile | None:
     return loan_file
 
 
-@_service("folder_open", posts=(P.ARCHIVIST,))
+@recorded("archive_folder_open", posts=(P.ARCHIVIST,))
+@transaction.atomic
 def folder_open(*, customer_id: int, actor) -> Folder:
     """The archivist opens a customer's folder (and the files of the customer's approved loans)."""
     customer = Customer.objects.select_for_update().get(pk=customer_id)
@@ -125,7 +117,8 @@ def _lock_item(item_id: int) -> ChecklistItem:
     return item
 
 
-@_service("item_receive", posts=(P.ARCHIVIST,))
+@recorded("archive_item_receive", posts=(P.ARCHIVIST,))
+@transaction.atomic
 def item_receive(*, item_id: int, actor, copy_kind: str, pages: int | None, received_on: date | None = None,
                  location: str = "") -> ChecklistItem:
     """Tick a checklist item: what arrived (original or copy), how many pages, when, and who received it."""
@@ -147,7 +140,8 @@ def item_receive(*, item_id: int, actor, copy_kind: str, pages: int | None, rece
     return item
 
 
-@_service("item_unreceive", posts=(P.ARCHIVIST,))
+@recorded("archive_item_unreceive", posts=(P.ARCHIVIST,))
+@transaction.atomic
 def item_unreceive(*, item_id: int, actor, reason: str) -> ChecklistItem:
     """Undo a tick made by mistake (never for a vault item: it leaves the vault only through a lending-out)."""
     item = _lock_item(item_id)
@@ -165,7 +159,8 @@ def item_unreceive(*, item_id: int, actor, reason: str) -> ChecklistItem:
     return item
 
 
-@_service("vault_move", posts=(P.ARCHIVIST,))
+@recorded("archive_vault_move", posts=(P.ARCHIVIST,))
+@transaction.atomic
 def vault_move(*, item_id: int, actor, location: str) -> ChecklistItem:
     """Move a vault item to another place inside the vault."""
     item = _lock_item(item_id)
@@ -180,7 +175,8 @@ def vault_move(*, item_id: int, actor, location: str) -> ChecklistItem:
     return item
 
 
-@_service("file_complete", posts=(P.ARCHIVIST,))
+@recorded("archive_file_complete", posts=(P.ARCHIVIST,))
+@transaction.atomic
 def loan_file_complete(*, loan_file_id: int, actor) -> LoanFile:
     """Close a settled loan's file: every required original in, nothing lent out."""
     loan_file = LoanFile.objects.select_for_update().select_related("loan", "folder").get(pk=loan_file_id)
@@ -214,7 +210,8 @@ def _current_out(item: ChecklistItem) -> Lending | None:
     return item.lendings.filter(status=Lending.OUT).select_related("requester").first()
 
 
-@_service("lending_request")
+@recorded("archive_lending_request")
+@transaction.atomic
 def lending_request(*, item_id: int, actor, purpose: str, due_on: date) -> Lending:
     """Anyone with a post asks to borrow a file (the view checks the loan is in their data scope)."""
     if not actor.posts:  # a superuser without a post neither (SPEC §16.14)
@@ -233,41 +230,47 @@ def lending_request(*, item_id: int, actor, purpose: str, due_on: date) -> Lendi
     return lending
 
 
-@_service("lending_approve", posts=rules.DECIDING_POSTS)
+@recorded("archive_lending_approve", posts=rules.DECIDING_POSTS)
+@transaction.atomic
 def lending_approve(*, lending_id: int, actor, note: str = "", version: int | None = None) -> Lending:
     """Someone other than the requester approves (SPEC §4); an archivist or the manager decides."""
     lending = _lock_lending(lending_id, version)
     check_maker_checker(lending.requester_id, actor, what=_("asked to borrow this file"))  # SPEC §4
-    rules.check_lending_status(lending, Lending.REQUESTED, action="approve")
-    lending.status, lending.decided_by, lending.decided_at, lending.decision_note = Lending.APPROVED, actor, timezone.now(), note
+    rules.check_lending_step(lending, lending.approve)
+    lending.approve()
+    lending.decided_by, lending.decided_at, lending.decision_note = actor, timezone.now(), note
     lending.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     audit(actor=actor, action="archive_lending_approve", loan=lending.loan, obj=lending,
           payload={"no": lending.lending_no, "requester": lending.requester}, reason=note)
     return lending
 
 
-@_service("lending_refuse", posts=rules.DECIDING_POSTS)
+@recorded("archive_lending_refuse", posts=rules.DECIDING_POSTS)
+@transaction.atomic
 def lending_refuse(*, lending_id: int, actor, note: str, version: int | None = None) -> Lending:
     lending = _lock_lending(lending_id, version)
     check_maker_checker(lending.requester_id, actor, what=_("asked to borrow this file"))  # SPEC §4
-    rules.check_lending_status(lending, Lending.REQUESTED, Lending.APPROVED, action="refuse")
+    rules.check_lending_step(lending, lending.refuse)
     if not (note or "").strip():
         raise RuleViolation("reason", _("Give the reason for refusing."), field="note")
-    lending.status, lending.decided_by, lending.decided_at, lending.decision_note = Lending.REFUSED, actor, timezone.now(), note
+    lending.refuse()
+    lending.decided_by, lending.decided_at, lending.decision_note = actor, timezone.now(), note
     lending.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     audit(actor=actor, action="archive_lending_refuse", loan=lending.loan, obj=lending,
           payload={"no": lending.lending_no}, reason=note)
     return lending
 
 
-@_service("lending_out", posts=(P.ARCHIVIST,))
+@recorded("archive_lending_out", posts=(P.ARCHIVIST,))
+@transaction.atomic
 def lending_out(*, lending_id: int, actor, version: int | None = None) -> Lending:
     """The archivist hands an approved file to the borrower: the only way an item (or a vault item) leaves."""
     lending = _lock_lending(lending_id, version)
     item = _lock_item(lending.item_id)
-    rules.check_lending_status(lending, Lending.APPROVED, action="out")
+    rules.check_lending_step(lending, lending.hand_out)
     rules.check_lendable(item, out_lending=_current_out(item))
-    lending.status, lending.out_at, lending.out_by = Lending.OUT, timezone.now(), actor
+    lending.hand_out()
+    lending.out_at, lending.out_by = timezone.now(), actor
     lending.save(update_fields=["status", "out_at", "out_by"])
     item.state = ItemState.OUT
     item.save(update_fields=["state"])
@@ -277,13 +280,14 @@ def lending_out(*, lending_id: int, actor, version: int | None = None) -> Lendin
     return lending
 
 
-@_service("lending_return", posts=(P.ARCHIVIST,))
+@recorded("archive_lending_return", posts=(P.ARCHIVIST,))
+@transaction.atomic
 def lending_return(*, lending_id: int, actor, note: str = "", version: int | None = None) -> Lending:
     lending = _lock_lending(lending_id, version)
-    rules.check_lending_status(lending, Lending.OUT, action="return")
+    rules.check_lending_step(lending, lending.take_back)
     item = _lock_item(lending.item_id)
-    lending.status, lending.returned_at, lending.returned_by, lending.return_note = (
-        Lending.RETURNED, timezone.now(), actor, note)
+    lending.take_back()
+    lending.returned_at, lending.returned_by, lending.return_note = timezone.now(), actor, note
     lending.save(update_fields=["status", "returned_at", "returned_by", "return_note"])
     item.state = ItemState.ON_FILE
     item.save(update_fields=["state"])
@@ -297,7 +301,8 @@ def lending_return(*, lending_id: int, actor, note: str = "", version: int | Non
 # Inspection and hand-over registers
 
 
-@_service("inspection_record", posts=rules.DECIDING_POSTS)
+@recorded("archive_inspection_record", posts=rules.DECIDING_POSTS)
+@transaction.atomic
 def inspection_record(*, actor, inspected_on: date, scope: str, folders_checked: int, findings: str,
                       rectification: str = "") -> Inspection:
     check_past_date(inspected_on, field="inspected_on", code="future_date")
@@ -313,7 +318,8 @@ def inspection_record(*, actor, inspected_on: date, scope: str, folders_checked:
     return inspection
 
 
-@_service("handover_record", posts=(P.ARCHIVIST,))
+@recorded("archive_handover_record", posts=(P.ARCHIVIST,))
+@transaction.atomic
 def handover_record(*, actor, to_user, handed_on: date, folder_ids: list[int] | None = None,
                     note: str = "") -> Handover:
     """An archivist hands folders to another archivist (all folders they keep, unless a list is given)."""
@@ -336,7 +342,8 @@ def handover_record(*, actor, to_user, handed_on: date, folder_ids: list[int] | 
     return handover
 
 
-@_service("handover_confirm")
+@recorded("archive_handover_confirm")
+@transaction.atomic
 def handover_confirm(*, handover_id: int, actor) -> Handover:
     """The receiving archivist confirms; from now on they keep the folders."""
     handover = Handover.objects.select_for_update().get(pk=handover_id)
@@ -356,7 +363,8 @@ def handover_confirm(*, handover_id: int, actor) -> Handover:
 # Destruction (销毁)
 
 
-@_service("destruction_propose", posts=(P.ARCHIVIST,))
+@recorded("archive_destruction_propose", posts=(P.ARCHIVIST,))
+@transaction.atomic
 def destruction_propose(*, item_id: int, actor, reason: str) -> Destruction:
     item = _lock_item(item_id)
     loan = item.loan_file.loan
@@ -380,21 +388,23 @@ def _lock_destruction(destruction_id: int, version: int | None = None) -> Destru
     return destruction
 
 
-@_service("destruction_approve", posts=rules.DECIDING_POSTS)
+@recorded("archive_destruction_approve", posts=rules.DECIDING_POSTS)
+@transaction.atomic
 def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: date | None = None,
                         method: str = "", version: int | None = None) -> Destruction:
     """A second person approves; the file is destroyed in front of the witness; the record is kept forever."""
     destruction = _lock_destruction(destruction_id, version)
     check_maker_checker(destruction.proposed_by_id, actor, what=_("proposed this destruction"))
-    if destruction.status != Destruction.PROPOSED:
-        raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
+    check_transition(destruction.destroy,
+                     _("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
     item = _lock_item(destruction.item_id)
     # The file may have been lent out, or the retention changed, since the proposal.
     rules.check_destroyable(item, retention_until=retention_until(item, destruction.loan, retention_overrides()), today=today())
     rules.check_witness(destruction, witness)
     destroyed_on = destroyed_on or today()
     check_past_date(destroyed_on, field="destroyed_on", code="future_date")
-    destruction.status, destruction.decided_by, destruction.decided_at = Destruction.DESTROYED, actor, timezone.now()
+    destruction.destroy()
+    destruction.decided_by, destruction.decided_at = actor, timezone.now()
     destruction.witness, destruction.destroyed_on, destruction.method = witness, destroyed_on, method or _("Shredded")
     destruction.save()
     item.state, item.destroyed_on = ItemState.DESTROYED, destroyed_on
@@ -404,15 +414,17 @@ def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: da
     return destruction
 
 
-@_service("destruction_refuse", posts=rules.DECIDING_POSTS)
+@recorded("archive_destruction_refuse", posts=rules.DECIDING_POSTS)
+@transaction.atomic
 def destruction_refuse(*, destruction_id: int, actor, reason: str, version: int | None = None) -> Destruction:
     destruction = _lock_destruction(destruction_id, version)
     check_maker_checker(destruction.proposed_by_id, actor, what=_("proposed this destruction"))
-    if destruction.status != Destruction.PROPOSED:
-        raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
+    check_transition(destruction.refuse,
+                     _("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
     if not (reason or "").strip():
         raise RuleViolation("reason", _("Give the reason for refusing."), field="reason")
-    destruction.status, destruction.decided_by, destruction.decided_at = Destruction.REFUSED, actor, timezone.now()
+    destruction.refuse()
+    destruction.decided_by, destruction.decided_at = actor, timezone.now()
     destruction.method = ""
     destruction.save()
     audit(actor=actor, action="archive_destruction_refuse", loan=destruction.loan, obj=destruction, reason=reason)
@@ -435,7 +447,8 @@ def loan_saved(loan: Loan) -> None:
         logger.exception("archive checklist sync failed for loan %s", loan.pk)
 
 
-@_service("retention_set", posts=(P.GENERAL, P.MANAGER))
+@recorded("archive_retention_set", posts=(P.GENERAL, P.MANAGER))
+@transaction.atomic
 def retention_set(*, category: str, years: int, actor, basis: str = "") -> RetentionPeriod:
     """The general post or the manager sets a category's retention period (audited, old value kept)."""
     if category not in Section.values:

@@ -21,7 +21,7 @@ from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.refusals import recorded
-from loancenter.rules import check_maker_checker
+from loancenter.rules import check_maker_checker, check_transition
 from postloan import rules
 from postloan.models import GRADES, GradeChange
 from postloan.services import reprovision
@@ -47,7 +47,8 @@ def grade_change_propose(*, loan_id: int, actor, to_grade: str, reasons: str) ->
             loan.grade = to_grade
             reprovision(loan)
             loan.save(update_fields=["manual_grade", "grade", "provision"])
-            change.status, change.decided_at = GradeChange.APPLIED, timezone.now()
+            change.apply()
+            change.decided_at = timezone.now()
             change.save()
             audit(actor=actor, action="grade_downgrade", loan=loan, obj=change,
                   payload={"from": current, "to": to_grade}, reason=change.reasons)
@@ -70,18 +71,18 @@ def _lock(change_id: int, version: int | None = None) -> tuple[GradeChange, Loan
     return change, loan
 
 
-def _check_decider(change: GradeChange, loan: Loan, actor) -> None:
+def _check_decider(change: GradeChange, loan: Loan, actor, decision) -> None:
+    """``decision``: the change's transition the second person takes (``change.apply`` or ``change.reject``)."""
     check_maker_checker(change.proposed_by_id, actor, what=_("proposed this grade change"))
     app_rules.check_separation(loan, actor, None)
-    if change.status != GradeChange.PENDING:
-        raise InvalidState(_("This grade change is already %(s)s.") % {"s": change.get_status_display()})
+    check_transition(decision, _("This grade change is already %(s)s.") % {"s": change.get_status_display()})
 
 
 @recorded("grade_change_approve", loan=("change_id", GradeChange), posts=APPROVER_POSTS)
 def grade_change_approve(*, change_id: int, actor, note: str = "", version: int | None = None) -> GradeChange:
     with transaction.atomic():
         change, loan = _lock(change_id, version)
-        _check_decider(change, loan, actor)
+        _check_decider(change, loan, actor, change.apply)
         if loan.status != Status.ACTIVE:
             raise InvalidState(_("The loan is no longer active (%(s)s).") % {"s": loan.get_status_display()})
         rules.check_upgrade(loan, target=change.to_grade, reasons=change.reasons, on=today())  # still true today?
@@ -92,8 +93,8 @@ def grade_change_approve(*, change_id: int, actor, note: str = "", version: int 
             loan.npl_cure_start = None  # performing again: no upgrade-rule hold left to track
         reprovision(loan)
         loan.save(update_fields=["manual_grade", "grade", "npl_cure_start", "provision"])
-        change.status, change.decided_by, change.decided_at, change.decision_note = (
-            GradeChange.APPLIED, actor, timezone.now(), note or "")
+        change.apply()
+        change.decided_by, change.decided_at, change.decision_note = actor, timezone.now(), note or ""
         change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         audit(actor=actor, action="grade_upgrade_approve", loan=loan, obj=change,
               payload={"from": before, "to": change.to_grade}, reason=change.decision_note)
@@ -104,11 +105,11 @@ def grade_change_approve(*, change_id: int, actor, note: str = "", version: int 
 def grade_change_reject(*, change_id: int, actor, note: str, version: int | None = None) -> GradeChange:
     with transaction.atomic():
         change, loan = _lock(change_id, version)
-        _check_decider(change, loan, actor)
+        _check_decider(change, loan, actor, change.reject)
         if not (note or "").strip():
             raise RuleViolation("note_required", _("Give the reason for rejecting the change."), field="note")
-        change.status, change.decided_by, change.decided_at, change.decision_note = (
-            GradeChange.REJECTED, actor, timezone.now(), note.strip())
+        change.reject()
+        change.decided_by, change.decided_at, change.decision_note = actor, timezone.now(), note.strip()
         change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         audit(actor=actor, action="grade_upgrade_reject", loan=loan, obj=change, reason=change.decision_note)
     return change

@@ -6,9 +6,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from applications.models import MONEY, Loan
+from loancenter import posts as P
 from loancenter.lib.money import q2
+from loancenter.rules import held_by
 
 
 class Installment(models.Model):
@@ -344,7 +347,7 @@ class RepaymentAccount(models.Model):
     since = models.DateField(_("since"))
 
 
-class ServicingRequest(models.Model):
+class ServicingRequest(FSMModelMixin, models.Model):
     """A servicing request (rules 18–20): filed by one person, reviewed by a reviewer who is not the filer."""
 
     PREPAY_PARTIAL, PREPAY_FULL = "prepayment_partial", "prepayment_full"
@@ -359,7 +362,7 @@ class ServicingRequest(models.Model):
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="servicing_requests")
     kind = models.CharField(_("kind"), max_length=20, choices=KINDS)
-    status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=PENDING)
+    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=PENDING, protected=True)
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     filed_at = models.DateTimeField(auto_now_add=True)
     reason = models.TextField(_("reason"), blank=True)
@@ -390,8 +393,22 @@ class ServicingRequest(models.Model):
         ]
         indexes = [models.Index(fields=["status", "filed_at"], name="servicing_queue")]  # the reviewer's queue
 
+    # Reviewed by someone other than the filer (postloan.servicing); a prepayment is executed when the money arrives,
+    # other kinds apply when approved.
+    @transition(field=status, source=PENDING, target=APPROVED)
+    def approve(self):
+        pass
 
-class WriteOff(models.Model):
+    @transition(field=status, source=PENDING, target=REJECTED)
+    def reject(self):
+        pass
+
+    @transition(field=status, source=APPROVED, target=EXECUTED)
+    def execute(self):
+        pass
+
+
+class WriteOff(FSMModelMixin, models.Model):
     """核销 (rule 21): proposed with the legal documents, reviewed, approved by someone else again."""
 
     PROPOSED, REVIEWED, APPROVED, REJECTED, DONE = "proposed", "reviewed", "approved", "rejected", "done"
@@ -408,7 +425,7 @@ class WriteOff(models.Model):
     ]
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="write_offs")
-    status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED)
+    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED, protected=True)
     reason = models.TextField(_("reason"))
     legal_documents = models.JSONField(_("legal documents"), default=list)
     principal = models.DecimalField(_("principal written off"), **MONEY)
@@ -439,6 +456,25 @@ class WriteOff(models.Model):
     def total(self):
         return self.principal + self.interest + self.penalty
 
+    # Rule 21 (postloan.write_off): reviewed, then approved by someone else again; the loan's ``write_off`` transition
+    # completes it. The reviewer turns down a proposal, the manager or approver a reviewed one.
+    @transition(field=status, source=PROPOSED, target=REVIEWED)
+    def review(self):
+        pass
+
+    @transition(field=status, source=REVIEWED, target=APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=status, source=PROPOSED, target=REJECTED, permission=held_by(P.REVIEWER))
+    @transition(field=status, source=REVIEWED, target=REJECTED, permission=held_by(P.MANAGER, P.APPROVER))
+    def reject(self):
+        pass
+
+    @transition(field=status, source=APPROVED, target=DONE)
+    def complete(self):
+        pass
+
 
 class WriteOffRecovery(models.Model):
     """Money recovered on a written-off loan: reported apart from repayments (rule 21)."""
@@ -457,7 +493,7 @@ class WriteOffRecovery(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_positive")]
 
 
-class GradeChange(models.Model):
+class GradeChange(FSMModelMixin, models.Model):
     """A manual five-level grade change (SPEC §6): worse applies at once with reasons; better needs a second person."""
 
     PENDING, APPLIED, REJECTED = "pending", "applied", "rejected"
@@ -467,7 +503,7 @@ class GradeChange(models.Model):
     from_grade = models.CharField(_("from grade"), max_length=16, choices=GRADE_CHOICES)
     to_grade = models.CharField(_("to grade"), max_length=16, choices=GRADE_CHOICES)
     reasons = models.TextField(_("reasons"))
-    status = models.CharField(_("status"), max_length=10, choices=STATUSES, default=PENDING)
+    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=PENDING, protected=True)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     proposed_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -485,6 +521,15 @@ class GradeChange(models.Model):
     @property
     def upgrade(self) -> bool:
         return GRADES.index(self.to_grade) < GRADES.index(self.from_grade)
+
+    # A downgrade applies at once; an upgrade waits for a second person (postloan.grades).
+    @transition(field=status, source=PENDING, target=APPLIED)
+    def apply(self):
+        pass
+
+    @transition(field=status, source=PENDING, target=REJECTED)
+    def reject(self):
+        pass
 
 
 class WarningLevel(models.Model):

@@ -26,7 +26,7 @@ from loancenter.lib.dates import add_months, today
 from loancenter.lib.errors import Conflict, Forbidden, InvalidState, RuleViolation
 from loancenter.lib.money import BULLET, ZERO, monthly_rate, q2
 from loancenter.refusals import recorded
-from loancenter.rules import check_maker_checker, check_past_date
+from loancenter.rules import check_maker_checker, check_past_date, check_transition
 from postloan import rules
 from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, RepaymentAccount, ServicingRequest, accrue_penalties
 from postloan.schedule import build_schedule
@@ -209,11 +209,11 @@ def _lock_request(request_id: int, version: int | None = None) -> tuple[Servicin
     return request, loan
 
 
-def _check_reviewer(request: ServicingRequest, loan: Loan, actor) -> None:
+def _check_reviewer(request: ServicingRequest, loan: Loan, actor, decision) -> None:
+    """``decision``: the request's transition the reviewer takes (``request.approve`` or ``request.reject``)."""
     check_maker_checker(request.filed_by_id, actor, what=_("filed this servicing request"))
     app_rules.check_separation(loan, actor, None)
-    if request.status != SR.PENDING:
-        raise InvalidState(_("This request is already %(s)s.") % {"s": request.get_status_display()})
+    check_transition(decision, _("This request is already %(s)s.") % {"s": request.get_status_display()})
     if loan.status != Status.ACTIVE:
         raise InvalidState(_("The loan is no longer active (%(s)s).") % {"s": loan.get_status_display()})
 
@@ -224,7 +224,7 @@ def servicing_approve(*, request_id: int, actor, note: str = "", version: int | 
     on = today()
     with transaction.atomic():
         request, loan = _lock_request(request_id, version)
-        _check_reviewer(request, loan, actor)
+        _check_reviewer(request, loan, actor, request.approve)
         result: dict = {}
         if request.kind == SR.PREPAY_PARTIAL and request.amount >= loan.outstanding_principal:
             raise RuleViolation("amount", _("The amount now covers the whole outstanding principal; a full prepayment is needed."))
@@ -242,7 +242,8 @@ def servicing_approve(*, request_id: int, actor, note: str = "", version: int | 
             request.old_value = jsonable(old)
             customer_audit(actor=actor, action="customer_update", customer=customer,
                            payload={"old": old, "new": new, "servicing_request": request.pk})
-        request.status, request.reviewed_by, request.reviewed_at = SR.APPROVED, actor, timezone.now()
+        request.approve()
+        request.reviewed_by, request.reviewed_at = actor, timezone.now()
         request.review_note, request.result = note or "", jsonable(result)
         request.save()
         audit(actor=actor, action="servicing_approve", loan=loan, obj=request,
@@ -260,11 +261,11 @@ def _typed(values: dict) -> dict:
 def servicing_reject(*, request_id: int, actor, note: str, version: int | None = None) -> ServicingRequest:
     with transaction.atomic():
         request, loan = _lock_request(request_id, version)
-        _check_reviewer(request, loan, actor)
+        _check_reviewer(request, loan, actor, request.reject)
         if not (note or "").strip():
             raise RuleViolation("note_required", _("Give the reason for rejecting the request."), field="note")
-        request.status, request.reviewed_by, request.reviewed_at, request.review_note = (
-            SR.REJECTED, actor, timezone.now(), note.strip())
+        request.reject()
+        request.reviewed_by, request.reviewed_at, request.review_note = actor, timezone.now(), note.strip()
         request.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
         audit(actor=actor, action="servicing_reject", loan=loan, obj=request, payload={"kind": request.kind},
               reason=request.review_note)
@@ -321,9 +322,8 @@ def servicing_execute(*, request_id: int, actor, paid_on: date, reference: str,
         app_rules.check_separation(loan, actor, None)
         if request.kind not in PREPAYMENTS:
             raise InvalidState(_("Only a prepayment is executed; other requests apply when approved."))
-        if request.status != SR.APPROVED:
-            raise InvalidState(_("Only an approved prepayment is executed (this one is %(s)s).")
-                               % {"s": request.get_status_display()})
+        check_transition(request.execute, _("Only an approved prepayment is executed (this one is %(s)s).")
+                         % {"s": request.get_status_display()})
         if loan.status != Status.ACTIVE:
             raise InvalidState(_("The loan is no longer active (%(s)s).") % {"s": loan.get_status_display()})
         if Repayment.objects.filter(reference=reference).exists():
@@ -334,7 +334,8 @@ def servicing_execute(*, request_id: int, actor, paid_on: date, reference: str,
             repayment, result = _execute_partial(loan, request, actor, paid_on, reference)
         else:
             repayment, result = _execute_full(loan, actor, paid_on, reference)
-        request.status, request.executed_by, request.executed_at = SR.EXECUTED, actor, timezone.now()
+        request.execute()
+        request.executed_by, request.executed_at = actor, timezone.now()
         request.paid_on, request.reference = paid_on, reference
         request.result = jsonable({**request.result, **result, "repayment": repayment.pk})
         request.save()

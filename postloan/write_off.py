@@ -25,7 +25,7 @@ from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.lib.money import ZERO
 from loancenter.refusals import recorded
-from loancenter.rules import check_amount, check_maker_checker, check_past_date, require_post
+from loancenter.rules import check_amount, check_maker_checker, check_past_date, check_transition, require_post
 from postloan.models import ACCRUAL_FIELDS, Installment, WriteOff, WriteOffRecovery, accrue_penalties
 
 WO = WriteOff
@@ -81,9 +81,10 @@ def write_off_review(*, write_off_id: int, actor, note: str = "", version: int |
         write_off, loan = _lock(write_off_id, version)
         check_maker_checker(write_off.proposed_by_id, actor, what=_("proposed this write-off"))
         app_rules.check_separation(loan, actor, None)
-        if write_off.status != WO.PROPOSED:
-            raise InvalidState(_("This write-off is %(s)s, not waiting for review.") % {"s": write_off.get_status_display()})
-        write_off.status, write_off.reviewed_by, write_off.reviewed_at = WO.REVIEWED, actor, timezone.now()
+        check_transition(write_off.review, _("This write-off is %(s)s, not waiting for review.")
+                         % {"s": write_off.get_status_display()})
+        write_off.review()
+        write_off.reviewed_by, write_off.reviewed_at = actor, timezone.now()
         write_off.review_note = note or ""
         write_off.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
         audit(actor=actor, action="write_off_review", loan=loan, obj=write_off, reason=write_off.review_note)
@@ -98,10 +99,10 @@ def write_off_approve(*, write_off_id: int, actor, note: str = "", version: int 
         check_maker_checker(write_off.proposed_by_id, actor, what=_("proposed this write-off"))
         check_maker_checker(write_off.reviewed_by_id, actor, what=_("reviewed this write-off"))
         app_rules.check_separation(loan, actor, None)
-        if write_off.status != WO.REVIEWED:
-            raise InvalidState(_("A write-off is approved after it is reviewed (this one is %(s)s).")
-                               % {"s": write_off.get_status_display()})
-        write_off.status, write_off.approved_by, write_off.approved_at = WO.APPROVED, actor, timezone.now()
+        check_transition(write_off.approve, _("A write-off is approved after it is reviewed (this one is %(s)s).")
+                         % {"s": write_off.get_status_display()})
+        write_off.approve()
+        write_off.approved_by, write_off.approved_at = actor, timezone.now()
         write_off.approval_note = note or ""
         write_off.save(update_fields=["status", "approved_by", "approved_at", "approval_note"])
         audit(actor=actor, action="write_off_approve", loan=loan, obj=write_off, reason=write_off.approval_note)
@@ -114,15 +115,16 @@ def write_off_reject(*, write_off_id: int, actor, note: str, version: int | None
     with transaction.atomic():
         write_off, loan = _lock(write_off_id, version)
         check_maker_checker(write_off.proposed_by_id, actor, what=_("proposed this write-off"))
-        if write_off.status == WO.PROPOSED:
-            require_post(actor, P.REVIEWER)
-        elif write_off.status == WO.REVIEWED:
-            require_post(actor, P.MANAGER, P.APPROVER)
-        else:
-            raise InvalidState(_("This write-off is %(s)s and can no longer be rejected.") % {"s": write_off.get_status_display()})
+        check_transition(write_off.reject, _("This write-off is %(s)s and can no longer be rejected.")
+                         % {"s": write_off.get_status_display()})
+        # The reviewer turns down a proposal, the manager or approver a reviewed one (the model's declaration).
+        declared = next(t for t in write_off.get_all_status_transitions()
+                        if t.name == "reject" and t.source == write_off.status)
+        require_post(actor, *declared.permission.posts)
         if not (note or "").strip():
             raise RuleViolation("note_required", _("Give the reason for rejecting the write-off."), field="note")
-        write_off.status, write_off.rejected_by, write_off.rejected_at = WO.REJECTED, actor, timezone.now()
+        write_off.reject()
+        write_off.rejected_by, write_off.rejected_at = actor, timezone.now()
         write_off.approval_note = note.strip()
         write_off.save(update_fields=["status", "rejected_by", "rejected_at", "approval_note"])
         audit(actor=actor, action="write_off_reject", loan=loan, obj=write_off, reason=write_off.approval_note)
@@ -142,7 +144,8 @@ def loan_write_off(*, loan_id: int, actor, reason: str) -> Loan:
 
     def apply(loan: Loan) -> None:
         write_off = found["write_off"]
-        write_off.status, write_off.written_off_on = WO.DONE, today()
+        write_off.complete()
+        write_off.written_off_on = today()
         write_off.save(update_fields=["status", "written_off_on"])
         # Penalty stops growing once the loan leaves the active book: write down what it reached today.
         unpaid = list(Installment.objects.select_for_update().filter(loan=loan, paid_off_on__isnull=True))

@@ -116,3 +116,23 @@ def test_approval_only_after_review(staff, loan):
     with pytest.raises(DomainError) as caught:
         write_off_approve(write_off_id=proposal.pk, actor=staff.boss)
     assert caught.value.code == "invalid_state"
+
+
+def test_who_turns_a_write_off_down_depends_on_how_far_it_went(staff, loan):
+    """The reviewer turns down a proposal, the manager or approver a reviewed one; never the other way round."""
+    proposal = propose(staff, loan)
+    with pytest.raises(DomainError) as caught:
+        write_off_reject(write_off_id=proposal.pk, actor=staff.boss, note="不同意")
+    assert caught.value.code == "post_required"
+    write_off_review(write_off_id=proposal.pk, actor=staff.rev)
+    with pytest.raises(DomainError) as caught:
+        write_off_reject(write_off_id=proposal.pk, actor=staff.rev, note="不同意")
+    assert caught.value.code == "post_required"
+    proposal.refresh_from_db()
+    assert proposal.status == WriteOff.REVIEWED and proposal.rejected_by is None
+    write_off_reject(write_off_id=proposal.pk, actor=staff.boss, note="不同意")
+    proposal.refresh_from_db()
+    assert (proposal.status, proposal.rejected_by) == (WriteOff.REJECTED, staff.boss)
+    with pytest.raises(DomainError) as caught:
+        write_off_reject(write_off_id=proposal.pk, actor=staff.boss, note="再次")
+    assert caught.value.code == "invalid_state"
