@@ -47,6 +47,18 @@ def _tasks_in_process():
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture(scope="session")
+def _documents_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("documents")
+
+
+@pytest.fixture(autouse=True)
+def _document_storage(settings, _documents_root):
+    """Uploaded files go to a temporary folder of the test session, never to the project's media/ folder."""
+    settings.STORAGES = {**settings.STORAGES, "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(_documents_root)}}}
+
+
 PERSONAS = {
     "mkt": (["marketing"], None),
     "mkt2": (["marketing"], None),
