@@ -15,7 +15,7 @@ from disbursement.services import certificate_hand_over
 from loancenter.lib.dates import today
 from loancenter.services import staff_create
 from loancenter.transitions import perform
-from tests.factories import CustomerFactory, LoanFactory, ProductFactory
+from tests.factories import CustomerFactory, LoanFactory, ProductFactory, file_received_papers
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -178,6 +178,8 @@ class Flow:
             if name == "prepare_receipt" and loan.product.secured:
                 certificate_hand_over(loan_id=loan.pk, actor=self.staff.clerk, to_user=self.staff.disb)
             actor = getattr(self.staff, ACTORS[name])
+            if name == "submit":
+                file_received_papers(loan)
             perform(name, loan_id=loan.pk, actor=actor, data=payloads(self.staff, loan)[name])
             cosign_if_waiting(self.staff, loan)
         loan.refresh_from_db()

@@ -105,6 +105,15 @@ class LoanFactory(factory.django.DjangoModelFactory):
         add_files(self, codes)
 
 
+def file_received_papers(loan: Loan) -> None:
+    """Files for the papers received (the ``documents`` column) that have none yet: what the marketing officer
+    uploads before submit (rule 5 reads files, SPEC §16.9). Loans entered through the API or a form get them here."""
+    from applications.files.selectors import live_codes
+
+    have = live_codes(loan)
+    add_files(loan, [c for c in loan.documents.values_list("code", flat=True) if c not in have])
+
+
 def add_files(loan: Loan, codes) -> None:
     """A small PDF in storage for each code, uploaded by the loan's marketing officer (cheap: no inspection)."""
     for code in codes:
