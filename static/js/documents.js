@@ -1,5 +1,6 @@
 // Upload of documents: drag and drop or choose several files, one request per file with its own progress bar
-// (XMLHttpRequest's upload progress), then the preview. Without this script the form posts as a plain form.
+// (XMLHttpRequest's upload progress), then the preview. Files go one after another (a phone's uplink is shared, and
+// each answer names its own file). Without this script the form posts as a plain form.
 (function () {
   "use strict";
   var form = document.querySelector("[data-testid=upload-form]");
@@ -27,7 +28,22 @@
     item.appendChild(link);
   }
 
-  function send(file) {
+  var queue = [];
+  var busy = false;
+
+  function next() {
+    if (busy || !queue.length) return;
+    busy = true;
+    var job = queue.shift();
+    send(job.file, job.code, job.item);
+  }
+
+  function done() {
+    busy = false;
+    next();
+  }
+
+  function enqueue(file) {
     var item = document.createElement("li");
     item.setAttribute("data-testid", "upload-item");
     var name = document.createElement("span");
@@ -41,9 +57,15 @@
     item.appendChild(bar);
     item.appendChild(state);
     list.appendChild(item);
+    queue.push({file: file, code: form.querySelector("[name=code]").value, item: item});
+    next();
+  }
 
+  function send(file, code, item) {
+    var bar = item.querySelector("progress");
+    var state = item.querySelector(".upload-state");
     var data = new FormData();
-    data.append("code", form.querySelector("[name=code]").value);
+    data.append("code", code);
     data.append("file", file);
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
@@ -65,16 +87,18 @@
         state.textContent = " " + (body.detail || xhr.statusText);
         state.setAttribute("role", "alert");
       }
+      done();
     };
     xhr.onerror = function () {
       item.className = "upload-error";
       state.textContent = " " + xhr.statusText;
+      done();
     };
     xhr.send(data);
   }
 
   function sendAll(files) {
-    for (var i = 0; i < files.length; i++) send(files[i]);
+    for (var i = 0; i < files.length; i++) enqueue(files[i]);
   }
 
   form.addEventListener("submit", function (event) {
