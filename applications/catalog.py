@@ -79,3 +79,23 @@ RELATIONSHIPS = {
     "business_partner": _("Business partner"),
     "employer": _("Employer"),
 }
+
+# Files every loan may carry whatever its product lists (SPEC §11): the investigation's site photos, the signed
+# contracts, the receipt with the disbursement stamp, post-loan check photos, the borrower's proof of use of funds
+# and credit reports.
+LOAN_FILE_CODES = {
+    "site_photo": _("Site photo (investigation)"),
+    "signed_contract": _("Signed contract"),
+    "stamped_receipt": _("Loan receipt with disbursement stamp"),
+    "postloan_photo": _("Post-loan check photo"),
+    "fund_use_proof": _("Proof of use of funds"),
+    "credit_report": _("Credit report"),
+}
+# Papers of the customer's folder rather than of one loan (SPEC §16.8): the ID scans and the credit-report
+# authorisation, also uploaded on their own through /api/customers/{id}/documents/.
+CUSTOMER_FILE_CODES = ("id_card", "household_register", "marriage_certificate", "credit_authorization",
+                       "credit_report", "guarantor_id")
+
+
+def document_label(code: str) -> str:
+    return str(DOCUMENTS.get(code) or LOAN_FILE_CODES.get(code) or code)

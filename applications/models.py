@@ -684,3 +684,7 @@ class LoanHandover(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
     reason = models.CharField(max_length=200, blank=True)
+
+
+# Uploaded files (SPEC §11) live in their own module of this app.
+from applications.files.models import DocumentDownload, DocumentFile  # noqa: E402,F401

@@ -215,11 +215,13 @@ def check_purpose(product, purpose: str) -> None:
 
 
 def check_documents(product, received: Iterable[str]) -> None:
-    """Rule 5: every document the product requires has been received."""
+    """Rule 5: every document the product requires has a file (SPEC §11, §16.9: ``received`` are the codes with a live
+    uploaded file, of the loan or of the borrower's folder)."""
     missing = [code for code in product.required_documents if code not in set(received)]
     if missing:
         names = "、".join(str(DOCUMENTS.get(code, code)) for code in missing)
-        raise RuleViolation("documents_missing", _("Required documents missing: %(names)s (rule 5).") % {"names": names})
+        raise RuleViolation("documents_missing", _("Required documents missing: %(names)s (rule 5).")
+                            % {"names": names})
 
 
 def check_interview_and_authorisation(loan) -> None:

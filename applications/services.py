@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from applications import rules
 from applications.catalog import DOCUMENTS, PURPOSES
 from applications.certificates import check_certificates_free
+from applications.files.selectors import live_codes
 from applications.models import (
     Collateral,
     Customer,
@@ -517,7 +518,7 @@ def loan_submit(*, loan_id: int, actor) -> Loan:
         rules.check_term(product, loan.term_months, long_term_reason=loan.long_term_reason)
         rules.check_method(product, loan.repayment_method)
         rules.check_purpose(product, loan.purpose)
-        rules.check_documents(product, loan.documents.values_list("code", flat=True))
+        rules.check_documents(product, live_codes(loan))  # files, not the paper column (SPEC §16.9)
         rules.check_interview_and_authorisation(loan)
         rules.check_collateral(product, list(loan.collaterals.all()), amount=loan.amount, as_of=as_of)
         check_certificates_free(loan.collaterals.all(), loan=loan)

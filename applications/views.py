@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError as InputError
 
 from applications import services
 from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
+from applications.files.selectors import gallery
 from applications.forms import ApplicationForms, CustomerEditForm, CustomerForm, ProductForm, WarningListForm
 from applications.input_forms import describe, post_data
 from applications.models import Investigation, Product, Status
@@ -314,7 +315,7 @@ def loan_detail(request, pk: int):
         and (loan.marketing_officer_id == request.user.pk or request.user.has_post(P.MANAGER))
     )
     return render(request, "applications/loan_detail.html", {
-        "loan": loan, "documents": documents,
+        "loan": loan, "documents": documents, "gallery": gallery(loan),  # the files by code (SPEC §11)
         "missing": [d for d in documents if d["required"] and not d["received"]],
         "guarantors": loan.guarantors.select_related("customer"), "collaterals": loan.collaterals.all(),
         "investigations": investigations, "actions": actions, "audit_entries": audit_entries,

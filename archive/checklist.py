@@ -154,6 +154,22 @@ def expected_items(loan: Loan) -> list[Expected]:
     return rows
 
 
+# The uploaded file (applications.files, SPEC §11) that is the electronic copy of a checklist item.
+_FILE_CODE_OF_ITEM = {"credit_report": "credit_report", "receipt": "stamped_receipt", "post_loan_check": "postloan_photo",
+                      "insurance_policy": "insurance_policy"}
+
+
+def file_code(item_code: str) -> str | None:
+    """The document code whose file is this item's scan (``doc:id_card`` → ``id_card``, a contract → the signed
+    contract), or None for papers that are not uploaded (vouchers, forms printed by the system)."""
+    kind, _sep, rest = item_code.partition(":")
+    if kind == "doc":
+        return rest
+    if kind.endswith("_contract"):
+        return "signed_contract"
+    return _FILE_CODE_OF_ITEM.get(item_code)
+
+
 def item_label(item) -> str:
     code = item.code
     if code in SPECS:

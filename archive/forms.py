@@ -42,6 +42,11 @@ class ReceiveForm(forms.Form):
     location = forms.CharField(label=_("Vault location"), max_length=60, required=False)
 
 
+class BulkReceiveForm(forms.Form):
+    copy_kind = forms.ChoiceField(label=_("Original or copy"), choices=Copy.choices, initial=Copy.ORIGINAL)
+    received_on = forms.DateField(label=_("Received on"), widget=DateInput(), required=False)
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
 

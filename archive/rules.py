@@ -53,6 +53,9 @@ def check_receipt_details(item: ChecklistItem, *, copy_kind: str, pages: int | N
     if pages is None or pages < 1:
         raise RuleViolation("pages", _("Enter the number of pages (at least 1)."), field="pages")
     check_past_date(received_on, field="received_on", code="future_date")
+    if item.original_required and copy_kind == Copy.COPY:
+        raise RuleViolation("original_required", _("“%(item)s” needs the paper original; a copy cannot tick it.")
+                            % {"item": item.label}, field="copy_kind")
     if item.vault:
         check_vault_location(item, location)
 

@@ -12,7 +12,7 @@ from django.http import Http404
 
 from applications.models import Loan, Status
 from applications.selectors import access_loan, loan_scope, loans_visible_to
-from archive.checklist import DEFAULT_RETENTION_YEARS, ENDED, Section, retention_until
+from archive.checklist import DEFAULT_RETENTION_YEARS, ENDED, Section, file_code, retention_until
 from archive.models import (
     ChecklistItem,
     Destruction,
@@ -98,6 +98,25 @@ class LoanFileView:
     lendings: list[Lending] = field(default_factory=list)
 
 
+def scans_of(loan: Loan) -> dict[str, object]:
+    """The first live uploaded file of each document code of ``loan`` (its own and its borrower's folder files): the
+    electronic copy the checklist starts from (SPEC §11) — its date and uploader are the "scan received" column."""
+    from applications.files.models import DocumentFile
+    from applications.files.selectors import files_of_loan
+
+    scans: dict[str, object] = {}
+    for document in files_of_loan(loan).exclude(state=DocumentFile.State.VOIDED).order_by("uploaded_at", "id"):
+        scans.setdefault(document.code, document)
+    return scans
+
+
+def annotate_scans(items, loan: Loan) -> None:
+    scans = scans_of(loan)
+    for item in items:
+        code = file_code(item.code)
+        item.scan = scans.get(code) if code else None
+
+
 def folder_loans(folder: Folder, user) -> list[LoanFileView]:
     """Each loan of the folder the reader may see, with its checklist by section and the retention dates."""
     loans = loans_visible_to(user).filter(customer_id=folder.customer_id)
@@ -119,6 +138,7 @@ def folder_loans(folder: Folder, user) -> list[LoanFileView]:
         by_item = {}
         for lending in open_lendings:
             by_item.setdefault(lending.item_id, []).append(lending)
+        annotate_scans(items, loan_file.loan)
         for item in items:
             item.retention_until = retention_until(item, loan_file.loan, overrides)
             item.open_lendings = by_item.get(item.pk, [])
@@ -141,6 +161,7 @@ def checklist_for_loan(loan: Loan) -> tuple[LoanFile | None, list[tuple[str, str
         return None, []
     overrides = retention_overrides()
     items = list(loan_file.items.select_related("received_by").order_by("position", "id"))
+    annotate_scans(items, loan)
     for item in items:
         item.retention_until = retention_until(item, loan, overrides)
     sections = [(value, label, [i for i in items if i.section == value]) for value, label in Section.choices]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from applications.models import STAGE, Customer, Loan, Status
 from applications.workflow import audit
-from archive import rules
+from archive import checklist, rules
 from archive.checklist import ARCHIVED_FROM_STAGE, Section, expected_items, retention_until
 from archive.models import (
     ChecklistItem,
@@ -138,6 +138,39 @@ def item_receive(*, item_id: int, actor, copy_kind: str, pages: int | None, rece
         "location": item.location, "before": before,
     })
     return item
+
+
+@recorded("archive_items_receive_bulk", posts=(P.ARCHIVIST,))
+@transaction.atomic
+def items_receive_bulk(*, loan_file_id: int, item_ids: list[int], actor, copy_kind: str = "original",
+                       received_on: date | None = None) -> list[ChecklistItem]:
+    """Tick several items of one loan's file at once (SPEC §11): the paper arrived as a bundle. Each item's page count
+    comes from its scan (the uploaded file); an item without a scan, a vault item (it needs a location) or one
+    already ticked is refused by name, and then nothing is ticked."""
+    from archive.selectors import scans_of
+
+    ids = sorted({int(i) for i in item_ids})
+    if not ids:
+        raise RuleViolation("no_items", _("Choose the items that arrived."), field="items")
+    items = list(ChecklistItem.objects.select_for_update().select_related("loan_file__loan", "loan_file__folder")
+                 .filter(loan_file_id=loan_file_id, pk__in=ids).order_by("position", "id"))
+    if len(items) != len(ids):
+        raise RuleViolation("unknown_item", _("An item chosen is not on this file's checklist."), field="items")
+    note_loan(items[0].loan_file.loan_id)
+    scans = scans_of(items[0].loan_file.loan)
+    for item in items:
+        if item.state != ItemState.PENDING:
+            raise InvalidState(_("“%(item)s” is already ticked.") % {"item": item.label})
+        if item.vault:
+            raise RuleViolation("vault_location", _("“%(item)s” goes to the vault: tick it on its own with its "
+                                                    "location.") % {"item": item.label}, field="items")
+        code = checklist.file_code(item.code)
+        if code is None or code not in scans:
+            raise RuleViolation("no_scan", _("“%(item)s” has no scan to take its page count from: tick it on its "
+                                             "own.") % {"item": item.label}, field="items")
+    return [item_receive(item_id=item.pk, actor=actor, copy_kind=copy_kind,
+                         pages=min(scans[checklist.file_code(item.code)].pages, 9999), received_on=received_on)
+            for item in items]
 
 
 @recorded("archive_item_unreceive", posts=(P.ARCHIVIST,))

@@ -14,6 +14,7 @@ urlpatterns = [
     path("loans/<int:pk>/", views.loan_archive, name="loan"),
     path("loans/<int:pk>/checklist.pdf", views.checklist_pdf, name="checklist-pdf"),
     path("files/<int:pk>/complete/", views.file_complete, name="file-complete"),
+    path("files/<int:pk>/receive/", views.items_receive_bulk, name="items-receive-bulk"),
     path("items/<int:pk>/receive/", views.item_receive, name="item-receive"),
     path("items/<int:pk>/unreceive/", views.item_unreceive, name="item-unreceive"),
     path("items/<int:pk>/move/", views.vault_move, name="vault-move"),

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from applications.selectors import access_customer, access_loan
 from archive import documents, selectors, services
 from archive.forms import (
+    BulkReceiveForm,
     DestructionApproveForm,
     HandoverForm,
     InspectionForm,
@@ -33,7 +34,7 @@ from archive.models import Destruction, Handover, Inspection, Lending, LoanFile
 from archive.rules import DECIDING_POSTS
 from loancenter import posts as P
 from loancenter.auth import request_user
-from loancenter.lib import versioning
+from loancenter.lib import params, versioning
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import check_caller
 from loancenter.rules import require_post
@@ -134,6 +135,22 @@ def item_receive(request, pk: int):
     else:
         _form_errors(request, form)
     return redirect(_back(request, _folder_url(item.loan_file, f"item-{item.pk}")))
+
+
+@require_POST
+def items_receive_bulk(request, pk: int):
+    """Tick the items chosen on one loan's checklist at once, as originals (or copies), pages from their scans."""
+    loan_file = get_object_or_404(LoanFile.objects.select_related("loan"), pk=pk)
+    access_loan(request.user, loan_file.loan_id)
+    check_caller(services.items_receive_bulk, request.user, loan_id=loan_file.loan_id)
+    form = BulkReceiveForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect(_folder_url(loan_file))
+    ids = [i for i in (params.parse_id(raw) for raw in request.POST.getlist("items")) if i is not None]
+    _run(request, services.items_receive_bulk, _("%(n)s items ticked as received.") % {"n": len(ids)},
+         loan_file_id=loan_file.pk, item_ids=ids, **form.cleaned_data)
+    return redirect(_folder_url(loan_file))
 
 
 @require_POST

@@ -35,6 +35,7 @@ urlpatterns = [
     path("staff-requests/<int:pk>/approve/", StaffRequestApprove.as_view(), name="api-staff-request-approve"),
     path("staff-requests/<int:pk>/reject/", StaffRequestReject.as_view(), name="api-staff-request-reject"),
     path("archive/", include("archive.api_urls")),
+    path("", include("applications.files.api_urls")),
     path("", include("postloan.api_urls")),
     path("", include("disbursement.api_urls")),
 ]

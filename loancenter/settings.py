@@ -174,10 +174,38 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded documents (影像资料, SPEC §11) live under MEDIA_ROOT, which is never served directly: every file goes out
+# through the scope-checked view (applications/files/views.py). DOCUMENT_STORAGE=s3 keeps them in an S3-compatible
+# store instead (django-storages; README "Document storage"): bucket, endpoint and keys from the AWS_* variables.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "/media-not-served/"
+DOCUMENT_STORAGE = env_str("DOCUMENT_STORAGE", "local")
+if DOCUMENT_STORAGE == "local":
+    _DOCUMENTS_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                          "OPTIONS": {"location": MEDIA_ROOT / "documents"}}
+elif DOCUMENT_STORAGE == "s3":
+    _DOCUMENTS_STORAGE = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", "loancenter-documents"),
+        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+        "access_key": env_str("AWS_S3_ACCESS_KEY_ID") or None,
+        "secret_key": env_str("AWS_S3_SECRET_ACCESS_KEY") or None,
+        "region_name": env_str("AWS_S3_REGION_NAME") or None,
+        "default_acl": None, "querystring_auth": True, "file_overwrite": False,
+    }}
+else:
+    raise ImproperlyConfigured(f"DOCUMENT_STORAGE={DOCUMENT_STORAGE!r} is neither local nor s3")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "documents": _DOCUMENTS_STORAGE,
 }
+# At most this many bytes a file, counted while the upload is read (SPEC §11, §16.7: 413 file_too_large).
+DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
+# Every uploaded file goes to a temporary file as it arrives (never whole into memory), counted by the limit first.
+FILE_UPLOAD_HANDLERS = [
+    "applications.files.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Django's database sessions: revocable on logout and shared by every worker.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

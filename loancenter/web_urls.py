@@ -12,6 +12,7 @@ urlpatterns = [
     path("staff-requests/", staff_views.staff_requests, name="staff-requests"),
     path("staff-requests/<int:pk>/<str:action>/", staff_views.staff_request_action, name="staff-request-action"),
     path("", include("applications.urls")),
+    path("", include("applications.files.urls")),
     path("", include("review.urls")),
     path("", include("disbursement.urls")),
 ]

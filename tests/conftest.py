@@ -17,7 +17,7 @@ from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.services import staff_create
 from loancenter.transitions import perform
-from tests.factories import CustomerFactory, LoanFactory, ProductFactory
+from tests.factories import CustomerFactory, LoanFactory, ProductFactory, file_received_papers
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -47,6 +47,18 @@ def _tasks_in_process():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session")
+def _documents_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("documents")
+
+
+@pytest.fixture(autouse=True)
+def _document_storage(settings, _documents_root):
+    """Uploaded files go to a temporary folder of the test session, never to the project's media/ folder."""
+    settings.STORAGES = {**settings.STORAGES, "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(_documents_root)}}}
 
 
 PERSONAS = {
@@ -158,6 +170,8 @@ class Flow:
             if name == "prepare_receipt" and loan.product.secured:
                 certificate_hand_over(loan_id=loan.pk, actor=self.staff.clerk, to_user=self.staff.disb)
             actor = getattr(self.staff, ACTORS[name])
+            if name == "submit":
+                file_received_papers(loan)
             perform(name, loan_id=loan.pk, actor=actor, data=payloads(self.staff, loan)[name])
             cosign_if_waiting(self.staff, loan)
         loan.refresh_from_db()

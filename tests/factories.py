@@ -8,11 +8,13 @@ from decimal import Decimal
 
 import factory
 
+from applications.files.samples import sample_pdf, store_sample
 from applications.models import Collateral, Customer, Guarantor, Loan, LoanDocument, Product
 from loancenter.lib.dates import today
 from loancenter.lib.idcard import make_id_number
 
 _seq = itertools.count(1)
+_TINY_PDF = sample_pdf("test document", size=(200, 280))
 
 
 def id_number_for(birth: date, *, male: bool = True) -> str:
@@ -95,6 +97,27 @@ class LoanFactory(factory.django.DjangoModelFactory):
     def documents(self, create, extracted, **kwargs):
         codes = self.product.required_documents if extracted is None else extracted
         LoanDocument.objects.bulk_create([LoanDocument(loan=self, code=c) for c in codes])
+
+    @factory.post_generation
+    def files(self, create, extracted, **kwargs):
+        """Rule 5 reads files (SPEC §16.9): by default a file for each paper received (``documents``)."""
+        codes = list(self.documents.values_list("code", flat=True)) if extracted is None else extracted
+        add_files(self, codes)
+
+
+def file_received_papers(loan: Loan) -> None:
+    """Files for the papers received (the ``documents`` column) that have none yet: what the marketing officer
+    uploads before submit (rule 5 reads files, SPEC §16.9). Loans entered through the API or a form get them here."""
+    from applications.files.selectors import live_codes
+
+    have = live_codes(loan)
+    add_files(loan, [c for c in loan.documents.values_list("code", flat=True) if c not in have])
+
+
+def add_files(loan: Loan, codes) -> None:
+    """A small PDF in storage for each code, uploaded by the loan's marketing officer (cheap: no inspection)."""
+    for code in codes:
+        store_sample(customer_id=loan.customer_id, loan=loan, code=code, by=loan.marketing_officer, content=_TINY_PDF)
 
 
 def add_guarantor(loan: Loan, customer: Customer, relationship: str = "spouse") -> Guarantor:

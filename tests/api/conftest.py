@@ -10,6 +10,7 @@ from applications.models import Loan
 from loancenter.models import AuditEntry
 from loancenter.transitions import perform
 from tests.conftest import ACTORS, PATH, cosign_if_waiting, payloads
+from tests.factories import file_received_papers
 
 
 @pytest.fixture
@@ -59,6 +60,8 @@ def drive(staff, loan: Loan, to: str, *, acting: dict | None = None) -> Loan:
             continue  # already past this step
         default = loan.marketing_officer if ACTORS[name] == "mkt" else getattr(staff, ACTORS[name])
         actor = acting.get(name, default)
+        if name == "submit":
+            file_received_papers(loan)
         perform(name, loan_id=loan.pk, actor=actor, data=transition_data(staff, loan, name, actor))
         if name == "complete_investigation":
             cosign_if_waiting(staff, loan, acting.get("cosign_investigation"))

@@ -16,7 +16,7 @@ from loancenter.lib.dates import add_months, today
 from loancenter.lib.errors import Forbidden, RuleViolation
 from loancenter.models import AuditEntry
 from tests.applications.support import assert_refused, call
-from tests.factories import ProductFactory, SecuredProductFactory, add_collateral, id_number_for
+from tests.factories import ProductFactory, SecuredProductFactory, add_collateral, add_files, id_number_for
 
 D = Decimal
 
@@ -138,7 +138,9 @@ def enter(ctx):
                                 interviewed_on=today(), credit_authorised=True, documents=["id_card", "income_proof"])
         for key, value in overrides.items():
             setattr(data, key, value)
-        return loan_create(actor=ctx.staff.mkt, data=data)
+        loan = loan_create(actor=ctx.staff.mkt, data=data)
+        add_files(loan, data.documents)  # rule 5 reads files (SPEC §16.9)
+        return loan
 
     return enter
 

@@ -143,12 +143,15 @@ def test_file_not_complete_while_an_original_is_missing(staff, settled):
     assert loan_file.completed_at is None
 
 
-def test_file_not_complete_when_only_a_copy_of_a_required_original_is_in(staff, settled):
-    for it in LoanFile.objects.get(loan=settled).items.all():
-        tick(staff, it, copy_kind="copy" if it.code == "receipt" else "original")
+def test_a_copy_cannot_tick_an_item_that_needs_the_original(staff, settled):
+    """Issue 17 part 8: a photocopy used to get a green tick on an originals-only item."""
+    receipt = item(settled, "receipt")
     with pytest.raises(RuleViolation) as refused:
-        services.loan_file_complete(loan_file_id=LoanFile.objects.get(loan=settled).pk, actor=staff.arch)
-    assert refused.value.code == "original_missing"
+        tick(staff, receipt, copy_kind="copy")
+    assert refused.value.code == "original_required" and "needs the paper original" in refused.value.message
+    receipt.refresh_from_db()
+    assert receipt.state == "pending" and receipt.copy_kind == ""
+    assert tick(staff, item(settled, "credit_report"), copy_kind="copy").state == "on_file"  # a copy is enough there
 
 
 def test_file_not_complete_while_a_document_is_lent_out(staff, settled):

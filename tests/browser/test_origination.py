@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from applications.models import Loan, Status
 from tests.conftest import PASSWORD
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, file_received_papers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,6 +68,7 @@ def test_four_staff_take_a_new_application_to_approved(page: Page, live_server, 
     loan = Loan.objects.get()
     assert list(loan.guarantors.values_list("customer__name", flat=True)) == ["王担保"]
     assert set(loan.documents.values_list("code", flat=True)) == {"id_card", "income_proof", "guarantor_id"}
+    file_received_papers(loan)  # the scans (rule 5 reads files; uploading them is tests/browser/test_documents.py)
     do(page, "submit", "submitted")
     log_out(page)
 

@@ -1,0 +1,61 @@
+"""Small generated files for the demo data, the test factories and the bench (never for real customers)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+
+from django.core.files.base import ContentFile
+from PIL import Image, ImageDraw
+
+from applications.files.models import DocumentFile
+
+
+def sample_jpeg(text: str = "photo", *, size=(640, 480), color=(70, 110, 160)) -> bytes:
+    image = Image.new("RGB", size, color)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([20, 20, size[0] - 20, size[1] - 20], outline=(255, 255, 255), width=4)
+    draw.text((40, 40), text, fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def sample_png(text: str = "scan") -> bytes:
+    image = Image.new("RGB", (400, 300), (240, 240, 240))
+    ImageDraw.Draw(image).text((20, 20), text, fill=(0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def sample_pdf(text: str = "document", *, pages: int = 1, size=(595, 842)) -> bytes:
+    """A PDF of ``pages`` A4 pages, each an image with ``text`` and the page number (Pillow writes it)."""
+    images = []
+    for number in range(1, pages + 1):
+        page = Image.new("RGB", size, (255, 255, 255))
+        draw = ImageDraw.Draw(page)
+        draw.rectangle([30, 30, size[0] - 30, size[1] - 30], outline=(0, 0, 0), width=2)
+        draw.text((50, 50), f"{text} - page {number}/{pages}", fill=(0, 0, 0))
+        images.append(page)
+    out = io.BytesIO()
+    images[0].save(out, "PDF", save_all=True, append_images=images[1:], resolution=72)
+    return out.getvalue()
+
+
+def store_sample(*, customer_id: int, loan=None, code: str, by, content: bytes, content_type: str = "application/pdf",
+                 name: str = "", pages: int = 1) -> DocumentFile:
+    """A file row with its bytes in storage, written directly (demo data and test set-up, no inspection or preview):
+    the next version of ``code``."""
+    from applications.files.services import document_storage
+
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[content_type]
+    stored = document_storage().save(f"{customer_id}/{uuid.uuid4().hex}.{extension}", ContentFile(content))
+    siblings = DocumentFile.objects.filter(code=code, **({"loan": loan} if loan is not None
+                                                          else {"customer_id": customer_id, "loan__isnull": True}))
+    return DocumentFile.objects.create(
+        customer_id=customer_id, loan=loan, code=code, version=siblings.count() + 1,
+        name=name or f"{code}.{extension}", storage_name=stored, sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content), content_type=content_type, pages=pages, uploaded_by=by,
+    )
