@@ -47,6 +47,9 @@ class Installment(models.Model):
             models.Index(fields=["loan", "paid_off_on", "due_date"], name="installment_unpaid"),
             # Nightly batch penalty step: the overdue installments of the loans in a chunk (unpaid ones only).
             models.Index(fields=["loan", "due_date"], condition=Q(paid_off_on__isnull=True), name="installment_open"),
+            # Nightly signals (postloan.monitoring_batch): partly paid installments that fell due tonight.
+            models.Index(fields=["due_date"], condition=Q(paid_off_on__isnull=True)
+                         & (Q(paid_principal__gt=0) | Q(paid_interest__gt=0)), name="installment_partly_paid"),
         ]
 
     @property
@@ -330,6 +333,8 @@ class CollectionAction(models.Model):
         indexes = [
             # The unanswered-calls limit: calls to one number on one day.
             models.Index(fields=["phone", "contact_day"], name="collection_calls_per_day"),
+            # Nightly signals (postloan.monitoring_batch): promises to pay dated tonight.
+            models.Index(fields=["promise_date"], condition=Q(promise_date__isnull=False), name="collection_promise_due"),
         ]
 
 
@@ -510,3 +515,17 @@ class WarningLevel(models.Model):
         if value is None:
             return False
         return value > self.threshold if self.direction == self.ABOVE else value < self.threshold
+
+
+# After disbursement: monitoring and early warning (issue 18), in a module of their own.
+from postloan.monitoring_models import (  # noqa: E402, F401
+    CheckPlan,
+    CreditQuery,
+    FundUse,
+    FundUseProof,
+    LoanMonitoring,
+    Notice,
+    PostLoanCheck,
+    Signal,
+    SignalType,
+)

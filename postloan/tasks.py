@@ -23,3 +23,11 @@ def dashboard_figures(run_id: int) -> None:
 def nightly_batch(as_of: str | None = None) -> None:
     """Celery beat's entry point: the batch for the day that just ended (or ``as_of``)."""
     batch_services.batch_start(as_of=date.fromisoformat(as_of) if as_of else None)
+
+
+@shared_task(acks_late=True)
+def send_notices() -> dict:
+    """Celery beat, every few minutes: the reminders whose time has come, from 08:00 to 22:00 (postloan.notices)."""
+    from postloan import notices
+
+    return notices.send_due()
