@@ -47,9 +47,6 @@ class Installment(models.Model):
             models.Index(fields=["loan", "paid_off_on", "due_date"], name="installment_unpaid"),
             # Nightly batch penalty step: the overdue installments of the loans in a chunk (unpaid ones only).
             models.Index(fields=["loan", "due_date"], condition=Q(paid_off_on__isnull=True), name="installment_open"),
-            # Nightly signals (postloan.monitoring_batch): partly paid installments that fell due tonight.
-            models.Index(fields=["due_date"], condition=Q(paid_off_on__isnull=True)
-                         & (Q(paid_principal__gt=0) | Q(paid_interest__gt=0)), name="installment_partly_paid"),
         ]
 
     @property

@@ -9,8 +9,8 @@ X lies in (P − 1, D − 1]; with P = D − 1 that is X = D − 1, and a catch-
 - ``first_missed_installment``: the loan's oldest unpaid due date fell in the window (days past due reached 1,
   as of due date + 1, SPEC §16.19);
 - ``dpd_30``: days past due reached 31 (oldest unpaid due in (P − 31, D − 31]);
-- ``partial_payments``: an installment that fell due in the window is partly paid, and so were the two before it
-  (each paid something, none paid off by its due date);
+- ``partial_payments``: an installment fell due in the window on a loan that was already overdue and received a
+  payment in each of the last three installment periods (it pays, never enough);
 - ``broken_promise``: a promise to pay dated in the window, with less paid between the contact and that date than
   promised;
 - ``fund_use_overdue``: an open fund-use check whose due date fell in the window; a self payment whose proofs, due
@@ -70,7 +70,7 @@ def params_for(as_of: date, previous: date | None) -> dict:
     offset = morning.utcoffset() or timedelta(0)
     send_seconds = SEND_FROM.hour * 3600 + SEND_FROM.minute * 60 - int(offset.total_seconds())
     return {
-        "d": as_of, "after_1": prev - timedelta(days=1), "upto_1": as_of - timedelta(days=1),
+        "d": as_of, "epoch": date(1900, 1, 1), "after_1": prev - timedelta(days=1), "upto_1": as_of - timedelta(days=1),
         "after_31": prev - timedelta(days=31), "upto_31": as_of - timedelta(days=31),
         "routine_until": as_of + timedelta(days=_routine_lead()),
         # Pre-due: the notices of tomorrow morning (and of the mornings a catch-up missed) for due dates N days on.
@@ -123,17 +123,27 @@ def signals_dpd_30(cur, params: dict) -> int:
                           f"AND c.oldest_unpaid_due > {_d('after_31')} AND c.oldest_unpaid_due <= {_d('upto_31')}")
 
 
-PARTLY = "(i.paid_off_on IS NULL AND (i.paid_principal > 0 OR i.paid_interest > 0))"
-
-
 def signals_partial_payments(cur, params: dict) -> int:
-    # The index installment_partly_paid holds only the partly paid installments: the window reads a handful of rows.
-    before = ("(SELECT COUNT(*) FROM postloan_installment AS b WHERE b.loan_id = i.loan_id "
-              "AND b.number IN (i.number - 1, i.number - 2) AND (b.paid_principal > 0 OR b.paid_interest > 0) "
-              "AND (b.paid_off_on IS NULL OR b.paid_off_on > b.due_date))")
-    return _signal_insert(cur, params, "partial_payments",
-                          f"SELECT i.loan_id FROM postloan_installment AS i WHERE {PARTLY} "
-                          f"AND i.due_date > {_d('after_1')} AND i.due_date <= {_d('upto_1')} AND {before} = 2")
+    """An installment fell due tonight on a loan that is overdue and received a payment in each of the last three
+    installment periods (it pays, but not enough). Driven by the overdue loans (index loan_unpaid_due), their
+    installment due tonight (index installment_open), then the payments of the three periods."""
+    def due(n: int) -> str:
+        return (f"(SELECT b.due_date FROM postloan_installment AS b WHERE b.loan_id = i.loan_id "
+                f"AND b.number = i.number - {n})")
+
+    def paid_between(later: str, earlier: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM postloan_repayment AS r WHERE r.loan_id = i.loan_id AND r.paid_on <= {later} "
+                f"AND r.paid_on > {earlier})")
+
+    return _signal_insert(
+        cur, params, "partial_payments",
+        f"""SELECT i.loan_id
+              FROM applications_loan AS o
+                   JOIN postloan_installment AS i ON i.loan_id = o.id AND i.paid_off_on IS NULL
+                        AND i.due_date > {_d('after_1')} AND i.due_date <= {_d('upto_1')}
+             WHERE o.status = 'active' AND o.oldest_unpaid_due < {_d('upto_1')} AND i.number >= 3
+               AND {paid_between('i.due_date', due(1))} AND {paid_between(due(1), due(2))}
+               AND {paid_between(due(2), f"COALESCE({due(3)}, {_d('epoch')})")}""")
 
 
 def signals_broken_promise(cur, params: dict) -> int:

@@ -153,10 +153,6 @@ class Migration(migrations.Migration):
             model_name='collectionaction',
             index=models.Index(condition=models.Q(('promise_date__isnull', False)), fields=['promise_date'], name='collection_promise_due'),
         ),
-        migrations.AddIndex(
-            model_name='installment',
-            index=models.Index(condition=models.Q(('paid_off_on__isnull', True), models.Q(('paid_principal__gt', 0), ('paid_interest__gt', 0), _connector='OR')), fields=['due_date'], name='installment_partly_paid'),
-        ),
         migrations.AddField(
             model_name='checkplan',
             name='product',
