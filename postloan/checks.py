@@ -101,7 +101,7 @@ def after_disbursement(*, loan_id: int, counterparty: dict | None = None) -> Pos
     here is logged and never undoes the disbursement (the funds are out). Idempotent."""
     try:
         with transaction.atomic():
-            loan = Loan.objects.select_for_update().select_related("product", "disbursement",
+            loan = Loan.objects.select_for_update(of=("self",)).select_related("product", "disbursement",
                                                                    "marketing_officer").get(pk=loan_id)
             disbursement = loan.disbursement
             days, months = plan_for(loan.product)

@@ -177,3 +177,49 @@ def test_the_letter_is_rendered_when_opened_and_only_then_marked_sent(staff, cli
     assert response.content.startswith(b"%PDF")
     letter.refresh_from_db()
     assert letter.status == "sent"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A local SMTP server (aiosmtpd) that keeps what it receives; Django's SMTP backend points at it."""
+    from aiosmtpd.controller import Controller
+
+    class Keep:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            self.messages.append(envelope)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:  # a free port (the controller checks its server by connecting to the port given)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Keep()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield handler
+    controller.stop()
+
+
+def test_an_email_notice_goes_through_djangos_email_backend_once(staff, active, smtp_server):
+    run_batch(date(2025, 2, 11))
+    sms = Notice.objects.get(loan=active)
+    email = Notice.objects.create(loan=active, kind="pre_due", channel="email", due_date=sms.due_date, amount=sms.amount,
+                                  recipient="borrower@example.com", scheduled_for=sms.scheduled_for,
+                                  created_on=sms.created_on)
+    with time_machine.travel(local(date(2025, 2, 12), 9), tick=False):
+        assert notices.send_due()["sent"] == 2  # the SMS (log channel: no gateway configured) and the e-mail
+        assert notices.send_due()["sent"] == 0
+    assert len(smtp_server.messages) == 1
+    message = smtp_server.messages[0]
+    assert message.rcpt_tos == ["borrower@example.com"]
+    assert f"X-Notice-Id: {email.pk}".encode() in message.content and b"2025-02-15" in message.content
+    email.refresh_from_db()
+    assert email.status == "sent"
