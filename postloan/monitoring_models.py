@@ -255,8 +255,9 @@ class Notice(models.Model):
     kind = models.CharField(_("kind"), max_length=8, choices=KINDS)
     channel = models.CharField(_("channel"), max_length=6, choices=CHANNELS)
     due_date = models.DateField(_("installment due on"))
-    amount = models.DecimalField(_("amount due"), **MONEY)
-    recipient = models.CharField(_("recipient"), max_length=100)
+    # What is due and where it goes are read when the notice is sent (the batch writes only the loan and the date).
+    amount = models.DecimalField(_("amount due"), **MONEY, null=True, blank=True)
+    recipient = models.CharField(_("recipient"), max_length=100, blank=True)
     scheduled_for = models.DateTimeField(_("scheduled for"))
     status = models.CharField(_("status"), max_length=8, choices=STATUSES, default=QUEUED)
     attempts = models.PositiveIntegerField(default=0)

@@ -251,6 +251,7 @@ def letter_pdf(request, pk: int):
     require_post(request.user, P.MARKETING, P.GENERAL, P.MANAGER)
     from loancenter.lib.pdf import render_pdf
 
+    notices.fill(notice)
     pdf = render_pdf("pdf/overdue_letter.html", {"notice": notice, "loan": loan, "customer": loan.customer,
                                                   "text": notices.text_of(notice), "today": today()})
     notices.letter_printed(notice=notice)

@@ -100,8 +100,21 @@ def channel_for(kind: str) -> Channel:
     return LogChannel()
 
 
+def fill(notice: Notice) -> None:
+    """What is due on the installment and where the notice goes, read as it is sent (or the letter printed)."""
+    from postloan.models import Installment
+
+    inst = Installment.objects.filter(loan_id=notice.loan_id, due_date=notice.due_date).first()
+    if inst is not None:
+        notice.amount = (inst.principal + inst.interest + inst.penalty - inst.paid_principal - inst.paid_interest
+                         - inst.paid_penalty)
+    customer = notice.loan.customer
+    if not notice.recipient:
+        notice.recipient = customer.address if notice.channel == Notice.LETTER else customer.phone
+
+
 def text_of(notice: Notice) -> str:
-    values = {"due": notice.due_date.isoformat(), "amount": f"{notice.amount:,.2f}",
+    values = {"due": notice.due_date.isoformat(), "amount": f"{notice.amount or 0:,.2f}",
               "no": notice.loan.application_no or notice.loan_id}
     if notice.kind == Notice.PRE_DUE:
         return _("Loan %(no)s: %(amount)s is due on %(due)s. Please keep the amount in your repayment account.") % values
@@ -148,17 +161,19 @@ def send_due(now: datetime | None = None, *, limit: int | None = None) -> dict[s
     if not sending_hours(now):
         return counts
     ids = claim(now, limit or settings.NOTICE_BATCH_SIZE)
-    for notice in Notice.objects.filter(pk__in=ids).select_related("loan"):
+    for notice in Notice.objects.filter(pk__in=ids).select_related("loan", "loan__customer"):
+        fill(notice)
         result = channel_for(notice.channel).send(notice, text_of(notice))
         status = Notice.SENT if result.ok else Notice.FAILED
         # Only the claim we hold is recorded (a row reclaimed by another sender meanwhile keeps its newer claim).
         Notice.objects.filter(pk=notice.pk, status=Notice.SENDING, claimed_at=notice.claimed_at).update(
-            status=status, sent_at=timezone.now() if result.ok else None, answer=result.answer)
+            status=status, sent_at=timezone.now() if result.ok else None, answer=result.answer, amount=notice.amount,
+            recipient=notice.recipient)
         counts["sent" if result.ok else "failed"] += 1
     return counts
 
 
 def letter_printed(*, notice: Notice) -> None:
-    """Opening or printing a letter marks it sent (the first time)."""
+    """Opening or printing a letter marks it sent (the first time), with what it said."""
     Notice.objects.filter(pk=notice.pk, channel=Notice.LETTER, status=Notice.QUEUED).update(
-        status=Notice.SENT, sent_at=timezone.now(), answer="printed")
+        status=Notice.SENT, sent_at=timezone.now(), answer="printed", amount=notice.amount, recipient=notice.recipient)

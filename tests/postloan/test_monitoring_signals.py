@@ -196,6 +196,8 @@ def test_the_manager_sees_open_signals_by_level_product_and_officer(staff, api, 
     assert page.status_code == 200
     text = page.content.decode()
     assert 'data-level="red"><strong>1</strong>' in text and active.product.name in text and "mkt" in text
+    board = client.get("/dashboard/").content.decode()
+    assert 'data-level="red"><div class="n">1</div>' in board and 'data-level="orange"><div class="n">1</div>' in board
     drill = client.get("/postloan/signals/?level=red")
     assert "Litigation against the borrower" in drill.content.decode()
     assert "Job loss" not in drill.content.decode()
