@@ -75,7 +75,9 @@ def generate(n: int, k: int, as_of: date, spread: bool = True) -> float:
         monthly_income=10000, officer=user)
     principal = (Decimal("100000.00") / k).quantize(Decimal("0.01"))
     with connection.cursor() as cur:
-        cur.execute("TRUNCATE postloan_escalationtask, postloan_collectioncase, postloan_installment, postloan_repayment, "
+        cur.execute("TRUNCATE postloan_notice, postloan_postloancheck, postloan_signal, postloan_loanmonitoring, "
+                    "postloan_funduse, postloan_funduseproof, "
+                    "postloan_escalationtask, postloan_collectioncase, postloan_installment, postloan_repayment, "
                     "postloan_batchchunk, postloan_batchrun, postloan_dailysnapshot, postloan_loanmonthend, "
                     "disbursement_disbursement, disbursement_loanreceipt, disbursement_contract, "
                     "disbursement_collateralregistration, loancenter_auditentry, applications_loan CASCADE")
@@ -120,10 +122,24 @@ def generate(n: int, k: int, as_of: date, spread: bool = True) -> float:
             """,
             params,
         )
+        # Each loan's routine-check clock (issue 18): consumer loans every 6 months from disbursement, so a night
+        # sees the loans whose next check falls 15 days ahead (about 1/180 of the book).
+        cur.execute(
+            f"""
+            INSERT INTO postloan_loanmonitoring (loan_id, anchor, months, seq, next_routine_on)
+            SELECT g, (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' - shift * INTERVAL '1 day')::date, 6,
+                   age / 6 + 1,
+                   (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' - shift * INTERVAL '1 day'
+                    + (age / 6 + 1) * INTERVAL '6 months')::date
+              FROM {shape}
+            """,
+            params,
+        )
         cur.execute("SET session_replication_role = DEFAULT")
         cur.execute("SELECT setval(pg_get_serial_sequence('applications_loan', 'id'), %s)", [n])
         cur.execute("ANALYZE applications_loan")
         cur.execute("ANALYZE postloan_installment")
+        cur.execute("ANALYZE postloan_loanmonitoring")
     return time.perf_counter() - started
 
 
@@ -256,6 +272,21 @@ def main() -> None:
           f"batch and task together / bare SQL: {(seconds + figures) / bare:.2f}")
     print(f"per loan: {1e6 * seconds / run.loans:.1f} µs with {args.installments} installments per loan; "
           f"loans whose tier, grade or provision changed: {run.loans_changed:,}")
+    from postloan.models import Notice, PostLoanCheck, Signal
+    from postloan.monitoring_batch import LAST_TIMINGS
+
+    monitoring = sum(LAST_TIMINGS.values())
+    total = seconds + figures
+    print(f"the night's steps (share of batch + figures = {total:.2f} s):")
+    print(f"  grading, cases, snapshot: {seconds - monitoring:.3f} s ({(seconds - monitoring) / total:.1%})")
+    print(f"  dashboard figures: {figures:.3f} s ({figures / total:.1%})")
+    for step, took in LAST_TIMINGS.items():
+        print(f"  {step}: {took:.3f} s ({took / total:.1%})")
+    print(f"  monitoring steps together: {monitoring:.3f} s ({monitoring / total:.1%})")
+    print(f"written tonight: {Signal.objects.filter(raised_on=as_of).count():,} signals, "
+          f"{PostLoanCheck.objects.filter(created_on=as_of).count():,} checks, "
+          f"{Notice.objects.filter(created_on=as_of).count():,} notices")
+    print(f"the whole night / bare SQL: {total / bare:.2f}   (target ≤ 2.50)")
 
 
 if __name__ == "__main__":

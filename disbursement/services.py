@@ -165,11 +165,15 @@ def receipt_stamp(*, loan_id: int, actor) -> LoanReceipt:
     return receipt
 
 
-def loan_disburse(*, loan_id: int, actor, disbursed_on: date, payee_account: str, payment_mode: str = "entrusted") -> Loan:
-    """Release the funds exactly once (rule 16) and start the repayment schedule.
+def loan_disburse(*, loan_id: int, actor, disbursed_on: date, payee_account: str, payment_mode: str = "entrusted",
+                  counterparty_name: str = "", counterparty_account: str = "", counterparty_bank: str = "",
+                  pays_for: str = "") -> Loan:
+    """Release the funds exactly once (rule 16) and start the repayment schedule; then, in a transaction of its own
+    (SPEC §16.17), the fund-use record with the counterparty (optional here) and the fund-use check.
 
     A retried or double-clicked request for a loan already disbursed returns the loan as the first request left it.
     """
+    from postloan.checks import after_disbursement, ensure_fund_use_check
     from postloan.services import schedule_create
 
     payload = {"disbursed_on": disbursed_on, "payee_account": payee_account, "payment_mode": payment_mode}
@@ -201,11 +205,16 @@ def loan_disburse(*, loan_id: int, actor, disbursed_on: date, payee_account: str
         return done
 
     if (done := first_result()) is not None:  # a retry of a finished disbursement: nothing to refuse or log
+        ensure_fund_use_check(loan_id)
         return done
     try:
-        return run_transition(loan_id=loan_id, actor=actor, name="disburse", payload=payload, check=check, apply=apply)
+        loan = run_transition(loan_id=loan_id, actor=actor, name="disburse", payload=payload, check=check, apply=apply)
     except (InvalidState, IntegrityError):
         # A twin request won the row lock while this one waited: it gets the twin's result.
         if (done := first_result()) is None:
             raise
         return done
+    after_disbursement(loan_id=loan_id, counterparty={
+        "counterparty_name": counterparty_name, "counterparty_account": counterparty_account,
+        "counterparty_bank": counterparty_bank, "pays_for": pays_for})
+    return loan

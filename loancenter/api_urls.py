@@ -37,5 +37,6 @@ urlpatterns = [
     path("archive/", include("archive.api_urls")),
     path("", include("applications.files.api_urls")),
     path("", include("postloan.api_urls")),
+    path("", include("postloan.monitoring_api_urls")),
     path("", include("disbursement.api_urls")),
 ]

@@ -297,3 +297,11 @@ BATCH_CHUNK_SIZE = env_int("BATCH_CHUNK_SIZE", 200_000)
 BATCH_CHUNK_STALE_SECONDS = env_int("BATCH_CHUNK_STALE_SECONDS", 600)
 # After each run, a task stores the dashboard's borrowers and period interest (postloan.batch.dashboard_figures).
 BATCH_DASHBOARD_FIGURES = True
+
+# After disbursement (SPEC §12, issue 18): reminders N calendar days before each due date; the SMS gateway the
+# notices go through (empty: the outbox-and-log channel only); notices per beat round.
+REMINDER_DAYS_BEFORE = env_int("REMINDER_DAYS_BEFORE", 3)
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
+NOTICE_BATCH_SIZE = env_int("NOTICE_BATCH_SIZE", 200)
+NOTICE_CLAIM_STALE_SECONDS = env_int("NOTICE_CLAIM_STALE_SECONDS", 900)

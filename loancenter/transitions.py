@@ -120,6 +120,14 @@ class DisburseInput(serializers.Serializer):
         label=_("Payment mode"), default="entrusted",
         choices=[("entrusted", _("Entrusted payment (受托支付)")), ("self", _("Self payment (自主支付)"))],
     )
+    # SPEC §16.4: the counterparty of an entrusted payment is optional here; the fund-use check asks for it (§12).
+    counterparty_name = serializers.CharField(label=_("Counterparty"), max_length=100, required=False, allow_blank=True)
+    counterparty_account = serializers.CharField(label=_("Counterparty account"), max_length=34, required=False,
+                                                 allow_blank=True)
+    counterparty_bank = serializers.CharField(label=_("Counterparty bank"), max_length=100, required=False,
+                                              allow_blank=True)
+    pays_for = serializers.CharField(label=_("What the payment pays for (contract or invoice)"), max_length=200,
+                                     required=False, allow_blank=True)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,14 @@ def home(request):
     })
 
 
+def monitoring_figures() -> dict:
+    """Post-loan monitoring on the dashboard (issue 18): overdue checks and open signals by level (two queries)."""
+    from postloan.checks import overdue_checks
+    from postloan.signals import level_counts
+
+    return {"overdue_checks": overdue_checks().count(), "signals": level_counts()}
+
+
 def dashboard(request):
     """The center manager's dashboard (SPEC §1 manager, rule 12; issue 6): queues, figures, warnings, trends."""
     from postloan import warnings
@@ -122,4 +130,5 @@ def dashboard(request):
         "escalated": sum(1 for loan in board.pending if loan.status == Status.PENDING_BRANCH_APPROVAL),
         "portfolio": figures, "warnings": checked, "breached": [w for w in checked if w.breached],
         "charts": trend_charts(figures.trend),
+        "monitoring": monitoring_figures(),
     })

@@ -153,6 +153,9 @@ def _grade_candidates(cur, params: dict) -> None:
     cured = f"(a.prev_rank >= 2 AND a.nd = 0 AND a.npl_cure_start IS NOT NULL AND a.npl_cure_start <= {_d('cure_cutoff')})"
     restr_rank = f"(CASE WHEN a.restructured_on IS NOT NULL AND a.new_obs >= {_d('d')} THEN 1 ELSE 0 END)"
     hold_rank = f"(CASE WHEN a.prev_rank >= 2 AND NOT {cured} THEN a.prev_rank ELSE 0 END)"
+    # An open red early-warning signal: at least 关注 (SPEC §12; postloan.signals queues the loan when one opens).
+    red_rank = ("(CASE WHEN EXISTS (SELECT 1 FROM postloan_signal AS s WHERE s.loan_id = l.id AND s.status = 'open' "
+                "AND s.level = 'red') THEN 1 ELSE 0 END)")
     new_cure = f"(CASE WHEN a.prev_rank >= 2 AND a.nd = 0 AND NOT {cured} THEN COALESCE(a.npl_cure_start, {_d('d')}) ELSE NULL END)"
     lock = "FOR UPDATE OF l" if connection.vendor == "postgresql" else ""
     cur.execute(
@@ -168,14 +171,14 @@ def _grade_candidates(cur, params: dict) -> None:
                n.officer, n.category, n.old_grade, n.old_provision, n.npl_cure_start AS old_cure, n.old_obs
           FROM (
                 SELECT a.id, a.old_tier, a.nd, a.outstanding_principal, a.new_obs, a.officer, a.category,
-                       a.old_grade, a.old_provision, a.npl_cure_start, a.old_obs,
+                       a.old_grade, a.old_provision, a.npl_cure_start, a.old_obs, a.red_rank,
                        {new_cure} AS new_cure,
-                       {_sql_greatest(dpd_rank, restr_rank, "a.manual_rank", hold_rank)} AS new_rank
+                       {_sql_greatest(dpd_rank, restr_rank, "a.manual_rank", hold_rank, "a.red_rank")} AS new_rank
                   FROM (
                         SELECT l.id, l.collection_tier AS old_tier, l.grade AS old_grade, l.provision AS old_provision,
                                l.observation_until AS old_obs, {dpd} AS nd, l.outstanding_principal,
                                l.restructured_on, l.npl_cure_start, l.marketing_officer_id AS officer, p.category,
-                               {_rank('l.grade')} AS prev_rank, {_rank('l.manual_grade')} AS manual_rank,
+                               {_rank('l.grade')} AS prev_rank, {_rank('l.manual_grade')} AS manual_rank, {red_rank} AS red_rank,
                                (CASE WHEN l.restructured_on IS NOT NULL AND {dpd} > 0 THEN {_d('obs_restart')}
                                      ELSE l.observation_until END) AS new_obs
                           FROM applications_loan AS l JOIN applications_product AS p ON p.id = l.product_id
@@ -393,6 +396,9 @@ def finish_run(run_id: int) -> bool:
         if run.status == BatchRun.DONE:
             return False
         write_snapshot(run.as_of)
+        from postloan import monitoring_batch
+
+        monitoring_batch.run(run.as_of, run.previous_as_of)  # signals, checks falling due, reminders (issue 18)
         run.loans = DailySnapshot.objects.filter(as_of=run.as_of, status=Status.ACTIVE).aggregate(n=Sum("loans"))["n"] or 0
         run.loans_changed = sum(run.chunks.values_list("changed", flat=True))
         if connection.vendor == "postgresql" and run.loans_changed > ANALYZE_SHARE * max(run.loans, 1):

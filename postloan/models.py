@@ -335,6 +335,8 @@ class CollectionAction(models.Model):
         indexes = [
             # The unanswered-calls limit: calls to one number on one day.
             models.Index(fields=["phone", "contact_day"], name="collection_calls_per_day"),
+            # Nightly signals (postloan.monitoring_batch): promises to pay dated tonight.
+            models.Index(fields=["promise_date"], condition=Q(promise_date__isnull=False), name="collection_promise_due"),
         ]
 
 
@@ -557,3 +559,17 @@ class WarningLevel(models.Model):
         if value is None:
             return False
         return value > self.threshold if self.direction == self.ABOVE else value < self.threshold
+
+
+# After disbursement: monitoring and early warning (issue 18), in a module of their own.
+from postloan.monitoring_models import (  # noqa: E402, F401
+    CheckPlan,
+    CreditQuery,
+    FundUse,
+    FundUseProof,
+    LoanMonitoring,
+    Notice,
+    PostLoanCheck,
+    Signal,
+    SignalType,
+)

@@ -96,3 +96,11 @@ def run_chunk_and_continue(chunk_id: int) -> None:
         return  # batch_start drives the dates in-process
     if run.status == BatchRun.DONE and BatchRun.objects.filter(status=BatchRun.QUEUED, as_of__gt=run.as_of).exists():
         dispatch_next()
+
+
+@shared_task(acks_late=True)
+def send_notices() -> dict:
+    """Celery beat, every few minutes: the reminders whose time has come, from 08:00 to 22:00 (postloan.notices)."""
+    from postloan import notices
+
+    return notices.send_due()

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from postloan import monitoring_views as mv
 from postloan import views
 
 urlpatterns = [
@@ -19,4 +20,16 @@ urlpatterns = [
     path("write-offs/<int:pk>/<slug:action>/", views.write_off_action, name="write-off-action"),
     path("loans/<int:pk>/grade/", views.grade_change_propose, name="grade-change-propose"),
     path("grade-changes/<int:pk>/<slug:action>/", views.grade_change_action, name="grade-change-action"),
+    # Monitoring and early warning (issue 18)
+    path("monitoring/", mv.monitoring_queue, name="monitoring-queue"),
+    path("checks/", mv.check_register, name="check-register"),
+    path("checks/<int:pk>/complete/", mv.check_complete, name="check-complete"),
+    path("loans/<int:pk>/signals/new/", mv.signal_raise, name="signal-raise"),
+    path("loans/<int:pk>/fund-use-proofs/new/", mv.fund_use_proof, name="fund-use-proof"),
+    path("signals/", mv.signal_dashboard, name="signal-dashboard"),
+    path("signals/<int:pk>/close/", mv.signal_close, name="signal-close"),
+    path("customers/<int:pk>/credit-queries/new/", mv.credit_query_new, name="credit-query-new"),
+    path("credit-queries/", mv.credit_queries, name="credit-queries"),
+    path("notices/", mv.outbox, name="notice-outbox"),
+    path("notices/<int:pk>/letter.pdf", mv.letter_pdf, name="notice-letter"),
 ]
