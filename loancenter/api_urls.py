@@ -36,5 +36,4 @@ urlpatterns = [
     path("staff-requests/<int:pk>/reject/", StaffRequestReject.as_view(), name="api-staff-request-reject"),
     path("archive/", include("archive.api_urls")),
     path("", include("postloan.api_urls")),
-    path("", include("disbursement.api_urls")),
 ]

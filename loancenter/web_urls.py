@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("applications.urls")),
     path("", include("review.urls")),
     path("", include("disbursement.urls")),
+    path("", include("postloan.repayment_urls")),
 ]
