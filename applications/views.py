@@ -36,6 +36,7 @@ from applications.selectors import (
     loan_investigations,
     loans_visible_to,
     other_installments,
+    with_age,
 )
 from applications.workflow import STEPS, available_transitions, check_actor
 from disbursement.selectors import after_approval
@@ -46,7 +47,6 @@ from loancenter.lib.errors import DomainError
 from loancenter.lib.versioning import StaleEdit
 from loancenter.models import PiiView, User
 from loancenter.rules import require_post
-from loancenter.views import with_age
 
 PAGE_SIZE = 50
 

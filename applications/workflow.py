@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +19,7 @@ from django_fsm import can_proceed
 from applications import rules
 from applications.models import Loan, Status
 from loancenter import posts as P
+from loancenter.audit_trail import audit, jsonable  # noqa: F401  (services import them from here too)
 from loancenter.lib.errors import DomainError, Forbidden, InvalidState
 from loancenter.models import AuditEntry
 from loancenter.refusals import record_refusal, recording
@@ -137,22 +136,6 @@ def available_transitions(loan: Loan, user) -> list[str]:
     return names
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "username"):
-        return value.username
-    if hasattr(value, "pk"):
-        return value.pk
-    return value
-
-
 def run_transition(
     *,
     loan_id: int,
@@ -187,14 +170,3 @@ def run_transition(
                 payload=jsonable(payload), reason=str(payload.get("reason", "")),
             )
     return loan
-
-
-def audit(*, actor, action: str, loan: Loan | None = None, obj=None, payload: dict | None = None, reason: str = "") -> AuditEntry:
-    """An audit row for an operation that is not a state change (creation, edits, notifications)."""
-    return AuditEntry.objects.create(
-        actor=actor, action=action, loan=loan,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        from_status=loan.status if loan else "", to_status=loan.status if loan else "",
-        payload=jsonable(payload or {}), reason=reason,
-    )

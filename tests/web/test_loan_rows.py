@@ -11,9 +11,9 @@ from django.template import Context, Template
 from django.utils import timezone, translation
 
 from applications.models import Loan, Status
-from applications.selectors import loan_values
+from applications.selectors import loan_values, with_age
 from loancenter.models import User
-from loancenter.views import QUEUE_COLUMNS, queue_rows, with_age
+from loancenter.views import QUEUE_COLUMNS, queue_rows
 from tests.factories import CustomerFactory, LoanFactory
 
 # The loop includes/loan_table.html had before the rows moved to Python, kept here as the reference.
