@@ -170,3 +170,14 @@ def run_transition(
                 payload=jsonable(payload), reason=str(payload.get("reason", "")),
             )
     return loan
+
+
+def perform_step(name: str, input_class, service: Callable[..., Loan], *, loan_id: int, actor, data) -> Loan:
+    """One transition as a surface asks for it: the caller's post first (403 whatever ``data`` holds, SPEC §16.2),
+    then ``data`` through ``input_class`` (``serializers.ValidationError`` → 400 / form errors), then ``service``;
+    a refusal is recorded with the loan. ``loancenter.transitions.perform`` calls it with the registry's entry."""
+    with recording(name, actor=actor, loan_id=loan_id):
+        require_post(actor, *STEPS[name].posts)
+        parsed = input_class(data=data)
+        parsed.is_valid(raise_exception=True)
+        return service(loan_id=loan_id, actor=actor, **parsed.validated_data)
