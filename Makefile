@@ -2,7 +2,8 @@
 #
 #   make run    install everything, migrate the embedded SQLite database, load the demo once,
 #               serve http://127.0.0.1:8000 (Celery tasks run in-process)
-#   make test   install everything and run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+#   make test   install everything, check the import layers (lint-imports, pyproject.toml) and run the whole suite
+#               (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 #
 # Both are idempotent: system packages are installed only when missing, the virtualenv is rebuilt only
 # when requirements.txt changes.
@@ -95,6 +96,7 @@ test: system-deps venv
 	@start=$$(date +%s); \
 	status=0; \
 	$(PY) manage.py makemigrations --check --dry-run || status=$$?; \
+	if [ $$status = 0 ]; then $(VENV)/bin/lint-imports || status=$$?; fi; \
 	if [ $$status = 0 ]; then $(PY) -m pytest -n $(TEST_WORKERS) -m "not serial" $(PYTEST_ARGS) || status=$$?; fi; \
 	if [ $$status = 0 ]; then $(PY) -m pytest -m serial $(PYTEST_ARGS) || status=$$?; fi; \
 	elapsed=$$(( $$(date +%s) - start )); \

@@ -17,9 +17,10 @@ from loancenter import posts as P
 from loancenter.lib.dates import age_on, book_date, days_past_due, today
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
 from loancenter.lib.identifiers import CERTIFICATE_NO, ID_NUMBER, PHONE, IdentifierField, normalise_id_number
+from loancenter.lib.money import MoneyField
 from loancenter.rules import held_by
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY = {"max_digits": 14, "decimal_places": 2}  # the money columns' digits; a model column is a MoneyField
 POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
 NON_NEGATIVE_MONEY = [MinValueValidator(Decimal("0.00"))]
 RATE = {"max_digits": 7, "decimal_places": 6}
@@ -38,9 +39,9 @@ class Customer(models.Model):
     address = models.CharField(_("address"), max_length=200, blank=True)
     employer = models.CharField(_("employer"), max_length=100, blank=True)
     occupation = models.CharField(_("occupation"), max_length=50, blank=True)
-    monthly_income = models.DecimalField(_("monthly income"), **MONEY, validators=NON_NEGATIVE_MONEY)
-    monthly_debt_payment = models.DecimalField(
-        _("existing monthly debt payment"), **MONEY, default=Decimal("0.00"), validators=NON_NEGATIVE_MONEY
+    monthly_income = MoneyField(_("monthly income"), validators=NON_NEGATIVE_MONEY)
+    monthly_debt_payment = MoneyField(
+        _("existing monthly debt payment"), default=Decimal("0.00"), validators=NON_NEGATIVE_MONEY
     )
     civil_capacity = models.CharField(_("civil capacity"), max_length=8, choices=CAPACITY_CHOICES, default="full")
     on_warning_list = models.BooleanField(_("on credit warning list"), default=False)
@@ -139,8 +140,8 @@ class Product(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     category = models.CharField(_("category"), max_length=16, choices=list(CATEGORIES.items()))
-    min_amount = models.DecimalField(_("minimum amount"), **MONEY, validators=POSITIVE_MONEY)
-    max_amount = models.DecimalField(_("maximum amount"), **MONEY, validators=POSITIVE_MONEY)
+    min_amount = MoneyField(_("minimum amount"), validators=POSITIVE_MONEY)
+    max_amount = MoneyField(_("maximum amount"), validators=POSITIVE_MONEY)
     min_term_months = models.PositiveIntegerField(_("minimum term (months)"), validators=[MinValueValidator(1)])
     max_term_months = models.PositiveIntegerField(_("maximum term (months)"), validators=[MinValueValidator(1)])
     repayment_methods = models.JSONField(_("repayment methods"), default=list)
@@ -261,7 +262,7 @@ class Loan(FSMModelMixin, models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="loans", verbose_name=_("product"))
     marketing_officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="marketed_loans",
                                           verbose_name=_("marketing officer"))
-    amount = models.DecimalField(_("amount"), **MONEY, validators=POSITIVE_MONEY)
+    amount = MoneyField(_("amount"), validators=POSITIVE_MONEY)
     term_months = models.PositiveIntegerField(_("term (months)"), validators=[MinValueValidator(1)])
     repayment_method = models.CharField(_("repayment method"), max_length=20, choices=list(REPAYMENT_METHOD_LABELS.items()))
     purpose = models.CharField(_("purpose"), max_length=32, choices=list(PURPOSES.items()))
@@ -282,7 +283,7 @@ class Loan(FSMModelMixin, models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_opinion = models.TextField(blank=True)
-    proposed_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    proposed_amount = MoneyField(null=True, blank=True)
     proposed_term_months = models.PositiveIntegerField(null=True, blank=True)
     proposed_rate = models.DecimalField(**RATE, null=True, blank=True)
     proposed_method = models.CharField(max_length=20, blank=True)
@@ -290,7 +291,7 @@ class Loan(FSMModelMixin, models.Model):
     # Approval (审批): the decided terms.
     escalated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    approved_amount = models.DecimalField(_("approved amount"), **MONEY, null=True, blank=True)
+    approved_amount = MoneyField(_("approved amount"), null=True, blank=True)
     approved_term_months = models.PositiveIntegerField(_("approved term (months)"), null=True, blank=True)
     annual_rate = models.DecimalField(_("annual rate"), **RATE, null=True, blank=True)
     approved_method = models.CharField(max_length=20, blank=True)
@@ -306,13 +307,13 @@ class Loan(FSMModelMixin, models.Model):
     rate_type = models.CharField(_("rate type"), max_length=16, blank=True, default="")
     penalty_markup = models.DecimalField(_("penalty markup"), max_digits=5, decimal_places=4, null=True, blank=True)
     # Rule 27: the customer's exposure the decision was measured on (live until then: selectors.customer_exposure).
-    exposure = models.DecimalField(_("exposure at decision"), **MONEY, null=True, blank=True)
+    exposure = MoneyField(_("exposure at decision"), null=True, blank=True)
 
     # Rule 23 (SPEC §16.11): the borrower's facts as the investigation verified them; review and approval read these,
     # never the live customer row. Dropped when the loan is returned to marketing (the investigation is done again).
     verified_at = models.DateTimeField(_("facts verified at"), null=True, blank=True)
-    verified_monthly_income = models.DecimalField(_("verified monthly income"), **MONEY, null=True, blank=True)
-    verified_monthly_debt = models.DecimalField(_("verified monthly debt payment"), **MONEY, null=True, blank=True)
+    verified_monthly_income = MoneyField(_("verified monthly income"), null=True, blank=True)
+    verified_monthly_debt = MoneyField(_("verified monthly debt payment"), null=True, blank=True)
     verified_id_number = models.CharField(_("verified ID number"), max_length=18, blank=True, default="")
     verified_birth_date = models.DateField(_("verified birth date"), null=True, blank=True)
     verified_civil_capacity = models.CharField(_("verified civil capacity"), max_length=8, blank=True, default="")
@@ -320,13 +321,13 @@ class Loan(FSMModelMixin, models.Model):
     # After disbursement: kept current by repayments and the nightly batch (set-based, SPEC §6). Days past due are
     # not stored: they follow from ``oldest_unpaid_due`` and a date (postloan.book); tier, grade and provision are
     # stored and change only when the batch finds the loan crossed a threshold or waiting in PendingRegrade.
-    outstanding_principal = models.DecimalField(_("outstanding principal"), **MONEY, default=Decimal("0.00"))
+    outstanding_principal = MoneyField(_("outstanding principal"), default=Decimal("0.00"))
     collection_tier = models.CharField(_("collection tier"), max_length=2, blank=True, default="")
     grade = models.CharField(_("five-level grade"), max_length=16, blank=True, default="")
     restructured = models.BooleanField(_("restructured"), default=False)
     # The oldest unpaid due date, kept by the schedule and repayments so the batch needs no installment scan.
     oldest_unpaid_due = models.DateField(null=True, blank=True)
-    provision = models.DecimalField(_("loan-loss provision"), **MONEY, default=Decimal("0.00"))
+    provision = MoneyField(_("loan-loss provision"), default=Decimal("0.00"))
     restructured_on = models.DateField(null=True, blank=True)
     observation_until = models.DateField(_("restructuring observation until"), null=True, blank=True)
     npl_cure_start = models.DateField(null=True, blank=True)  # arrears of a non-performing loan repaid on
@@ -592,7 +593,7 @@ class Guarantor(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="guarantees", verbose_name=_("guarantor"))
     relationship = models.CharField(_("relationship"), max_length=20, choices=list(RELATIONSHIPS.items()))
     # Rule 23: the guarantor's income as the investigation verified it (rule 10 at review and approval reads it).
-    verified_monthly_income = models.DecimalField(_("verified monthly income"), **MONEY, null=True, blank=True)
+    verified_monthly_income = MoneyField(_("verified monthly income"), null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["loan", "customer"], name="guarantor_once_per_loan")]
@@ -605,13 +606,13 @@ class Collateral(models.Model):
     owner_name = models.CharField(_("owner"), max_length=50)
     # Normalised (rule 25); one certificate backs one live loan (rule 28, ``applications.certificates.check_certificates_free``).
     certificate_no = IdentifierField(_("ownership certificate number"), kind=CERTIFICATE_NO, max_length=50, blank=True)
-    appraised_value = models.DecimalField(_("appraised value"), **MONEY, validators=POSITIVE_MONEY)
+    appraised_value = MoneyField(_("appraised value"), validators=POSITIVE_MONEY)
     appraised_on = models.DateField(_("appraised on"))
     disposer_consent = models.BooleanField(_("consent of all with a right to dispose recorded"), default=False)
     # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     # Rule 23: the appraisal as the investigation verified it (rule 9 at review and approval reads it).
-    verified_appraised_value = models.DecimalField(_("verified appraised value"), **MONEY, null=True, blank=True)
+    verified_appraised_value = MoneyField(_("verified appraised value"), null=True, blank=True)
     verified_appraised_on = models.DateField(_("verified appraisal date"), null=True, blank=True)
 
     class Meta:
@@ -653,7 +654,7 @@ class Investigation(models.Model):
     guarantors_verified = models.BooleanField(default=False)
     collateral_verified = models.BooleanField(default=False)
     opinion = models.CharField(max_length=10, choices=OPINIONS, blank=True)
-    recommended_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    recommended_amount = MoneyField(null=True, blank=True)
     recommended_term_months = models.PositiveIntegerField(null=True, blank=True)
     comment = models.TextField(blank=True, validators=[MaxLengthValidator(4000)])
     reported_at = models.DateTimeField(null=True, blank=True)

@@ -9,6 +9,7 @@ from functools import reduce
 
 from django.db.models import CharField, Count, Q, QuerySet, Sum, Value
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import Customer, Guarantor, Loan, Status
@@ -323,3 +324,24 @@ def other_installments(loan: Loan) -> Decimal:
     rows = (Loan.objects.filter(customer_id=loan.customer_id, status__in=LIVE).exclude(pk=loan.pk)
             .values_list("approved_amount", "annual_rate", "approved_term_months", "approved_method"))
     return sum((first_installment(*row) for row in rows if None not in row and row[3]), Decimal("0.00"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# How long a loan has waited in its state (the work queue's and the lists' age column)
+
+# A loan waiting longer than this in one state is shown in red on the queues.
+STALE_AFTER_DAYS = 3
+
+
+def waiting_age(changed_at, now) -> tuple[int, int, bool]:
+    """How long a loan has waited in its state: whole days, the hours beyond them, and whether it is stale."""
+    waited = now - changed_at
+    return waited.days, waited.seconds // 3600, waited.days >= STALE_AFTER_DAYS
+
+
+def with_age(loans, now=None):
+    """Annotate each loan with how long it has waited in its state (for the queue's age column)."""
+    now = now or timezone.now()
+    for loan in loans:
+        loan.waited_days, loan.waited_hours, loan.stale = waiting_age(loan.status_changed_at, now)
+    return loans

@@ -13,7 +13,5 @@ urlpatterns = [
     path("products/<int:pk>/edit/", views.product_form, name="product-edit"),
     path("loans/", views.loan_list, name="loan-list"),
     path("loans/new/", views.loan_create, name="loan-create"),
-    path("loans/<int:pk>/", views.loan_detail, name="loan-detail"),
     path("loans/<int:pk>/edit/", views.loan_edit, name="loan-edit"),
-    path("loans/<int:pk>/do/<slug:name>/", views.loan_transition, name="loan-transition"),
 ]

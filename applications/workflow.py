@@ -15,9 +15,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -26,6 +23,7 @@ from django_fsm import RETURN_VALUE, Transition, can_proceed
 from applications import rules
 from applications.models import Loan, Status
 from loancenter import posts as P
+from loancenter.audit_trail import audit, jsonable  # noqa: F401  (services import them from here too)
 from loancenter.lib.errors import DomainError, Forbidden, InvalidState
 from loancenter.models import AuditEntry
 from loancenter.refusals import record_refusal, recording
@@ -151,22 +149,6 @@ def available_transitions(loan: Loan, user) -> list[str]:
     return names
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "username"):
-        return value.username
-    if hasattr(value, "pk"):
-        return value.pk
-    return value
-
-
 def run_transition(
     *,
     loan_id: int,
@@ -203,12 +185,12 @@ def run_transition(
     return loan
 
 
-def audit(*, actor, action: str, loan: Loan | None = None, obj=None, payload: dict | None = None, reason: str = "") -> AuditEntry:
-    """An audit row for an operation that is not a state change (creation, edits, notifications)."""
-    return AuditEntry.objects.create(
-        actor=actor, action=action, loan=loan,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        from_status=loan.status if loan else "", to_status=loan.status if loan else "",
-        payload=jsonable(payload or {}), reason=reason,
-    )
+def perform_step(name: str, input_class, service: Callable[..., Loan], *, loan_id: int, actor, data) -> Loan:
+    """One transition as a surface asks for it: the caller's post first (403 whatever ``data`` holds, SPEC §16.2),
+    then ``data`` through ``input_class`` (``serializers.ValidationError`` → 400 / form errors), then ``service``;
+    a refusal is recorded with the loan. ``loancenter.transitions.perform`` calls it with the registry's entry."""
+    with recording(name, actor=actor, loan_id=loan_id):
+        require_post(actor, *STEPS[name].posts)
+        parsed = input_class(data=data)
+        parsed.is_valid(raise_exception=True)
+        return service(loan_id=loan_id, actor=actor, **parsed.validated_data)

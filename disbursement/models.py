@@ -5,8 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from applications.models import MONEY, RATE, Collateral, Guarantor, Loan
+from applications.models import RATE, Collateral, Guarantor, Loan
 from loancenter.lib.identifiers import CERTIFICATE_NO, CONTRACT_NO, IdentifierField
+from loancenter.lib.money import MoneyField
 
 
 class Contract(models.Model):
@@ -58,7 +59,7 @@ class LoanReceipt(models.Model):
 
     loan = models.OneToOneField(Loan, on_delete=models.PROTECT, related_name="receipt")
     receipt_no = models.CharField(_("receipt number"), max_length=40, unique=True)
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     value_date = models.DateField(_("value date"))
     maturity_date = models.DateField(_("maturity date"))
     annual_rate = models.DecimalField(_("annual rate"), **RATE)
@@ -78,7 +79,7 @@ class Disbursement(models.Model):
     MODES = [("entrusted", _("Entrusted payment (受托支付)")), ("self", _("Self payment (自主支付)"))]
 
     loan = models.OneToOneField(Loan, on_delete=models.PROTECT, related_name="disbursement")
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     disbursed_on = models.DateField(_("disbursed on"))
     payee_account = models.CharField(_("payee account"), max_length=34)
     payment_mode = models.CharField(_("payment mode"), max_length=10, choices=MODES, default="entrusted")

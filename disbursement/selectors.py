@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -25,6 +24,7 @@ from loancenter.lib.errors import RuleViolation
 from loancenter.lib.money import ZERO
 from loancenter.models import User
 from postloan.models import Installment
+from postloan.selectors import schedule_as_of_book, schedule_totals, suggested_repayment_reference
 
 # ---------------------------------------------------------------------------------------------------------------
 # The pre-disbursement checklist (rules 13–17)
@@ -177,28 +177,6 @@ def disbursement_officers() -> QuerySet[User]:
 # The loan page after approval
 
 
-@dataclass
-class ScheduleTotals:
-    principal: Decimal
-    interest: Decimal
-    paid_principal: Decimal
-    paid_interest: Decimal
-    penalty: Decimal
-    paid_penalty: Decimal
-
-    @property
-    def installments(self) -> Decimal:
-        return self.principal + self.interest
-
-
-_SCHEDULE_FIELDS = ("principal", "interest", "paid_principal", "paid_interest", "penalty", "paid_penalty")
-
-
-def schedule_totals(installments: list[Installment]) -> ScheduleTotals:
-    """The totals row of a schedule already read (no second query)."""
-    return ScheduleTotals(**{f: sum((getattr(i, f) for i in installments), ZERO) for f in _SCHEDULE_FIELDS})
-
-
 SCHEDULE_WINDOW = 12  # installments the loan page shows; the rest on the schedule's own page
 
 
@@ -210,28 +188,6 @@ def next_installments(installments: list[Installment], size: int = SCHEDULE_WIND
     return installments[start:start + size]
 
 
-def suggested_repayment_reference(loan: Loan) -> str:
-    """A fresh reference for a counter payment; a double-clicked form sends it twice and is applied once."""
-    return f"{loan.application_no}-{timezone.localtime():%Y%m%d%H%M%S}"
-
-
-def schedule_as_of_book(loan: Loan, installments: list[Installment] | None = None) -> list[Installment]:
-    """A loan's installments for display as of the book date (postloan.book), so that the schedule agrees with the
-    days past due and grade of the same nightly run: each ``penalty`` as accrued up to it, and an installment not paid
-    off that fell due before it shows as overdue. Read-only copies: never saved (``installments``: the loan's, in
-    order, already read; they are changed in place)."""
-    from postloan.book import book_date
-
-    installments = list(loan.installments.order_by("number")) if installments is None else installments
-    if any(i.paid_off_on is None for i in installments):
-        book = book_date()
-        rate = loan.penalty_daily_rate if loan.status == Status.ACTIVE else None
-        for installment in installments:
-            if rate is not None:
-                installment.penalty = installment.penalty_on(book, rate)
-            if installment.paid_off_on is None and book is not None and installment.due_date < book:
-                installment.status = Installment.OVERDUE
-    return installments
 
 
 def after_approval(loan: Loan, user) -> dict:

@@ -1,6 +1,6 @@
 """Browser pages of the contract-to-disbursement stage: the pre-disbursement checklist and the registration ledger.
 
-Thin views: ``access_loan`` for scope (404 outside it), a selector to read, a service (or ``transitions.perform``)
+Thin views: ``access_loan`` for scope (404 outside it), a selector to read, a service (or ``perform_step``)
 to act; a ``DomainError`` is shown with its own message, a wrong post gets the 403 page.
 """
 
@@ -18,12 +18,11 @@ from rest_framework.exceptions import ValidationError as InputError
 
 from applications.models import Status
 from applications.selectors import access_loan
-from applications.workflow import available_transitions
+from applications.workflow import available_transitions, perform_step
 from disbursement import selectors, services
-from disbursement.forms import HandOverForm, RegistrationApplyForm
+from disbursement.forms import HandOverForm, RegisterCollateralInput, RegistrationApplyForm
 from disbursement.models import CollateralRegistration
 from loancenter import posts as P
-from loancenter import transitions
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError, Forbidden
 from loancenter.refusals import check_caller
@@ -106,7 +105,8 @@ def ledger_register(request, pk: int):
     loan = access_loan(request.user, pk, action="register_collateral")
     data = {k: request.POST.get(k, "").strip() for k in ("registry", "registered_on", "certificate_no")}
     try:
-        transitions.perform("register_collateral", loan_id=loan.pk, actor=request.user, data=data)
+        perform_step("register_collateral", RegisterCollateralInput, services.loan_register_collateral,
+                     loan_id=loan.pk, actor=request.user, data=data)
     except InputError as exc:
         detail = exc.detail if isinstance(exc.detail, dict) else {"__all__": exc.detail}
         _form_errors(request, detail)

@@ -4,10 +4,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from applications.apis import CustomerViewSet, LoanViewSet, ProductViewSet, TransitionView, transition_view
+from applications.apis import CustomerViewSet, LoanViewSet, ProductViewSet
 from loancenter import transitions
 from loancenter.apis import HasPost, TokenView
 from loancenter.staff_apis import StaffRequestApprove, StaffRequestDetail, StaffRequestList, StaffRequestReject
+from loancenter.transition_apis import TransitionView, transition_view
 from postloan.report_apis import PortfolioView
 
 router = SimpleRouter()
@@ -38,5 +39,4 @@ urlpatterns = [
     path("", include("applications.files.api_urls")),
     path("", include("postloan.api_urls")),
     path("", include("postloan.monitoring_api_urls")),
-    path("", include("disbursement.api_urls")),
 ]

@@ -16,13 +16,14 @@ from rest_framework.authtoken.models import Token
 from loancenter import audit as audit_chain
 from loancenter.lib.idcard import validate_id_number
 from loancenter.lib.identifiers import ID_NUMBER, IdentifierField
+from loancenter.lib.money import MoneyField
 
 
 class User(AbstractUser):
     """A staff member. Posts are groups; ``approval_limit`` is the approver's personal authority (授权额度)."""
 
-    approval_limit = models.DecimalField(
-        _("approval limit"), max_digits=14, decimal_places=2, null=True, blank=True,
+    approval_limit = MoneyField(
+        _("approval limit"), null=True, blank=True,
         validators=[MinValueValidator(Decimal("0.00"))],
         help_text=_("Approvers decide loans up to this amount; empty means no authority."),
     )
@@ -201,7 +202,7 @@ class StaffRequest(FSMModelMixin, models.Model):
     add_posts = models.JSONField(_("posts to grant"), default=list, blank=True)
     # change_limit says whether the limit changes at all: an empty new limit is a change too (no ceiling at branch level).
     change_limit = models.BooleanField(_("changes the approval limit"), default=False)
-    approval_limit = models.DecimalField(_("new approval limit"), max_digits=14, decimal_places=2, null=True,
+    approval_limit = MoneyField(_("new approval limit"), null=True,
                                          blank=True, validators=[MinValueValidator(Decimal("0.00"))])
     activate = models.BooleanField(_("re-activate the account"), default=False)
     reason = models.TextField(_("reason"), blank=True)

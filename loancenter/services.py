@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loancenter import posts as P
+from loancenter.audit_trail import audit
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.lib.identifiers import normalise_id_number
 from loancenter.models import StaffRequest, User
@@ -36,6 +37,7 @@ from loancenter.rules import (
     plan_staff_change,
     require_post,
 )
+from loancenter.signals import leaving_post
 
 # Who files a staff request (SPEC §1: general maintains staff; the manager too) and who decides it (rule 30).
 FILER_POSTS = (P.GENERAL, P.MANAGER)
@@ -43,8 +45,6 @@ DECIDER_POSTS = (P.MANAGER,)
 
 
 def _audit(*, actor, action: str, obj, payload: dict, reason: str = "") -> None:
-    from applications.workflow import audit  # the one audit helper (applications sits above loancenter)
-
     audit(actor=actor, action=action, obj=obj, payload=payload, reason=reason)
 
 
@@ -65,18 +65,10 @@ def ensure_post_groups() -> None:
 
 
 def _hand_over_open_investigations(user: User, *, handover_to: User | None, actor, reason: str) -> None:
-    """Rule 7 / SPEC §13: open investigations go to a named successor before their investigator leaves."""
-    from applications.services import investigations_hand_over, open_investigations_of
-
-    if not open_investigations_of(user):
-        return
-    if handover_to is None:
-        raise RuleViolation(
-            "handover_required",
-            _("%(name)s has open investigations; name the investigator who takes them over (rule 7).")
-            % {"name": user.username},
-        )
-    investigations_hand_over(from_user=user, to_user=handover_to, actor=actor or user, reason=reason)
+    """Rule 7 / SPEC §13: open investigations go to a named successor before their investigator leaves
+    (``applications.signals.hand_over_investigations`` receives this)."""
+    leaving_post.send(sender=User, user=user, post=INVESTIGATOR, handover_to=handover_to, actor=actor or user,
+                      reason=reason)
 
 
 @transaction.atomic

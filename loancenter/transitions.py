@@ -17,11 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from applications.models import Loan
-from applications.workflow import STEPS
+from applications.workflow import STEPS, perform_step
+from disbursement.forms import RegisterCollateralInput  # noqa: F401  (a transition input, found by name in _registry)
 from loancenter.lib.money import REPAYMENT_METHODS
 from loancenter.models import User
-from loancenter.refusals import recording
-from loancenter.rules import require_post
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
 RATE = {"max_digits": 7, "decimal_places": 6, "min_value": Decimal("0")}
@@ -101,13 +100,6 @@ class SignContractInput(serializers.Serializer):
     signed_in_person = serializers.BooleanField(label=_("Signed face to face"), default=True)
 
 
-class RegisterCollateralInput(serializers.Serializer):
-    registry = serializers.CharField(label=_("Registry"), max_length=100)
-    registered_on = serializers.DateField(label=_("Registered on"))
-    certificate_no = serializers.CharField(label=_("Certificate (他项权证) number"), max_length=60)
-    applied_on = serializers.DateField(label=_("Applied on"), required=False, allow_null=True)
-
-
 class PrepareReceiptInput(serializers.Serializer):
     value_date = serializers.DateField(label=_("Value date"))
     apply_stamp = serializers.BooleanField(label=_("Apply the disbursement stamp"), default=True)
@@ -157,8 +149,4 @@ def perform(name: str, *, loan_id: int, actor, data) -> Loan:
     """The caller's post first (403 whatever ``data`` holds, SPEC §16.2), then ``data`` (``serializers.
     ValidationError`` → 400 / form errors), then the service; a refusal is recorded with the loan."""
     entry = REGISTRY[name]
-    with recording(name, actor=actor, loan_id=loan_id):
-        require_post(actor, *STEPS[name].posts)
-        parsed = entry.input(data=data)
-        parsed.is_valid(raise_exception=True)
-        return entry.service(loan_id=loan_id, actor=actor, **parsed.validated_data)
+    return perform_step(name, entry.input, entry.service, loan_id=loan_id, actor=actor, data=data)

@@ -10,20 +10,16 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import Status
-from applications.selectors import work_queue_counts, work_queue_page
+from applications.selectors import with_age, work_queue_counts, work_queue_page
 from loancenter import posts as P
 from loancenter.auth import address_throttled, client_address, refused_as_throttled
 from loancenter.lib import params
 from loancenter.lib.errors import DomainError
 from loancenter.rules import require_post
 from loancenter.selectors import approval_dashboard
-
-# A loan waiting longer than this in one state is shown in red on the queues.
-STALE_AFTER_DAYS = 3
 
 
 class LoginForm(AuthenticationForm):
@@ -59,20 +55,6 @@ class LoginView(auth_views.LoginView):
         if form.has_error(NON_FIELD_ERRORS, "throttled"):
             response.status_code = 429
         return response
-
-
-def _age(changed_at, now) -> tuple[int, int, bool]:
-    """How long a loan has waited in its state: whole days, the hours beyond them, and whether it is stale."""
-    waited = now - changed_at
-    return waited.days, waited.seconds // 3600, waited.days >= STALE_AFTER_DAYS
-
-
-def with_age(loans, now=None):
-    """Annotate each loan with how long it has waited in its state (for the queue's age column)."""
-    now = now or timezone.now()
-    for loan in loans:
-        loan.waited_days, loan.waited_hours, loan.stale = _age(loan.status_changed_at, now)
-    return loans
 
 
 QUEUE_PAGE_SIZE = 50

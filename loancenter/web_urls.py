@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from loancenter import security_views, staff_views, views
+from loancenter import loan_page, security_views, staff_views, transition_views, views
 
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -11,8 +11,11 @@ urlpatterns = [
     path("security/pii-views/", security_views.pii_views, name="pii-views"),
     path("staff-requests/", staff_views.staff_requests, name="staff-requests"),
     path("staff-requests/<int:pk>/<str:action>/", staff_views.staff_request_action, name="staff-request-action"),
+    path("loans/<int:pk>/", loan_page.loan_detail, name="loan-detail"),
+    path("loans/<int:pk>/do/<slug:name>/", transition_views.loan_transition, name="loan-transition"),
     path("", include("applications.urls")),
     path("", include("applications.files.urls")),
     path("", include("review.urls")),
     path("", include("disbursement.urls")),
+    path("", include("postloan.repayment_urls")),
 ]

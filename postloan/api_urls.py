@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from postloan import apis
+from postloan import apis, repayment_apis
 
 urlpatterns = [
+    path("loans/<int:pk>/schedule/", repayment_apis.LoanSchedule.as_view(), name="api-loan-schedule"),
+    path("loans/<int:pk>/repayments/", repayment_apis.LoanRepayments.as_view(), name="api-loan-repayments"),
     path("collection-cases/", apis.CaseList.as_view(), name="api-collection-cases"),
     path("collection-cases/<int:pk>/actions/", apis.CaseActions.as_view(), name="api-collection-actions"),
     path("escalation-tasks/<int:pk>/done/", apis.TaskDone.as_view(), name="api-escalation-task-done"),

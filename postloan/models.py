@@ -8,9 +8,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from applications.models import MONEY, Loan
+from applications.models import Loan
 from loancenter import posts as P
-from loancenter.lib.money import q2
+from loancenter.lib.money import MoneyField, q2
 from loancenter.rules import held_by
 
 
@@ -21,12 +21,12 @@ class Installment(models.Model):
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments")
     number = models.PositiveIntegerField()
     due_date = models.DateField()
-    principal = models.DecimalField(**MONEY)
-    interest = models.DecimalField(**MONEY)
-    paid_principal = models.DecimalField(**MONEY, default=0)
-    paid_interest = models.DecimalField(**MONEY, default=0)
-    penalty = models.DecimalField(_("penalty interest accrued"), **MONEY, default=0)
-    paid_penalty = models.DecimalField(**MONEY, default=0)
+    principal = MoneyField()
+    interest = MoneyField()
+    paid_principal = MoneyField(default=0)
+    paid_interest = MoneyField(default=0)
+    penalty = MoneyField(_("penalty interest accrued"), default=0)
+    paid_penalty = MoneyField(default=0)
     status = models.CharField(max_length=16, choices=STATUSES, default=PENDING)
     paid_off_on = models.DateField(null=True, blank=True)
     # Penalty accrues daily, unrounded, on the unpaid principal and interest once the installment is overdue. It is
@@ -113,11 +113,11 @@ class Repayment(models.Model):
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="repayments")
     reference = models.CharField(_("reference"), max_length=64, unique=True)
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     paid_on = models.DateField(_("paid on"))
-    to_penalty = models.DecimalField(**MONEY)
-    to_interest = models.DecimalField(**MONEY)
-    to_principal = models.DecimalField(**MONEY)
+    to_penalty = MoneyField()
+    to_interest = MoneyField()
+    to_principal = MoneyField()
     allocation = models.JSONField(default=list)
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -167,8 +167,8 @@ class BatchRun(models.Model):
     # Figures the dashboard would otherwise compute over every loan or installment per page view (issue 6),
     # written once when the run finishes: borrowers with active loans, and the default period's interest.
     borrowers = models.PositiveIntegerField(null=True, blank=True)
-    period_interest_due = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
-    period_interest_received = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    period_interest_due = MoneyField(max_digits=18, null=True, blank=True)
+    period_interest_received = MoneyField(max_digits=18, null=True, blank=True)
     # Fixed when the run is planned: the previous finished run it compares with, the provision rates it applies, and
     # whether it grades every loan (no previous run, or other rates) rather than only tonight's candidates.
     previous_as_of = models.DateField(null=True, blank=True)
@@ -218,9 +218,9 @@ class DailySnapshot(models.Model):
     grade = models.CharField(max_length=16, blank=True)
     tier = models.CharField(max_length=2, blank=True)
     loans = models.PositiveIntegerField()
-    balance = models.DecimalField(max_digits=18, decimal_places=2)
-    overdue_balance = models.DecimalField(max_digits=18, decimal_places=2)
-    provision = models.DecimalField(max_digits=18, decimal_places=2)
+    balance = MoneyField(max_digits=18)
+    overdue_balance = MoneyField(max_digits=18)
+    provision = MoneyField(max_digits=18)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["as_of", "product", "status", "grade", "tier"], name="snapshot_cell")]
@@ -235,8 +235,8 @@ class LoanMonthEnd(models.Model):
     product = models.ForeignKey("applications.Product", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=24)
     grade = models.CharField(max_length=16, blank=True)
-    balance = models.DecimalField(**MONEY)
-    provision = models.DecimalField(**MONEY)
+    balance = MoneyField()
+    provision = MoneyField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["month_end", "loan"], name="month_end_once")]
@@ -323,7 +323,7 @@ class CollectionAction(models.Model):
     answered = models.BooleanField(_("answered"), default=False)
     result = models.TextField(_("result"), blank=True)
     promise_date = models.DateField(_("promised payment date"), null=True, blank=True)
-    promise_amount = models.DecimalField(_("promised amount"), **MONEY, null=True, blank=True)
+    promise_amount = MoneyField(_("promised amount"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -369,7 +369,7 @@ class ServicingRequest(FSMModelMixin, models.Model):
     filed_at = models.DateTimeField(auto_now_add=True)
     reason = models.TextField(_("reason"), blank=True)
     # Prepayment: the amount (partial) and the payment's date and reference.
-    amount = models.DecimalField(_("amount"), **MONEY, null=True, blank=True)
+    amount = MoneyField(_("amount"), null=True, blank=True)
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
     reference = models.CharField(_("payment reference"), max_length=64, blank=True)
     # Extension (展期): months and the guarantors' written consent.
@@ -430,9 +430,9 @@ class WriteOff(FSMModelMixin, models.Model):
     status = FSMField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED, protected=True)
     reason = models.TextField(_("reason"))
     legal_documents = models.JSONField(_("legal documents"), default=list)
-    principal = models.DecimalField(_("principal written off"), **MONEY)
-    interest = models.DecimalField(_("interest written off"), **MONEY)
-    penalty = models.DecimalField(_("penalty written off"), **MONEY)
+    principal = MoneyField(_("principal written off"))
+    interest = MoneyField(_("interest written off"))
+    penalty = MoneyField(_("penalty written off"))
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     proposed_at = models.DateTimeField(auto_now_add=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -483,7 +483,7 @@ class WriteOffRecovery(models.Model):
 
     write_off = models.ForeignKey(WriteOff, on_delete=models.PROTECT, related_name="recoveries")
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="recoveries")
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     recovered_on = models.DateField(_("recovered on"))
     reference = models.CharField(_("reference"), max_length=64, unique=True)
     note = models.TextField(_("note"), blank=True)

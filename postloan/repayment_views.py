@@ -14,12 +14,12 @@ from rest_framework.exceptions import ValidationError as InputError
 
 from applications.models import Status
 from applications.selectors import access_loan
-from disbursement.selectors import schedule_as_of_book, schedule_totals, suggested_repayment_reference
-from disbursement.serializers import RepaymentInput
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError, Forbidden
 from loancenter.refusals import check_caller
 from postloan.models import Repayment
+from postloan.selectors import schedule_as_of_book, schedule_totals, suggested_repayment_reference
+from postloan.serializers import RepaymentInput
 from postloan.services import is_paid_up, outstanding_total, repayment_post
 
 

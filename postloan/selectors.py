@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from applications.models import Loan, Status
 from loancenter import posts as P
-from postloan.models import CollectionCase, GradeChange, RepaymentAccount, ServicingRequest, WriteOff
+from loancenter.lib.money import ZERO
+from postloan.book import book_date
+from postloan.models import (
+    CollectionCase,
+    GradeChange,
+    Installment,
+    RepaymentAccount,
+    ServicingRequest,
+    WriteOff,
+)
 
 SR = ServicingRequest
 
@@ -57,3 +70,51 @@ def pending_for(user) -> dict:
         "write_offs": write_offs.select_related("loan__customer", "proposed_by").order_by("proposed_at"),
         "grade_changes": grade_changes.select_related("loan__customer", "proposed_by").order_by("proposed_at"),
     }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The schedule and repayments (the loan page, the schedule API, the repayment form)
+
+
+@dataclass
+class ScheduleTotals:
+    principal: Decimal
+    interest: Decimal
+    paid_principal: Decimal
+    paid_interest: Decimal
+    penalty: Decimal
+    paid_penalty: Decimal
+
+    @property
+    def installments(self) -> Decimal:
+        return self.principal + self.interest
+
+
+_SCHEDULE_FIELDS = ("principal", "interest", "paid_principal", "paid_interest", "penalty", "paid_penalty")
+
+
+def schedule_totals(installments: list[Installment]) -> ScheduleTotals:
+    """The totals row of a schedule already read (no second query)."""
+    return ScheduleTotals(**{f: sum((getattr(i, f) for i in installments), ZERO) for f in _SCHEDULE_FIELDS})
+
+
+def suggested_repayment_reference(loan: Loan) -> str:
+    """A fresh reference for a counter payment; a double-clicked form sends it twice and is applied once."""
+    return f"{loan.application_no}-{timezone.localtime():%Y%m%d%H%M%S}"
+
+
+def schedule_as_of_book(loan: Loan, installments: list[Installment] | None = None) -> list[Installment]:
+    """A loan's installments for display as of the book date (postloan.book), so that the schedule agrees with the
+    days past due and grade of the same nightly run: each ``penalty`` as accrued up to it, and an installment not paid
+    off that fell due before it shows as overdue. Read-only copies: never saved (``installments``: the loan's, in
+    order, already read; they are changed in place)."""
+    installments = list(loan.installments.order_by("number")) if installments is None else installments
+    if any(i.paid_off_on is None for i in installments):
+        book = book_date()
+        rate = loan.penalty_daily_rate if loan.status == Status.ACTIVE else None
+        for installment in installments:
+            if rate is not None:
+                installment.penalty = installment.penalty_on(book, rate)
+            if installment.paid_off_on is None and book is not None and installment.due_date < book:
+                installment.status = Installment.OVERDUE
+    return installments

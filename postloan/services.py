@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 
 from applications.models import Loan, Status
 from applications.workflow import audit, jsonable, run_transition
-from disbursement.models import Disbursement
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
@@ -112,7 +111,7 @@ def _apply_repayment(*, loan_id: int, actor, amount: Decimal, paid_on: date, ref
             return _same_reference(existing, loan_id), False
         if loan.status not in (Status.ACTIVE,):
             raise InvalidState(_("Repayments are posted only to active loans (this one is %(s)s).") % {"s": loan.get_status_display()})
-        disbursed_on = Disbursement.objects.filter(loan=loan).values_list("disbursed_on", flat=True).first()
+        disbursed_on = Loan.objects.filter(pk=loan_id).values_list("disbursement__disbursed_on", flat=True).first()
         check_past_date(paid_on, field="paid_on", code="paid_on", not_before=disbursed_on,
                         not_before_what=_("the loan's disbursement"))
         installments = list(loan.installments.filter(paid_off_on__isnull=True).order_by("number").select_for_update())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import models
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # SPEC §10: no amount above 10^12 comes in (a 400, never a 500); the money columns hold 14 digits, 2 of them cents.
@@ -114,3 +116,19 @@ def amount_in_words(value: Decimal) -> str:
     else:
         words += "整"
     return words
+
+
+class MoneyField(models.DecimalField):
+    """A money column (SPEC §5): Decimal CNY with two places; 14 digits hold any amount that comes in (< 10^12),
+    sums over the whole book (snapshots, period figures) pass ``max_digits=18``. Every money column is one.
+
+    Migrations see the plain ``DecimalField`` with its digits, as before: the column is the same, so the field class
+    is no schema change.
+    """
+
+    def __init__(self, *args, max_digits: int = 14, decimal_places: int = 2, **kwargs):
+        super().__init__(*args, max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DecimalField", args, kwargs

@@ -16,9 +16,9 @@ import redis
 from django.db import connection
 
 from applications.models import Loan
-from disbursement.selectors import schedule_as_of_book
 from loancenter.celery import app
 from postloan.models import BatchChunk, BatchRun, Installment
+from postloan.selectors import schedule_as_of_book
 from postloan.tasks import batch_start
 from tests.postloan.test_batch_runs import START, portfolio  # noqa: F401  (fixture)
 

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from applications.models import Loan
-from disbursement.selectors import schedule_as_of_book
 from postloan.models import BatchRun, CollectionCase, Installment, ProvisionRate
+from postloan.selectors import schedule_as_of_book
 from postloan.services import repayment_post
 from tests.postloan.test_batch_life import at
 from tests.postloan.test_batch_runs import START, portfolio, run  # noqa: F401  (fixture)

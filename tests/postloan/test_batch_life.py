@@ -11,9 +11,9 @@ import time_machine
 from django.core.management import call_command
 
 from applications.models import Status
-from disbursement.selectors import schedule_as_of_book
 from loancenter.lib.dates import add_months
 from postloan.models import CollectionCase, EscalationTask, Installment
+from postloan.selectors import schedule_as_of_book
 from postloan.services import repayment_post
 from tests.factories import CustomerFactory, add_guarantor
 

@@ -14,11 +14,11 @@ from rest_framework.views import APIView
 from applications.apis import REFUSALS
 from applications.selectors import access_loan
 from applications.serializers import ErrorSerializer
-from disbursement.selectors import schedule_as_of_book
-from disbursement.serializers import InstallmentSerializer, RepaymentInput, RepaymentSerializer
 from loancenter.apis import HasPost
 from loancenter.refusals import check_caller
 from postloan.models import Repayment
+from postloan.selectors import schedule_as_of_book
+from postloan.serializers import InstallmentSerializer, RepaymentInput, RepaymentSerializer
 from postloan.services import repayment_post
 
 

@@ -1,0 +1,101 @@
+"""The generic transition page: one form per entry of ``loancenter.transitions.REGISTRY`` (SPEC §2).
+
+Wiring: it runs every app's transitions through the registry, so it sits with the registry above the apps. The form
+is drawn from the entry's input serializer (``applications.input_forms``) and posted to ``transitions.perform`` —
+the same call the API makes (``loancenter.transition_apis``).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError as InputError
+
+from applications.input_forms import describe, post_data
+from applications.models import Investigation
+from applications.selectors import BEFORE_DECISION, access_loan, customer_exposure, other_installments
+from applications.workflow import STEPS, check_actor
+from loancenter import posts as P
+from loancenter import transitions
+from loancenter.lib.dates import today
+from loancenter.lib.errors import DomainError
+
+_REPORT_FIELDS = ("field_visit_on", "identity_verified", "income_verified", "purpose_verified", "guarantors_verified",
+                  "collateral_verified", "opinion", "recommended_amount", "recommended_term_months", "comment")
+
+
+def _initial_for(name: str, loan, user) -> dict:
+    """Sensible defaults: the figures the previous step arrived at, the caller as investigator, today's dates."""
+    if name == "complete_investigation":
+        returned = loan.current_investigation
+        if returned is not None and returned.returned_at is not None:  # rule 26: the report to correct, as filed
+            return {"investigators": [user.username, *([returned.cosigner.username] if returned.cosigner else [])],
+                    **{field: getattr(returned, field) for field in _REPORT_FIELDS}}
+        return {"investigators": [user.username], "field_visit_on": today(), "recommended_amount": loan.amount,
+                "recommended_term_months": loan.term_months, "verified_monthly_income": loan.customer.monthly_income,
+                "verified_monthly_debt": loan.customer.monthly_debt_payment}
+    if name == "pass_review":
+        report = Investigation.objects.filter(loan=loan, completed_at__isnull=False).first()
+        recommended = report if report and report.opinion == "recommend" else None
+        return {"amount": (recommended and recommended.recommended_amount) or loan.amount,
+                "term_months": (recommended and recommended.recommended_term_months) or loan.term_months,
+                "annual_rate": loan.product.min_rate, "repayment_method": loan.repayment_method}
+    if name == "approve":
+        return {"amount": loan.proposed_amount or loan.amount, "term_months": loan.proposed_term_months or loan.term_months,
+                "annual_rate": loan.proposed_rate if loan.proposed_rate is not None else loan.product.min_rate,
+                "repayment_method": loan.proposed_method or loan.repayment_method}
+    return {}
+
+
+def loan_transition(request, pk: int, name: str):
+    if name not in transitions.REGISTRY or name not in STEPS:
+        raise Http404
+    loan = access_loan(request.user, pk)
+    step = STEPS[name]
+    form = transitions.input_for(name)
+    error, status, values, field_errors = None, 200, {}, {}
+    if request.method == "POST":
+        values = post_data(form, request.POST)
+        try:
+            transitions.perform(name, loan_id=loan.pk, actor=request.user, data=values)
+        except InputError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            field_errors = {k: v if isinstance(v, list) else [v] for k, v in detail.items()}
+            error, status = _("Please correct the fields marked below."), 400
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+            if exc.field:
+                field_errors = {exc.field: [exc.message]}
+        else:
+            messages.success(request, _("%(action)s: done.") % {"action": step.label})
+            return redirect("loan-detail", loan.pk)
+    else:
+        values = {**_initial_for(name, loan, request.user)}
+        try:
+            check_actor(loan, request.user, step)
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        for field_name, field in form.fields.items():  # dates still to come default to today
+            if isinstance(field, serializers.DateField) and field.required and field_name not in values:
+                values[field_name] = today()
+    rows = describe(form, values, field_errors)
+    extra = [str(e) for key, errs in field_errors.items() if key not in form.fields for e in errs]
+    return render(request, "applications/transition.html", {
+        "loan": loan, "step": step, "rows": rows, "error": error, "extra_errors": extra,
+        "blocked": request.method == "GET" and error is not None, "facts": _decision_facts(name, loan, request.user),
+    }, status=status)
+
+
+# The reviewer's and the approver's decisions: their forms show what the rules measure (rules 8, 11, 23, 27).
+_DECISIONS = {"pass_review", "return_to_marketing", "approve", "reject", "return_to_review", "escalate"}
+
+
+def _decision_facts(name: str, loan, user) -> dict | None:
+    if name not in _DECISIONS or loan.status not in BEFORE_DECISION:
+        return None
+    return {"verified": loan.verified_at is not None, "other_installments": other_installments(loan),
+            "exposure": customer_exposure(loan),
+            "limit": user.approval_limit if user.has_any_post(P.APPROVER, P.BRANCH_APPROVER) else None}
