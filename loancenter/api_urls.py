@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from applications.apis import CustomerViewSet, LoanViewSet, ProductViewSet, TransitionView, transition_view
 from loancenter import transitions
 from loancenter.apis import HasPost, TokenView
+from loancenter.organisation_apis import UnitList
 from loancenter.staff_apis import StaffRequestApprove, StaffRequestDetail, StaffRequestList, StaffRequestReject
 from postloan.report_apis import PortfolioView
 
@@ -34,6 +35,7 @@ urlpatterns = [
     path("staff-requests/<int:pk>/", StaffRequestDetail.as_view(), name="api-staff-request"),
     path("staff-requests/<int:pk>/approve/", StaffRequestApprove.as_view(), name="api-staff-request-approve"),
     path("staff-requests/<int:pk>/reject/", StaffRequestReject.as_view(), name="api-staff-request-reject"),
+    path("units/", UnitList.as_view(), name="api-units"),
     path("archive/", include("archive.api_urls")),
     path("", include("postloan.api_urls")),
     path("", include("disbursement.api_urls")),

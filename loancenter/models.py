@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import connection, models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -31,6 +31,44 @@ def _post_names(user_id: int) -> list[str]:
     return [name for (name,) in rows]
 
 
+CENTER_CODE = "CENTER"
+
+
+class Unit(models.Model):
+    """The center (个贷中心, made by a migration) or one of its sub-centers (个贷分中心), SPEC §13 and §16.26.
+
+    Staff belong to a unit; a customer and a loan belong to their marketing officer's unit. Staff of the center
+    see every unit; staff of a sub-center see their unit's loans only. ``may_disburse``: the unit lends on its own
+    authority, so it must keep a mortgage clerk of its own (its last one is never removed or moved away).
+    """
+
+    code = models.CharField(_("code"), max_length=16, primary_key=True,
+                            validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9_-]*$",
+                                                       _("Capital letters, digits, - and _ only."))])
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    may_disburse = models.BooleanField(_("may disburse"), default=False)
+    is_center = models.BooleanField(_("is the center"), default=False, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-is_center", "code"]
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        constraints = [
+            models.UniqueConstraint(fields=["is_center"], condition=Q(is_center=True), name="one_center_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @classmethod
+    def center(cls) -> Unit:
+        """The center unit; made by a migration, and again here after a flush emptied the tables (tests)."""
+        unit, _created = cls.objects.get_or_create(
+            code=CENTER_CODE, defaults={"name": "个贷中心", "may_disburse": True, "is_center": True})
+        return unit
+
+
 class User(AbstractUser):
     """A staff member. Posts are groups; ``approval_limit`` is the approver's personal authority (授权额度)."""
 
@@ -42,6 +80,10 @@ class User(AbstractUser):
     # Staff loans: a staff member who is the borrower or a guarantor may do nothing on that loan (SPEC §4).
     # Normalised like customers' (rule 25): the staff-borrower check matches the two.
     id_number = IdentifierField(_("ID number"), kind=ID_NUMBER, max_length=18, blank=True, validators=[validate_id_number])
+    # SPEC §13, §16.26: the unit whose loans the person sees (the center's staff see every unit). Empty only until
+    # the first save, which puts the person in the center; raw inserts get the center from the database default.
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="staff", verbose_name=_("unit"),
+                             db_default=CENTER_CODE, blank=True)
 
     class Meta:
         verbose_name = _("staff member")
@@ -58,6 +100,8 @@ class User(AbstractUser):
         self._credentials_changed = True
 
     def save(self, *args, **kwargs):
+        if not isinstance(self.unit_id, str):  # not set, or the database default not yet read back
+            self.unit = Unit.center()
         super().save(*args, **kwargs)
         if self.__dict__.pop("_credentials_changed", False) or not self.is_active:
             from loancenter.auth import revoke_tokens
@@ -84,6 +128,11 @@ class User(AbstractUser):
     @property
     def display(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def in_center(self) -> bool:
+        """Center-level staff see every unit (SPEC §16.26)."""
+        return self.unit_id is None or self.unit_id == CENTER_CODE
 
 
 class AuditEntryQuerySet(models.QuerySet):
@@ -216,6 +265,9 @@ class StaffRequest(FSMModelMixin, models.Model):
     approval_limit = models.DecimalField(_("new approval limit"), max_digits=14, decimal_places=2, null=True,
                                          blank=True, validators=[MinValueValidator(Decimal("0.00"))])
     activate = models.BooleanField(_("re-activate the account"), default=False)
+    # A move to another unit (SPEC §13): it changes whose loans the person sees, so it waits for a second person.
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("move to unit"))
     reason = models.TextField(_("reason"), blank=True)
     # The person's posts, limit and account status when the request was filed, for the decider to compare.
     before = models.JSONField(default=dict, blank=True)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from applications.models import Product, Status
+from applications.selectors import loans_visible_to
 from loancenter import posts as P
 from loancenter.lib import export, params
 from loancenter.lib.dates import today
@@ -186,7 +187,7 @@ def loan_list(request):
         return render(request, "reports/loans.html", {"form": form, "loans": [], "page": 1, "has_next": False,
                                                       "has_previous": False, "query": "", "page_size": PAGE_SIZE},
                       status=400)
-    loans = reports.drilldown_loans(form.cleaned_data if form.is_bound else {})
+    loans = reports.drilldown_loans(form.cleaned_data if form.is_bound else {}, loans_visible_to(request.user))
     if fmt == "csv":
         return export.csv_response("loans.csv", _export_rows(loans))
     if fmt == "xlsx":

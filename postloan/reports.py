@@ -500,13 +500,14 @@ DRILL_ORDERS = {"id": ("id",), "waiting": ("status_changed_at", "id"), "-dpd": (
                 "-balance": ("-outstanding_principal", "id")}
 
 
-def drilldown_loans(f: dict):
-    """The loans matching the drill-down filters ``f`` (cleaned data of the filter form), with what the list shows."""
+def drilldown_loans(f: dict, base=None):
+    """The loans matching the drill-down filters ``f`` (cleaned data of the filter form), with what the list shows;
+    ``base``: the reader's scope (``applications.selectors.loans_visible_to``), every loan without it."""
     from django.db.models import Exists, OuterRef
 
     from postloan.models import Installment
 
-    qs = Loan.objects.all()
+    qs = Loan.objects.all() if base is None else base
     if f.get("status"):
         qs = qs.filter(status__in=f["status"])
     if f.get("product"):

@@ -134,7 +134,8 @@ def test_a_grant_changes_nothing_until_approved_and_is_audited(staff):
     assert powers(staff.rev) == before
     assert (request.state, request.filed_by, request.add_posts, request.change_limit, request.approval_limit) == (
         "pending", staff.gen, ["approver"], True, D("300000.00"))
-    assert request.before == {"posts": ["reviewer"], "approval_limit": None, "is_active": True}
+    assert request.before == {"posts": ["reviewer"], "approval_limit": None, "is_active": True,
+                              "unit": "CENTER"}
     entry = AuditEntry.objects.get(action="staff_request_file")
     assert (entry.actor, entry.object_type, entry.object_id, entry.reason) == (
         staff.gen, "loancenter.staffrequest", str(request.pk), "轮岗")
