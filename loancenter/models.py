@@ -311,6 +311,61 @@ class StaffRequest(FSMModelMixin, models.Model):
         return self.state == self.State.PENDING
 
 
+class Handover(FSMModelMixin, models.Model):
+    """岗位变动交接 (SPEC §13, §16.27): a person's open work handed to a successor, approved by a manager who is
+    neither the filer nor a party. ``items`` is what was to move when it was filed; at approval the list is computed
+    again (``items_moved``) and the difference kept (``difference``). While it is pending nothing new is assigned to
+    the giver (``loancenter.handovers.check_not_handing_over``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handovers_given",
+                                  verbose_name=_("handed over by"))
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handovers_received",
+                                verbose_name=_("received by"))
+    reason = models.TextField(_("reason"))
+    items = models.JSONField(_("what moves"), default=list, blank=True)  # [{kind, id, label, loan}] at filing
+    items_moved = models.JSONField(_("what moved"), default=list, blank=True)  # computed again at approval
+    difference = models.JSONField(default=dict, blank=True)  # {"added": [...], "removed": [...]} at approval
+    status = FSMField(_("status"), default=Status.PENDING, choices=Status.choices, protected=True)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("filed by"))
+    filed_at = models.DateTimeField(_("filed at"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["-filed_at", "-id"]
+        verbose_name = _("hand-over")
+        verbose_name_plural = _("hand-overs")
+        constraints = [
+            # One pending hand-over per giver: the decider compares one list with what the giver holds.
+            models.UniqueConstraint(fields=["from_user"], condition=Q(status="pending"), name="one_pending_handover"),
+            models.CheckConstraint(condition=~Q(from_user=models.F("to_user")), name="handover_two_people"),
+        ]
+        indexes = [models.Index(fields=["status", "filed_at"], name="handover_queue")]  # the managers' page
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.from_user} → {self.to_user}"
+
+    @transition(field=status, source=Status.PENDING, target=Status.APPROVED)
+    def approve(self) -> None:
+        """Approved by a manager who is neither the filer nor a party; the service moves the work with it."""
+
+    @transition(field=status, source=Status.PENDING, target=Status.REJECTED)
+    def reject(self) -> None:
+        """Rejected with a note; nothing moves."""
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
 class LoginCounter(models.Model):
     """Failed logins, counted in the database so that every gunicorn worker sees the same counts (SPEC §16.14).
 

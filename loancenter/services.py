@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loancenter import posts as P
-from loancenter import units
+from loancenter import units, work
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.models import StaffRequest, Unit, User
-from loancenter.posts import ALL_POSTS, INVESTIGATOR
+from loancenter.posts import ALL_POSTS
 from loancenter.refusals import recorded, recording
 from loancenter.rules import (
     UNCHANGED,
@@ -63,25 +63,11 @@ def ensure_post_groups() -> None:
         Group.objects.bulk_create([Group(name=code) for code in missing], ignore_conflicts=True)
 
 
-def _hand_over_open_investigations(user: User, *, handover_to: User | None, actor, reason: str) -> None:
-    """Rule 7 / SPEC §13: open investigations go to a named successor before their investigator leaves."""
-    from applications.services import investigations_hand_over, open_investigations_of
-
-    if not open_investigations_of(user):
-        return
-    if handover_to is None:
-        raise RuleViolation(
-            "handover_required",
-            _("%(name)s has open investigations; name the investigator who takes them over (rule 7).")
-            % {"name": user.username},
-        )
-    investigations_hand_over(from_user=user, to_user=handover_to, actor=actor or user, reason=reason)
-
-
 @transaction.atomic
-def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = None, handover_to: User | None = None,
+def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = None,
                     context: dict | None = None) -> User:
-    """Give ``user`` exactly ``posts``. An investigator leaving the post hands over open investigations (rule 7).
+    """Give ``user`` exactly ``posts``. A post with open work is not removed until the work is handed over (rule 7,
+    SPEC §13: ``loancenter.handovers``).
 
     The writer underneath the operator's ``staff_create``, lowering in ``staff_change`` and an approved
     ``StaffRequest``; no page, endpoint or admin form calls it directly (rule 30). ``context`` is added to the
@@ -93,8 +79,8 @@ def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = No
     old = set(user.posts)
     if P.MORTGAGE_CLERK in old and P.MORTGAGE_CLERK not in posts:
         units.check_keeps_mortgage_clerk(user, what=_("removing the post"))
-    if INVESTIGATOR in old and INVESTIGATOR not in posts:
-        _hand_over_open_investigations(user, handover_to=handover_to, actor=actor, reason=_("change of post"))
+    if old - posts:
+        work.check_no_open_work(user, posts=old - posts, what=_("the post is removed"))
     ensure_post_groups()
     user.groups.set(Group.objects.filter(name__in=posts))
     user.forget_posts()
@@ -217,12 +203,25 @@ def staff_change_check(*, actor, user: User, posts=None, approval_limit=UNCHANGE
     if plan.lowers or plan.grants:
         _check_filer(actor, user)
         _check_plan(user, plan)
+        _check_lowering(user, plan)
     return plan
+
+
+def _check_lowering(user: User, plan: StaffChangePlan) -> None:
+    """What keeps an account open or a post held (SPEC §13): open work, a disbursing unit's last mortgage clerk.
+    ``staff_set_posts`` asks the post's checks again underneath every path."""
+    if plan.deactivate:
+        units.check_keeps_mortgage_clerk(user, what=_("closing the account"))
+        work.check_no_open_work(user, what=_("the account is closed"))
+    if plan.remove_posts:
+        if P.MORTGAGE_CLERK in plan.remove_posts:
+            units.check_keeps_mortgage_clerk(user, what=_("removing the post"))
+        work.check_no_open_work(user, posts=plan.remove_posts, what=_("the post is removed"))
 
 
 @recorded("staff_change")
 def staff_change(*, actor, user: User, posts=None, approval_limit=UNCHANGED, is_active=None, reason: str = "",
-                 handover_to: User | None = None, via: str = "admin", unit=None) -> StaffChangeResult:
+                 via: str = "admin", unit=None) -> StaffChangeResult:
     """Save the staff form's powers (rule 30): lowering (a post removed, a limit lowered, the account deactivated)
     takes effect now and is audited; a grant (a post added, a limit raised or emptied, re-activation) is filed
     as a ``StaffRequest`` for another manager. ``posts`` is the whole set wanted; None leaves a field unchanged."""
@@ -238,16 +237,15 @@ def staff_change(*, actor, user: User, posts=None, approval_limit=UNCHANGED, is_
         _check_filer(actor, user)
         _check_plan(user, plan)
         if plan.lowers:
-            _lower(user, plan, actor=actor, handover_to=handover_to, reason=reason, via=via)
+            _lower(user, plan, actor=actor, reason=reason, via=via)
         request = _file(user, plan, actor=actor, reason=reason, via=via) if plan.grants else None
     return StaffChangeResult(plan, request)
 
 
-def _lower(user: User, plan: StaffChangePlan, *, actor, handover_to, reason: str, via: str) -> None:
+def _lower(user: User, plan: StaffChangePlan, *, actor, reason: str, via: str) -> None:
     context = {"via": via, "reason": reason} if reason else {"via": via}
     if plan.remove_posts:
-        staff_set_posts(user=user, posts=user.posts - plan.remove_posts, actor=actor, handover_to=handover_to,
-                        context=context)
+        staff_set_posts(user=user, posts=user.posts - plan.remove_posts, actor=actor, context=context)
     fields = []
     if plan.lower_limit is not None:
         _audit(actor=actor, action="staff_limit", obj=user, reason=reason,
@@ -255,10 +253,7 @@ def _lower(user: User, plan: StaffChangePlan, *, actor, handover_to, reason: str
         user.approval_limit = plan.lower_limit
         fields.append("approval_limit")
     if plan.deactivate:
-        units.check_keeps_mortgage_clerk(user, what=_("closing the account"))
-        # SPEC §13: an account with open work is not closed until the work is handed over.
-        if user.has_post(INVESTIGATOR):
-            _hand_over_open_investigations(user, handover_to=handover_to, actor=actor, reason=_("account closed"))
+        _check_lowering(user, plan)  # SPEC §13: an account with open work is not closed until it is handed over
         _audit(actor=actor, action="staff_active", obj=user, reason=reason,
                payload={"old": True, "new": False, "via": via})
         user.is_active = False
@@ -343,6 +338,7 @@ def _check_unit_move(user: User, unit: str) -> None:
     """A person moves to another unit only without open work (SPEC §13) and never as a disbursing unit's last
     mortgage clerk."""
     units.check_keeps_mortgage_clerk(user, what=_("moving them to another unit"))
+    work.check_no_open_work(user, what=_("they move to another unit"))
 
 
 def _lock_request(request_id: int) -> StaffRequest:

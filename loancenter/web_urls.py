@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from loancenter import security_views, staff_views, views
+from loancenter import handover_views, security_views, staff_views, views
 
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -11,6 +11,10 @@ urlpatterns = [
     path("security/pii-views/", security_views.pii_views, name="pii-views"),
     path("staff-requests/", staff_views.staff_requests, name="staff-requests"),
     path("staff-requests/<int:pk>/<str:action>/", staff_views.staff_request_action, name="staff-request-action"),
+    path("handovers/", handover_views.handover_list, name="handovers"),
+    path("handovers/<int:pk>/", handover_views.handover_detail, name="handover"),
+    path("handovers/<int:pk>/sheet.pdf", handover_views.handover_sheet, name="handover-sheet"),
+    path("handovers/<int:pk>/<str:action>/", handover_views.handover_action, name="handover-action"),
     path("", include("applications.urls")),
     path("", include("review.urls")),
     path("", include("disbursement.urls")),

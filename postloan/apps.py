@@ -7,7 +7,9 @@ class PostloanConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import request_finished, request_started
 
-        from postloan import book
+        from postloan import book, work
+
+        work.register_work()  # the T1 collection cases a hand-over moves (SPEC §13)
 
         # The book date is read once per request (postloan.book).
         request_started.connect(book.open_request_memo, dispatch_uid="postloan.book.open")
