@@ -24,7 +24,7 @@ def test_a_manager_approves_a_hand_over_and_the_receiver_finds_the_loans_in_thei
     for loan in loans:
         expect(page.locator("[data-testid=handover-items]")).to_contain_text(loan.application_no)
     page.click("[data-testid=handover-approve]")
-    expect(page.locator("h1")).to_contain_text("已批准")
+    expect(page.locator("h1")).to_contain_text("approved")
     log_out(page)
 
     log_in(page, live_server.url, "mkt2")
