@@ -16,6 +16,7 @@ from applications.catalog import CATEGORIES, COLLATERAL_KINDS, PURPOSES, RELATIO
 from loancenter.lib.dates import age_on, today
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
 from loancenter.lib.identifiers import CERTIFICATE_NO, ID_NUMBER, PHONE, IdentifierField, normalise_id_number
+from loancenter.lib.regions import region_name, validate_region
 from loancenter.models import CENTER_CODE, User
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -29,6 +30,21 @@ def _officer_unit(officer_id) -> str:
     """The unit a new customer or loan belongs to: its marketing officer's (SPEC §13)."""
     unit = User.objects.filter(pk=officer_id).values_list("unit_id", flat=True).first()
     return unit or CENTER_CODE
+
+
+class Industry(models.Model):
+    """GB/T 4754 国民经济行业分类, its twenty sections A–T (SPEC §16.29), made by a data migration."""
+
+    code = models.CharField(_("code"), max_length=1, primary_key=True)
+    name = models.CharField(_("name"), max_length=60)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("industry")
+        verbose_name_plural = _("industries")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
 
 
 class Customer(models.Model):
@@ -55,6 +71,11 @@ class Customer(models.Model):
     officer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customers", verbose_name=_("officer")
     )
+    # SPEC §13, §16.4, §16.29: the report dimensions, both optional (unknown is a value of its own). The region is a
+    # GB/T 2260 code of the dated snapshot (loancenter.lib.regions); the industry a GB/T 4754 section.
+    region = models.CharField(_("region"), max_length=6, blank=True, default="", validators=[validate_region])
+    industry = models.ForeignKey(Industry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("industry"))
     # SPEC §13: the customer belongs to the unit of their marketing officer (set on create; moved by a hand-over).
     unit = models.ForeignKey("loancenter.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"),
                              db_default=CENTER_CODE, blank=True)
@@ -95,6 +116,10 @@ class Customer(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def region_name(self) -> str:
+        return region_name(self.region)
 
 
 class CustomerMerge(FSMModelMixin, models.Model):

@@ -70,7 +70,7 @@ class CustomerSerializer(IdentifierSerializerMixin, serializers.ModelSerializer)
         fields = [
             "id", "name", "id_number", "phone", "address", "employer", "occupation", "monthly_income",
             "monthly_debt_payment", "civil_capacity", "on_warning_list", "birth_date", "gender", "age",
-            "officer", "unit", "created_at", "reason", "version",
+            "region", "industry", "officer", "unit", "created_at", "reason", "version",
         ]
         read_only_fields = ["birth_date", "gender", "created_at", "unit"]
 

@@ -50,7 +50,7 @@ def _validated(instance, exclude: Iterable[str] = ()) -> None:
 
 CUSTOMER_FIELDS = (
     "name", "id_number", "phone", "address", "employer", "occupation",
-    "monthly_income", "monthly_debt_payment", "civil_capacity",
+    "monthly_income", "monthly_debt_payment", "civil_capacity", "region", "industry",
 )
 
 
