@@ -434,4 +434,8 @@ def load_demo(*, customers: int = 50) -> DemoResult:
     from archive.demo import seed_archive
 
     seed_archive(rng)
+    # The organisation: sub-centers, their staff and a completed hand-over (issue 16).
+    from applications.demo_organisation import seed_organisation
+
+    result.staff += seed_organisation(rng=rng, staff=staff, products=products)
     return result
