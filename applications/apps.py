@@ -5,4 +5,6 @@ class ApplicationsConfig(AppConfig):
     name = "applications"
 
     def ready(self) -> None:
-        from applications import signals  # noqa: F401  (receivers: the kernel's leaving_post)
+        from applications import work
+
+        work.register_work()  # the open work a hand-over moves (SPEC §13)

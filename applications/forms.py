@@ -38,7 +38,9 @@ class CustomerForm(forms.ModelForm):
         model = Customer
         fields = list(CUSTOMER_FIELDS)
         widgets = {"monthly_income": forms.NumberInput(attrs={"step": "0.01"}),
-                   "monthly_debt_payment": forms.NumberInput(attrs={"step": "0.01"})}
+                   "monthly_debt_payment": forms.NumberInput(attrs={"step": "0.01"}),
+                   "region": forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 6})}
+        help_texts = {"region": _("Six-digit GB/T 2260 code of the province, city or county, e.g. 110101.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

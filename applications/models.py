@@ -18,6 +18,8 @@ from loancenter.lib.dates import age_on, book_date, days_past_due, today
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
 from loancenter.lib.identifiers import CERTIFICATE_NO, ID_NUMBER, PHONE, IdentifierField, normalise_id_number
 from loancenter.lib.money import MoneyField
+from loancenter.lib.regions import region_name, validate_region
+from loancenter.models import CENTER_CODE, User
 from loancenter.rules import held_by
 
 MONEY = {"max_digits": 14, "decimal_places": 2}  # the money columns' digits; a model column is a MoneyField
@@ -25,6 +27,27 @@ POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
 NON_NEGATIVE_MONEY = [MinValueValidator(Decimal("0.00"))]
 RATE = {"max_digits": 7, "decimal_places": 6}
 RATIO_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
+
+
+def _officer_unit(officer_id) -> str:
+    """The unit a new customer or loan belongs to: its marketing officer's (SPEC §13)."""
+    unit = User.objects.filter(pk=officer_id).values_list("unit_id", flat=True).first()
+    return unit or CENTER_CODE
+
+
+class Industry(models.Model):
+    """GB/T 4754 国民经济行业分类, its twenty sections A–T (SPEC §16.29), made by a data migration."""
+
+    code = models.CharField(_("code"), max_length=1, primary_key=True)
+    name = models.CharField(_("name"), max_length=60)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("industry")
+        verbose_name_plural = _("industries")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
 
 
 class Customer(models.Model):
@@ -51,6 +74,14 @@ class Customer(models.Model):
     officer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customers", verbose_name=_("officer")
     )
+    # SPEC §13, §16.4, §16.29: the report dimensions, both optional (unknown is a value of its own). The region is a
+    # GB/T 2260 code of the dated snapshot (loancenter.lib.regions); the industry a GB/T 4754 section.
+    region = models.CharField(_("region"), max_length=6, blank=True, default="", validators=[validate_region])
+    industry = models.ForeignKey(Industry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("industry"))
+    # SPEC §13: the customer belongs to the unit of their marketing officer (set on create; moved by a hand-over).
+    unit = models.ForeignKey("loancenter.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"),
+                             db_default=CENTER_CODE, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -70,6 +101,8 @@ class Customer(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        if not isinstance(self.unit_id, str):
+            self.unit_id = _officer_unit(self.officer_id)
         self.id_number = normalise_id_number(self.id_number)
         info = parse_id_number(self.id_number)
         self.birth_date, self.gender = info.birth_date, info.gender
@@ -86,6 +119,10 @@ class Customer(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def region_name(self) -> str:
+        return region_name(self.region)
 
 
 class CustomerMerge(FSMModelMixin, models.Model):
@@ -262,6 +299,9 @@ class Loan(FSMModelMixin, models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="loans", verbose_name=_("product"))
     marketing_officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="marketed_loans",
                                           verbose_name=_("marketing officer"))
+    # SPEC §13, §16.26: the marketing officer's unit, fixed at creation; it moves only by a hand-over.
+    unit = models.ForeignKey("loancenter.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"),
+                             db_default=CENTER_CODE, blank=True)
     amount = MoneyField(_("amount"), validators=POSITIVE_MONEY)
     term_months = models.PositiveIntegerField(_("term (months)"), validators=[MinValueValidator(1)])
     repayment_method = models.CharField(_("repayment method"), max_length=20, choices=list(REPAYMENT_METHOD_LABELS.items()))
@@ -374,6 +414,8 @@ class Loan(FSMModelMixin, models.Model):
     PAYMENT_FIELDS = frozenset({"outstanding_principal", "provision", "oldest_unpaid_due"})
 
     def save(self, *args, **kwargs):
+        if not isinstance(self.unit_id, str):
+            self.unit_id = _officer_unit(self.marketing_officer_id)
         super().save(*args, **kwargs)
         update_fields = kwargs.get("update_fields")
         if self.status != Status.ACTIVE or (update_fields is not None and not self.GRADING_INPUTS & set(update_fields)):

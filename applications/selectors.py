@@ -31,17 +31,27 @@ POST_FROM_STAGE = {
 }
 
 
-def loan_scope(user) -> Q | None:
-    """A filter for the loans ``user`` may see; ``None`` means all of them."""
-    if user.posts & P.SEE_ALL_POSTS:  # the superuser flag widens nothing (SPEC §16.14)
+def unit_scope(user, prefix: str = "") -> Q | None:
+    """SPEC §13, §16.26: a filter for the rows of ``user``'s unit (``prefix``: the path to the loan or customer, e.g.
+    ``"loan__"``); ``None`` for the center's staff, who see every unit. Every scope below applies it."""
+    if user.in_center:
         return None
+    return Q(**{f"{prefix}unit_id": user.unit_id})
+
+
+def loan_scope(user) -> Q | None:
+    """A filter for the loans ``user`` may see; ``None`` means all of them: their post's scope (SPEC §4) within
+    their unit (SPEC §16.26)."""
+    unit = unit_scope(user)
+    if user.posts & P.SEE_ALL_POSTS:  # the superuser flag widens nothing (SPEC §16.14)
+        return unit
     scope = Q(pk__in=[])
     if user.has_post(P.MARKETING):
         scope |= Q(marketing_officer=user)
     stages = [POST_FROM_STAGE[p] for p in user.posts if p in POST_FROM_STAGE]
     if stages:
         scope |= Q(stage_reached__gte=min(stages))
-    return scope
+    return scope if unit is None else unit & scope
 
 
 def loans_visible_to(user) -> QuerySet[Loan]:
@@ -51,8 +61,9 @@ def loans_visible_to(user) -> QuerySet[Loan]:
 
 
 def customers_visible_to(user) -> QuerySet[Customer]:
+    unit = unit_scope(user)
     if user.posts & P.SEE_ALL_POSTS:
-        return Customer.objects.all()
+        return Customer.objects.all() if unit is None else Customer.objects.filter(unit)
     scope = Q(pk__in=loans_visible_to(user).values("customer_id")) | Q(guarantees__loan__in=loans_visible_to(user))
     if user.has_post(P.MARKETING):
         scope |= Q(officer=user)

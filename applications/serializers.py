@@ -70,9 +70,9 @@ class CustomerSerializer(IdentifierSerializerMixin, serializers.ModelSerializer)
         fields = [
             "id", "name", "id_number", "phone", "address", "employer", "occupation", "monthly_income",
             "monthly_debt_payment", "civil_capacity", "on_warning_list", "birth_date", "gender", "age",
-            "officer", "created_at", "reason", "version",
+            "region", "industry", "officer", "unit", "created_at", "reason", "version",
         ]
-        read_only_fields = ["birth_date", "gender", "created_at"]
+        read_only_fields = ["birth_date", "gender", "created_at", "unit"]
 
     def validate_id_number(self, value: str) -> str:
         if self.instance is not None and value != self.instance.id_number:
@@ -264,7 +264,7 @@ class LoanSummarySerializer(serializers.ModelSerializer):
         fields = [
             "id", "application_no", "customer", "customer_name", "product", "product_name", "marketing_officer",
             "amount", "term_months", "repayment_method", "purpose", "status", "created_at", "status_changed_at",
-            "submitted_at", "days_past_due", "collection_tier", "grade", "outstanding_principal",
+            "submitted_at", "days_past_due", "collection_tier", "grade", "outstanding_principal", "unit",
         ]
         read_only_fields = fields
 
@@ -349,11 +349,3 @@ class AuditEntrySerializer(serializers.Serializer):
     to_status = serializers.CharField()
     payload = serializers.JSONField()
     reason = serializers.CharField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    """A refusal: 403 (post, separation of duty, authority), 409 (``invalid_state``) or a 400 business rule."""
-
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    field = serializers.CharField(required=False)

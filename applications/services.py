@@ -31,6 +31,7 @@ from applications.models import (
 from applications.selectors import concerned_loans, freezing_loan
 from applications.workflow import audit, run_transition
 from loancenter import posts as P
+from loancenter.handovers import check_not_handing_over
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, Forbidden, InvalidState, RuleViolation
@@ -51,13 +52,14 @@ def _validated(instance, exclude: Iterable[str] = ()) -> None:
 
 CUSTOMER_FIELDS = (
     "name", "id_number", "phone", "address", "employer", "occupation",
-    "monthly_income", "monthly_debt_payment", "civil_capacity",
+    "monthly_income", "monthly_debt_payment", "civil_capacity", "region", "industry",
 )
 
 
 @recorded("customer_create", posts=(P.MARKETING,))
 @transaction.atomic
 def customer_create(*, actor, data: dict) -> Customer:
+    check_not_handing_over(actor)  # SPEC §16.27: nothing new for a giver while their hand-over is pending
     customer = Customer(officer=actor, **{k: data[k] for k in CUSTOMER_FIELDS if k in data})
     customer.id_number = normalise_id_number(customer.id_number)  # rule 25; full_clean normalises the phone
     _validated(customer, exclude=["officer", "birth_date", "gender"])
@@ -403,6 +405,7 @@ _LOAN_SCALARS = ("amount", "term_months", "repayment_method", "purpose", "purpos
 @transaction.atomic
 def loan_create(*, actor, data: ApplicationInput) -> Loan:
     """A marketing officer enters an application; they become its marketing officer."""
+    check_not_handing_over(actor)  # SPEC §16.27
     _check_application(data)
     check_certificates_free(data.collaterals)
     loan = Loan(customer=data.customer, product=data.product, marketing_officer=actor,
@@ -531,6 +534,7 @@ def loan_submit(*, loan_id: int, actor) -> Loan:
 
 def loan_start_investigation(*, loan_id: int, actor) -> Loan:
     def check(loan: Loan) -> None:
+        check_not_handing_over(actor)  # SPEC §16.27: the round would be the giver's
         # Rule 12a: the credit report is queried during the investigation; the authorisation must precede it.
         if not loan.credit_authorised:
             raise RuleViolation(

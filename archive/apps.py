@@ -7,4 +7,6 @@ class ArchiveConfig(AppConfig):
     verbose_name = _("Archive")
 
     def ready(self):
-        from archive import signals  # noqa: F401
+        from archive import signals, work  # noqa: F401
+
+        work.register_work()  # the files a hand-over moves (SPEC §13)

@@ -28,6 +28,7 @@ from archive.models import (
 )
 from archive.selectors import retention_overrides
 from loancenter import posts as P
+from loancenter.handovers import check_not_handing_over
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
@@ -249,6 +250,7 @@ def lending_request(*, item_id: int, actor, purpose: str, due_on: date) -> Lendi
     """Anyone with a post asks to borrow a file (the view checks the loan is in their data scope)."""
     if not actor.posts:  # a superuser without a post neither (SPEC §16.14)
         raise Forbidden("post_required", _("Your account holds no post in the loan center."))
+    check_not_handing_over(actor)  # SPEC §16.27: nothing new for a giver while their hand-over is pending
     item = _lock_item(item_id)
     rules.check_lendable(item, out_lending=_current_out(item))
     rules.check_lending_request(purpose=purpose, due_on=due_on, today=today())

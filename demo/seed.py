@@ -21,6 +21,7 @@ from demo.loans import (
     travel,
     working_moment,
 )
+from demo.organisation import seed_organisation
 from demo.post_loan import seed_post_loan
 from loancenter.lib.dates import today
 
@@ -46,4 +47,6 @@ def load_demo(*, customers: int = 50) -> DemoResult:
     result.loans += seed_post_loan(rng=rng, staff=staff, products=products, customers=people[:-1])
     # The archive: folders with a realistic mix (complete, incomplete, files out, one overdue).
     seed_archive(rng)
+    # The organisation: sub-centers, their staff and a completed hand-over (issue 16).
+    result.staff += seed_organisation(rng=rng, staff=staff, products=products)
     return result

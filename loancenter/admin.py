@@ -28,7 +28,7 @@ from loancenter.services import (
 )
 
 # The fields rule 30 guards: written only by the staff services, never by the admin's form.
-POWER_FIELDS = ("approval_limit", "is_active")
+POWER_FIELDS = ("approval_limit", "is_active", "unit")
 
 # Posts are groups named by their code; renaming or deleting one in the admin would silently take posts away.
 admin.site.unregister(Group)
@@ -66,7 +66,7 @@ POST_CODES = {"unknown_post", "post_conflict"}
 class StaffCreationForm(PostsFormMixin, AdminUserCreationForm):
     class Meta(AdminUserCreationForm.Meta):
         model = User
-        fields = ("username", "first_name", "id_number", "approval_limit")
+        fields = ("username", "first_name", "id_number", "approval_limit", "unit")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -110,6 +110,8 @@ def power_fields(form) -> dict:
         wanted["approval_limit"] = cleaned.get("approval_limit")
     if "is_active" in form.fields:
         wanted["is_active"] = bool(cleaned.get("is_active"))
+    if "unit" in form.fields and cleaned.get("unit") is not None:
+        wanted["unit"] = cleaned["unit"].pk
     return wanted
 
 
@@ -135,6 +137,8 @@ def describe(plan: StaffChangePlan, request: StaffRequest | None) -> tuple[str, 
             later.append(str(_("approval limit %(limit)s")) % {"limit": amount(request.approval_limit)})
         if request.activate:
             later.append(str(_("re-activation")))
+        if request.unit_id:
+            later.append(str(_("move to unit %(unit)s")) % {"unit": request.unit_id})
     return "; ".join(now), "; ".join(later)
 
 
@@ -153,14 +157,14 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("first_name", "last_name", "email", "id_number")}),
-        (_("Posts and authority"), {"fields": ("posts", "approval_limit", "is_active", "reason")}),
+        (_("Posts and authority"), {"fields": ("unit", "posts", "approval_limit", "is_active", "reason")}),
         (_("Account"), {"fields": ("last_login", "date_joined")}),
     )
     superuser_fieldsets = ((_("Superuser"), {"fields": ("is_staff", "is_superuser")}),)
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
         (_("Person"), {"fields": ("first_name", "id_number")}),
-        (_("Posts and authority"), {"fields": ("posts", "approval_limit", "reason")}),
+        (_("Posts and authority"), {"fields": ("unit", "posts", "approval_limit", "reason")}),
     )
 
     @admin.display(description=_("Posts"))
@@ -219,10 +223,12 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
             plan, filed = result.plan, result.request
         else:
             posts, limit = set(form.cleaned_data.get("posts") or []), form.cleaned_data.get("approval_limit")
+            unit = form.cleaned_data.get("unit")
+            unit = unit.pk if unit is not None and unit.pk != user.unit_id else None
             filed = None
-            if posts or limit is not None:
+            if posts or limit is not None or unit:
                 filed = staff_request_file(actor=request.user, user=user, add_posts=posts, reason=reason, via="admin",
-                                           approval_limit=limit if limit is not None else UNCHANGED)
+                                           approval_limit=limit if limit is not None else UNCHANGED, unit=unit)
             plan = StaffChangePlan()
         now, later = describe(plan, filed)
         if now:

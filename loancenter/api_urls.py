@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from applications.apis import CustomerViewSet, LoanViewSet, ProductViewSet
 from loancenter import transitions
 from loancenter.apis import HasPost, TokenView
+from loancenter.organisation_apis import HandoverApprove, HandoverDetail, HandoverList, HandoverReject, UnitList
 from loancenter.staff_apis import StaffRequestApprove, StaffRequestDetail, StaffRequestList, StaffRequestReject
 from loancenter.transition_apis import TransitionView, transition_view
 from postloan.report_apis import PortfolioView
@@ -35,6 +36,11 @@ urlpatterns = [
     path("staff-requests/<int:pk>/", StaffRequestDetail.as_view(), name="api-staff-request"),
     path("staff-requests/<int:pk>/approve/", StaffRequestApprove.as_view(), name="api-staff-request-approve"),
     path("staff-requests/<int:pk>/reject/", StaffRequestReject.as_view(), name="api-staff-request-reject"),
+    path("units/", UnitList.as_view(), name="api-units"),
+    path("handovers/", HandoverList.as_view(), name="api-handovers"),
+    path("handovers/<int:pk>/", HandoverDetail.as_view(), name="api-handover"),
+    path("handovers/<int:pk>/approve/", HandoverApprove.as_view(), name="api-handover-approve"),
+    path("handovers/<int:pk>/reject/", HandoverReject.as_view(), name="api-handover-reject"),
     path("archive/", include("archive.api_urls")),
     path("", include("applications.files.api_urls")),
     path("", include("postloan.api_urls")),

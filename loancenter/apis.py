@@ -98,3 +98,11 @@ class TokenView(APIView):
             return Response({"code": "authentication_failed", "detail": _("Wrong username or password.")}, status=400)
         token = token_issue(user)
         return Response({"token": token.key, "expires_at": token_expires_at(token)})
+
+
+class ErrorSerializer(serializers.Serializer):
+    """A refusal: 403 (post, separation of duty, authority), 409 (``invalid_state``) or a 400 business rule."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False)

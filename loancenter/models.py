@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -17,6 +17,43 @@ from loancenter import audit as audit_chain
 from loancenter.lib.idcard import validate_id_number
 from loancenter.lib.identifiers import ID_NUMBER, IdentifierField
 from loancenter.lib.money import MoneyField
+
+CENTER_CODE = "CENTER"
+
+
+class Unit(models.Model):
+    """The center (个贷中心, made by a migration) or one of its sub-centers (个贷分中心), SPEC §13 and §16.26.
+
+    Staff belong to a unit; a customer and a loan belong to their marketing officer's unit. Staff of the center
+    see every unit; staff of a sub-center see their unit's loans only. ``may_disburse``: the unit lends on its own
+    authority, so it must keep a mortgage clerk of its own (its last one is never removed or moved away).
+    """
+
+    code = models.CharField(_("code"), max_length=16, primary_key=True,
+                            validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9_-]*$",
+                                                       _("Capital letters, digits, - and _ only."))])
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    may_disburse = models.BooleanField(_("may disburse"), default=False)
+    is_center = models.BooleanField(_("is the center"), default=False, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-is_center", "code"]
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        constraints = [
+            models.UniqueConstraint(fields=["is_center"], condition=Q(is_center=True), name="one_center_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @classmethod
+    def center(cls) -> Unit:
+        """The center unit; made by a migration, and again here after a flush emptied the tables (tests)."""
+        unit, _created = cls.objects.get_or_create(
+            code=CENTER_CODE, defaults={"name": "个贷中心", "may_disburse": True, "is_center": True})
+        return unit
 
 
 class User(AbstractUser):
@@ -30,6 +67,10 @@ class User(AbstractUser):
     # Staff loans: a staff member who is the borrower or a guarantor may do nothing on that loan (SPEC §4).
     # Normalised like customers' (rule 25): the staff-borrower check matches the two.
     id_number = IdentifierField(_("ID number"), kind=ID_NUMBER, max_length=18, blank=True, validators=[validate_id_number])
+    # SPEC §13, §16.26: the unit whose loans the person sees (the center's staff see every unit). Empty only until
+    # the first save, which puts the person in the center; raw inserts get the center from the database default.
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="staff", verbose_name=_("unit"),
+                             db_default=CENTER_CODE, blank=True)
 
     class Meta:
         verbose_name = _("staff member")
@@ -46,6 +87,8 @@ class User(AbstractUser):
         self._credentials_changed = True
 
     def save(self, *args, **kwargs):
+        if not isinstance(self.unit_id, str):  # not set, or the database default not yet read back
+            self.unit = Unit.center()
         super().save(*args, **kwargs)
         if self.__dict__.pop("_credentials_changed", False) or not self.is_active:
             self.revoke_tokens()
@@ -73,6 +116,11 @@ class User(AbstractUser):
     @property
     def display(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def in_center(self) -> bool:
+        """Center-level staff see every unit (SPEC §16.26)."""
+        return self.unit_id is None or self.unit_id == CENTER_CODE
 
 
 class AuditEntryQuerySet(models.QuerySet):
@@ -205,6 +253,9 @@ class StaffRequest(FSMModelMixin, models.Model):
     approval_limit = MoneyField(_("new approval limit"), null=True,
                                          blank=True, validators=[MinValueValidator(Decimal("0.00"))])
     activate = models.BooleanField(_("re-activate the account"), default=False)
+    # A move to another unit (SPEC §13): it changes whose loans the person sees, so it waits for a second person.
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("move to unit"))
     reason = models.TextField(_("reason"), blank=True)
     # The person's posts, limit and account status when the request was filed, for the decider to compare.
     before = models.JSONField(default=dict, blank=True)
@@ -246,6 +297,61 @@ class StaffRequest(FSMModelMixin, models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state == self.State.PENDING
+
+
+class Handover(FSMModelMixin, models.Model):
+    """岗位变动交接 (SPEC §13, §16.27): a person's open work handed to a successor, approved by a manager who is
+    neither the filer nor a party. ``items`` is what was to move when it was filed; at approval the list is computed
+    again (``items_moved``) and the difference kept (``difference``). While it is pending nothing new is assigned to
+    the giver (``loancenter.handovers.check_not_handing_over``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handovers_given",
+                                  verbose_name=_("handed over by"))
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handovers_received",
+                                verbose_name=_("received by"))
+    reason = models.TextField(_("reason"))
+    items = models.JSONField(_("what moves"), default=list, blank=True)  # [{kind, id, label, loan}] at filing
+    items_moved = models.JSONField(_("what moved"), default=list, blank=True)  # computed again at approval
+    difference = models.JSONField(default=dict, blank=True)  # {"added": [...], "removed": [...]} at approval
+    status = FSMField(_("status"), default=Status.PENDING, choices=Status.choices, protected=True)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("filed by"))
+    filed_at = models.DateTimeField(_("filed at"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["-filed_at", "-id"]
+        verbose_name = _("hand-over")
+        verbose_name_plural = _("hand-overs")
+        constraints = [
+            # One pending hand-over per giver: the decider compares one list with what the giver holds.
+            models.UniqueConstraint(fields=["from_user"], condition=Q(status="pending"), name="one_pending_handover"),
+            models.CheckConstraint(condition=~Q(from_user=models.F("to_user")), name="handover_two_people"),
+        ]
+        indexes = [models.Index(fields=["status", "filed_at"], name="handover_queue")]  # the managers' page
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.from_user} → {self.to_user}"
+
+    @transition(field=status, source=Status.PENDING, target=Status.APPROVED)
+    def approve(self) -> None:
+        """Approved by a manager who is neither the filer nor a party; the service moves the work with it."""
+
+    @transition(field=status, source=Status.PENDING, target=Status.REJECTED)
+    def reject(self) -> None:
+        """Rejected with a note; nothing moves."""
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
 
 
 class LoginCounter(models.Model):

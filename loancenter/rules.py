@@ -108,10 +108,11 @@ class StaffPowers:
     posts: frozenset[str]
     approval_limit: Decimal | None
     is_active: bool
+    unit: str | None = None  # the unit's code: whose loans the person sees (SPEC §13)
 
     @classmethod
     def of(cls, user) -> StaffPowers:
-        return cls(frozenset(user.posts), user.approval_limit, user.is_active)
+        return cls(frozenset(user.posts), user.approval_limit, user.is_active, user.unit_id)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class StaffChangePlan:
     new_limit: Decimal | None = None  # any other change of the limit (None: unchanged)
     clear_limit: bool = False  # the limit emptied: unlimited for a branch approver, so it is a grant
     activate: bool = False
+    move_unit: str | None = None  # a move to another unit (its code): a change of scope, so a grant (SPEC §13)
 
     @property
     def lowers(self) -> bool:
@@ -132,13 +134,14 @@ class StaffChangePlan:
 
     @property
     def grants(self) -> bool:
-        return bool(self.add_posts or self.new_limit is not None or self.clear_limit or self.activate)
+        return bool(self.add_posts or self.new_limit is not None or self.clear_limit or self.activate or self.move_unit)
 
 
 UNCHANGED = object()
 
 
-def plan_staff_change(current: StaffPowers, *, posts=None, approval_limit=UNCHANGED, is_active=None) -> StaffChangePlan:
+def plan_staff_change(current: StaffPowers, *, posts=None, approval_limit=UNCHANGED, is_active=None,
+                      unit: str | None = None) -> StaffChangePlan:
     """Split a wanted change of ``current`` into lowering and granting (rule 30; docs/decisions.md).
 
     Lowering takes effect at once: a post removed, a limit lowered from one amount to a smaller one, an account
@@ -161,5 +164,6 @@ def plan_staff_change(current: StaffPowers, *, posts=None, approval_limit=UNCHAN
             new = approval_limit
     deactivate = is_active is False and current.is_active
     activate = is_active is True and not current.is_active
+    move_unit = unit if unit is not None and unit != current.unit else None
     return StaffChangePlan(remove_posts=remove, lower_limit=lower, deactivate=deactivate, add_posts=add,
-                           new_limit=new, clear_limit=clear, activate=activate)
+                           new_limit=new, clear_limit=clear, activate=activate, move_unit=move_unit)

@@ -22,11 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loancenter import posts as P
+from loancenter import units, work
 from loancenter.audit_trail import audit
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.lib.identifiers import normalise_id_number
-from loancenter.models import StaffRequest, User
-from loancenter.posts import ALL_POSTS, INVESTIGATOR
+from loancenter.models import StaffRequest, Unit, User
+from loancenter.posts import ALL_POSTS
 from loancenter.refusals import recorded, recording
 from loancenter.rules import (
     UNCHANGED,
@@ -37,7 +38,6 @@ from loancenter.rules import (
     plan_staff_change,
     require_post,
 )
-from loancenter.signals import leaving_post
 
 # Who files a staff request (SPEC §1: general maintains staff; the manager too) and who decides it (rule 30).
 FILER_POSTS = (P.GENERAL, P.MANAGER)
@@ -53,7 +53,8 @@ def _limit(value: Decimal | None) -> str | None:
 
 
 def _powers_json(powers: StaffPowers) -> dict:
-    return {"posts": sorted(powers.posts), "approval_limit": _limit(powers.approval_limit), "is_active": powers.is_active}
+    return {"posts": sorted(powers.posts), "approval_limit": _limit(powers.approval_limit), "is_active": powers.is_active,
+            "unit": powers.unit}
 
 
 def ensure_post_groups() -> None:
@@ -64,17 +65,11 @@ def ensure_post_groups() -> None:
         Group.objects.bulk_create([Group(name=code) for code in missing], ignore_conflicts=True)
 
 
-def _hand_over_open_investigations(user: User, *, handover_to: User | None, actor, reason: str) -> None:
-    """Rule 7 / SPEC §13: open investigations go to a named successor before their investigator leaves
-    (``applications.signals.hand_over_investigations`` receives this)."""
-    leaving_post.send(sender=User, user=user, post=INVESTIGATOR, handover_to=handover_to, actor=actor or user,
-                      reason=reason)
-
-
 @transaction.atomic
-def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = None, handover_to: User | None = None,
+def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = None,
                     context: dict | None = None) -> User:
-    """Give ``user`` exactly ``posts``. An investigator leaving the post hands over open investigations (rule 7).
+    """Give ``user`` exactly ``posts``. A post with open work is not removed until the work is handed over (rule 7,
+    SPEC §13: ``loancenter.handovers``).
 
     The writer underneath the operator's ``staff_create``, lowering in ``staff_change`` and an approved
     ``StaffRequest``; no page, endpoint or admin form calls it directly (rule 30). ``context`` is added to the
@@ -84,8 +79,10 @@ def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = No
     check_post_combination(posts)
     user.forget_posts()
     old = set(user.posts)
-    if INVESTIGATOR in old and INVESTIGATOR not in posts:
-        _hand_over_open_investigations(user, handover_to=handover_to, actor=actor, reason=_("change of post"))
+    if P.MORTGAGE_CLERK in old and P.MORTGAGE_CLERK not in posts:
+        units.check_keeps_mortgage_clerk(user, what=_("removing the post"))
+    if old - posts:
+        work.check_no_open_work(user, posts=old - posts, what=_("the post is removed"))
     ensure_post_groups()
     user.groups.set(Group.objects.filter(name__in=posts))
     user.forget_posts()
@@ -97,15 +94,17 @@ def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = No
 @transaction.atomic
 def staff_create(*, username: str, posts: Iterable[str], password: str | None = None,
                  approval_limit: Decimal | None = None, id_number: str = "", full_name: str = "",
-                 actor: User | None = None) -> User:
+                 unit: str | None = None, actor: User | None = None) -> User:
     """The operator's bootstrap (``manage.py create_staff``, like ``createsuperuser``): run on the server by whoever
-    runs it, so it grants at once; the audit trail records what it did (actor empty: the operator)."""
+    runs it, so it grants at once; the audit trail records what it did (actor empty: the operator). ``unit``: the
+    unit's code; without it the person belongs to the center (SPEC §16.26)."""
     posts = set(posts)
     check_post_combination(posts)
     user = User(username=username, approval_limit=approval_limit, id_number=(id_number or "").strip().upper(),
                 first_name=full_name)
     if password:
         validate_password(password, user)  # Django's validators, as on every form that sets one (SPEC §10)
+    user.unit = units.unit_by_code(unit) or Unit.center()
     if User.objects.filter(username=username).exists():
         raise RuleViolation("username_taken", _("Username %(u)s is taken.") % {"u": username})
     user.full_clean(exclude=["password"])
@@ -117,7 +116,7 @@ def staff_create(*, username: str, posts: Iterable[str], password: str | None = 
     _audit(actor=actor, action="staff_create", obj=user, payload={
         "by": actor.username if actor is not None else "operator", "username": user.username,
         "posts": sorted(posts), "approval_limit": _limit(user.approval_limit), "is_active": user.is_active,
-        "usable_password": user.has_usable_password(),
+        "usable_password": user.has_usable_password(), "unit": user.unit_id,
     })
     staff_set_posts(user=user, posts=posts, actor=actor)
     return user
@@ -131,6 +130,7 @@ def staff_open_account(*, actor, user: User, via: str = "admin") -> User:
     if user.pk is not None:
         raise RuleViolation("not_new", _("This account exists already."))
     user.approval_limit, user.is_active, user.is_staff, user.is_superuser = None, True, False, False
+    user.unit = Unit.center()  # a move elsewhere is filed like any grant (SPEC §13)
     user.id_number = (user.id_number or "").strip().upper()
     user.full_clean(exclude=["password"])
     with transaction.atomic():
@@ -210,6 +210,13 @@ class StaffChangeResult:
         return self.plan.lowers or self.plan.grants
 
 
+def _unit_code(unit) -> str | None:
+    """A unit, its code or None (unchanged) as the code of an existing unit."""
+    if unit is None:
+        return None
+    return units.unit_by_code(getattr(unit, "pk", unit)).pk
+
+
 def _clean_limit(value: Decimal | None) -> Decimal | None:
     if value is None:
         return None
@@ -240,44 +247,60 @@ def _lock(user: User) -> User:
 
 
 @recorded("staff_change")
-def staff_change_check(*, actor, user: User, posts=None, approval_limit=UNCHANGED, is_active=None) -> StaffChangePlan:
+def staff_change_check(*, actor, user: User, posts=None, approval_limit=UNCHANGED, is_active=None,
+                       unit=None) -> StaffChangePlan:
     """The checks of ``staff_change`` without changing anything (the admin form asks them before it saves)."""
     if approval_limit is not UNCHANGED:
         approval_limit = _clean_limit(approval_limit)
     user = User.objects.get(pk=user.pk)  # the stored powers, not a form's instance
-    plan = plan_staff_change(StaffPowers.of(user), posts=posts, approval_limit=approval_limit, is_active=is_active)
+    plan = plan_staff_change(StaffPowers.of(user), posts=posts, approval_limit=approval_limit, is_active=is_active,
+                             unit=_unit_code(unit))
     if plan.lowers or plan.grants:
         _check_filer(actor, user)
         _check_plan(user, plan)
+        _check_lowering(user, plan)
     return plan
+
+
+def _check_lowering(user: User, plan: StaffChangePlan) -> None:
+    """What keeps an account open or a post held (SPEC §13): open work, a disbursing unit's last mortgage clerk.
+    ``staff_set_posts`` asks the post's checks again underneath every path."""
+    if plan.deactivate:
+        units.check_keeps_mortgage_clerk(user, what=_("closing the account"))
+        work.check_no_open_work(user, what=_("the account is closed"))
+    if plan.remove_posts:
+        if P.MORTGAGE_CLERK in plan.remove_posts:
+            units.check_keeps_mortgage_clerk(user, what=_("removing the post"))
+        work.check_no_open_work(user, posts=plan.remove_posts, what=_("the post is removed"))
 
 
 @recorded("staff_change")
 def staff_change(*, actor, user: User, posts=None, approval_limit=UNCHANGED, is_active=None, reason: str = "",
-                 handover_to: User | None = None, via: str = "admin") -> StaffChangeResult:
+                 via: str = "admin", unit=None) -> StaffChangeResult:
     """Save the staff form's powers (rule 30): lowering (a post removed, a limit lowered, the account deactivated)
     takes effect now and is audited; a grant (a post added, a limit raised or emptied, re-activation) is filed
     as a ``StaffRequest`` for another manager. ``posts`` is the whole set wanted; None leaves a field unchanged."""
     if approval_limit is not UNCHANGED:
         approval_limit = _clean_limit(approval_limit)
+    unit = _unit_code(unit)
     with transaction.atomic():
         user = _lock(user)
-        plan = plan_staff_change(StaffPowers.of(user), posts=posts, approval_limit=approval_limit, is_active=is_active)
+        plan = plan_staff_change(StaffPowers.of(user), posts=posts, approval_limit=approval_limit, is_active=is_active,
+                                 unit=unit)
         if not (plan.lowers or plan.grants):
             return StaffChangeResult(plan)
         _check_filer(actor, user)
         _check_plan(user, plan)
         if plan.lowers:
-            _lower(user, plan, actor=actor, handover_to=handover_to, reason=reason, via=via)
+            _lower(user, plan, actor=actor, reason=reason, via=via)
         request = _file(user, plan, actor=actor, reason=reason, via=via) if plan.grants else None
     return StaffChangeResult(plan, request)
 
 
-def _lower(user: User, plan: StaffChangePlan, *, actor, handover_to, reason: str, via: str) -> None:
+def _lower(user: User, plan: StaffChangePlan, *, actor, reason: str, via: str) -> None:
     context = {"via": via, "reason": reason} if reason else {"via": via}
     if plan.remove_posts:
-        staff_set_posts(user=user, posts=user.posts - plan.remove_posts, actor=actor, handover_to=handover_to,
-                        context=context)
+        staff_set_posts(user=user, posts=user.posts - plan.remove_posts, actor=actor, context=context)
     fields = []
     if plan.lower_limit is not None:
         _audit(actor=actor, action="staff_limit", obj=user, reason=reason,
@@ -285,9 +308,7 @@ def _lower(user: User, plan: StaffChangePlan, *, actor, handover_to, reason: str
         user.approval_limit = plan.lower_limit
         fields.append("approval_limit")
     if plan.deactivate:
-        # SPEC §13: an account with open work is not closed until the work is handed over.
-        if user.has_post(INVESTIGATOR):
-            _hand_over_open_investigations(user, handover_to=handover_to, actor=actor, reason=_("account closed"))
+        _check_lowering(user, plan)  # SPEC §13: an account with open work is not closed until it is handed over
         _audit(actor=actor, action="staff_active", obj=user, reason=reason,
                payload={"old": True, "new": False, "via": via})
         user.is_active = False
@@ -300,13 +321,14 @@ def _file(user: User, plan: StaffChangePlan, *, actor, reason: str, via: str) ->
     change_limit = plan.new_limit is not None or plan.clear_limit
     request = StaffRequest.objects.create(
         user=user, add_posts=sorted(plan.add_posts), change_limit=change_limit,
-        approval_limit=plan.new_limit if change_limit else None, activate=plan.activate, reason=(reason or "").strip(),
+        approval_limit=plan.new_limit if change_limit else None, activate=plan.activate, unit_id=plan.move_unit,
+        reason=(reason or "").strip(),
         before=_powers_json(StaffPowers.of(user)), via=via, filed_by=actor,
     )
     _audit(actor=actor, action="staff_request_file", obj=request, reason=request.reason, payload={
         "user": user.username, "add_posts": request.add_posts, "change_limit": change_limit,
-        "approval_limit": _limit(request.approval_limit), "activate": request.activate, "before": request.before,
-        "via": via,
+        "approval_limit": _limit(request.approval_limit), "activate": request.activate, "unit": request.unit_id,
+        "before": request.before, "via": via,
     })
     return request
 
@@ -332,12 +354,14 @@ def staff_request_check_reader(*, actor) -> None:
 
 @recorded("staff_request_file")
 def staff_request_file(*, actor, user: User, add_posts: Iterable[str] = (), approval_limit=UNCHANGED,
-                       activate: bool = False, reason: str = "", via: str = "api") -> StaffRequest:
+                       activate: bool = False, reason: str = "", via: str = "api", unit=None) -> StaffRequest:
     """File a grant for another manager to approve (rule 30): posts to add, a new approval limit (higher, set where
-    there was none, or emptied), re-activation. Lowering is not a request: it is done in the staff form at once."""
+    there was none, or emptied), re-activation, a move to another unit (SPEC §13). Lowering is not a request: it is
+    done in the staff form at once."""
     require_post(actor, *FILER_POSTS)
     if approval_limit is not UNCHANGED:
         approval_limit = _clean_limit(approval_limit)
+    unit = _unit_code(unit)
     with transaction.atomic():
         user = _lock(user)
         check_maker_checker(user, actor, what=_("would change your own posts, approval limit or account"))
@@ -345,7 +369,7 @@ def staff_request_file(*, actor, user: User, add_posts: Iterable[str] = (), appr
         check_post_combination(add_posts)  # unknown codes are named
         current = StaffPowers.of(user)
         plan = plan_staff_change(current, posts=current.posts | add_posts, approval_limit=approval_limit,
-                                 is_active=True if activate else None)
+                                 is_active=True if activate else None, unit=unit)
         held = sorted(add_posts & current.posts)
         if held:
             raise RuleViolation("not_a_grant", _("%(name)s already holds: %(posts)s.")
@@ -355,11 +379,21 @@ def staff_request_file(*, actor, user: User, add_posts: Iterable[str] = (), appr
                                                  "where lowering takes effect at once."), field="approval_limit")
         if activate and current.is_active:
             raise RuleViolation("not_a_grant", _("The account is already active."), field="activate")
+        if unit is not None and unit == current.unit:
+            raise RuleViolation("not_a_grant", _("%(name)s belongs to %(unit)s already.")
+                                % {"name": user.username, "unit": unit}, field="unit")
         if not plan.grants:
             raise RuleViolation("no_change", _("The request grants nothing: name a post to add, a new approval "
-                                               "limit or re-activation."))
+                                               "limit, re-activation or another unit."))
         _check_plan(user, plan)
         return _file(user, plan, actor=actor, reason=reason, via=via)
+
+
+def _check_unit_move(user: User, unit: str) -> None:
+    """A person moves to another unit only without open work (SPEC §13) and never as a disbursing unit's last
+    mortgage clerk."""
+    units.check_keeps_mortgage_clerk(user, what=_("moving them to another unit"))
+    work.check_no_open_work(user, what=_("they move to another unit"))
 
 
 def _lock_request(request_id: int) -> StaffRequest:
@@ -401,6 +435,12 @@ def staff_request_approve(*, request_id: int, actor, note: str = "") -> StaffReq
             _audit(actor=actor, action="staff_active", obj=user, payload={**applied["is_active"], **context})
             user.is_active = True
             fields.append("is_active")
+        if request.unit_id is not None and request.unit_id != before.unit:
+            _check_unit_move(user, request.unit_id)
+            applied["unit"] = {"old": before.unit, "new": request.unit_id}
+            _audit(actor=actor, action="staff_unit", obj=user, payload={**applied["unit"], **context})
+            user.unit_id = request.unit_id
+            fields.append("unit")
         if fields:
             user.save(update_fields=fields)
         request.approve()

@@ -279,6 +279,7 @@ SPECTACULAR_SETTINGS = {
         "GradeEnum": "postloan.models.GRADE_CHOICES",
         "EscalationTaskKindEnum": "postloan.models.EscalationTask.KINDS",
         "ServicingKindEnum": "postloan.models.ServicingRequest.KINDS",
+        "HandoverStatusEnum": "loancenter.models.Handover.Status",
     },
 }
 

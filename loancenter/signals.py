@@ -1,19 +1,13 @@
-"""Backstop for the post-combination rule: whatever writes the groups (admin, shell, fixtures) is checked; and the
-signal the staff services send before someone leaves a post, for the apps that hold that post's open work."""
+"""Backstop for the post-combination rule: whatever writes the groups (admin, shell, fixtures) is checked."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 
 from loancenter.models import User
 from loancenter.rules import check_post_combination
-
-# Sent (user, post, handover_to, actor, reason) before ``user`` leaves ``post`` or their account closes (SPEC §13:
-# open work is handed over first). The work belongs to apps above the kernel; their receivers hand it over to
-# ``handover_to`` or refuse with a DomainError (nothing changes then). ``applications`` hands over investigations.
-leaving_post = Signal()
 
 
 @receiver(m2m_changed, sender=User.groups.through)

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from loancenter import services
 from loancenter.apis import HasPost
 from loancenter.lib.errors import RuleViolation
-from loancenter.models import StaffRequest, User
+from loancenter.models import StaffRequest, Unit, User
 from loancenter.posts import ALL_POSTS
 from loancenter.refusals import record_refusal
 from loancenter.rules import UNCHANGED
@@ -34,7 +34,8 @@ class StaffRequestSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StaffRequest
-        fields = ["id", "user", "state", "add_posts", "change_limit", "approval_limit", "activate", "reason", "before",
+        fields = ["id", "user", "state", "add_posts", "change_limit", "approval_limit", "activate", "unit", "reason",
+                  "before",
                   "via", "filed_by", "filed_at", "decided_by", "decided_at", "decision_note", "applied"]
 
 
@@ -48,6 +49,8 @@ class StaffRequestInput(serializers.Serializer):
         help_text="the new approval limit (higher than now, or null: no limit). Leave it out to keep the limit.",
     )
     activate = serializers.BooleanField(required=False, default=False, help_text="re-activate the account")
+    unit = serializers.SlugRelatedField(slug_field="code", queryset=Unit.objects.all(), required=False,
+                                        help_text="the code of the unit to move the person to (SPEC §13)")
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
     def to_service(self) -> dict:

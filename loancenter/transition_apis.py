@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 
 from applications.apis import REFUSALS, loan_response
 from applications.selectors import access_loan
-from applications.serializers import ErrorSerializer, LoanSerializer
+from applications.serializers import LoanSerializer
 from loancenter import transitions
-from loancenter.apis import HasPost
+from loancenter.apis import ErrorSerializer, HasPost
 
 
 class TransitionView(APIView):

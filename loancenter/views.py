@@ -84,7 +84,8 @@ def monitoring_figures() -> dict:
 def dashboard(request):
     """The center manager's dashboard (SPEC §1 manager, rule 12; issue 6): queues, figures, warnings, trends."""
     from postloan import warnings
-    from postloan.reports import PERIOD_DAYS, portfolio, trend_charts
+    from postloan.report_views import cut_text, dimension_filters
+    from postloan.reports import PERIOD_DAYS, cut_figures, dimension_filter, portfolio, trend_charts
 
     try:
         require_post(request.user, P.MANAGER)  # a superuser too: the flag holds no post's powers (SPEC §16.14)
@@ -101,13 +102,25 @@ def dashboard(request):
     except ValueError as error:
         messages.warning(request, str(error))
         period = PERIOD_DAYS
-    figures = portfolio(as_of, period)
-    board = approval_dashboard(snapshot_day=figures.as_of)  # the book's counts come from that day's snapshot
-    checked = warnings.evaluate(figures)
+    dimensions, f, problem = dimension_filters(request, request.user)
+    if problem:
+        messages.warning(request, problem)
+        f = {"unit": [] if request.user.in_center else [request.user.unit_id]}
+    where = dimension_filter(f)
+    context = {"dimensions": dimensions, "cut": cut_text(dimensions) if not problem else ""}
+    if where is None:  # the whole center: the figures of the nightly snapshot
+        figures = portfolio(as_of, period)
+        board = approval_dashboard(snapshot_day=figures.as_of)  # the book's counts come from that day's snapshot
+        checked = warnings.evaluate(figures)
+        context.update({"portfolio": figures, "warnings": checked, "breached": [w for w in checked if w.breached],
+                        "charts": trend_charts(figures.trend)})
+    else:  # a cut (a sub-center's manager sees their unit's): counted live from its loans (SPEC §13)
+        board = approval_dashboard(as_of=as_of, where=where)
+        context["cut_figures"] = cut_figures(where)
     with_age(board.pending)
     counts = [(value, label, board.counts.get(value, 0)) for value, label in Status.choices]
     return render(request, "loancenter/dashboard.html", {
-        "board": board, "counts": counts, "total": sum(board.counts.values()),
+        **context, "board": board, "counts": counts, "total": sum(board.counts.values()),
         "notice_days": settings.DECISION_NOTICE_WORKING_DAYS,
         "escalated": sum(1 for loan in board.pending if loan.status == Status.PENDING_BRANCH_APPROVAL),
         "portfolio": figures, "warnings": checked, "breached": [w for w in checked if w.breached],

@@ -8,7 +8,9 @@ class PostloanConfig(AppConfig):
         from django.core.signals import request_finished, request_started
 
         from loancenter.lib.dates import set_book_date_reader
-        from postloan import book
+        from postloan import book, work
+
+        work.register_work()  # the T1 collection cases a hand-over moves (SPEC §13)
 
         # The loan model (below postloan) reads the book date through loancenter.lib.dates.
         set_book_date_reader(book.book_date)

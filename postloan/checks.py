@@ -33,6 +33,7 @@ from postloan.monitoring_models import (
     LoanMonitoring,
     PostLoanCheck,
     Signal,
+    owner_of,
 )
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,6 @@ ROUTINE_LEAD_DAYS = 15
 PLAN_POSTS = (P.GENERAL, P.MANAGER)
 CHECK_POSTS = (P.MARKETING, P.GENERAL)
 SIGNOFF_POSTS = (P.REVIEWER,)
-COLLECTION_TIERS = ("T2", "T3")
 
 
 def plan_for(product: Product) -> tuple[int, int]:
@@ -82,13 +82,6 @@ def check_plan_set(*, actor, product_id: int, fund_use_days, routine_months) -> 
         audit(actor=actor, action="check_plan_set", obj=plan,
               payload={"product": product.code, "fund_use_days": days, "routine_months": months})
     return plan
-
-
-def owner_of(loan: Loan) -> tuple[str, object | None]:
-    """Who owns a new check or signal of ``loan`` (SPEC §12): its marketing officer; T2/T3 loans the general post."""
-    if loan.collection_tier in COLLECTION_TIERS:
-        return P.GENERAL, None
-    return P.MARKETING, loan.marketing_officer
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from applications import rules as app_rules
 from applications.models import Loan
+from applications.selectors import unit_scope
 from applications.workflow import audit
 from loancenter import posts as P
 from loancenter.lib.errors import RuleViolation
@@ -158,6 +159,9 @@ def _with_queue_columns(cases: QuerySet[CollectionCase]) -> QuerySet[CollectionC
 def collection_queue(user) -> QuerySet[CollectionCase]:
     """Marketing: their own T1 cases; general: T2/T3 cases with their escalation tasks; manager: every open case."""
     open_cases = CollectionCase.objects.filter(closed_on__isnull=True)
+    unit = unit_scope(user, "loan__")  # a sub-center's staff: their unit's cases (SPEC §16.26)
+    if unit is not None:
+        open_cases = open_cases.filter(unit)
     if user.has_any_post(P.GENERAL, P.MANAGER):
         if user.has_post(P.MANAGER):
             return _with_queue_columns(open_cases)

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import MONEY, Customer, Loan, Product
+from loancenter import posts as P
 
 LEVELS = [("red", _("Red")), ("orange", _("Orange")), ("yellow", _("Yellow"))]
 LEVEL_RANK = {"yellow": 0, "orange": 1, "red": 2}
@@ -277,3 +278,13 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.channel} {self.due_date}"
+
+
+COLLECTION_TIERS = ("T2", "T3")  # the tiers whose loans the general post works (SPEC §12)
+
+
+def owner_of(loan: Loan) -> tuple[str, object | None]:
+    """Who owns a new check or signal of ``loan`` (SPEC §12): its marketing officer; T2/T3 loans the general post."""
+    if loan.collection_tier in COLLECTION_TIERS:
+        return P.GENERAL, None
+    return P.MARKETING, loan.marketing_officer

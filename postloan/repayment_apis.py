@@ -13,8 +13,7 @@ from rest_framework.views import APIView
 
 from applications.apis import REFUSALS
 from applications.selectors import access_loan
-from applications.serializers import ErrorSerializer
-from loancenter.apis import HasPost
+from loancenter.apis import ErrorSerializer, HasPost
 from loancenter.refusals import check_caller
 from postloan.models import Repayment
 from postloan.selectors import schedule_as_of_book

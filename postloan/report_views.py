@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from applications.models import Product, Status
+from applications.selectors import loans_visible_to
 from loancenter import posts as P
 from loancenter.auth import request_user
 from loancenter.lib import export, params
@@ -47,9 +48,20 @@ def _pct(value) -> str:
     return "" if value is None else f"{value * 100:.2f}%"
 
 
-def _csv(report: reports.ClassificationReport):
+def cut_text(form: DimensionForm) -> str:
+    """The filters applied, in words, for the report's heading and exports ("" for none)."""
+    parts = []
+    for name, field in form.fields.items():
+        chosen = form.cleaned_data.get(name) if form.is_valid() else None
+        if chosen:
+            labels = dict(field.choices)
+            parts.append(f"{field.label}: {'、'.join(str(labels.get(c, c)) for c in chosen)}")
+    return "; ".join(parts)
+
+
+def _csv(report: reports.ClassificationReport, cut: str = ""):
     def rows():
-        yield [_("Classification report"), report.month_end]
+        yield [_("Classification report"), report.month_end, cut]
         yield [_("Grade"), _("Loans"), _("Balance"), _("Provision"), _("Share of balance")]
         for line in [*report.grades, report.total]:
             yield [line.label or _("Total"), line.loans, q2(line.balance), q2(line.provision), _pct(line.share)]
@@ -73,6 +85,42 @@ def _csv(report: reports.ClassificationReport):
     return export.csv_response(f"classification-{report.month_end:%Y-%m}.csv", list(rows()))
 
 
+class DimensionForm(forms.Form):
+    """SPEC §13: the dimensions a report is cut by — unit, product, the customer's region and industry, officer."""
+
+    unit = forms.MultipleChoiceField(label=_lazy("Unit"), required=False, choices=[])
+    product = forms.MultipleChoiceField(label=_lazy("Product"), required=False, choices=[])
+    region = forms.MultipleChoiceField(label=_lazy("Region"), required=False, choices=[])
+    industry = forms.MultipleChoiceField(label=_lazy("Industry"), required=False, choices=[])
+    officer = forms.MultipleChoiceField(label=_lazy("Marketing officer"), required=False, choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = reports.unit_choices()
+        self.fields["product"].choices = [(p.code, p.name) for p in Product.objects.order_by("code")]
+        self.fields["region"].choices = reports.region_choices()
+        self.fields["industry"].choices = reports.industry_choices()
+        self.fields["officer"].choices = [
+            (u.username, u.display) for u in User.objects.filter(groups__name=P.MARKETING).order_by("username")]
+
+
+def dimension_filters(request, user) -> tuple[DimensionForm, dict | None, str | None]:
+    """The dimension filters of the address (``dimension_filter``'s keys), the reader's unit forced for the staff of
+    a sub-center (SPEC §16.26); an error message when a filter cannot be applied."""
+    form = DimensionForm(request.GET)
+    if not form.is_valid():
+        return form, None, "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+    data = form.cleaned_data
+    f = {"unit": data["unit"], "region": data["region"], "industry": data["industry"],
+         "product_code": data["product"],
+         "officer_id": list(User.objects.filter(username__in=data["officer"]).values_list("pk", flat=True))}
+    if data["officer"] and not f["officer_id"]:
+        f["officer_id"] = [0]
+    if not user.in_center:
+        f["unit"] = [user.unit_id]
+    return form, f, None
+
+
 def classification(request):
     """``/reports/classification/?month=YYYY-MM[&format=csv|pdf]`` for the manager, general post and archivist."""
     user = request_user(request)
@@ -82,6 +130,9 @@ def classification(request):
         return redirect_to_login(request.get_full_path())
     _require(user, *REPORT_POSTS)
     fmt = request.GET.get("format", "")
+    dimensions, f, problem = dimension_filters(request, user)
+    if problem:  # a cut that cannot be applied is never dropped silently
+        return _bad_request(problem)
     try:
         month = params.parse_month(request.GET.get("month"))
     except ValueError as error:
@@ -91,10 +142,11 @@ def classification(request):
         month = None
     month_end = (reports.month_end_of(*month) if month else None) or reports.latest_month_end() \
         or reports.previous_month_end(today())
-    report = reports.classification_report(month_end)
+    report = reports.classification_report(month_end, f)
     if fmt == "csv":
-        return _csv(report)
-    context = {"report": report, "matrix": report.matrix, "month": f"{month_end:%Y-%m}",
+        return _csv(report, cut_text(dimensions))
+    context = {"report": report, "matrix": report.matrix, "month": f"{month_end:%Y-%m}", "dimensions": dimensions,
+               "cut": cut_text(dimensions),
                "previous_month": f"{report.matrix.previous:%Y-%m}", "printed_on": today()}
     if fmt == "pdf":
         response = HttpResponse(render_pdf("pdf/classification_report.html", context), content_type="application/pdf")
@@ -134,6 +186,10 @@ class LoanFilterForm(forms.Form):
     status = forms.MultipleChoiceField(required=False, choices=Status.choices)
     product = params.IdMultipleChoiceField(required=False, queryset=Product.objects.order_by("code"))
     officer = params.IdMultipleChoiceField(required=False, queryset=User.objects.none())
+    # SPEC §13: the organisation's dimensions (unit, the customer's province and industry; "none": not recorded).
+    unit = forms.MultipleChoiceField(required=False, choices=[])
+    region = forms.MultipleChoiceField(required=False, choices=[])
+    industry = forms.MultipleChoiceField(required=False, choices=[])
     tier = forms.MultipleChoiceField(required=False, choices=[("current", _lazy("Not overdue"))] + [(t, t) for t in TIERS])
     grade = forms.MultipleChoiceField(required=False, choices=GRADE_CHOICES)
     dpd_min = params.ReportDaysField(required=False, label=_lazy("Days past due from"))
@@ -150,6 +206,9 @@ class LoanFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["officer"].queryset = User.objects.filter(groups__name=P.MARKETING).order_by("username")
+        self.fields["unit"].choices = reports.unit_choices()
+        self.fields["region"].choices = reports.region_choices()
+        self.fields["industry"].choices = reports.industry_choices()
 
 
 def _export_rows(loans):
@@ -157,7 +216,7 @@ def _export_rows(loans):
     status, grade, tier = export.labels(Status.choices), export.labels(GRADE_CHOICES), export.labels(TIER_CHOICES)
     header = [str(h) for h in (_("Application no."), _("Customer"), _("Product"), _("Marketing officer"), _("Status"),
                                _("Amount"), _("Outstanding principal"), _("Days past due"), _("Collection tier"),
-                               _("Grade"), _("Provision"), _("Status changed at"))]
+                               _("Grade"), _("Provision"), _("Status changed at"), _("Unit"), _("Region"), _("Industry"))]
 
     def rows():
         yield header
@@ -165,7 +224,8 @@ def _export_rows(loans):
             yield [loan.application_no or f"#{loan.pk}", loan.customer.name, loan.product.name,
                    loan.marketing_officer.display, status.get(loan.status, loan.status), q2(loan.amount),
                    q2(loan.outstanding_principal), loan.days_past_due, tier.get(loan.collection_tier, loan.collection_tier),
-                   grade.get(loan.grade, loan.grade), q2(loan.provision), loan.status_changed_at]
+                   grade.get(loan.grade, loan.grade), q2(loan.provision), loan.status_changed_at, loan.unit.name,
+                   loan.customer.region_name, str(loan.customer.industry or "")]
 
     return rows()
 
@@ -186,7 +246,7 @@ def loan_list(request):
         return render(request, "reports/loans.html", {"form": form, "loans": [], "page": 1, "has_next": False,
                                                       "has_previous": False, "query": "", "page_size": PAGE_SIZE},
                       status=400)
-    loans = reports.drilldown_loans(form.cleaned_data if form.is_bound else {})
+    loans = reports.drilldown_loans(form.cleaned_data if form.is_bound else {}, loans_visible_to(request.user))
     if fmt == "csv":
         return export.csv_response("loans.csv", _export_rows(loans))
     if fmt == "xlsx":

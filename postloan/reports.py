@@ -17,8 +17,10 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from applications.models import BEFORE_ACTIVE, Loan, Status
+from applications.models import BEFORE_ACTIVE, Industry, Loan, Status
 from loancenter.lib.money import ZERO, q2
+from loancenter.lib.regions import provinces
+from loancenter.models import Unit
 from postloan.book import MOST_OVERDUE_FIRST, book_date, dpd_at_least, dpd_at_most
 from postloan.models import GRADE_LABELS, GRADES, TIERS, BatchRun, DailySnapshot, LoanMonthEnd
 
@@ -127,12 +129,20 @@ def _grade(value: str) -> str:
     return value or "normal"
 
 
-def grade_table(month_end: date) -> tuple[list[GradeLine], GradeLine, GradeLine]:
-    """Loans, balance and provision by grade of the active loans at ``month_end`` (one query)."""
+def _month_end_rows(f: dict | None):
+    """The month-end rows of the loans the dimension filters ``f`` select (all without filters)."""
+    rows = LoanMonthEnd.objects.all()
+    dimensions = dimension_filter(f or {}, "loan__")
+    return rows if dimensions is None else rows.filter(dimensions)
+
+
+def grade_table(month_end: date, f: dict | None = None) -> tuple[list[GradeLine], GradeLine, GradeLine]:
+    """Loans, balance and provision by grade of the active loans at ``month_end`` (one query); ``f``: the
+    dimension filters (unit, region, industry, product, officer: ``dimension_filter``)."""
     lines = {g: GradeLine(g, str(GRADE_LABELS[g])) for g in GRADES}
     written_off = GradeLine(WRITTEN_OFF, "")
     rows = (
-        LoanMonthEnd.objects.filter(month_end=month_end, status__in=[Status.ACTIVE, Status.WRITTEN_OFF])
+        _month_end_rows(f).filter(month_end=month_end, status__in=[Status.ACTIVE, Status.WRITTEN_OFF])
         .values("status", "grade").annotate(n=Count("id"), bal=Sum("balance"), prov=Sum("provision")).order_by()
     )
     for row in rows:
@@ -148,7 +158,7 @@ def grade_table(month_end: date) -> tuple[list[GradeLine], GradeLine, GradeLine]
     return list(lines.values()), total, written_off
 
 
-def migration_matrix(month_end: date) -> MigrationMatrix:
+def migration_matrix(month_end: date, f: dict | None = None) -> MigrationMatrix:
     """Where each loan active at the previous month end stands at ``month_end`` (one query).
 
     Rows: the previous month-end grade; columns: this month-end grade, settled, written off (and, only if some
@@ -157,15 +167,20 @@ def migration_matrix(month_end: date) -> MigrationMatrix:
     """
     previous = previous_month_end(month_end)
     table = LoanMonthEnd._meta.db_table
+    dimensions = dimension_filter(f or {})
+    among, among_params = "", []
+    if dimensions is not None:  # the loans the filters select, as a subquery compiled by the ORM
+        sql, among_params = Loan.objects.filter(dimensions).values("pk").query.sql_with_params()
+        among = f" AND p.loan_id IN ({sql})"
     with connection.cursor() as cur:
         cur.execute(
             f"""
             SELECT p.grade, c.status, c.grade, COUNT(*), SUM(p.balance)
               FROM {table} p LEFT JOIN {table} c ON c.loan_id = p.loan_id AND c.month_end = %s
-             WHERE p.month_end = %s AND p.status = %s
+             WHERE p.month_end = %s AND p.status = %s{among}
              GROUP BY p.grade, c.status, c.grade
             """,
-            [month_end, previous, Status.ACTIVE],
+            [month_end, previous, Status.ACTIVE, *among_params],
         )
         found = cur.fetchall()
     counts: dict[tuple[str, str], list] = {}
@@ -194,12 +209,13 @@ def migration_matrix(month_end: date) -> MigrationMatrix:
     return MigrationMatrix(month_end=month_end, previous=previous, columns=columns, rows=rows)
 
 
-def classification_report(month_end: date) -> ClassificationReport:
-    grades, total, written_off = grade_table(month_end)
+def classification_report(month_end: date, f: dict | None = None) -> ClassificationReport:
+    """The report of ``month_end``, of the loans the dimension filters ``f`` select (SPEC §13)."""
+    grades, total, written_off = grade_table(month_end, f)
     npl = sum((line.balance for line in grades if line.grade in NPL_GRADES), ZERO)
     return ClassificationReport(
         month_end=month_end, grades=grades, total=total, npl_balance=npl, npl_ratio=ratio(npl, total.balance),
-        written_off=written_off, matrix=migration_matrix(month_end),
+        written_off=written_off, matrix=migration_matrix(month_end, f),
     )
 
 
@@ -495,25 +511,105 @@ def trend_charts(rows: list[dict]) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The organisation's dimensions (SPEC §13): unit, the customer's province and industry, with "none" for unrecorded.
+
+NONE = "none"
+
+
+def unit_choices() -> list[tuple[str, str]]:
+    return [(u.code, u.name) for u in Unit.objects.order_by("-is_center", "code")]
+
+
+def region_choices() -> list[tuple[str, str]]:
+    return [(r.code, r.name) for r in provinces()] + [(NONE, str(_("Not recorded")))]
+
+
+def industry_choices() -> list[tuple[str, str]]:
+    return [(i.code, f"{i.code} {i.name}") for i in Industry.objects.order_by("code")] + [(NONE, str(_("Not recorded")))]
+
+
+def dimension_filter(f: dict, prefix: str = "") -> Q | None:
+    """The unit, region (by province) and industry filters of ``f`` on loans (``prefix``: the path to the loan from
+    the rows filtered, e.g. ``"loan__"``); None when none is set."""
+    q = Q()
+    if f.get("unit"):
+        q &= Q(**{f"{prefix}unit_id__in": f["unit"]})
+    if f.get("region"):
+        either = Q(pk__in=[])
+        for code in f["region"]:
+            either |= (Q(**{f"{prefix}customer__region": ""}) if code == NONE
+                       else Q(**{f"{prefix}customer__region__startswith": code[:2]}))
+        q &= either
+    if f.get("industry"):
+        codes = [c for c in f["industry"] if c != NONE]
+        either = Q(**{f"{prefix}customer__industry_id__in": codes})
+        if NONE in f["industry"]:
+            either |= Q(**{f"{prefix}customer__industry__isnull": True})
+        q &= either
+    if f.get("product_code"):
+        q &= Q(**{f"{prefix}product__code__in": f["product_code"]})
+    if f.get("officer_id"):
+        q &= Q(**{f"{prefix}marketing_officer_id__in": f["officer_id"]})
+    return q or None
+
+
+@dataclass
+class CutFigures:
+    """The book of a cut (SPEC §13: a unit, product, region, industry or officer), counted live from the loans."""
+
+    by_grade: list[GradeLine]
+    total: GradeLine
+    npl_balance: Decimal
+    npl_ratio: Decimal | None
+    by_tier: list[dict]
+
+
+def cut_figures(where: Q) -> CutFigures:
+    """Active loans of the cut by grade and by collection tier (two grouped queries over the loans selected)."""
+    active = Loan.objects.filter(where).filter(status=Status.ACTIVE)
+    lines = {g: GradeLine(g, str(GRADE_LABELS[g])) for g in GRADES}
+    for row in active.values("grade").annotate(n=Count("id"), bal=Sum("outstanding_principal"),
+                                               prov=Sum("provision")).order_by():
+        line = lines[_grade(row["grade"])]
+        line.loans += row["n"]
+        line.balance += row["bal"] or ZERO
+        line.provision += row["prov"] or ZERO
+    total = GradeLine("total", "", sum(x.loans for x in lines.values()), sum((x.balance for x in lines.values()), ZERO),
+                      sum((x.provision for x in lines.values()), ZERO))
+    for line in lines.values():
+        line.share = ratio(line.balance, total.balance)
+    npl = sum((line.balance for line in lines.values() if line.grade in NPL_GRADES), ZERO)
+    tiers = {row["collection_tier"]: row for row in active.values("collection_tier").annotate(
+        n=Count("id"), bal=Sum("outstanding_principal")).order_by()}
+    by_tier = [{"tier": t, "loans": tiers.get(t, {}).get("n", 0), "balance": tiers.get(t, {}).get("bal") or ZERO}
+               for t in ("", *TIERS)]
+    return CutFigures(list(lines.values()), total, npl, ratio(npl, total.balance), by_tier)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The loans behind a figure (drill-down)
 
 DRILL_ORDERS = {"id": ("id",), "waiting": ("status_changed_at", "id"), "-dpd": (MOST_OVERDUE_FIRST, "id"),
                 "-balance": ("-outstanding_principal", "id")}
 
 
-def drilldown_loans(f: dict):
-    """The loans matching the drill-down filters ``f`` (cleaned data of the filter form), with what the list shows."""
+def drilldown_loans(f: dict, base=None):
+    """The loans matching the drill-down filters ``f`` (cleaned data of the filter form), with what the list shows;
+    ``base``: the reader's scope (``applications.selectors.loans_visible_to``), every loan without it."""
     from django.db.models import Exists, OuterRef
 
     from postloan.models import Installment
 
-    qs = Loan.objects.all()
+    qs = Loan.objects.all() if base is None else base
     if f.get("status"):
         qs = qs.filter(status__in=f["status"])
     if f.get("product"):
         qs = qs.filter(product__in=f["product"])
     if f.get("officer"):
         qs = qs.filter(marketing_officer__in=f["officer"])
+    dimensions = dimension_filter(f)
+    if dimensions is not None:
+        qs = qs.filter(dimensions)
     if f.get("tier"):
         tiers = ["" if t == "current" else t for t in f["tier"]]
         qs = qs.filter(collection_tier__in=tiers)
@@ -536,4 +632,4 @@ def drilldown_loans(f: dict):
     if f.get("recovery"):  # the loans of the recovery rate: written off, or active in collection tier T3
         qs = qs.filter(Q(status=Status.WRITTEN_OFF) | Q(status=Status.ACTIVE, collection_tier="T3"))
     order = DRILL_ORDERS.get(f.get("order") or "id", DRILL_ORDERS["id"])
-    return qs.select_related("customer", "product", "marketing_officer").order_by(*order)
+    return qs.select_related("customer__industry", "product", "marketing_officer", "unit").order_by(*order)

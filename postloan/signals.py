@@ -22,7 +22,7 @@ from loancenter.lib.dates import today
 from loancenter.lib.errors import Conflict, Forbidden, InvalidState, RuleViolation
 from loancenter.refusals import note_loan, recorded
 from loancenter.rules import check_maker_checker
-from postloan.monitoring_models import LEVEL_RANK, LEVELS, PostLoanCheck, Signal, SignalType
+from postloan.monitoring_models import LEVEL_RANK, LEVELS, PostLoanCheck, Signal, SignalType, owner_of
 
 NAMES = {
     "first_missed_installment": gettext_lazy("First missed installment"),
@@ -87,7 +87,6 @@ def raise_signal(*, loan: Loan, actor, code: str, level: str | None = None, note
         raise InvalidState(_("Signals are raised on active loans (this one is %(s)s).") % {"s": loan.get_status_display()})
     if Signal.objects.filter(loan=loan, code=code, status=Signal.OPEN).exists():
         raise Conflict("signal_open", _("This loan already has an open signal “%(name)s”.") % {"name": name_of(code)})
-    from postloan.checks import owner_of
 
     post, owner = owner_of(loan)
     if entry.owner_post == P.GENERAL:

@@ -14,8 +14,7 @@ from applications.files.selectors import access_document, files_of_loan
 from applications.files.serving import file_response, preview_response, too_large
 from applications.files.uploads import upload_too_large
 from applications.selectors import access_customer, access_loan
-from applications.serializers import ErrorSerializer
-from loancenter.apis import HasPost
+from loancenter.apis import ErrorSerializer, HasPost
 from loancenter.refusals import check_caller
 
 

@@ -6,8 +6,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from applications.files.models import DocumentFile
-from applications.files.services import document_storage
+from applications.files.models import DocumentFile, document_storage
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
@@ -106,3 +107,8 @@ class DocumentDownload(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+
+def document_storage():
+    """Where the files are kept (STORAGES["documents"]: local disk by default, an S3-compatible store by settings)."""
+    return storages["documents"]

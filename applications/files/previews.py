@@ -8,8 +8,7 @@ import tempfile
 from django.core.files import File
 from PIL import Image, ImageOps
 
-from applications.files.models import DocumentFile
-from applications.files.services import document_storage
+from applications.files.models import DocumentFile, document_storage
 
 PREVIEW_BOX = (480, 480)
 

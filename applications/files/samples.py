@@ -48,7 +48,7 @@ def store_sample(*, customer_id: int, loan=None, code: str, by, content: bytes, 
                  name: str = "", pages: int = 1) -> DocumentFile:
     """A file row with its bytes in storage, written directly (demo data and test set-up, no inspection or preview):
     the next version of ``code``."""
-    from applications.files.services import document_storage
+    from applications.files.models import document_storage
 
     extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[content_type]
     stored = document_storage().save(f"{customer_id}/{uuid.uuid4().hex}.{extension}", ContentFile(content))

@@ -7,14 +7,13 @@ import os
 import uuid
 
 from django.core.files import File
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from applications.files import rules
 from applications.files.inspect import inspect_upload
-from applications.files.models import DocumentDownload, DocumentFile
+from applications.files.models import DocumentDownload, DocumentFile, document_storage
 from applications.models import Customer, Loan
 from applications.workflow import audit
 from loancenter import posts as P
@@ -26,10 +25,6 @@ log = logging.getLogger(__name__)
 
 # The posts that confirm a void (SPEC §16.8): the archive keeps the folder, the manager oversees it.
 VOID_APPROVERS = (P.ARCHIVIST, P.MANAGER)
-
-
-def document_storage():
-    return storages["documents"]
 
 
 def _clean_name(name: str) -> str:

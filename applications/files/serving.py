@@ -6,8 +6,8 @@ from django.http import FileResponse
 from django.utils.translation import gettext as _
 
 from applications.files.inspect import ACCEPTED
-from applications.files.models import DocumentFile
-from applications.files.services import document_opened, document_storage
+from applications.files.models import DocumentFile, document_storage
+from applications.files.services import document_opened
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import record_refusal
 

@@ -32,7 +32,7 @@ def test_create_staff_gives_posts_limit_and_a_working_password():
     assert user.approval_limit == Decimal("300000.00")
     assert user.first_name == "张三"
     assert user.check_password("long-enough-2026")
-    assert output.strip() == "Created staff zhang3 with posts: approver, investigator, approval limit 300,000.00"
+    assert output.strip() == "Created staff zhang3 in unit CENTER with posts: approver, investigator, approval limit 300,000.00"
     assert AuditEntry.objects.filter(action="staff_posts", object_id=str(user.pk)).count() == 1
 
 

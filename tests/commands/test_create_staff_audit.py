@@ -21,7 +21,8 @@ def test_create_staff_records_the_account_its_posts_and_limit_with_the_operator_
     entry = AuditEntry.objects.get(action="staff_create", object_id=str(user.pk))
     assert entry.actor is None
     assert entry.payload == {"by": "operator", "username": "zhao6", "posts": ["approver", "branch_approver"],
-                             "approval_limit": "800000.00", "is_active": True, "usable_password": True}
+                             "approval_limit": "800000.00", "is_active": True, "usable_password": True,
+                             "unit": "CENTER"}
     assert AuditEntry.objects.get(action="staff_posts", object_id=str(user.pk)).actor is None
 
 

@@ -32,7 +32,21 @@ def test_seed_demo_builds_the_whole_demo_once(db):
     check_staff_products_and_customers(demo)
     check_origination_states()
     check_post_loan_portfolio()
+    check_organisation()
     check_second_run_does_nothing()
+
+
+def check_organisation():
+    """Issue 16: the center and two sub-centers with staff in each, and one completed hand-over."""
+    from loancenter.models import Handover, Unit
+
+    assert set(Unit.objects.values_list("code", flat=True)) == {"CENTER", "EAST", "WEST"}
+    for code in ("EAST", "WEST"):
+        assert User.objects.filter(unit_id=code, groups__name=P.MARKETING).exists()
+        assert Loan.objects.filter(unit_id=code).exists()
+    handover = Handover.objects.get()
+    assert (handover.status, handover.from_user.username, handover.to_user.username) == ("approved", "mkt3", "mkt2")
+    assert handover.items_moved and not Loan.objects.filter(marketing_officer__username="mkt3").exists()
 
 
 def check_staff_products_and_customers(demo):

@@ -1,4 +1,4 @@
-"""Staff and posts: the mortgage-clerk exclusion (SPEC §1), Argon2, and the investigator hand-over (rule 7)."""
+"""Staff and posts: the mortgage-clerk exclusion (SPEC §1), Argon2, and the investigator hand-over (rule 7, SPEC §13)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.db import transaction
 from applications.models import Investigation, LoanHandover, Status
 from applications.services import loan_complete_investigation, loan_start_investigation, loan_submit
 from loancenter import settings as project_settings
+from loancenter.handovers import handover_approve, handover_file
 from loancenter.lib.dates import today
 from loancenter.lib.errors import RuleViolation, SeparationOfDuty
 from loancenter.models import AuditEntry, User
@@ -93,18 +94,27 @@ def investigating(staff, product):
     return loans
 
 
-def test_investigator_with_open_investigations_cannot_leave_the_post_without_a_successor(staff, investigating):
+def _hand_over(staff, from_user, to_user):
+    """Rule 7 through SPEC §13's hand-over: filed by the general post, approved by the manager."""
+    handover = handover_file(actor=staff.gen, from_user=from_user, to_user=to_user, reason="岗位调整")
+    return handover_approve(actor=staff.boss, handover_id=handover.pk)
+
+
+@pytest.mark.sidedoor(rule="13-open-work", path="service: staff_set_posts (remove the investigator post)")
+def test_investigator_with_open_investigations_cannot_leave_the_post_before_a_hand_over(staff, investigating):
     with pytest.raises(RuleViolation) as exc:
         staff_set_posts(user=staff.inv, posts=["reviewer"], actor=staff.boss)
-    assert exc.value.code == "handover_required"
-    assert "rule 7" in exc.value.message
+    assert exc.value.code == "open_work"
+    assert "open investigations × 2" in exc.value.message
+    assert investigating[0].application_no in exc.value.message
     assert User.objects.get(pk=staff.inv.pk).posts == {"investigator"}
     assert set(Investigation.objects.values_list("assignee", flat=True)) == {staff.inv.pk}
     assert not LoanHandover.objects.exists()
 
 
-def test_leaving_the_investigator_post_hands_open_investigations_to_the_successor(staff, investigating):
-    staff_set_posts(user=staff.inv, posts=["reviewer"], actor=staff.boss, handover_to=staff.inv2)
+def test_after_the_hand_over_the_investigator_leaves_the_post_and_the_successor_has_the_rounds(staff, investigating):
+    _hand_over(staff, staff.inv, staff.inv2)
+    staff_set_posts(user=staff.inv, posts=["reviewer"], actor=staff.boss)
 
     assert User.objects.get(pk=staff.inv.pk).posts == {"reviewer"}
     assert set(Investigation.objects.values_list("assignee", flat=True)) == {staff.inv2.pk}
@@ -114,7 +124,7 @@ def test_leaving_the_investigator_post_hands_open_investigations_to_the_successo
         assert (handover.role, handover.from_user, handover.to_user, handover.by) == (
             "investigator", staff.inv, staff.inv2, staff.boss
         )
-    assert AuditEntry.objects.filter(action="handover").count() == 2
+    assert AuditEntry.objects.filter(action="handover", loan__isnull=False).count() == 2
     for loan in investigating:
         loan.refresh_from_db()
         assert loan.status == Status.INVESTIGATING  # the work continues, only the person changes
@@ -124,7 +134,7 @@ def test_completed_investigations_are_not_handed_over(staff, investigating):
     done = investigating[0]
     loan_complete_investigation(loan_id=done.pk, actor=staff.inv, investigators=[staff.inv], opinion="decline",
                                 field_visit_on=today(), comment="收入无法核实")
-    staff_set_posts(user=staff.inv, posts=[], actor=staff.boss, handover_to=staff.inv2)
+    _hand_over(staff, staff.inv, staff.inv2)
     assert list(LoanHandover.objects.values_list("loan_id", flat=True)) == [investigating[1].pk]
     assert done.investigations.get().assignee == staff.inv
 
@@ -136,8 +146,8 @@ def test_investigator_without_open_work_leaves_the_post_freely(staff):
 
 def test_successor_must_hold_the_investigator_post(staff, investigating):
     with pytest.raises(RuleViolation) as exc:
-        staff_set_posts(user=staff.inv, posts=[], actor=staff.boss, handover_to=staff.rev)
-    assert exc.value.code == "handover"
+        handover_file(actor=staff.gen, from_user=staff.inv, to_user=staff.rev, reason="岗位调整")
+    assert exc.value.code == "receiver_post"
     assert User.objects.get(pk=staff.inv.pk).posts == {"investigator"}
     assert not LoanHandover.objects.exists()
 
@@ -148,7 +158,8 @@ def test_successor_who_is_the_loans_marketing_officer_is_refused(staff, investig
                        marketing_officer=mkt_inv)
     loan_submit(loan_id=loan.pk, actor=mkt_inv)
     loan_start_investigation(loan_id=loan.pk, actor=staff.inv)
+    handover = handover_file(actor=staff.gen, from_user=staff.inv, to_user=mkt_inv, reason="岗位调整")
     with pytest.raises(SeparationOfDuty):
-        staff_set_posts(user=staff.inv, posts=[], actor=staff.boss, handover_to=mkt_inv)
+        handover_approve(actor=staff.boss, handover_id=handover.pk)
     assert set(Investigation.objects.values_list("assignee", flat=True)) == {staff.inv.pk}
     assert not LoanHandover.objects.exists()

@@ -13,6 +13,7 @@ import pytest
 
 from applications.models import Investigation, LoanHandover
 from applications.services import loan_start_investigation, loan_submit
+from loancenter.handovers import handover_approve, handover_file
 from loancenter.lib.errors import DomainError, SeparationOfDuty
 from loancenter.models import AuditEntry, RefusedAttempt, StaffRequest, User
 from loancenter.rules import UNCHANGED, StaffPowers, check_maker_checker, plan_staff_change
@@ -134,7 +135,8 @@ def test_a_grant_changes_nothing_until_approved_and_is_audited(staff):
     assert powers(staff.rev) == before
     assert (request.state, request.filed_by, request.add_posts, request.change_limit, request.approval_limit) == (
         "pending", staff.gen, ["approver"], True, D("300000.00"))
-    assert request.before == {"posts": ["reviewer"], "approval_limit": None, "is_active": True}
+    assert request.before == {"posts": ["reviewer"], "approval_limit": None, "is_active": True,
+                              "unit": "CENTER"}
     entry = AuditEntry.objects.get(action="staff_request_file")
     assert (entry.actor, entry.object_type, entry.object_id, entry.reason) == (
         staff.gen, "loancenter.staffrequest", str(request.pk), "轮岗")
@@ -313,12 +315,15 @@ def investigating(staff, product):
     return loan
 
 
-def test_an_investigator_with_open_work_is_not_deactivated_without_a_successor(staff, investigating):
-    refused(lambda: staff_change(actor=staff.gen, user=staff.inv, is_active=False), "handover_required",
+@pytest.mark.sidedoor(rule="13-open-work", path="admin/service: staff_change deactivating the account")
+def test_an_investigator_with_open_work_is_not_deactivated_before_a_hand_over(staff, investigating):
+    refused(lambda: staff_change(actor=staff.gen, user=staff.inv, is_active=False), "open_work",
             people=[staff.inv], actor=staff.gen)
 
-    staff_change(actor=staff.gen, user=staff.inv, is_active=False, handover_to=staff.inv2)
+    handover = handover_file(actor=staff.gen, from_user=staff.inv, to_user=staff.inv2, reason="离职")
+    handover_approve(actor=staff.boss, handover_id=handover.pk)
+    staff_change(actor=staff.gen, user=staff.inv, is_active=False)
 
     assert powers(staff.inv)[2] is False
     assert Investigation.objects.get(loan=investigating).assignee == staff.inv2
-    assert LoanHandover.objects.get(loan=investigating).by == staff.gen
+    assert LoanHandover.objects.get(loan=investigating).by == staff.boss

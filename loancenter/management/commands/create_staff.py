@@ -1,4 +1,4 @@
-"""``create_staff USERNAME --posts a,b [--approval-limit N] [--password P] [--id-number X] [--name N]``."""
+"""``create_staff USERNAME --posts a,b [--unit CODE] [--approval-limit N] [--password P] [--id-number X] [--name N]``."""
 
 from __future__ import annotations
 
@@ -37,13 +37,14 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="without it the account cannot log in until a password is set")
         parser.add_argument("--id-number", dest="id_number", default="", help="resident ID number (staff loans)")
         parser.add_argument("--name", default="", help="full name")
+        parser.add_argument("--unit", default=None, help="the code of the person's unit (default: the center)")
 
-    def handle(self, *args, username, posts, approval_limit, password, id_number, name, **options):
+    def handle(self, *args, username, posts, approval_limit, password, id_number, name, unit, **options):
         post_list = _posts(posts)
         try:
             user = staff_create(  # runs the password validators
                 username=username, posts=post_list, password=password, approval_limit=_limit(approval_limit),
-                id_number=id_number.strip().upper(), full_name=name,
+                id_number=id_number.strip().upper(), full_name=name, unit=unit,
             )
         except DomainError as error:
             raise CommandError(error.message) from None
@@ -54,5 +55,6 @@ class Command(BaseCommand):
         limit = f", approval limit {user.approval_limit:,.2f}" if user.approval_limit is not None else ""
         login = "" if password else " (no password set: it cannot log in yet)"
         self.stdout.write(
-            f"Created staff {user.username} with posts: {', '.join(sorted(user.posts)) or 'none'}{limit}{login}"
+            f"Created staff {user.username} in unit {user.unit_id} with posts: "
+            f"{', '.join(sorted(user.posts)) or 'none'}{limit}{login}"
         )
