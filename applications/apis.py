@@ -26,13 +26,12 @@ from applications.selectors import (
 from applications.serializers import (
     AuditEntrySerializer,
     CustomerSerializer,
-    ErrorSerializer,
     LoanInput,
     LoanSerializer,
     LoanSummarySerializer,
     ProductSerializer,
 )
-from loancenter.apis import HasPost
+from loancenter.apis import ErrorSerializer, HasPost
 from loancenter.lib import versioning
 from loancenter.models import PiiView
 from loancenter.refusals import check_caller
