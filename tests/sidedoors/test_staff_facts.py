@@ -258,3 +258,25 @@ def test_a_staff_borrower_cannot_post_a_repayment_to_their_own_loan(api, staff, 
         "pk", "status", "paid_off_on")) == owed
     assert not Loan.objects.get(pk=loan.pk).repayments.exists()
     refused(code="separation_of_duty", action="repayment", loan=loan, actor=gen2)
+
+
+@pytest.mark.sidedoor(rule="sod", path="browser: /archive/items/{id}/unreceive/ by an archivist who borrows")
+def test_an_archivist_who_borrows_does_not_touch_their_own_loans_file(client, staff, product):
+    from archive.models import ChecklistItem, ItemState
+    from archive.services import item_receive
+    from loancenter.lib.dates import today
+
+    customer = CustomerFactory(officer=staff.mkt)
+    arch2 = staff_create(username="arch2", posts=["archivist"], password=PASSWORD, id_number=customer.id_number)
+    loan = drive(staff, LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt), Status.ACTIVE)
+    receipt = ChecklistItem.objects.get(loan_file__loan=loan, code="receipt")
+    item_receive(item_id=receipt.pk, actor=staff.arch, copy_kind="original", pages=2, received_on=today())
+    before = ChecklistItem.objects.filter(pk=receipt.pk).values().get()
+    client.force_login(arch2)
+
+    response = client.post(f"/archive/items/{receipt.pk}/unreceive/", {"reason": "误收"})
+
+    assert response.status_code in (302, 403)
+    assert ChecklistItem.objects.filter(pk=receipt.pk).values().get() == before
+    assert before["state"] == ItemState.ON_FILE
+    refused(code="separation_of_duty", action="archive_item_unreceive", loan=loan, actor=arch2)
