@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import STAGE, Customer, Loan, Status
+from applications.rules import check_separation
 from applications.workflow import audit
 from archive import checklist, rules
 from archive.checklist import ARCHIVED_FROM_STAGE, Section, expected_items, retention_until
@@ -112,9 +113,10 @@ def folder_open(*, customer_id: int, actor) -> Folder:
     return folder
 
 
-def _lock_item(item_id: int) -> ChecklistItem:
+def _lock_item(item_id: int, actor) -> ChecklistItem:
     item = ChecklistItem.objects.select_for_update().select_related("loan_file__loan", "loan_file__folder").get(pk=item_id)
     note_loan(item.loan_file.loan_id)
+    check_separation(item.loan_file.loan, actor, None)  # SPEC §4: nothing on the file of a loan one borrows or guarantees
     return item
 
 
@@ -123,7 +125,7 @@ def _lock_item(item_id: int) -> ChecklistItem:
 def item_receive(*, item_id: int, actor, copy_kind: str, pages: int | None, received_on: date | None = None,
                  location: str = "") -> ChecklistItem:
     """Tick a checklist item: what arrived (original or copy), how many pages, when, and who received it."""
-    item = _lock_item(item_id)
+    item = _lock_item(item_id, actor)
     rules.check_receivable(item)
     received_on = received_on or today()
     rules.check_receipt_details(item, copy_kind=copy_kind, pages=pages, received_on=received_on, location=location)
@@ -178,7 +180,7 @@ def items_receive_bulk(*, loan_file_id: int, item_ids: list[int], actor, copy_ki
 @transaction.atomic
 def item_unreceive(*, item_id: int, actor, reason: str) -> ChecklistItem:
     """Undo a tick made by mistake (never for a vault item: it leaves the vault only through a lending-out)."""
-    item = _lock_item(item_id)
+    item = _lock_item(item_id, actor)
     rules.check_receivable(item)
     rules.check_vault_stays(item)
     if item.state == ItemState.PENDING:
@@ -197,7 +199,7 @@ def item_unreceive(*, item_id: int, actor, reason: str) -> ChecklistItem:
 @transaction.atomic
 def vault_move(*, item_id: int, actor, location: str) -> ChecklistItem:
     """Move a vault item to another place inside the vault."""
-    item = _lock_item(item_id)
+    item = _lock_item(item_id, actor)
     rules.check_vault_location(item, location)
     if item.state != ItemState.ON_FILE:
         raise InvalidState(_("“%(item)s” is not in the vault (%(state)s).") % {"item": item.label, "state": item.get_state_display()})
@@ -232,9 +234,10 @@ def loan_file_complete(*, loan_file_id: int, actor) -> LoanFile:
 # Lending-out (调阅)
 
 
-def _lock_lending(lending_id: int, version: int | None = None) -> Lending:
+def _lock_lending(lending_id: int, actor, version: int | None = None) -> Lending:
     lending = Lending.objects.select_for_update().select_related("item", "requester", "loan").get(pk=lending_id)
     note_loan(lending.loan_id)
+    check_separation(lending.loan, actor, None)  # SPEC §4
     # The version the deciding page showed (rule 22): a compare-and-swap, so a decision taken on a stale page is refused.
     versioning.bump(lending, expected=version)
     return lending
@@ -251,7 +254,7 @@ def lending_request(*, item_id: int, actor, purpose: str, due_on: date) -> Lendi
     if not actor.posts:  # a superuser without a post neither (SPEC §16.14)
         raise Forbidden("post_required", _("Your account holds no post in the loan center."))
     check_not_handing_over(actor)  # SPEC §16.27: nothing new for a giver while their hand-over is pending
-    item = _lock_item(item_id)
+    item = _lock_item(item_id, actor)
     rules.check_lendable(item, out_lending=_current_out(item))
     rules.check_lending_request(purpose=purpose, due_on=due_on, today=today())
     if item.lendings.filter(status__in=[Lending.REQUESTED, Lending.APPROVED], requester=actor).exists():
@@ -269,7 +272,7 @@ def lending_request(*, item_id: int, actor, purpose: str, due_on: date) -> Lendi
 @transaction.atomic
 def lending_approve(*, lending_id: int, actor, note: str = "", version: int | None = None) -> Lending:
     """Someone other than the requester approves (SPEC §4); an archivist or the manager decides."""
-    lending = _lock_lending(lending_id, version)
+    lending = _lock_lending(lending_id, actor, version)
     check_maker_checker(lending.requester_id, actor, what=_("asked to borrow this file"))  # SPEC §4
     rules.check_lending_step(lending, lending.approve)
     lending.approve()
@@ -283,7 +286,7 @@ def lending_approve(*, lending_id: int, actor, note: str = "", version: int | No
 @recorded("archive_lending_refuse", posts=rules.DECIDING_POSTS)
 @transaction.atomic
 def lending_refuse(*, lending_id: int, actor, note: str, version: int | None = None) -> Lending:
-    lending = _lock_lending(lending_id, version)
+    lending = _lock_lending(lending_id, actor, version)
     check_maker_checker(lending.requester_id, actor, what=_("asked to borrow this file"))  # SPEC §4
     rules.check_lending_step(lending, lending.refuse)
     if not (note or "").strip():
@@ -300,8 +303,8 @@ def lending_refuse(*, lending_id: int, actor, note: str, version: int | None = N
 @transaction.atomic
 def lending_out(*, lending_id: int, actor, version: int | None = None) -> Lending:
     """The archivist hands an approved file to the borrower: the only way an item (or a vault item) leaves."""
-    lending = _lock_lending(lending_id, version)
-    item = _lock_item(lending.item_id)
+    lending = _lock_lending(lending_id, actor, version)
+    item = _lock_item(lending.item_id, actor)
     rules.check_lending_step(lending, lending.hand_out)
     rules.check_lendable(item, out_lending=_current_out(item))
     lending.hand_out()
@@ -318,9 +321,9 @@ def lending_out(*, lending_id: int, actor, version: int | None = None) -> Lendin
 @recorded("archive_lending_return", posts=(P.ARCHIVIST,))
 @transaction.atomic
 def lending_return(*, lending_id: int, actor, note: str = "", version: int | None = None) -> Lending:
-    lending = _lock_lending(lending_id, version)
+    lending = _lock_lending(lending_id, actor, version)
     rules.check_lending_step(lending, lending.take_back)
-    item = _lock_item(lending.item_id)
+    item = _lock_item(lending.item_id, actor)
     lending.take_back()
     lending.returned_at, lending.returned_by, lending.return_note = timezone.now(), actor, note
     lending.save(update_fields=["status", "returned_at", "returned_by", "return_note"])
@@ -401,7 +404,7 @@ def handover_confirm(*, handover_id: int, actor) -> Handover:
 @recorded("archive_destruction_propose", posts=(P.ARCHIVIST,))
 @transaction.atomic
 def destruction_propose(*, item_id: int, actor, reason: str) -> Destruction:
-    item = _lock_item(item_id)
+    item = _lock_item(item_id, actor)
     loan = item.loan_file.loan
     until = retention_until(item, loan, retention_overrides())
     open_one = item.destructions.filter(status=Destruction.PROPOSED).first()
@@ -415,9 +418,10 @@ def destruction_propose(*, item_id: int, actor, reason: str) -> Destruction:
     return destruction
 
 
-def _lock_destruction(destruction_id: int, version: int | None = None) -> Destruction:
+def _lock_destruction(destruction_id: int, actor, version: int | None = None) -> Destruction:
     destruction = Destruction.objects.select_for_update().select_related("item", "loan").get(pk=destruction_id)
     note_loan(destruction.loan_id)
+    check_separation(destruction.loan, actor, None)  # SPEC §4
     # The version the deciding page showed (rule 22): a compare-and-swap, so a decision taken on a stale page is refused.
     versioning.bump(destruction, expected=version)
     return destruction
@@ -428,11 +432,11 @@ def _lock_destruction(destruction_id: int, version: int | None = None) -> Destru
 def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: date | None = None,
                         method: str = "", version: int | None = None) -> Destruction:
     """A second person approves; the file is destroyed in front of the witness; the record is kept forever."""
-    destruction = _lock_destruction(destruction_id, version)
+    destruction = _lock_destruction(destruction_id, actor, version)
     check_maker_checker(destruction.proposed_by_id, actor, what=_("proposed this destruction"))
     check_transition(destruction.destroy,
                      _("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
-    item = _lock_item(destruction.item_id)
+    item = _lock_item(destruction.item_id, actor)
     # The file may have been lent out, or the retention changed, since the proposal.
     rules.check_destroyable(item, retention_until=retention_until(item, destruction.loan, retention_overrides()), today=today())
     rules.check_witness(destruction, witness)
@@ -452,7 +456,7 @@ def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: da
 @recorded("archive_destruction_refuse", posts=rules.DECIDING_POSTS)
 @transaction.atomic
 def destruction_refuse(*, destruction_id: int, actor, reason: str, version: int | None = None) -> Destruction:
-    destruction = _lock_destruction(destruction_id, version)
+    destruction = _lock_destruction(destruction_id, actor, version)
     check_maker_checker(destruction.proposed_by_id, actor, what=_("proposed this destruction"))
     check_transition(destruction.refuse,
                      _("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})

@@ -90,23 +90,31 @@ def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = No
     return user
 
 
-@recorded("create_staff")
-@transaction.atomic
 def staff_create(*, username: str, posts: Iterable[str], password: str | None = None,
                  approval_limit: Decimal | None = None, id_number: str = "", full_name: str = "",
                  unit: str | None = None, actor: User | None = None) -> User:
     """The operator's bootstrap (``manage.py create_staff``, like ``createsuperuser``): run on the server by whoever
     runs it, so it grants at once; the audit trail records what it did (actor empty: the operator). ``unit``: the
-    unit's code; without it the person belongs to the center (SPEC §16.26)."""
+    unit's code; without it the person belongs to the center (SPEC §16.26).
+
+    The post combination and the password are checked first, without the database (the operator hears of them even
+    before ``migrate``); a refusal that needs the database (a taken username, an unknown unit) is recorded."""
     posts = set(posts)
     check_post_combination(posts)
     user = User(username=username, approval_limit=approval_limit, id_number=(id_number or "").strip().upper(),
                 first_name=full_name)
     if password:
         validate_password(password, user)  # Django's validators, as on every form that sets one (SPEC §10)
+    return _staff_create_saved(user=user, posts=posts, password=password, actor=actor, unit=unit)
+
+
+@recorded("create_staff")
+@transaction.atomic
+def _staff_create_saved(*, user: User, posts: set[str], password: str | None, actor: User | None,
+                        unit: str | None) -> User:
     user.unit = units.unit_by_code(unit) or Unit.center()
-    if User.objects.filter(username=username).exists():
-        raise RuleViolation("username_taken", _("Username %(u)s is taken.") % {"u": username})
+    if User.objects.filter(username=user.username).exists():
+        raise RuleViolation("username_taken", _("Username %(u)s is taken.") % {"u": user.username})
     user.full_clean(exclude=["password"])
     if password:
         user.set_password(password)

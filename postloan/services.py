@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from applications.models import Loan, Status
+from applications.rules import check_separation
 from applications.workflow import audit, jsonable, run_transition
 from loancenter import posts as P
 from loancenter.lib.dates import today
@@ -109,6 +110,7 @@ def _apply_repayment(*, loan_id: int, actor, amount: Decimal, paid_on: date, ref
         existing = Repayment.objects.filter(reference=reference).first()  # a concurrent twin may have won the lock
         if existing is not None:
             return _same_reference(existing, loan_id), False
+        check_separation(loan, actor, None)  # SPEC §4: never on a loan one borrows or guarantees
         if loan.status not in (Status.ACTIVE,):
             raise InvalidState(_("Repayments are posted only to active loans (this one is %(s)s).") % {"s": loan.get_status_display()})
         disbursed_on = Loan.objects.filter(pk=loan_id).values_list("disbursement__disbursed_on", flat=True).first()

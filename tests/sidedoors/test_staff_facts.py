@@ -236,3 +236,47 @@ def test_the_demo_never_adds_its_powerful_accounts_next_to_real_staff(db):
     assert User.objects.count() == users
     assert not User.objects.filter(username__in=DEMO_USERNAMES).exists()
     assert RefusedAttempt.objects.filter(action="seed_demo", code="real_staff", actor=None).exists()
+
+
+@pytest.mark.sidedoor(rule="sod", path="api: POST /api/loans/{id}/repayments/ by a staff member who borrows")
+def test_a_staff_borrower_cannot_post_a_repayment_to_their_own_loan(api, staff, product):
+    from loancenter.lib.dates import today
+
+    customer = CustomerFactory(officer=staff.mkt)
+    gen2 = staff_create(username="gen2", posts=["general"], password=PASSWORD, id_number=customer.id_number)
+    loan = drive(staff, LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt), Status.ACTIVE)
+    before = loan_facts(loan)
+    owed = list(Loan.objects.get(pk=loan.pk).installments.order_by("number").values_list("pk", "status", "paid_off_on"))
+
+    response = api(gen2).post(f"/api/loans/{loan.pk}/repayments/", {
+        "amount": "1000.00", "paid_on": today().isoformat(), "reference": "SELF-PAY-1"},
+        format="json")
+
+    assert (response.status_code, response.json()["code"]) == (403, "separation_of_duty"), response.json()
+    assert loan_facts(loan) == before
+    assert list(Loan.objects.get(pk=loan.pk).installments.order_by("number").values_list(
+        "pk", "status", "paid_off_on")) == owed
+    assert not Loan.objects.get(pk=loan.pk).repayments.exists()
+    refused(code="separation_of_duty", action="repayment", loan=loan, actor=gen2)
+
+
+@pytest.mark.sidedoor(rule="sod", path="browser: /archive/items/{id}/unreceive/ by an archivist who borrows")
+def test_an_archivist_who_borrows_does_not_touch_their_own_loans_file(client, staff, product):
+    from archive.models import ChecklistItem, ItemState
+    from archive.services import item_receive
+    from loancenter.lib.dates import today
+
+    customer = CustomerFactory(officer=staff.mkt)
+    arch2 = staff_create(username="arch2", posts=["archivist"], password=PASSWORD, id_number=customer.id_number)
+    loan = drive(staff, LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt), Status.ACTIVE)
+    receipt = ChecklistItem.objects.get(loan_file__loan=loan, code="receipt")
+    item_receive(item_id=receipt.pk, actor=staff.arch, copy_kind="original", pages=2, received_on=today())
+    before = ChecklistItem.objects.filter(pk=receipt.pk).values().get()
+    client.force_login(arch2)
+
+    response = client.post(f"/archive/items/{receipt.pk}/unreceive/", {"reason": "误收"})
+
+    assert response.status_code in (302, 403)
+    assert ChecklistItem.objects.filter(pk=receipt.pk).values().get() == before
+    assert before["state"] == ItemState.ON_FILE
+    refused(code="separation_of_duty", action="archive_item_unreceive", loan=loan, actor=arch2)
