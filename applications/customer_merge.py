@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 from applications.models import Customer, CustomerMerge, Guarantor, Loan
 from applications.workflow import audit, jsonable
 from loancenter import posts as P
-from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation, SeparationOfDuty
+from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
 from loancenter.lib.identifiers import ID_NUMBER, duplicates, normalise_id_number
-from loancenter.refusals import recording
-from loancenter.rules import require_post
+from loancenter.refusals import recorded
+from loancenter.rules import check_maker_checker, check_transition, require_post
 
 # Sent inside the approval's transaction before the rows move: ``kept_id``, ``merged_id``. A receiver resolves what
 # cannot simply be re-pointed (the archive: one folder per customer) and returns ``{label: [ids]}`` of what it moved.
@@ -88,94 +88,81 @@ def _require_active(actor, *posts: str) -> None:
     require_post(actor, *posts)
 
 
-def _recorded(action: str, fn, actor, **kwargs):
-    """Run ``fn`` in a transaction; a refusal changes nothing and is kept in ``RefusedAttempt``."""
-    with recording(action, actor=actor), transaction.atomic():
-        return fn(actor=actor, **kwargs)
-
-
+@recorded("customer_merge_file")
+@transaction.atomic
 def customer_merge_file(*, actor, kept_id: int, merged_id: int, reason: str) -> CustomerMerge:
     """File the merge of ``merged_id`` into ``kept_id`` (general or manager); another manager approves it."""
-
-    def file(*, actor) -> CustomerMerge:
-        _require_active(actor, *FILERS)
-        if not (reason or "").strip():
-            raise RuleViolation("reason_required", _("State the reason."), field="reason")
-        kept, merged = _customer(kept_id), _customer(merged_id)
-        _check_twins(kept, merged)
-        if CustomerMerge.objects.filter(merged_id=merged_id, status=CustomerMerge.State.PENDING).exists():
-            raise InvalidState(_("A merge of customer %(id)s is already waiting for approval.") % {"id": merged_id})
-        request = CustomerMerge.objects.create(kept_id=kept_id, merged_id=merged_id, merged_values=jsonable(merged),
-                                               reason=reason.strip(), filed_by=actor)
-        audit(actor=actor, action="customer_merge_file", obj=request,
-              payload={"kept": kept_id, "merged": merged_id, "merged_values": jsonable(merged)}, reason=reason)
-        return request
-
-    return _recorded("customer_merge_file", file, actor)
+    _require_active(actor, *FILERS)
+    if not (reason or "").strip():
+        raise RuleViolation("reason_required", _("State the reason."), field="reason")
+    kept, merged = _customer(kept_id), _customer(merged_id)
+    _check_twins(kept, merged)
+    if CustomerMerge.objects.filter(merged_id=merged_id, status=CustomerMerge.State.PENDING).exists():
+        raise InvalidState(_("A merge of customer %(id)s is already waiting for approval.") % {"id": merged_id})
+    request = CustomerMerge.objects.create(kept_id=kept_id, merged_id=merged_id, merged_values=jsonable(merged),
+                                           reason=reason.strip(), filed_by=actor)
+    audit(actor=actor, action="customer_merge_file", obj=request,
+          payload={"kept": kept_id, "merged": merged_id, "merged_values": jsonable(merged)}, reason=reason)
+    return request
 
 
+@recorded("customer_merge_reject")
+@transaction.atomic
 def customer_merge_reject(*, actor, merge_id: int, reason: str) -> CustomerMerge:
-    def reject(*, actor) -> CustomerMerge:
-        request = _open_request(actor, merge_id)
-        if not (reason or "").strip():
-            raise RuleViolation("reason_required", _("State the reason."), field="reason")
-        request.reject()
-        request.decided_by, request.decided_at = actor, timezone.now()
-        request.save(update_fields=["status", "decided_by", "decided_at"])
-        audit(actor=actor, action="customer_merge_reject", obj=request, payload={"kept": request.kept_id,
-              "merged": request.merged_id}, reason=reason)
-        return request
-
-    return _recorded("customer_merge_reject", reject, actor)
+    request = _open_request(actor, merge_id, decision="reject")
+    if not (reason or "").strip():
+        raise RuleViolation("reason_required", _("State the reason."), field="reason")
+    request.reject()
+    request.decided_by, request.decided_at = actor, timezone.now()
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+    audit(actor=actor, action="customer_merge_reject", obj=request, payload={"kept": request.kept_id,
+          "merged": request.merged_id}, reason=reason)
+    return request
 
 
-def _open_request(actor, merge_id: int) -> CustomerMerge:
+def _open_request(actor, merge_id: int, *, decision: str) -> CustomerMerge:
     _require_active(actor, *APPROVERS)
     request = CustomerMerge.objects.select_for_update().filter(pk=merge_id).first()
     if request is None:
         raise RuleViolation("no_merge", _("There is no merge request %(id)s.") % {"id": merge_id})
-    if request.status != CustomerMerge.State.PENDING:
-        raise InvalidState(_("Merge request %(id)s is already decided.") % {"id": merge_id})
-    if request.filed_by_id == actor.pk:
-        raise SeparationOfDuty(_("You filed this merge; another manager decides it (four eyes)."))
+    check_transition(getattr(request, decision), _("Merge request %(id)s is already decided.") % {"id": merge_id})
+    check_maker_checker(request.filed_by_id, actor, what=_("filed this merge"))  # four eyes
     return request
 
 
+@recorded("customer_merge_approve")
+@transaction.atomic
 def customer_merge_approve(*, actor, merge_id: int) -> CustomerMerge:
     """A manager other than the filer approves: every row moves to the kept customer and the twin is deleted."""
-
-    def approve(*, actor) -> CustomerMerge:
-        request = _open_request(actor, merge_id)
-        kept = _customer(request.kept_id, lock=True)
-        merged = _customer(request.merged_id, lock=True)
-        _check_twins(kept, merged)
-        _check_guarantees(kept["id"], merged["id"])
-        # The stricter facts win: a merge must never take a person off the warning list or restore a capacity.
-        flags = {
-            "on_warning_list": kept["on_warning_list"] or merged["on_warning_list"],
-            "civil_capacity": min(kept["civil_capacity"], merged["civil_capacity"],
-                                  key=lambda c: _CAPACITY_ORDER.get(c, 0)),
-        }
-        Customer._base_manager.filter(pk=kept["id"]).update(**flags)
-        moved: dict[str, list] = {}
-        for _receiver, answer in customer_merging.send(sender=Customer, kept_id=kept["id"], merged_id=merged["id"]):
-            moved.update(answer or {})
-        moved.update(_repoint(kept["id"], merged["id"]))
-        _delete_customer(merged["id"])
-        request.approve()
-        request.decided_by, request.decided_at = actor, timezone.now()
-        request.merged_values, request.moved = jsonable(merged), moved
-        request.save(update_fields=["status", "decided_by", "decided_at", "merged_values", "moved"])
-        audit(actor=actor, action="customer_merge", obj=request,
-              payload={"kept": kept["id"], "merged": merged["id"], "merged_values": jsonable(merged),
-                       "kept_before": {k: kept[k] for k in flags}, "kept_after": flags, "moved": moved},
-              reason=request.reason)
-        for loan in Loan._base_manager.filter(pk__in=moved.get("applications.loan", [])).only("pk", "status"):
-            audit(actor=actor, action="customer_merge", loan=loan,
-                  payload={"customer": kept["id"], "merged_customer": merged["id"], "merge": request.pk})
-        return request
-
-    return _recorded("customer_merge_approve", approve, actor)
+    request = _open_request(actor, merge_id, decision="approve")
+    kept = _customer(request.kept_id, lock=True)
+    merged = _customer(request.merged_id, lock=True)
+    _check_twins(kept, merged)
+    _check_guarantees(kept["id"], merged["id"])
+    # The stricter facts win: a merge must never take a person off the warning list or restore a capacity.
+    flags = {
+        "on_warning_list": kept["on_warning_list"] or merged["on_warning_list"],
+        "civil_capacity": min(kept["civil_capacity"], merged["civil_capacity"],
+                              key=lambda c: _CAPACITY_ORDER.get(c, 0)),
+    }
+    Customer._base_manager.filter(pk=kept["id"]).update(**flags)
+    moved: dict[str, list] = {}
+    for _receiver, answer in customer_merging.send(sender=Customer, kept_id=kept["id"], merged_id=merged["id"]):
+        moved.update(answer or {})
+    moved.update(_repoint(kept["id"], merged["id"]))
+    _delete_customer(merged["id"])
+    request.approve()
+    request.decided_by, request.decided_at = actor, timezone.now()
+    request.merged_values, request.moved = jsonable(merged), moved
+    request.save(update_fields=["status", "decided_by", "decided_at", "merged_values", "moved"])
+    audit(actor=actor, action="customer_merge", obj=request,
+          payload={"kept": kept["id"], "merged": merged["id"], "merged_values": jsonable(merged),
+                   "kept_before": {k: kept[k] for k in flags}, "kept_after": flags, "moved": moved},
+          reason=request.reason)
+    for loan in Loan._base_manager.filter(pk__in=moved.get("applications.loan", [])).only("pk", "status"):
+        audit(actor=actor, action="customer_merge", loan=loan,
+              payload={"customer": kept["id"], "merged_customer": merged["id"], "merge": request.pk})
+    return request
 
 
 def _check_guarantees(kept_id: int, merged_id: int) -> None:

@@ -89,7 +89,7 @@ def test_the_migration_stops_on_twins_and_a_four_eyes_merge_lets_it_through(staf
     filed = merge("file", str(kept.pk), str(twin.pk), "--by", "boss", "--reason", "同一身份证号,全角录入")
     request = CustomerMerge.objects.get()
     assert f"Filed merge {request.pk}" in filed and request.status == "pending"
-    with pytest.raises(CommandError, match="another manager"):
+    with pytest.raises(CommandError, match="You filed this merge; someone else must decide it"):
         merge("approve", str(request.pk), "--by", "boss")  # four eyes: not the one who filed it
     with pytest.raises(CommandError, match="Center manager"):
         merge("approve", str(request.pk), "--by", "gen")  # general files, only a manager approves
