@@ -1,8 +1,11 @@
-"""Fixed catalogues: document codes and loan purposes (codes in English, labels translated)."""
+"""Fixed catalogues: document codes, loan purposes, categories (codes in English, labels translated)."""
 
 from __future__ import annotations
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from loancenter.lib.money import RepaymentMethod
 
 DOCUMENTS = {
     "id_card": _("ID card"),
@@ -45,23 +48,20 @@ PROHIBITED_PURPOSES = frozenset({"securities", "futures", "derivatives", "gambli
 # Not allowed for consumer loans (rule 4).
 PROHIBITED_FOR_CONSUMER = frozenset({"property_down_payment"})
 
-CATEGORY_CONSUMER = "consumer"
-CATEGORY_BUSINESS = "business"
-CATEGORY_HOUSING = "housing"
-CATEGORY_AUTO = "auto"
-CATEGORIES = {
-    CATEGORY_CONSUMER: _("Consumer"),
-    CATEGORY_BUSINESS: _("Business"),
-    CATEGORY_HOUSING: _("Housing"),
-    CATEGORY_AUTO: _("Auto"),
-}
+class Category(models.TextChoices):
+    CONSUMER = "consumer", _("Consumer")
+    BUSINESS = "business", _("Business")
+    HOUSING = "housing", _("Housing")
+    AUTO = "auto", _("Auto")
 
-REPAYMENT_METHOD_LABELS = {
-    "equal_installment": _("Equal installment (等额本息)"),
-    "equal_principal": _("Equal principal (等额本金)"),
-    "interest_only": _("Monthly interest, principal at maturity"),
-    "bullet": _("Principal and interest at maturity"),
-}
+
+CATEGORY_CONSUMER = Category.CONSUMER
+CATEGORY_BUSINESS = Category.BUSINESS
+CATEGORY_HOUSING = Category.HOUSING
+CATEGORY_AUTO = Category.AUTO
+CATEGORIES = dict(Category.choices)
+
+REPAYMENT_METHOD_LABELS = dict(RepaymentMethod.choices)  # the methods are declared in loancenter.lib.money
 
 COLLATERAL_KINDS = {
     "property": _("Real estate"),

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-MARKETING = "marketing"
-INVESTIGATOR = "investigator"
-REVIEWER = "reviewer"
-APPROVER = "approver"
-BRANCH_APPROVER = "branch_approver"
-MORTGAGE_CLERK = "mortgage_clerk"
-DISBURSEMENT = "disbursement"
-ARCHIVIST = "archivist"
-GENERAL = "general"
-MANAGER = "manager"
 
-POST_LABELS = {
-    MARKETING: _("Marketing (account manager)"),
-    INVESTIGATOR: _("Investigator"),
-    REVIEWER: _("Reviewer"),
-    APPROVER: _("Approver (center head)"),
-    BRANCH_APPROVER: _("Branch approver"),
-    MORTGAGE_CLERK: _("Mortgage clerk"),
-    DISBURSEMENT: _("Disbursement officer"),
-    ARCHIVIST: _("Archivist"),
-    GENERAL: _("General post"),
-    MANAGER: _("Center manager"),
-}
-ALL_POSTS = tuple(POST_LABELS)
+class Post(models.TextChoices):
+    MARKETING = "marketing", _("Marketing (account manager)")
+    INVESTIGATOR = "investigator", _("Investigator")
+    REVIEWER = "reviewer", _("Reviewer")
+    APPROVER = "approver", _("Approver (center head)")
+    BRANCH_APPROVER = "branch_approver", _("Branch approver")
+    MORTGAGE_CLERK = "mortgage_clerk", _("Mortgage clerk")
+    DISBURSEMENT = "disbursement", _("Disbursement officer")
+    ARCHIVIST = "archivist", _("Archivist")
+    GENERAL = "general", _("General post")
+    MANAGER = "manager", _("Center manager")
+
+
+# The names the code uses (``P.MARKETING``…), from the one declaration above.
+MARKETING = Post.MARKETING
+INVESTIGATOR = Post.INVESTIGATOR
+REVIEWER = Post.REVIEWER
+APPROVER = Post.APPROVER
+BRANCH_APPROVER = Post.BRANCH_APPROVER
+MORTGAGE_CLERK = Post.MORTGAGE_CLERK
+DISBURSEMENT = Post.DISBURSEMENT
+ARCHIVIST = Post.ARCHIVIST
+GENERAL = Post.GENERAL
+MANAGER = Post.MANAGER
+
+POST_LABELS = dict(Post.choices)
+ALL_POSTS = tuple(Post.values)
 
 # Posts that see every loan and customer (SPEC §4, data scope).
 SEE_ALL_POSTS = frozenset({GENERAL, ARCHIVIST, MANAGER})

@@ -40,7 +40,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min, Q, Sum
 from django.utils import timezone
 
-from applications.models import Loan, Status
+from applications.models import Guarantor, Loan, PendingRegrade, Product, Status
 from loancenter.lib.dates import add_months
 from postloan.models import GRADES, BatchChunk, BatchRun, DailySnapshot, ProvisionRate
 
@@ -100,6 +100,12 @@ def _tier(dpd: str) -> str:
     return f"(CASE WHEN {dpd} = 0 THEN '' WHEN {dpd} <= 30 THEN 'T1' WHEN {dpd} <= 90 THEN 'T2' ELSE 'T3' END)"
 
 
+# The loan app's tables, named by their models (this set-based SQL never spells another app's table).
+LOAN = Loan._meta.db_table
+PRODUCT = Product._meta.db_table
+GUARANTOR = Guarantor._meta.db_table
+PENDING_REGRADE = PendingRegrade._meta.db_table
+
 _CHUNK = "l.status = 'active' AND l.id >= %(lo)s AND l.id < %(hi)s"
 _WORK = "batch_grading"  # per-connection work table: the chunk's candidates and their new figures
 
@@ -118,14 +124,14 @@ def _params(as_of: date, previous: date | None, lo: int, hi: int, full: bool) ->
 def _candidates(full: bool) -> str:
     """The ids of the chunk's candidates: one index range per source, so a quiet night reads only what moves."""
     if full:
-        return f"SELECT l.id FROM applications_loan AS l WHERE {_CHUNK}"
+        return f"SELECT l.id FROM {LOAN} AS l WHERE {_CHUNK}"
     ids = "c.id >= %(lo)s AND c.id < %(hi)s"
     sources = [
-        "SELECT q.loan_id FROM applications_pendingregrade AS q WHERE q.loan_id >= %(lo)s AND q.loan_id < %(hi)s",
-        f"SELECT c.id FROM applications_loan AS c WHERE c.restructured_on IS NOT NULL AND {ids}",
-        f"SELECT c.id FROM applications_loan AS c WHERE c.npl_cure_start > {_d('cure_prev')} "
+        f"SELECT q.loan_id FROM {PENDING_REGRADE} AS q WHERE q.loan_id >= %(lo)s AND q.loan_id < %(hi)s",
+        f"SELECT c.id FROM {LOAN} AS c WHERE c.restructured_on IS NOT NULL AND {ids}",
+        f"SELECT c.id FROM {LOAN} AS c WHERE c.npl_cure_start > {_d('cure_prev')} "
         f"AND c.npl_cure_start <= {_d('cure_cutoff')} AND {ids}",
-        *(f"SELECT c.id FROM applications_loan AS c WHERE c.status = 'active' AND c.oldest_unpaid_due > {_d(f'after_{t}')} "
+        *(f"SELECT c.id FROM {LOAN} AS c WHERE c.status = 'active' AND c.oldest_unpaid_due > {_d(f'after_{t}')} "
           f"AND c.oldest_unpaid_due <= {_d(f'upto_{t}')} AND {ids}" for t in THRESHOLDS),
     ]
     return " UNION ".join(sources)
@@ -162,7 +168,7 @@ def _grade_candidates(cur, params: dict) -> None:
         f"""
         INSERT INTO {_WORK} (id, old_tier, nd, tier, grade, provision, cure, obs, officer, guaranteed, insured, changed)
         SELECT m.id, m.old_tier, m.nd, m.tier, m.grade, m.provision, m.cure, m.obs, m.officer,
-               EXISTS (SELECT 1 FROM applications_guarantor g WHERE g.loan_id = m.id), m.category IN ('housing', 'auto'),
+               EXISTS (SELECT 1 FROM {GUARANTOR} g WHERE g.loan_id = m.id), m.category IN ('housing', 'auto'),
                (m.old_tier <> m.tier OR m.old_grade <> m.grade OR m.old_provision <> m.provision
                 OR m.old_cure IS DISTINCT FROM m.cure OR m.old_obs IS DISTINCT FROM m.obs)
           FROM (
@@ -181,7 +187,7 @@ def _grade_candidates(cur, params: dict) -> None:
                                {_rank('l.grade')} AS prev_rank, {_rank('l.manual_grade')} AS manual_rank, {red_rank} AS red_rank,
                                (CASE WHEN l.restructured_on IS NOT NULL AND {dpd} > 0 THEN {_d('obs_restart')}
                                      ELSE l.observation_until END) AS new_obs
-                          FROM applications_loan AS l JOIN applications_product AS p ON p.id = l.product_id
+                          FROM {LOAN} AS l JOIN {PRODUCT} AS p ON p.id = l.product_id
                          WHERE {_CHUNK} AND l.id IN ({_candidates(params["full"])})
                          {lock}
                        ) AS a
@@ -248,16 +254,16 @@ def _collection_cases(cur, params: dict) -> None:
 def _write_loans(cur, params: dict) -> int:
     cur.execute(
         f"""
-        UPDATE applications_loan
+        UPDATE {LOAN}
            SET collection_tier = w.tier, grade = w.grade, provision = w.provision, npl_cure_start = w.cure,
                observation_until = w.obs
           FROM {_WORK} AS w
-         WHERE applications_loan.id = w.id AND w.changed
+         WHERE {LOAN}.id = w.id AND w.changed
         """,
         params,
     )
     changed = cur.rowcount
-    cur.execute(f"DELETE FROM applications_pendingregrade WHERE loan_id >= %(lo)s AND loan_id < %(hi)s "
+    cur.execute(f"DELETE FROM {PENDING_REGRADE} WHERE loan_id >= %(lo)s AND loan_id < %(hi)s "
                 f"AND loan_id IN (SELECT w.id FROM {_WORK} AS w)", params)
     return changed
 
@@ -299,7 +305,7 @@ def write_snapshot(as_of: date) -> None:
             SELECT product_id, status, grade, collection_tier, COUNT(*), SUM(outstanding_principal),
                    SUM(CASE WHEN status <> 'settled' AND oldest_unpaid_due < {_d('d')} THEN outstanding_principal ELSE 0 END),
                    SUM(provision)
-              FROM applications_loan WHERE status IN ('active', 'written_off', 'settled')
+              FROM {LOAN} WHERE status IN ('active', 'written_off', 'settled')
              GROUP BY product_id, status, grade, collection_tier
             """,
             {"d": as_of},
@@ -316,7 +322,7 @@ def write_snapshot(as_of: date) -> None:
                 f"""
                 INSERT INTO postloan_loanmonthend (month_end, loan_id, product_id, status, grade, balance, provision)
                 SELECT {_d('d')}, id, product_id, status, grade, outstanding_principal, provision
-                  FROM applications_loan
+                  FROM {LOAN}
                  WHERE status IN ('active', 'written_off')
                     OR (status = 'settled' AND status_changed_at >= %(start)s)
                 """,
@@ -406,7 +412,7 @@ def finish_run(run_id: int) -> bool:
             # drill-downs and tomorrow's candidates on their indexes (stale ones made PostgreSQL scan a million
             # rows for "overdue loans, page 3"). A quiet night's few changes are left to autovacuum.
             with connection.cursor() as cur:
-                cur.execute("ANALYZE applications_loan, postloan_collectioncase, postloan_escalationtask")
+                cur.execute(f"ANALYZE {LOAN}, postloan_collectioncase, postloan_escalationtask")
         run.status, run.finished_at, run.error = BatchRun.DONE, timezone.now(), ""
         run.save(update_fields=["loans", "loans_changed", "status", "finished_at", "error"])
     from postloan import book

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as InputError
@@ -107,7 +108,7 @@ def _case(request, pk: int) -> CollectionCase:
 
 def case_detail(request, pk: int):
     case = _case(request, pk)
-    back = f"/postloan/cases/{case.pk}/"
+    back = reverse("collection-case", args=[case.pk])
     if request.method == "POST":
         def call(data):
             collections.collection_action_log(case_id=case.pk, actor=request.user, **data)
@@ -136,7 +137,7 @@ def task_done(request, pk: int):
     task = get_object_or_404(EscalationTask, pk=pk)
     access_loan(request.user, task.loan_id)
     return _post_action(request, lambda d: collections.escalation_task_done(task_id=task.pk, actor=request.user, **d),
-                        input_cls=forms.NoteInput, done=_("Task marked done."), back=f"/postloan/cases/{task.case_id}/",
+                        input_cls=forms.NoteInput, done=_("Task marked done."), back=reverse("collection-case", args=[task.case_id]),
                         service=collections.escalation_task_done, loan_id=task.loan_id)
 
 
@@ -149,7 +150,7 @@ def agencies(request):
         def call(data):
             collections.agency_save(actor=request.user, agency_id=agency_id, **data)
 
-        return _post_action(request, call, input_cls=forms.AgencyInput, done=_("Agency saved."), back="/postloan/agencies/")
+        return _post_action(request, call, input_cls=forms.AgencyInput, done=_("Agency saved."), back=reverse("collection-agencies"))
     return render(request, "postloan/agencies.html", {
         "agencies": CollectionAgency.objects.all(), "rows": describe(forms.AgencyInput(), {"active": True}, {}),
     })
@@ -180,7 +181,7 @@ def servicing_file(request, pk: int, kind: str):
         servicing.servicing_file(loan_id=loan.pk, actor=request.user, kind=kind, **data)
 
     return _form_page(request, input_cls=forms.servicing_input_for(kind), title=str(labels[kind]), loan=loan, call=call,
-                      done=_("Request filed; it waits for a reviewer."), back=f"/postloan/loans/{loan.pk}/",
+                      done=_("Request filed; it waits for a reviewer."), back=reverse("postloan-loan", args=[loan.pk]),
                       service=servicing.servicing_file)
 
 
@@ -210,7 +211,7 @@ def servicing_action(request, pk: int, action: str):
     service, input_cls, done = calls[action]
     access_loan(request.user, item.loan_id, action=service.action)
     return _post_action(request, lambda d: service(request_id=item.pk, actor=request.user, **d), input_cls=input_cls,
-                        done=done, back=f"/postloan/servicing/{item.pk}/", service=service, loan_id=item.loan_id)
+                        done=done, back=reverse("servicing-detail", args=[item.pk]), service=service, loan_id=item.loan_id)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def write_off_propose(request, pk: int):
         request, input_cls=forms.WriteOffInput, title=_("Propose a write-off"), loan=loan,
         call=lambda d: write_off.write_off_propose(loan_id=loan.pk, actor=request.user, reason=d["reason"],
                                                    legal_documents=sorted(d["legal_documents"])),
-        done=_("Write-off proposed; it waits for review."), back=f"/postloan/loans/{loan.pk}/",
+        done=_("Write-off proposed; it waits for review."), back=reverse("postloan-loan", args=[loan.pk]),
         service=write_off.write_off_propose,
     )
 
@@ -241,7 +242,7 @@ def write_off_detail(request, pk: int):
 
 def write_off_action(request, pk: int, action: str):
     item = get_object_or_404(WriteOff, pk=pk)
-    back = f"/postloan/write-offs/{item.pk}/"
+    back = reverse("write-off-detail", args=[item.pk])
     calls = {
         "review": (forms.OptionalNoteInput, write_off.write_off_review, _("Write-off reviewed.")),
         "approve": (forms.OptionalNoteInput, write_off.write_off_approve, _("Write-off approved.")),
@@ -267,7 +268,7 @@ def grade_change_propose(request, pk: int):
         request, input_cls=forms.GradeChangeInput, title=_("Change the five-level grade"), loan=loan,
         call=lambda d: grades.grade_change_propose(loan_id=loan.pk, actor=request.user, **d),
         done=_("Grade change recorded (a better grade waits for a second person's approval)."),
-        back=f"/postloan/loans/{loan.pk}/",
+        back=reverse("postloan-loan", args=[loan.pk]),
         intro=_("A worse grade applies at once and stays as a floor; a better one needs a second person's approval."),
         service=grades.grade_change_propose,
     )
@@ -284,4 +285,4 @@ def grade_change_action(request, pk: int, action: str):
     service, input_cls, done = calls[action]
     access_loan(request.user, item.loan_id, action=service.action)
     return _post_action(request, lambda d: service(change_id=item.pk, actor=request.user, **d), input_cls=input_cls,
-                        done=done, back=f"/postloan/loans/{item.loan_id}/", service=service, loan_id=item.loan_id)
+                        done=done, back=reverse("postloan-loan", args=[item.loan_id]), service=service, loan_id=item.loan_id)

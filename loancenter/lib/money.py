@@ -5,17 +5,27 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # SPEC §10: no amount above 10^12 comes in (a 400, never a 500); the money columns hold 14 digits, 2 of them cents.
 MAX_AMOUNT = Decimal(10) ** 12
 
-EQUAL_INSTALLMENT = "equal_installment"
-EQUAL_PRINCIPAL = "equal_principal"
-INTEREST_ONLY = "interest_only"
-BULLET = "bullet"
-REPAYMENT_METHODS = (EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET)
+
+
+class RepaymentMethod(models.TextChoices):
+    EQUAL_INSTALLMENT = "equal_installment", _("Equal installment (等额本息)")
+    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal (等额本金)")
+    INTEREST_ONLY = "interest_only", _("Monthly interest, principal at maturity")
+    BULLET = "bullet", _("Principal and interest at maturity")
+
+
+EQUAL_INSTALLMENT = RepaymentMethod.EQUAL_INSTALLMENT
+EQUAL_PRINCIPAL = RepaymentMethod.EQUAL_PRINCIPAL
+INTEREST_ONLY = RepaymentMethod.INTEREST_ONLY
+BULLET = RepaymentMethod.BULLET
+REPAYMENT_METHODS = tuple(RepaymentMethod.values)
 
 
 def q2(value: Decimal | int | str) -> Decimal:
