@@ -20,6 +20,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from applications.files.samples import demo_files
 from applications.models import Customer, Loan, Product, Status
 from applications.services import ApplicationInput, customer_create, customer_set_warning, loan_create, product_save
 from loancenter import posts as P
@@ -396,6 +397,9 @@ def _loans(rng: random.Random, staff: dict[str, User], products: dict[str, Produ
                 guarantors=guarantors, collaterals=_collateral(rng, product, borrower, amount, today()),
                 documents=documents,
             ))
+            # The scans of the papers received, and the investigator's site photos (SPEC §11).
+            demo_files(loan, by=staff[story.officer], photos_by=staff["inv1"],
+                       photos=2 if "complete_investigation" in story.path else 0)
         for name, moment in zip(story.path, moments[1:], strict=True):
             loan.refresh_from_db()
             with _travel(moment):
