@@ -59,3 +59,22 @@ def test_the_browser_opens_a_checked_file_inline_and_the_manager_sees_who_did(cl
     assert 'data-reader="mkt"' in log and f'data-document="{document.pk}"' in log
     client.force_login(staff.mkt)
     assert client.get(reverse("document-downloads")).status_code == 403
+
+
+def test_voiding_from_the_documents_page_takes_two_people(client, staff, product, customer):
+    loan = LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt)
+    document = loan.files.get(code="id_card")
+    client.force_login(staff.mkt)
+    page = client.get(reverse("loan-documents", args=[loan.pk])).content.decode()
+    assert reverse("document-void", args=[document.pk]) in page
+    client.post(reverse("document-void", args=[document.pk]), {"reason": "另一客户的身份证"})
+    document.refresh_from_db()
+    assert (document.state, document.void_requested_by) == ("void_requested", staff.mkt)
+    assert client.post(reverse("document-void-decide", args=[document.pk]), {"decision": "approve"}).status_code == 403
+    client.force_login(staff.arch)
+    client.post(reverse("document-void-decide", args=[document.pk]), {"decision": "approve"})
+    document.refresh_from_db()
+    assert (document.state, document.voided_by) == ("voided", staff.arch)
+    client.force_login(staff.mkt)
+    html = client.get(reverse("loan-detail", args=[loan.pk])).content.decode()
+    assert f'data-document="{document.pk}"' not in html  # hidden from the gallery, kept for the archive
