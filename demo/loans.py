@@ -19,6 +19,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.utils import timezone
 
+from applications.files.samples import demo_files
 from applications.models import Customer, Loan, Product, Status
 from applications.services import ApplicationInput, customer_create, loan_create
 from loancenter import posts as P
@@ -395,6 +396,9 @@ def originate_loans(rng: random.Random, staff: dict[str, User], products: dict[s
                 guarantors=guarantors, collaterals=collateral_for(rng, product, borrower, amount, today()),
                 documents=documents,
             ))
+            # The scans of the papers received, and the investigator's site photos (SPEC §11).
+            demo_files(loan, by=staff[story.officer], photos_by=staff["inv1"],
+                       photos=2 if "complete_investigation" in story.path else 0)
         for name, moment in zip(story.path, moments[1:], strict=True):
             loan.refresh_from_db()
             with travel(moment):

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from applications.files.samples import demo_files
 from applications.models import Customer, Loan, Product
 from applications.services import ApplicationInput, loan_create
 from demo.loans import collateral_for, cosign, payload_for, pick_borrower, travel
@@ -69,6 +70,7 @@ def _disburse(story: Story, product: Product, borrower: Customer, term: int, day
             interviewed_on=today(), credit_authorised=True,
             collaterals=collateral_for(rng, product, borrower, amount, today()), documents=list(product.required_documents),
         ))
+        demo_files(loan, by=staff[story.officer], photos_by=staff["inv1"], photos=1)  # rule 5 reads files
     steps = [("submit", story.officer), ("start_investigation", "inv1"), ("complete_investigation", "inv1"),
              ("pass_review", "rev1"), ("approve", "appr1" if amount <= Decimal("300000") else None)]
     for offset, (name, who) in enumerate(steps):

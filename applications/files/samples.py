@@ -59,3 +59,24 @@ def store_sample(*, customer_id: int, loan=None, code: str, by, content: bytes, 
         name=name or f"{code}.{extension}", storage_name=stored, sha256=hashlib.sha256(content).hexdigest(),
         size=len(content), content_type=content_type, pages=pages, uploaded_by=by,
     )
+
+
+def demo_files(loan, *, by, photos_by=None, photos: int = 0) -> list[DocumentFile]:
+    """Demo data (``seed_demo``): a small PDF for each paper received of ``loan`` and ``photos`` site photos, each
+    with its preview, so that every demo loan shows a full gallery."""
+    from applications.catalog import document_label
+    from applications.files.previews import document_make_preview
+
+    made = []
+    for code in loan.documents.values_list("code", flat=True):
+        text = f"{loan.application_no} {code} ({document_label(code)})".encode("ascii", "ignore").decode()
+        made.append(store_sample(customer_id=loan.customer_id, loan=loan, code=code, by=by, pages=2,
+                                 content=sample_pdf(text, pages=2, size=(420, 595)), name=f"{code}.pdf"))
+    for number in range(1, photos + 1):
+        made.append(store_sample(customer_id=loan.customer_id, loan=loan, code="site_photo", by=photos_by or by,
+                                 content=sample_jpeg(f"{loan.application_no} site photo {number}",
+                                                     color=(60 + 40 * number, 120, 90)),
+                                 content_type="image/jpeg", name=f"site-{number}.jpg"))
+    for document in made:
+        document_make_preview(document.pk)
+    return made

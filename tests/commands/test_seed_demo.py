@@ -33,6 +33,7 @@ def test_seed_demo_builds_the_whole_demo_once(db):
     check_origination_states()
     check_post_loan_portfolio()
     check_organisation()
+    check_galleries()
     check_second_run_does_nothing()
 
 
@@ -107,6 +108,17 @@ def check_post_loan_portfolio():
     from postloan.models import WarningLevel
 
     assert WarningLevel.objects.exists()
+
+
+def check_galleries():
+    """Every submitted demo loan has a file with a preview for each required document (rule 5 on files, SPEC §11)."""
+    from applications.files.models import DocumentFile
+    from applications.files.selectors import live_codes
+
+    for loan in Loan.objects.exclude(status=Status.DRAFT).select_related("product"):
+        assert set(loan.product.required_documents) <= live_codes(loan), loan
+    assert not DocumentFile.objects.filter(preview_name="").exists()
+    assert DocumentFile.objects.filter(code="site_photo", content_type="image/jpeg").exists()
 
 
 def check_second_run_does_nothing():

@@ -45,6 +45,8 @@ def test_outside_the_scope_a_file_does_not_exist(api, staff, loan):
     assert not DocumentDownload.objects.exists()
 
 
+@pytest.mark.sidedoor(rule="5", path="api: POST /api/loans/{id}/documents/")
+@pytest.mark.sidedoor(rule="5", path="api: POST /api/customers/{id}/documents/")
 def test_rule_5_submit_names_the_documents_without_a_file(api, staff, loan):
     client = api(staff.mkt)
     refused = client.post(f"/api/loans/{loan.pk}/transitions/submit/", {}, format="json")
@@ -65,6 +67,7 @@ def _void_request(api, user, document_id, reason="另一客户的身份证"):
     return api(user).post(f"/api/documents/{document_id}/void/", {"reason": reason}, format="json")
 
 
+@pytest.mark.sidedoor(rule="5", path="api: POST /api/documents/{id}/void/approve/")
 def test_a_misfiled_version_is_voided_by_two_people_and_kept(api, staff, loan):
     client = api(staff.mkt)
     first = upload(client, loan, "income_proof", pdf()).json()

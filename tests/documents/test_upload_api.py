@@ -163,3 +163,19 @@ def test_customer_folder_takes_id_scans_and_the_authorisation(api, staff, custom
     assert refused.status_code == 400 and refused.json()["code"] == "unknown_document"
     assert api(staff.mkt2).post(f"/api/customers/{customer.pk}/documents/",
                                 {"code": "id_card", "file": pdf()}, format="multipart").status_code == 404
+
+
+def test_an_iphone_heic_photo_is_converted_to_jpeg_on_the_server(api, staff, loan):
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    heic = io.BytesIO()
+    Image.new("RGB", (320, 240), (200, 30, 30)).save(heic, "HEIF")
+    response = upload(api(staff.mkt), loan, "income_proof", pdf("IMG_0001.HEIC", heic.getvalue(), "image/heic"))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["content_type"], body["name"]) == ("image/jpeg", "IMG_0001.jpg")
+    stored = b"".join(api(staff.mkt).get(f"/api/documents/{body['id']}/file/").streaming_content)
+    assert stored[:3] == b"\xff\xd8\xff" and hashlib.sha256(stored).hexdigest() == body["sha256"]
+    assert Image.open(io.BytesIO(stored)).size == (320, 240)

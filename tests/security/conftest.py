@@ -59,5 +59,6 @@ def world(staff, flow, draft, product, customer):
         "grade_change": change.pk,
         "case": case.pk,
         "task": task.pk,
+        "document": loan.files.order_by("pk").first().pk,  # the factory's scans (rule 5 reads files)
     }
     return loan, ids

@@ -25,6 +25,7 @@ SEGMENT_KIND = {
     "files": "file", "items": "item", "lendings": "lending", "servicing": "servicing",
     "servicing-requests": "servicing", "write-offs": "write_off", "grade-changes": "grade_change",
     "cases": "case", "collection-cases": "case", "tasks": "task", "escalation-tasks": "task",
+    "documents": "document",
     # Not seeded (archivist-only registers, no loan of mkt's behind them): any id proves the refusal.
     "handovers": None, "destructions": None,
     # Staff requests are about staff, not loans: any id proves the refusal.
