@@ -145,7 +145,7 @@ def test_an_open_red_signal_keeps_the_loan_at_least_special_mention_until_someon
     assert active.grade == "normal"
 
 
-@pytest.mark.sidedoor(rule="§16.21", path="api: POST /api/signals/{id}/close/ (red, by its raiser)")
+@pytest.mark.sidedoor(rule="sod", path="api: POST /api/signals/{id}/close/ (a red signal by its raiser)")
 def test_a_red_signal_is_never_closed_by_whoever_raised_it(staff, api, active):
     raised = api(staff.gen).post(f"/api/loans/{active.pk}/signals/", {"code": "enforcement", "note": "被执行"},
                                  format="json")
@@ -158,7 +158,7 @@ def test_a_red_signal_is_never_closed_by_whoever_raised_it(staff, api, active):
     assert other.status_code == 200
 
 
-@pytest.mark.sidedoor(rule="§16.21", path="page: POST /postloan/signals/{id}/close/ (red, by its raiser)")
+@pytest.mark.sidedoor(rule="sod", path="browser: POST /postloan/signals/{id}/close/ (a red signal by its raiser)")
 def test_the_close_page_refuses_the_raiser_of_a_red_signal(staff, client, api, active):
     raised = api(staff.gen).post(f"/api/loans/{active.pk}/signals/", {"code": "litigation"}, format="json")
     client.login(username="gen", password=PASSWORD)
