@@ -13,5 +13,6 @@ urlpatterns = [
     path("signals/counts/", apis.SignalCounts.as_view(), name="api-signal-counts"),
     path("customers/<int:pk>/credit-queries/", apis.CustomerCreditQueries.as_view(), name="api-credit-queries"),
     path("notices/", apis.NoticeList.as_view(), name="api-notices"),
+    path("products/<int:pk>/check-plan/", apis.ProductCheckPlan.as_view(), name="api-check-plan"),
     path("loans/<int:pk>/fund-use-proofs/", apis.LoanProofs.as_view(), name="api-fund-use-proofs"),
 ]

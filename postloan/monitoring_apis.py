@@ -12,13 +12,14 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from applications.models import Product
 from applications.selectors import access_customer, access_loan, loans_visible_to
 from loancenter import posts as P
 from loancenter.apis import HasPost
 from loancenter.refusals import check_caller
 from loancenter.rules import require_post
 from postloan import bureau, checks, signals
-from postloan.monitoring_models import CreditQuery, FundUseProof, Notice, PostLoanCheck, Signal
+from postloan.monitoring_models import CheckPlan, CreditQuery, FundUseProof, Notice, PostLoanCheck, Signal
 
 
 class CheckSerializer(serializers.ModelSerializer):
@@ -264,3 +265,27 @@ class LoanProofs(APIView):
         check_caller(checks.fund_use_proof_add, request.user, loan_id=loan.pk)
         proof = checks.fund_use_proof_add(loan_id=loan.pk, actor=request.user, **_parsed(ProofInput, request))
         return Response(ProofSerializer(proof).data, status=status.HTTP_201_CREATED)
+
+
+class PlanInput(serializers.Serializer):
+    fund_use_days = serializers.IntegerField()
+    routine_months = serializers.IntegerField()
+
+
+class ProductCheckPlan(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="A product's post-loan check plan (the SPEC §12 defaults unless set)")
+    def get(self, request, pk: int):
+        product = get_object_or_404(Product, pk=pk)
+        days, months = checks.plan_for(product)
+        return Response({"product": product.pk, "fund_use_days": days, "routine_months": months,
+                         "default": not CheckPlan.objects.filter(product=product).exists()})
+
+    @extend_schema(summary="Set a product's check plan (general, manager)", request=PlanInput)
+    def put(self, request, pk: int):
+        product = get_object_or_404(Product, pk=pk)
+        check_caller(checks.check_plan_set, request.user)
+        plan = checks.check_plan_set(actor=request.user, product_id=product.pk, **_parsed(PlanInput, request))
+        return Response({"product": product.pk, "fund_use_days": plan.fund_use_days,
+                         "routine_months": plan.routine_months, "default": False})

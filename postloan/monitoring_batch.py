@@ -72,6 +72,9 @@ def params_for(as_of: date, previous: date | None) -> dict:
     return {
         "d": as_of, "epoch": date(1900, 1, 1), "after_1": prev - timedelta(days=1), "upto_1": as_of - timedelta(days=1),
         "after_31": prev - timedelta(days=31), "upto_31": as_of - timedelta(days=31),
+        # The checks that fall due within the lead days: a window of one night (of the nights a catch-up covers), so
+        # the planner reads the clocks by index whatever its statistics; the very first run takes every clock due.
+        "routine_from": prev + timedelta(days=_routine_lead()) if previous else date(1900, 1, 1),
         "routine_until": as_of + timedelta(days=_routine_lead()),
         # Pre-due: the notices of tomorrow morning (and of the mornings a catch-up missed) for due dates N days on.
         "pre_after": prev + timedelta(days=1 + lead), "pre_upto": as_of + timedelta(days=1 + lead),
@@ -204,21 +207,22 @@ def routine_checks(cur, params: dict) -> int:
                CASE WHEN {general} THEN NULL ELSE l.marketing_officer_id END, 'open', '', '', '', p.category = 'business'
           FROM postloan_loanmonitoring AS m JOIN applications_loan AS l ON l.id = m.loan_id
                JOIN applications_product AS p ON p.id = l.product_id
-         WHERE m.next_routine_on <= {_d('routine_until')} AND l.status = 'active'
+         WHERE m.next_routine_on > {_d('routine_from')} AND m.next_routine_on <= {_d('routine_until')}
+           AND l.status = 'active'
         ON CONFLICT DO NOTHING
         """,
         params,
     )
     created = cur.rowcount
     cur.execute(f"""DELETE FROM postloan_loanmonitoring
-                     WHERE next_routine_on <= {_d('routine_until')}
+                     WHERE next_routine_on > {_d('routine_from')} AND next_routine_on <= {_d('routine_until')}
                        AND NOT EXISTS (SELECT 1 FROM applications_loan AS l
                                         WHERE l.id = postloan_loanmonitoring.loan_id AND l.status = 'active')""",
                 params)  # settled or written off: no more routine checks
     cur.execute(
         f"""UPDATE postloan_loanmonitoring
                SET seq = seq + 1, next_routine_on = {_plus_months('anchor', '(seq + 1) * months')}
-             WHERE next_routine_on <= {_d('routine_until')}""",
+             WHERE next_routine_on > {_d('routine_from')} AND next_routine_on <= {_d('routine_until')}""",
         params,
     )
     if connection.vendor == "postgresql" and cur.rowcount > 10_000:  # a first night or a catch-up moved many clocks

@@ -34,10 +34,11 @@ REGISTER_POSTS = (P.MANAGER, P.GENERAL)
 def monitoring_queue(request):
     """The post's queue: its open checks (overdue first), its open signals, and a reviewer's sign-offs."""
     user = request.user
-    context = {"today": today(), "checks": [], "signals": [], "signoffs": []}
+    context = {"today": today(), "checks": [], "signals": [], "signoffs": [], "promises": []}
     if user.has_any_post(P.MARKETING, P.GENERAL):
         context["checks"] = list(checks.open_checks_for(user)[:500])
         context["signals"] = list(signals.open_signals_for(user)[:500])
+        context["promises"] = signals.promises_due(user, today())
     if user.has_post(P.REVIEWER):
         context["signoffs"] = list(checks.signoff_queue()[:200])
     for signal in context["signals"]:

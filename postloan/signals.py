@@ -180,3 +180,30 @@ def models_f(field: str):
 def level_counts() -> dict[str, int]:
     counts = dict(Signal.objects.filter(status=Signal.OPEN).values_list("level").annotate(n=Count("id")))
     return {code: counts.get(code, 0) for code, _label in LEVELS}
+
+
+def promises_due(user, day, *, back: int = 7, ahead: int = 7) -> list:
+    """Promises to pay around ``day`` on the collection cases ``user`` owns (T1: the officer; T2/T3: the general
+    post), each with what was paid since the contact and whether it is kept, broken or still open."""
+    from django.db.models import Q, Sum
+
+    from postloan.models import CollectionAction, Repayment
+
+    owned = Q(case__owner=user)
+    if user.has_post(P.GENERAL):
+        owned |= Q(case__owner_post=P.GENERAL)
+    actions = list(CollectionAction.objects.filter(owned, promise_date__gte=day - timedelta(days=back),
+                                                   promise_date__lte=day + timedelta(days=ahead))
+                   .select_related("loan", "loan__customer").order_by("promise_date", "id")[:200])
+    for action in actions:
+        paid = Repayment.objects.filter(loan_id=action.loan_id, paid_on__gte=action.contact_day,
+                                        paid_on__lte=action.promise_date).aggregate(s=Sum("amount"))["s"] or 0
+        action.paid = paid
+        wanted = action.promise_amount or 0
+        if paid and paid >= wanted:
+            action.outcome = "kept"
+        elif action.promise_date < day:
+            action.outcome = "broken"
+        else:
+            action.outcome = "open"
+    return actions

@@ -10,7 +10,7 @@ from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory
 
 
-@pytest.mark.sidedoor(rule="§16.22", path="api: POST /api/customers/{id}/credit-queries/")
+@pytest.mark.sidedoor(rule="monitoring", path="api: POST /api/customers/{id}/credit-queries/ without an authorisation")
 def test_a_query_without_the_written_authorisation_is_refused(staff, api, customer):
     for body in ({"purpose": "pre_loan", "summary": "无逾期"},
                  {"purpose": "pre_loan", "authorisation_document": "  ", "summary": "无逾期"}):

@@ -13,7 +13,6 @@ from django.core.management import call_command
 
 from applications.models import Status
 from loancenter.models import AuditEntry, RefusedAttempt
-from postloan import checks
 from postloan.models import CheckPlan, FundUse, LoanMonitoring, PostLoanCheck, Signal
 from tests.conftest import payloads
 from tests.factories import CustomerFactory, LoanFactory, ProductFactory
@@ -73,10 +72,15 @@ def test_business_loans_get_their_check_within_15_days_and_need_a_sign_off(staff
 
 
 def test_a_product_plan_set_by_the_manager_replaces_the_defaults(staff, api, product, flow, draft):
-    with pytest.raises(Exception) as refused:
-        checks.check_plan_set(actor=staff.mkt, product_id=product.pk, fund_use_days=10, routine_months=2)
-    assert getattr(refused.value, "code", None) == "post_required"
-    checks.check_plan_set(actor=staff.boss, product_id=product.pk, fund_use_days=10, routine_months=2)
+    url = f"/api/products/{product.pk}/check-plan/"
+    assert api(staff.mkt).get(url).json() == {"product": product.pk, "fund_use_days": 30, "routine_months": 6,
+                                              "default": True}
+    refused = api(staff.mkt).put(url, {"fund_use_days": 10, "routine_months": 2}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "post_required"
+    bad = api(staff.boss).put(url, {"fund_use_days": 0, "routine_months": 2}, format="json")
+    assert bad.status_code == 400 and bad.json()["code"] == "fund_use_days"
+    done = api(staff.boss).put(url, {"fund_use_days": 10, "routine_months": 2}, format="json")
+    assert done.status_code == 200 and done.json()["default"] is False
     assert CheckPlan.objects.get(product=product).fund_use_days == 10
     loan = disburse(flow, staff, draft)
     assert PostLoanCheck.objects.get(loan=loan).due_on == DISBURSED + timedelta(days=10)
@@ -209,7 +213,7 @@ def test_overdue_checks_are_in_the_owners_queue_and_the_managers_register(staff,
     assert active.application_no in text and "Fund-use check" in text
 
 
-@pytest.mark.sidedoor(rule="§16.17", path="service: loan_disburse retried after the API disbursed")
+@pytest.mark.sidedoor(rule="monitoring", path="service: loan_disburse retried after the API disbursed (one fund-use check)")
 def test_a_retried_disbursement_keeps_one_fund_use_check(staff, flow, draft):
     loan = disburse(flow, staff, draft)
     from disbursement.services import loan_disburse

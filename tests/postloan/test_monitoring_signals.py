@@ -85,7 +85,7 @@ def test_three_months_of_partial_payments_raise_a_signal_on_the_third_due_date(s
     assert Signal.objects.filter(loan=active, code="partial_payments").count() == 1
 
 
-def test_a_broken_promise_to_pay_raises_a_signal_the_day_after_the_promised_date(staff, api, active):
+def test_a_broken_promise_to_pay_raises_a_signal_the_day_after_the_promised_date(staff, api, client, active):
     run_batch(FIRST_DUE + timedelta(days=1))
     case = CollectionCase.objects.get(loan=active, closed_on__isnull=True)
     with at(date(2025, 2, 18)):
@@ -98,11 +98,14 @@ def test_a_broken_promise_to_pay_raises_a_signal_the_day_after_the_promised_date
     assert not Signal.objects.filter(loan=active, code="broken_promise").exists()
     run_batch(date(2025, 2, 21))
     assert Signal.objects.get(loan=active, code="broken_promise").raised_on == date(2025, 2, 21)
+    with at(date(2025, 2, 21)):  # the officer's queue shows the promise broken
+        client.login(username="mkt", password=PASSWORD)
+        assert 'data-outcome="broken"' in client.get("/postloan/monitoring/").content.decode()
     run_batch(date(2025, 2, 22))
     assert Signal.objects.filter(loan=active, code="broken_promise").count() == 1
 
 
-def test_a_kept_promise_raises_nothing(staff, api, active):
+def test_a_kept_promise_raises_nothing(staff, api, client, active):
     run_batch(FIRST_DUE + timedelta(days=1))
     case = CollectionCase.objects.get(loan=active, closed_on__isnull=True)
     with at(date(2025, 2, 18)):
@@ -115,6 +118,9 @@ def test_a_kept_promise_raises_nothing(staff, api, active):
                        reference="KEPT-1")
     run_batch(date(2025, 2, 21))
     assert not Signal.objects.filter(loan=active, code="broken_promise").exists()
+    with at(date(2025, 2, 21)):
+        client.login(username="mkt", password=PASSWORD)
+        assert 'data-outcome="kept"' in client.get("/postloan/monitoring/").content.decode()
 
 
 def test_an_open_red_signal_keeps_the_loan_at_least_special_mention_until_someone_else_closes_it(staff, api, active):
@@ -145,7 +151,7 @@ def test_an_open_red_signal_keeps_the_loan_at_least_special_mention_until_someon
     assert active.grade == "normal"
 
 
-@pytest.mark.sidedoor(rule="§16.21", path="api: POST /api/signals/{id}/close/ (red, by its raiser)")
+@pytest.mark.sidedoor(rule="sod", path="api: POST /api/signals/{id}/close/ (a red signal by its raiser)")
 def test_a_red_signal_is_never_closed_by_whoever_raised_it(staff, api, active):
     raised = api(staff.gen).post(f"/api/loans/{active.pk}/signals/", {"code": "enforcement", "note": "被执行"},
                                  format="json")
@@ -158,7 +164,7 @@ def test_a_red_signal_is_never_closed_by_whoever_raised_it(staff, api, active):
     assert other.status_code == 200
 
 
-@pytest.mark.sidedoor(rule="§16.21", path="page: POST /postloan/signals/{id}/close/ (red, by its raiser)")
+@pytest.mark.sidedoor(rule="sod", path="browser: POST /postloan/signals/{id}/close/ (a red signal by its raiser)")
 def test_the_close_page_refuses_the_raiser_of_a_red_signal(staff, client, api, active):
     raised = api(staff.gen).post(f"/api/loans/{active.pk}/signals/", {"code": "litigation"}, format="json")
     client.login(username="gen", password=PASSWORD)

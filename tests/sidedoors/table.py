@@ -52,6 +52,7 @@ RULES = {
     "export": "Exports neutralise formulas (§10)",
     "refusal": "Every refusal recorded with its loan (§10)",
     "audit": "The keyed audit chain and the app's database role (§10)",
+    "monitoring": "Post-loan monitoring (§12, §16.17–24: one fund-use check per loan, credit queries need an authorisation)",
 }
 
 SURFACES = ("browser", "api", "admin", "command", "service")
