@@ -9,4 +9,5 @@ urlpatterns = [
     path("batch/run/", report_views.batch_run_now, name="batch-run-now"),
     path("loans/", report_views.loan_list, name="report-loans"),
     path("warnings/", report_views.warning_levels, name="warning-levels"),
+    path("officers/", report_views.officer_accountability, name="officer-accountability"),
 ]

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from applications.models import Product, Status
+from applications.models import Loan, Product, Status
 from applications.selectors import loans_visible_to
 from loancenter import posts as P
 from loancenter.lib import export, params
@@ -27,7 +27,7 @@ from loancenter.lib.pdf import render_pdf
 from loancenter.models import User
 from loancenter.pdf_views import _user
 from loancenter.rules import require_post
-from postloan import reports, warnings
+from postloan import accountability, reports, warnings
 from postloan.batch_services import batch_start
 from postloan.models import GRADE_CHOICES, TIER_CHOICES, TIERS, WarningLevel
 
@@ -291,3 +291,44 @@ def warning_levels(request):
         "form": form, "figures": [(code, label, current.get(code)) for code, label in warnings.FIGURES.items()],
         "history": warnings.history(),
     })
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Officer accountability (issue 16 part 4): the manager sees every officer in their scope; an officer their own.
+
+
+def _officer_rows(lines):
+    header = [str(h) for h in (_("Marketing officer"), _("Unit"), _("Vintage"), _("Applications"), _("Decided"),
+                               _("Approved"), _("Approval rate"), _("Loans disbursed"), _("Amount disbursed"),
+                               _("Outstanding principal"), _("Overdue rate"), _("NPL rate"))]
+
+    def rows():
+        yield header
+        for line in lines:
+            yield [line.officer, line.unit, line.vintage, line.applications, line.decided, line.approved,
+                   _pct(line.approval_rate), line.disbursed_loans, q2(line.disbursed_amount), q2(line.balance),
+                   _pct(line.overdue_rate), _pct(line.npl_rate)]
+
+    return list(rows())
+
+
+def officer_accountability(request):
+    """``/reports/officers/[?unit=…&product=…&region=…&industry=…&officer=…][&format=csv|xlsx]``."""
+    user = request.user
+    _require(user, P.MANAGER, P.GENERAL, P.MARKETING)
+    dimensions, f, problem = dimension_filters(request, user)
+    if problem:
+        return _bad_request(problem)
+    if user.has_any_post(P.MANAGER, P.GENERAL):
+        loans = loans_visible_to(user)
+    else:  # a marketing officer: what they originated, wherever it is now
+        loans = accountability.originated_by(Loan.objects.all(), user)
+    where = reports.dimension_filter(f)
+    lines = accountability.officer_lines(loans if where is None else loans.filter(where))
+    fmt = request.GET.get("format", "")
+    if fmt == "csv":
+        return export.csv_response("officers.csv", _officer_rows(lines))
+    if fmt == "xlsx":
+        return export.xlsx_response("officers.xlsx", str(_("Officer accountability")), _officer_rows(lines))
+    return render(request, "reports/officers.html", {"lines": lines, "dimensions": dimensions,
+                                                     "cut": cut_text(dimensions)})
