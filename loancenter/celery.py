@@ -15,4 +15,7 @@ app.conf.beat_schedule = {
     "nightly-batch": {"task": "postloan.tasks.nightly_batch", "schedule": crontab(hour=1, minute=30)},
     # Failed-login counters that count nothing any more (loancenter.auth); they only take space.
     "clear-login-counters": {"task": "loancenter.tasks.clear_login_counters", "schedule": crontab(minute=7)},
+    # Each unit's weekly report of the week before (issue 16): Monday 06:00, after the night's batch.
+    "weekly-reports": {"task": "postloan.tasks.weekly_reports",
+                       "schedule": crontab(day_of_week="mon", hour=6, minute=0)},
 }

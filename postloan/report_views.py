@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -24,12 +24,13 @@ from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.lib.money import q2
 from loancenter.lib.pdf import render_pdf
-from loancenter.models import User
+from loancenter.models import Unit, User
 from loancenter.pdf_views import _user
 from loancenter.rules import require_post
 from postloan import accountability, reports, warnings
 from postloan.batch_services import batch_start
-from postloan.models import GRADE_CHOICES, TIER_CHOICES, TIERS, WarningLevel
+from postloan.models import GRADE_CHOICES, TIER_CHOICES, TIERS, WarningLevel, WeeklyReport
+from postloan.weekly import week_of, weekly_report_generate
 
 REPORT_POSTS = (P.MANAGER, P.GENERAL, P.ARCHIVIST)
 
@@ -332,3 +333,50 @@ def officer_accountability(request):
         return export.xlsx_response("officers.xlsx", str(_("Officer accountability")), _officer_rows(lines))
     return render(request, "reports/officers.html", {"lines": lines, "dimensions": dimensions,
                                                      "cut": cut_text(dimensions)})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Weekly reports per unit (issue 16): listed, downloaded, regenerated on demand (manager, general).
+
+
+def weekly_report_list(request):
+    user = request.user
+    _require(user, P.MANAGER, P.GENERAL)
+    items = WeeklyReport.objects.select_related("unit").defer("pdf", "xlsx")
+    if not user.in_center:
+        items = items.filter(unit_id=user.unit_id)
+    if request.method == "POST":
+        try:
+            week = params.parse_date(request.POST.get("week") or None, latest=today())
+        except ValueError as error:
+            messages.error(request, str(error))
+            return redirect("weekly-reports")
+        units = Unit.objects.all() if user.in_center else Unit.objects.filter(pk=user.unit_id)
+        monday = week_of(week) if week else week_of(today()) - timedelta(days=7)
+        for unit in units:
+            weekly_report_generate(unit=unit, week_start=monday)
+        messages.success(request, _("The weekly reports of %(day)s were generated.") % {"day": monday.isoformat()})
+        return redirect("weekly-reports")
+    return render(request, "reports/weekly.html", {"reports": list(items[:200])})
+
+
+def weekly_report_file(request, pk: int, fmt: str):
+    user = _user(request)
+    if user is None:
+        if request.headers.get("Authorization"):
+            return HttpResponse(status=401)
+        return redirect_to_login(request.get_full_path())
+    _require(user, P.MANAGER, P.GENERAL)
+    items = WeeklyReport.objects.all() if user.in_center else WeeklyReport.objects.filter(unit_id=user.unit_id)
+    report = get_object_or_404(items, pk=pk)
+    name = f"weekly-{report.unit_id}-{report.week_start:%Y-%m-%d}"
+    if fmt == "pdf":
+        response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+        return response
+    response = HttpResponse(bytes(report.xlsx), content_type=export.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+weekly_report_file.login_exempt = True  # authenticated above: session or token
