@@ -299,6 +299,10 @@ class Loan(FSMModelMixin, models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="loans", verbose_name=_("product"))
     marketing_officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="marketed_loans",
                                           verbose_name=_("marketing officer"))
+    # Who entered the application (issue 16, officer accountability): the first marketing officer, kept when a
+    # hand-over gives the loan to another.
+    originator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("originated by"))
     # SPEC §13, §16.26: the marketing officer's unit, fixed at creation; it moves only by a hand-over.
     unit = models.ForeignKey("loancenter.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"),
                              db_default=CENTER_CODE, blank=True)
@@ -416,6 +420,8 @@ class Loan(FSMModelMixin, models.Model):
     def save(self, *args, **kwargs):
         if not isinstance(self.unit_id, str):
             self.unit_id = _officer_unit(self.marketing_officer_id)
+        if self.originator_id is None and self.pk is None:
+            self.originator_id = self.marketing_officer_id
         super().save(*args, **kwargs)
         update_fields = kwargs.get("update_fields")
         if self.status != Status.ACTIVE or (update_fields is not None and not self.GRADING_INPUTS & set(update_fields)):

@@ -17,4 +17,7 @@ app.conf.beat_schedule = {
     # Reminders (SPEC §12): every 5 minutes from 08:00 to 21:55; the sender itself refuses 22:00–08:00.
     "send-notices": {"task": "postloan.tasks.send_notices", "schedule": crontab(minute="*/5", hour="8-21")},
     "clear-login-counters": {"task": "loancenter.tasks.clear_login_counters", "schedule": crontab(minute=7)},
+    # Each unit's weekly report of the week before (issue 16): Monday 06:00, after the night's batch.
+    "weekly-reports": {"task": "postloan.tasks.weekly_reports",
+                       "schedule": crontab(day_of_week="mon", hour=6, minute=0)},
 }

@@ -12,11 +12,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from applications.models import Product, Status
+from applications.models import Loan, Product, Status
 from applications.selectors import loans_visible_to
 from loancenter import posts as P
 from loancenter.auth import request_user
@@ -25,11 +25,12 @@ from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.lib.money import q2
 from loancenter.lib.pdf import render_pdf
-from loancenter.models import User
+from loancenter.models import Unit, User
 from loancenter.rules import require_post
-from postloan import reports, warnings
-from postloan.models import GRADE_CHOICES, TIER_CHOICES, TIERS, WarningLevel
+from postloan import accountability, reports, warnings
+from postloan.models import GRADE_CHOICES, TIER_CHOICES, TIERS, WarningLevel, WeeklyReport
 from postloan.tasks import batch_start
+from postloan.weekly import week_of, weekly_report_generate
 
 REPORT_POSTS = (P.MANAGER, P.GENERAL, P.ARCHIVIST)
 
@@ -291,3 +292,91 @@ def warning_levels(request):
         "form": form, "figures": [(code, label, current.get(code)) for code, label in warnings.FIGURES.items()],
         "history": warnings.history(),
     })
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Officer accountability (issue 16 part 4): the manager sees every officer in their scope; an officer their own.
+
+
+def _officer_rows(lines):
+    header = [str(h) for h in (_("Marketing officer"), _("Unit"), _("Vintage"), _("Applications"), _("Decided"),
+                               _("Approved"), _("Approval rate"), _("Loans disbursed"), _("Amount disbursed"),
+                               _("Outstanding principal"), _("Overdue rate"), _("NPL rate"))]
+
+    def rows():
+        yield header
+        for line in lines:
+            yield [line.officer, line.unit, line.vintage, line.applications, line.decided, line.approved,
+                   _pct(line.approval_rate), line.disbursed_loans, q2(line.disbursed_amount), q2(line.balance),
+                   _pct(line.overdue_rate), _pct(line.npl_rate)]
+
+    return list(rows())
+
+
+def officer_accountability(request):
+    """``/reports/officers/[?unit=…&product=…&region=…&industry=…&officer=…][&format=csv|xlsx]``."""
+    user = request.user
+    _require(user, P.MANAGER, P.GENERAL, P.MARKETING)
+    dimensions, f, problem = dimension_filters(request, user)
+    if problem:
+        return _bad_request(problem)
+    if user.has_any_post(P.MANAGER, P.GENERAL):
+        loans = loans_visible_to(user)
+    else:  # a marketing officer: what they originated, wherever it is now
+        loans = accountability.originated_by(Loan.objects.all(), user)
+    where = reports.dimension_filter(f)
+    lines = accountability.officer_lines(loans if where is None else loans.filter(where))
+    fmt = request.GET.get("format", "")
+    if fmt == "csv":
+        return export.csv_response("officers.csv", _officer_rows(lines))
+    if fmt == "xlsx":
+        return export.xlsx_response("officers.xlsx", str(_("Officer accountability")), _officer_rows(lines))
+    return render(request, "reports/officers.html", {"lines": lines, "dimensions": dimensions,
+                                                     "cut": cut_text(dimensions)})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Weekly reports per unit (issue 16): listed, downloaded, regenerated on demand (manager, general).
+
+
+def weekly_report_list(request):
+    user = request.user
+    _require(user, P.MANAGER, P.GENERAL)
+    items = WeeklyReport.objects.select_related("unit").defer("pdf", "xlsx")
+    if not user.in_center:
+        items = items.filter(unit_id=user.unit_id)
+    if request.method == "POST":
+        try:
+            week = params.parse_date(request.POST.get("week") or None, latest=today())
+        except ValueError as error:
+            messages.error(request, str(error))
+            return redirect("weekly-reports")
+        units = Unit.objects.all() if user.in_center else Unit.objects.filter(pk=user.unit_id)
+        monday = week_of(week) if week else week_of(today()) - timedelta(days=7)
+        for unit in units:
+            weekly_report_generate(unit=unit, week_start=monday)
+        messages.success(request, _("The weekly reports of %(day)s were generated.") % {"day": monday.isoformat()})
+        return redirect("weekly-reports")
+    return render(request, "reports/weekly.html", {"reports": list(items[:200])})
+
+
+def weekly_report_file(request, pk: int, fmt: str):
+    user = request_user(request)
+    if user is None:
+        if request.headers.get("Authorization"):
+            return HttpResponse(status=401)
+        return redirect_to_login(request.get_full_path())
+    _require(user, P.MANAGER, P.GENERAL)
+    items = WeeklyReport.objects.all() if user.in_center else WeeklyReport.objects.filter(unit_id=user.unit_id)
+    report = get_object_or_404(items, pk=pk)
+    name = f"weekly-{report.unit_id}-{report.week_start:%Y-%m-%d}"
+    if fmt == "pdf":
+        response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+        return response
+    response = HttpResponse(bytes(report.xlsx), content_type=export.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+weekly_report_file.login_exempt = True  # authenticated above: session or token

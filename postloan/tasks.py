@@ -104,3 +104,11 @@ def send_notices() -> dict:
     from postloan import notices
 
     return notices.send_due()
+
+
+@shared_task
+def weekly_reports(week_start: str | None = None) -> None:
+    """Celery beat, Mondays: every unit's report of the week before (issue 16)."""
+    from postloan.weekly import weekly_reports_generate
+
+    weekly_reports_generate(week_start=date.fromisoformat(week_start) if week_start else None)

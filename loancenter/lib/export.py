@@ -113,6 +113,11 @@ def csv_response(filename: str, rows: Iterable[Sequence]) -> HttpResponse | Stre
 
 def xlsx_response(filename: str, sheet_name: str, rows: Iterable[Sequence]) -> HttpResponse:
     """``rows`` (the header first) as one .xlsx sheet, cut at Excel's row limit."""
+    return _attachment(HttpResponse(xlsx_bytes(sheet_name, rows), content_type=XLSX_CONTENT_TYPE), filename)
+
+
+def xlsx_bytes(sheet_name: str, rows: Iterable[Sequence]) -> bytes:
+    """The .xlsx file of ``xlsx_response``, for a file that is stored rather than sent."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
@@ -123,6 +128,6 @@ def xlsx_response(filename: str, sheet_name: str, rows: Iterable[Sequence]) -> H
         sheet.append([xlsx_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     book.save(buffer)
-    return _attachment(HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE), filename)
+    return buffer.getvalue()
 
 
