@@ -19,7 +19,7 @@ UNIT_POSTS = (P.MANAGER, P.GENERAL)
 
 
 def _audit(*, actor, action: str, obj, payload: dict) -> None:
-    from applications.workflow import audit  # the one audit helper (as loancenter.services does)
+    from loancenter.services import _audit as audit  # the staff services' way to the one audit helper
 
     audit(actor=actor, action=action, obj=obj, payload=payload)
 
