@@ -159,11 +159,13 @@ def test_a_sub_center_managers_drill_down_export_holds_their_units_loans_only(cl
 # --- moving a person: a staff request, four eyes ----------------------------------------------------------------
 
 
-def test_a_move_to_another_unit_is_a_staff_request_approved_by_another_manager(staff, east):
+def test_a_move_to_another_unit_is_a_staff_request_approved_by_another_manager(client, staff, east):
     filed = api(staff.gen).post("/api/staff-requests/", {"user": "mkt2", "unit": "EAST", "reason": "调往东区"},
                                 format="json")
     assert filed.status_code == 201, filed.content
     assert filed.json()["unit"] == "EAST"
+    client.force_login(staff.boss)
+    assert "move to unit EAST" in client.get("/staff-requests/").content.decode()
     staff.mkt2.refresh_from_db()
     assert staff.mkt2.unit_id == CENTER_CODE  # nothing changes until it is approved
     approved = api(staff.boss).post(f"/api/staff-requests/{filed.json()['id']}/approve/", {}, format="json")
