@@ -280,3 +280,29 @@ def test_the_sheet_names_both_parties_and_has_their_signature_lines(client, staf
 def test_a_marketing_officer_gets_the_403_page_for_hand_overs(client, staff):
     client.force_login(staff.mkt)
     assert client.get("/handovers/").status_code == 403
+
+
+def test_the_giver_s_open_checks_and_signals_move_with_the_loans(staff, book):
+    """SPEC §13: post-loan checks are on the hand-over's list (SPEC §12: their owner is the officer)."""
+    from postloan.models import PostLoanCheck, Signal
+
+    active = book["active"]
+    check = PostLoanCheck.objects.filter(loan=active, owner=staff.mkt, status=PostLoanCheck.OPEN).first()
+    if check is None:
+        check = PostLoanCheck.objects.create(loan=active, kind=PostLoanCheck.ROUTINE, due_on=today() + timedelta(days=9),
+                                             created_on=today(), owner_post="marketing", owner=staff.mkt)
+    signal = Signal.objects.create(loan=active, code="job_loss", level="orange", source=Signal.MANUAL,
+                                   raised_on=today(), raised_by=staff.mkt, owner_post="marketing", owner=staff.mkt,
+                                   deadline=today() + timedelta(days=15))
+    filed = api(staff.gen).post("/api/handovers/", {"from_user": "mkt", "to_user": "mkt2", "reason": "调岗"},
+                                format="json").json()
+    assert check.pk in _ids(filed["items"], "post_loan_checks")
+    assert _ids(filed["items"], "warning_signals") == [signal.pk]
+    # While the officer holds them, the account stays open.
+    with pytest.raises(DomainError):
+        staff_change(actor=staff.gen, user=staff.mkt, is_active=False)
+    approved = api(staff.boss).post(f"/api/handovers/{filed['id']}/approve/", {}, format="json")
+    assert approved.status_code == 200, approved.content
+    assert PostLoanCheck.objects.get(pk=check.pk).owner == staff.mkt2
+    assert Signal.objects.get(pk=signal.pk).owner == staff.mkt2
+    assert AuditEntry.objects.filter(action="handover", loan=active, payload__role="post_loan_checks").exists()
