@@ -28,9 +28,10 @@ from applications.selectors import (
 )
 from loancenter import posts as P
 from loancenter.lib.dates import today
-from loancenter.lib.errors import DomainError
+from loancenter.lib.errors import DomainError, InvalidState
 from loancenter.lib.versioning import StaleEdit
 from loancenter.models import PiiView
+from loancenter.refusals import record_refusal
 from loancenter.rules import require_post
 
 PAGE_SIZE = 50
@@ -237,8 +238,9 @@ def loan_create(request):
 def loan_edit(request, pk: int):
     loan = access_loan(request.user, pk)
     if loan.status != Status.DRAFT:
-        messages.error(request, _("Only a draft application can be edited."))
+        error = InvalidState(_("Only a draft application can be edited."))
+        if request.method == "POST":  # a form opened while it was a draft, posted after submit: a refusal (SPEC §10)
+            record_refusal(actor=request.user, action=services.loan_update_draft.action, loan_id=loan.pk, error=error)
+        messages.error(request, error.message)
         return redirect("loan-detail", loan.pk)
     return _application_page(request, loan=loan)
-
-

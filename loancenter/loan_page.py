@@ -6,19 +6,12 @@ sits above the apps, beside the registry whose transitions its buttons offer.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.shortcuts import render
 
 from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
 from applications.models import Status
-from applications.selectors import (
-    access_loan,
-    loan_audit_entries,
-    loan_collaterals,
-    loan_documents,
-    loan_guarantors,
-    loan_investigations,
-)
+from applications.selectors import access_loan
 from applications.workflow import STEPS, available_transitions
 from disbursement.selectors import after_approval
 from loancenter import posts as P
@@ -63,18 +56,17 @@ def _payload_summary(payload) -> str:
 
 def loan_detail(request, pk: int):
     loan = access_loan(request.user, pk)
-    received = {d.code: d for d in loan_documents(loan)}
+    received = {d.code: d for d in loan.documents.all()}
     required = list(loan.product.required_documents)
     documents = [
         {"code": code, "label": DOCUMENTS.get(code, code), "required": code in required, "received": received.get(code)}
         for code in dict.fromkeys([*required, *received])
     ]
-    investigations = loan_investigations(loan)
-    if investigations:
-        prefetch_related_objects(investigations, Prefetch("investigators", queryset=User.objects.order_by("username")))
+    investigations = list(loan.investigations.select_related("assignee", "cosigner").prefetch_related(
+        Prefetch("investigators", queryset=User.objects.order_by("username"))))
     actions = [STEPS[name] for name in available_transitions(loan, request.user)]
     status_labels = dict(Status.choices)
-    audit_entries = loan_audit_entries(loan)
+    audit_entries = list(loan.audit_entries.select_related("actor"))
     for entry in audit_entries:
         entry.label = STEPS[entry.action].label if entry.action in STEPS else entry.action
         entry.from_label = status_labels.get(entry.from_status, entry.from_status)
@@ -87,7 +79,7 @@ def loan_detail(request, pk: int):
     return render(request, "applications/loan_detail.html", {
         "loan": loan, "documents": documents,
         "missing": [d for d in documents if d["required"] and not d["received"]],
-        "guarantors": loan_guarantors(loan), "collaterals": loan_collaterals(loan),
+        "guarantors": loan.guarantors.select_related("customer"), "collaterals": loan.collaterals.all(),
         "investigations": investigations, "actions": actions, "audit_entries": audit_entries,
         "can_notify": can_notify, "today": today(), "purpose_label": PURPOSES.get(loan.purpose, loan.purpose),
         "method_labels": REPAYMENT_METHOD_LABELS, "relationships": RELATIONSHIPS,

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
-from django.db import connection, models, router, transaction
+from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,20 +17,6 @@ from loancenter import audit as audit_chain
 from loancenter.lib.idcard import validate_id_number
 from loancenter.lib.identifiers import ID_NUMBER, IdentifierField
 from loancenter.lib.money import MoneyField
-from loancenter.lib.sql import fetch_all
-
-
-def _post_names(user_id: int) -> list[str]:
-    """The names of the user's groups (their posts), asked on every request: one plain statement.
-
-    ``user.groups.values_list("name")`` cost 0.57 ms of CPU, nearly all of it building the SQL; this costs 0.1 ms.
-    """
-    rows = fetch_all(
-        connection,
-        "SELECT g.name FROM auth_group g JOIN loancenter_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = %s",
-        [user_id],
-    )
-    return [name for (name,) in rows]
 
 
 class User(AbstractUser):
@@ -71,7 +57,7 @@ class User(AbstractUser):
     def posts(self) -> frozenset[str]:
         cached = getattr(self, "_posts_cache", None)
         if cached is None:
-            cached = frozenset(_post_names(self.pk)) if self.pk else frozenset()
+            cached = frozenset(self.groups.values_list("name", flat=True)) if self.pk else frozenset()
             self._posts_cache = cached
         return cached
 

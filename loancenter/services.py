@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from loancenter import posts as P
 from loancenter.audit_trail import audit
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
+from loancenter.lib.identifiers import normalise_id_number
 from loancenter.models import StaffRequest, User
 from loancenter.posts import ALL_POSTS, INVESTIGATOR
 from loancenter.refusals import recorded, recording
@@ -34,7 +35,7 @@ from loancenter.rules import (
     plan_staff_change,
     require_post,
 )
-from loancenter.signals import leaving_post
+from loancenter.signals import id_number_changing, leaving_post
 
 # Who files a staff request (SPEC §1: general maintains staff; the manager too) and who decides it (rule 30).
 FILER_POSTS = (P.GENERAL, P.MANAGER)
@@ -90,6 +91,7 @@ def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = No
     return user
 
 
+@recorded("create_staff")
 @transaction.atomic
 def staff_create(*, username: str, posts: Iterable[str], password: str | None = None,
                  approval_limit: Decimal | None = None, id_number: str = "", full_name: str = "",
@@ -136,6 +138,42 @@ def staff_open_account(*, actor, user: User, via: str = "admin") -> User:
             "is_active": True, "usable_password": user.has_usable_password(), "via": via,
         })
     return user
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A staff member's ID number: the fact the staff-loan check of SPEC §4 reads
+
+@recorded("staff_change")
+def staff_set_id_number(*, actor, user: User, id_number: str, via: str = "admin") -> User:
+    """Change a staff member's ID number (SPEC §4: staff loans are matched by it), audited old → new.
+
+    Nobody changes their own; and a number that matches the borrower or a guarantor of a loan not yet closed is not
+    changed by anyone, since that would lift the staff-loan check on that loan (setting an empty number is allowed).
+    """
+    new = normalise_id_number(id_number or "")
+    with transaction.atomic():
+        user = _lock(user)
+        old = user.id_number or ""
+        if new == old:
+            return user
+        require_post(actor, *FILER_POSTS)
+        check_maker_checker(user, actor, what=_("would change your own ID number (the staff-loan check reads it)"))
+        if old:
+            # The loan app refuses (Conflict staff_party) when the old number is a party's of a loan not yet closed.
+            id_number_changing.send(sender=User, user=user, old=old, new=new)
+        user.id_number = new
+        user.full_clean(exclude=["password"])
+        user.save(update_fields=["id_number"])
+        _audit(actor=actor, action="staff_id_number", obj=user, payload={"old": old, "new": new, "via": via})
+    return user
+
+
+def staff_password_changed(*, actor, user: User, via: str = "admin") -> None:
+    """A password set for a staff member (by them or by someone else, e.g. in the admin) is in the audit trail: who set
+    whose, and whether the account can still log in with a password. Never the password or its hash."""
+    _audit(actor=actor, action="staff_password", obj=user, payload={
+        "user": user.username, "by": getattr(actor, "username", None) or "operator",
+        "usable_password": user.has_usable_password(), "via": via})
 
 
 # ---------------------------------------------------------------------------------------------------------------

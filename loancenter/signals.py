@@ -14,6 +14,9 @@ from loancenter.rules import check_post_combination
 # open work is handed over first). The work belongs to apps above the kernel; their receivers hand it over to
 # ``handover_to`` or refuse with a DomainError (nothing changes then). ``applications`` hands over investigations.
 leaving_post = Signal()
+# Sent (user, old, new) before a staff member's ID number changes from a non-empty ``old`` (SPEC §4: staff loans are
+# matched by it). ``applications`` refuses (Conflict ``staff_party``) when ``old`` is a party's of a live loan.
+id_number_changing = Signal()
 
 
 @receiver(m2m_changed, sender=User.groups.through)
