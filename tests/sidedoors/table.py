@@ -52,6 +52,8 @@ RULES = {
     "export": "Exports neutralise formulas (§10)",
     "refusal": "Every refusal recorded with its loan (§10)",
     "audit": "The keyed audit chain and the app's database role (§10)",
+    "13-open-work": "Open work is handed over before an account closes, a post goes or a person moves unit (§13, §16.27)",
+    "13-last-clerk": "A disbursing sub-center keeps a mortgage clerk (§13)",
     "monitoring": "Post-loan monitoring (§12, §16.17–24: one fund-use check per loan, credit queries need an authorisation)",
 }
 
