@@ -13,9 +13,11 @@ from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from applications import rules
 from applications.catalog import CATEGORIES, COLLATERAL_KINDS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
-from loancenter.lib.dates import age_on, today
+from loancenter import posts as P
+from loancenter.lib.dates import age_on, book_date, days_past_due, today
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
 from loancenter.lib.identifiers import CERTIFICATE_NO, ID_NUMBER, PHONE, IdentifierField, normalise_id_number
+from loancenter.rules import held_by
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
@@ -210,6 +212,49 @@ BEFORE_ACTIVE = [
 ]
 
 
+def _step(label, service: str, *, input: str = "EmptyInput", sod_role: str | tuple[str, ...] | None = None,
+          owner_only: bool = False, danger: bool = False, assigned=None, queue=False, forward: bool = False,
+          refusal=None) -> dict:
+    """The ``custom`` of a loan transition (django-fsm), read by applications.workflow:
+
+    - ``label``: the button's and the audit trail's name; ``danger``: a red button;
+    - ``service``: the dotted path of the service that performs it; ``input``: the name of its input serializer in
+      loancenter.transitions (the transition registry reads both);
+    - ``sod_role``: the separation-of-duty role(s) the actor takes on the loan (applications.rules.CONFLICTS);
+    - ``owner_only``: only the loan's own marketing officer (or a manager, where the posts name one);
+    - ``assigned``: ``(loan, user)`` refuses (403 ``not_assigned``) a holder of the post the step is not given to;
+    - ``queue``: loans in the source state wait in the posts' work queue — ``True``, or ``(user) -> Q`` for the
+      loans among them that wait for this user (owner-only steps: the user's own loans);
+    - ``forward``: a step of the happy path (the tests walk it);
+    - ``refusal``: ``(loan) -> message`` when the state allows it but its ``conditions`` do not.
+    """
+    return {"label": label, "service": service, "input": input, "sod_role": sod_role, "owner_only": owner_only,
+            "danger": danger, "assigned": assigned, "queue": queue, "forward": forward, "refusal": refusal}
+
+
+# Work-queue conditions of transitions (``custom["queue"]``): which loans in the state wait for ``user``.
+def _own_open_rounds(user) -> Q:
+    """The investigator's own rounds, unless the report waits for the second investigator (rule 26)."""
+    mine = Investigation.objects.filter(assignee=user, reported_at__isnull=True, completed_at__isnull=True)
+    return Q(pk__in=mine.values("loan_id"))
+
+
+def _reports_to_cosign(user) -> Q:
+    """Reports waiting for this investigator's co-signature (rule 26)."""
+    waiting = Investigation.objects.filter(cosigner=user, reported_at__isnull=False, completed_at__isnull=True)
+    return Q(pk__in=waiting.values("loan_id"))
+
+
+def _secured(user) -> Q:
+    """Secured loans only."""
+    return Q(product__secured=True)
+
+
+def _unsecured(user) -> Q:
+    """Unsecured loans only."""
+    return Q(product__secured=False)
+
+
 class Loan(FSMModelMixin, models.Model):
     application_no = models.CharField(_("application number"), max_length=20, unique=True, null=True, blank=True)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="loans", verbose_name=_("customer"))
@@ -350,13 +395,9 @@ class Loan(FSMModelMixin, models.Model):
         """Days past due as of the book date (the latest finished nightly run)."""
         if self.oldest_unpaid_due is None or self.status not in (Status.ACTIVE, Status.WRITTEN_OFF):
             return 0
-        from postloan.book import book_date
-
         return self.days_past_due_on(book_date())
 
     def days_past_due_on(self, day) -> int:
-        from postloan.book import days_past_due
-
         return days_past_due(self.oldest_unpaid_due, day)
 
     @property
@@ -379,14 +420,6 @@ class Loan(FSMModelMixin, models.Model):
         self.status_changed_at = timezone.now()
         self.stage_reached = max(self.stage_reached, STAGE[self.status])
 
-    @transition(field=status, source=Status.DRAFT, target=Status.SUBMITTED)
-    def submit(self):
-        pass
-
-    @transition(field=status, source=Status.SUBMITTED, target=Status.INVESTIGATING)
-    def start_investigation(self):
-        pass
-
     @cached_property
     def current_investigation(self) -> Investigation | None:
         """The latest investigation round (a loan returned to marketing and submitted again gets a new one).
@@ -399,71 +432,141 @@ class Loan(FSMModelMixin, models.Model):
         super().refresh_from_db(*args, **kwargs)
         self.__dict__.pop("current_investigation", None)  # forgotten with the row, as Django forgets related objects
 
+    # The lifecycle (SPEC §2), declared once: each transition says who may perform it (``permission``: the posts),
+    # from where (``source``, ``conditions``) and, in ``custom`` (``_step``), its label, the separation-of-duty role
+    # its actor takes, its service and input, and whether loans in its source state wait in the posts' work queue.
+    # The registry, the work queues, the buttons, ``available_transitions``, the README diagram and the tests' paths
+    # are read from here (applications.workflow); ``run_transition`` runs them.
+    @transition(field=status, source=Status.DRAFT, target=Status.SUBMITTED, permission=held_by(P.MARKETING),
+                custom=_step(_("Submit"), "applications.services.loan_submit", sod_role=rules.MARKETING,
+                             owner_only=True, queue=True, forward=True))
+    def submit(self):
+        pass
+
+    @transition(field=status, source=Status.SUBMITTED, target=Status.INVESTIGATING, permission=held_by(P.INVESTIGATOR),
+                custom=_step(_("Start investigation"), "applications.services.loan_start_investigation",
+                             sod_role=rules.INVESTIGATOR, queue=True, forward=True))
+    def start_investigation(self):
+        pass
+
     # Rule 26: on a two-person product the first investigator's report waits, the loan still investigating, for the
     # second investigator's co-signature; agreeing sends it to review, disagreeing returns it to the first.
     @transition(field=status, source=Status.INVESTIGATING,
                 target=RETURN_VALUE(Status.UNDER_REVIEW, Status.INVESTIGATING),
-                conditions=[rules.report_not_filed],
-                custom={"refusal": rules.report_filed_refusal})
+                conditions=[rules.report_not_filed], permission=held_by(P.INVESTIGATOR),
+                custom=_step(_("Complete investigation"), "applications.services.loan_complete_investigation",
+                             input="CompleteInvestigationInput", sod_role=rules.INVESTIGATOR,
+                             assigned=rules.check_investigation_assignee, queue=_own_open_rounds, forward=True,
+                             refusal=rules.report_filed_refusal))
     def complete_investigation(self):
         return Status.INVESTIGATING if self.product.dual_investigation else Status.UNDER_REVIEW
 
     @transition(field=status, source=Status.INVESTIGATING,
                 target=RETURN_VALUE(Status.UNDER_REVIEW, Status.INVESTIGATING),
-                conditions=[rules.report_awaits_cosignature],
-                custom={"refusal": rules.no_report_to_cosign_refusal})
+                conditions=[rules.report_awaits_cosignature], permission=held_by(P.INVESTIGATOR),
+                custom=_step(_("Co-sign investigation"), "applications.services.loan_cosign_investigation",
+                             input="CosignInvestigationInput", sod_role=rules.INVESTIGATOR,
+                             assigned=rules.check_cosigner, queue=_reports_to_cosign,
+                             refusal=rules.no_report_to_cosign_refusal))
     def cosign_investigation(self, *, agree: bool):
         return Status.UNDER_REVIEW if agree else Status.INVESTIGATING
 
-    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.PENDING_APPROVAL)
+    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.PENDING_APPROVAL, permission=held_by(P.REVIEWER),
+                custom=_step(_("Pass review"), "review.services.loan_pass_review", input="PassReviewInput",
+                             sod_role=rules.REVIEWER, queue=True, forward=True))
     def pass_review(self):
         pass
 
-    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.DRAFT)
+    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.DRAFT, permission=held_by(P.REVIEWER),
+                custom=_step(_("Return to marketing"), "review.services.loan_return_to_marketing", input="ReasonInput",
+                             sod_role=rules.REVIEWER, danger=True, queue=True))
     def return_to_marketing(self):
         pass
 
-    @transition(field=status, source=[Status.PENDING_APPROVAL, Status.PENDING_BRANCH_APPROVAL], target=Status.APPROVED)
+    # Escalated loans are decided by the branch (SPEC §2); a decision at branch level also makes its maker the
+    # branch-level decision maker, whom rules.CONFLICTS keeps apart from the approver who escalated (SPEC §10).
+    @transition(field=status, source=Status.PENDING_APPROVAL, target=Status.APPROVED, permission=held_by(P.APPROVER),
+                custom=_step(_("Approve"), "review.services.loan_approve", input="ApproveInput",
+                             sod_role=rules.APPROVER, queue=True, forward=True))
+    @transition(field=status, source=Status.PENDING_BRANCH_APPROVAL, target=Status.APPROVED,
+                permission=held_by(P.BRANCH_APPROVER),
+                custom=_step(_("Approve"), "review.services.loan_approve", input="ApproveInput",
+                             sod_role=(rules.APPROVER, rules.BRANCH_APPROVER), queue=True))
     def approve(self):
         pass
 
-    @transition(field=status, source=[Status.PENDING_APPROVAL, Status.PENDING_BRANCH_APPROVAL], target=Status.REJECTED)
+    @transition(field=status, source=Status.PENDING_APPROVAL, target=Status.REJECTED, permission=held_by(P.APPROVER),
+                custom=_step(_("Reject"), "review.services.loan_reject", input="ReasonInput",
+                             sod_role=rules.APPROVER, danger=True, queue=True))
+    @transition(field=status, source=Status.PENDING_BRANCH_APPROVAL, target=Status.REJECTED,
+                permission=held_by(P.BRANCH_APPROVER),
+                custom=_step(_("Reject"), "review.services.loan_reject", input="ReasonInput",
+                             sod_role=(rules.APPROVER, rules.BRANCH_APPROVER), danger=True, queue=True))
     def reject(self):
         pass
 
-    @transition(field=status, source=Status.PENDING_APPROVAL, target=Status.UNDER_REVIEW)
+    @transition(field=status, source=Status.PENDING_APPROVAL, target=Status.UNDER_REVIEW, permission=held_by(P.APPROVER),
+                custom=_step(_("Return to review"), "review.services.loan_return_to_review", input="ReasonInput",
+                             sod_role=rules.APPROVER, danger=True, queue=True))
     def return_to_review(self):
         pass
 
-    @transition(field=status, source=Status.PENDING_APPROVAL, target=Status.PENDING_BRANCH_APPROVAL)
+    @transition(field=status, source=Status.PENDING_APPROVAL, target=Status.PENDING_BRANCH_APPROVAL,
+                permission=held_by(P.APPROVER),
+                custom=_step(_("Escalate to branch"), "review.services.loan_escalate", input="ReasonInput",
+                             sod_role=rules.APPROVER, queue=True))
     def escalate(self):
         pass
 
-    @transition(field=status, source=Status.APPROVED, target=Status.CONTRACT_SIGNED)
+    @transition(field=status, source=Status.APPROVED, target=Status.CONTRACT_SIGNED, permission=held_by(P.MARKETING),
+                custom=_step(_("Record contract signing"), "disbursement.services.loan_sign_contract",
+                             input="SignContractInput", sod_role=rules.MARKETING, owner_only=True, queue=True,
+                             forward=True))
     def sign_contract(self):
         pass
 
-    @transition(field=status, source=Status.CONTRACT_SIGNED, target=Status.COLLATERAL_REGISTERED)
+    @transition(field=status, source=Status.CONTRACT_SIGNED, target=Status.COLLATERAL_REGISTERED,
+                permission=held_by(P.MORTGAGE_CLERK),
+                custom=_step(_("Register collateral"), "disbursement.services.loan_register_collateral",
+                             input="RegisterCollateralInput", sod_role=rules.REGISTRAR, queue=_secured,
+                             forward=True))
     def register_collateral(self):
         pass
 
-    @transition(field=status, source=[Status.CONTRACT_SIGNED, Status.COLLATERAL_REGISTERED], target=Status.READY_TO_DISBURSE)
+    # An unsecured loan's receipt follows the contracts; a secured loan's waits for the registration (rule 14).
+    @transition(field=status, source=Status.CONTRACT_SIGNED, target=Status.READY_TO_DISBURSE,
+                permission=held_by(P.REVIEWER),
+                custom=_step(_("Prepare loan receipt"), "disbursement.services.loan_prepare_receipt",
+                             input="PrepareReceiptInput", sod_role=(rules.REVIEWER, rules.RECEIPT_PREPARER),
+                             queue=_unsecured, forward=True))
+    @transition(field=status, source=Status.COLLATERAL_REGISTERED, target=Status.READY_TO_DISBURSE,
+                permission=held_by(P.REVIEWER),
+                custom=_step(_("Prepare loan receipt"), "disbursement.services.loan_prepare_receipt",
+                             input="PrepareReceiptInput", sod_role=(rules.REVIEWER, rules.RECEIPT_PREPARER),
+                             queue=True, forward=True))
     def prepare_receipt(self):
         pass
 
-    @transition(field=status, source=Status.READY_TO_DISBURSE, target=Status.ACTIVE)
+    @transition(field=status, source=Status.READY_TO_DISBURSE, target=Status.ACTIVE, permission=held_by(P.DISBURSEMENT),
+                custom=_step(_("Disburse"), "disbursement.services.loan_disburse", input="DisburseInput",
+                             sod_role=rules.DISBURSER, queue=True, forward=True))
     def disburse(self):
         pass
 
-    @transition(field=status, source=Status.ACTIVE, target=Status.SETTLED)
+    @transition(field=status, source=Status.ACTIVE, target=Status.SETTLED, permission=held_by(P.GENERAL, P.DISBURSEMENT),
+                custom=_step(_("Settle"), "postloan.services.loan_settle"))
     def settle(self):
         pass
 
-    @transition(field=status, source=Status.ACTIVE, target=Status.WRITTEN_OFF)
+    # Needs a write-off approved by another person first (rule 21: postloan.models.WriteOff).
+    @transition(field=status, source=Status.ACTIVE, target=Status.WRITTEN_OFF, permission=held_by(P.GENERAL),
+                custom=_step(_("Write off"), "postloan.write_off.loan_write_off", input="ReasonInput", danger=True))
     def write_off(self):
         pass
 
-    @transition(field=status, source=BEFORE_ACTIVE, target=Status.WITHDRAWN)
+    @transition(field=status, source=BEFORE_ACTIVE, target=Status.WITHDRAWN, permission=held_by(P.MARKETING, P.MANAGER),
+                custom=_step(_("Withdraw"), "applications.services.loan_withdraw", input="ReasonInput",
+                             owner_only=True, danger=True))
     def withdraw(self):
         pass
 
@@ -500,7 +603,7 @@ class Collateral(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=list(COLLATERAL_KINDS.items()))
     description = models.CharField(_("description"), max_length=200)
     owner_name = models.CharField(_("owner"), max_length=50)
-    # Normalised (rule 25); one certificate backs one live loan (rule 28, ``applications.rules.check_certificates_free``).
+    # Normalised (rule 25); one certificate backs one live loan (rule 28, ``applications.certificates.check_certificates_free``).
     certificate_no = IdentifierField(_("ownership certificate number"), kind=CERTIFICATE_NO, max_length=50, blank=True)
     appraised_value = models.DecimalField(_("appraised value"), **MONEY, validators=POSITIVE_MONEY)
     appraised_on = models.DateField(_("appraised on"))

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import operator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
-from typing import NamedTuple
 
-from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import CharField, Count, Q, QuerySet, Sum, Value
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from applications.models import Collateral, Customer, Guarantor, Investigation, Loan, LoanDocument, Status
+from applications.models import Customer, Guarantor, Loan, Status
 from applications.rules import Appraisal, Person
+from applications.workflow import declared_transitions
 from loancenter import posts as P
 from loancenter.lib.errors import OutOfScope, RuleViolation
 from loancenter.lib.money import first_installment
-from loancenter.lib.sql import convert_rows, fetch_all
-from loancenter.models import AuditEntry
-from loancenter.prepared import PreparedRead
 from loancenter.refusals import record_refusal
 
 # The stage (applications.models.STAGE) from which a post sees a loan: "in or past their step".
@@ -64,27 +58,16 @@ def customers_visible_to(user) -> QuerySet[Customer]:
     return Customer.objects.filter(scope).distinct()
 
 
-def scope_key(user) -> tuple:
-    """Everything ``loan_scope`` and the work queue's rules read of ``user``: the key of a statement compiled for
-    the user's scope (a rule that reads anything else of the user must add it here)."""
-    return (user.pk, user.posts)
-
-
-_LOAN_IN_SCOPE = PreparedRead(
-    lambda user, pk: loans_visible_to(user).select_related("customer", "product", "marketing_officer").filter(pk=pk),
-    [Loan._meta.pk], key=scope_key,
-)
-
-
 def access_loan(user, pk, *, action: str = "view") -> Loan:
-    """The loan if ``user`` may see it; 404 otherwise (outside the scope a loan does not exist).
+    """The loan if ``user`` may see it, with its customer, product and marketing officer; 404 otherwise (outside the
+    scope a loan does not exist).
 
-    Asked by every page and endpoint of a loan; compiled once per process and scope (loancenter/prepared.py).
     A loan that exists outside the scope is a refusal like any other (SPEC §10): recorded with the loan and the
     ``action`` attempted, and answered 404 all the same.
     """
     try:
-        loan = _LOAN_IN_SCOPE.first(user, pk)
+        loan = (loans_visible_to(user).select_related("customer", "product", "marketing_officer")
+                .filter(pk=pk).first())
     except (ValueError, TypeError):
         raise Http404 from None
     if loan is None:
@@ -103,37 +86,6 @@ def _record_out_of_scope(user, pk, action: str) -> None:
                        error=OutOfScope(_("This loan is outside your data scope.")))
 
 
-class LoanRows:
-    """A loan's rows of ``queryset``'s model as ``loan.<related manager>`` lists them — each row's ``loan`` is the
-    loan given, as the related manager sets it — read by a statement compiled once (loancenter/prepared.py).
-    ``first``: only the first row or ``None``, as ``.first()`` gives it."""
-
-    def __init__(self, queryset: QuerySet, *, first: bool = False):
-        self.field = queryset.model._meta.get_field("loan")
-        self.first = first
-        if first and not queryset.ordered:
-            queryset = queryset.order_by("pk")
-        self.read = PreparedRead(
-            lambda _context, loan_id: queryset.filter(loan_id=loan_id)[: 1 if first else None], [self.field]
-        )
-
-    def __call__(self, loan: Loan):
-        rows = self.read(None, loan.pk)
-        for row in rows:
-            setattr(row, self.field.name, loan)
-        if self.first:
-            return rows[0] if rows else None
-        return rows
-
-
-# The rows the loan page shows beside the loan (applications.views.loan_detail): one statement each.
-loan_documents = LoanRows(LoanDocument.objects.all())
-loan_guarantors = LoanRows(Guarantor.objects.select_related("customer"))
-loan_collaterals = LoanRows(Collateral.objects.all())
-loan_investigations = LoanRows(Investigation.objects.select_related("assignee", "cosigner"))
-loan_audit_entries = LoanRows(AuditEntry.objects.select_related("actor"))
-
-
 def access_customer(user, pk) -> Customer:
     try:
         return customers_visible_to(user).get(pk=pk)
@@ -145,33 +97,31 @@ def can_see_full_pii(user) -> bool:
     return bool(user.posts & P.FULL_PII_POSTS)
 
 
-# Work queues: what waits for each post's action (oldest first).
+# Work queues: what waits for each post's action (oldest first), read from the transitions the loan declares
+# (applications.models.Loan, ``custom["queue"]``): a loan waits for a user in a state from which a transition
+# marked for the queue starts, that one of the user's posts may perform (in that state), and that meets the
+# transition's queue condition (owner-only steps: the user's own loans).
 def _queue_rules(user) -> list[tuple[tuple[str, ...], Q | None]]:
     """For each of ``user``'s posts, the states whose loans wait for its action and the condition a loan in them must
-    also meet (None: every loan in those states)."""
-    rules: list[tuple[tuple[str, ...], Q | None]] = []
-    if user.has_post(P.MARKETING):
-        # Indexed in page order by loan_officer_open_queue (migration 0008), whose condition is this filter.
-        rules.append(((Status.DRAFT, Status.APPROVED), Q(marketing_officer=user)))
-    if user.has_post(P.INVESTIGATOR):
-        # Their own rounds, unless the report waits for the second investigator; reports waiting for their
-        # co-signature (rule 26).
-        mine = Investigation.objects.filter(assignee=user, reported_at__isnull=True, completed_at__isnull=True)
-        to_cosign = Investigation.objects.filter(cosigner=user, reported_at__isnull=False, completed_at__isnull=True)
-        rules += [((Status.SUBMITTED,), None),
-                  ((Status.INVESTIGATING,), Q(pk__in=mine.values("loan_id")) | Q(pk__in=to_cosign.values("loan_id")))]
-    if user.has_post(P.REVIEWER):
-        rules += [((Status.UNDER_REVIEW, Status.COLLATERAL_REGISTERED), None),
-                  ((Status.CONTRACT_SIGNED,), Q(product__secured=False))]
-    if user.has_post(P.APPROVER):
-        rules.append(((Status.PENDING_APPROVAL,), None))
-    if user.has_post(P.BRANCH_APPROVER):
-        rules.append(((Status.PENDING_BRANCH_APPROVAL,), None))
-    if user.has_post(P.MORTGAGE_CLERK):
-        rules.append(((Status.CONTRACT_SIGNED,), Q(product__secured=True)))
-    if user.has_post(P.DISBURSEMENT):
-        rules.append(((Status.READY_TO_DISBURSE,), None))
+    also meet (None: every loan in those states); states with the same condition share one rule."""
+    grouped: list[tuple[Q | None, list[str]]] = []
+    for transition in declared_transitions():
+        queue = transition.custom.get("queue")
+        if not queue or not transition.has_perm(None, user):
+            continue
+        if transition.custom["owner_only"]:
+            # Indexed in page order by loan_officer_open_queue (migration 0008), whose condition is this filter.
+            condition = Q(marketing_officer=user)
+        else:
+            condition = queue(user) if callable(queue) else None
+        states = next((states for c, states in grouped if c == condition), None)
+        if states is None:
+            grouped.append((condition, states := []))
+        if transition.source not in states:
+            states.append(transition.source)
+    rules = [(tuple(sorted(states, key=list(Status).index)), condition) for condition, states in grouped]
     if user.has_post(P.MANAGER):
+        # Not a transition: the manager watches the decisions waiting (the dashboard's pipeline).
         rules.append(((Status.PENDING_APPROVAL, Status.PENDING_BRANCH_APPROVAL), None))
     return rules
 
@@ -220,82 +170,28 @@ def _queue_counts(user) -> QuerySet | None:
     return counts[0].union(*counts[1:], all=True) if len(counts) > 1 else counts[0]
 
 
-class _QueueStatements(NamedTuple):
-    counts: tuple[str, tuple] | None  # None: nothing can wait for this user
-    ids: tuple[str, tuple] | None  # in page order, without a LIMIT
-
-
-_QUEUE_STATEMENTS: dict[tuple, _QueueStatements] = {}
-
-
-def _queue_statements(user) -> _QueueStatements:
-    """The work queue's statements for ``user``, compiled through the ORM once per process and user.
-
-    Building and compiling them cost 4 ms of CPU a page, as much as PostgreSQL spent running them (bench/load.py).
-    The key holds everything the rules above read of the user: a rule that reads anything else must add it.
-    """
-    key = (connection.vendor, *scope_key(user))
-    statements = _QUEUE_STATEMENTS.get(key)
-    if statements is None:
-        if len(_QUEUE_STATEMENTS) > 1000:
-            _QUEUE_STATEMENTS.clear()
-        statements = _QUEUE_STATEMENTS[key] = _QueueStatements(
-            _compiled(_queue_counts(user)), _compiled(work_queue(user).values_list("pk", flat=True)),
-        )
-    return statements
-
-
-def _compiled(queryset: QuerySet | None) -> tuple[str, tuple] | None:
-    try:
-        return queryset.query.sql_with_params() if queryset is not None else None
-    except EmptyResultSet:  # the filter can match nothing (no post of the user has a queue)
-        return None
-
-
 def work_queue_counts(user) -> dict[str, int]:
     """How many loans wait in each state of ``user``'s work queue (``work_queue``); states with none are left out."""
-    statement = _queue_statements(user).counts
-    if statement is None:
-        return {}
-    sql, params = statement
-    rows = fetch_all(connection, sql, params, constants=range(len(params)))  # the user's scope: all constants
-    return {status: n for status, n in rows if n}
+    counts = _queue_counts(user)
+    return {} if counts is None else {status: n for status, n in counts if n}
 
 
 def work_queue_ids(user, offset: int, limit: int) -> list[int]:
     """The ids of ``limit`` loans of ``user``'s work queue from ``offset`` on, in the queue's order."""
-    statement = _queue_statements(user).ids
-    if statement is None or limit <= 0:
+    if limit <= 0:
         return []
-    sql, params = statement
-    rows = fetch_all(connection, f"{sql} LIMIT %s OFFSET %s", (*params, limit, offset), constants=range(len(params)))
-    return [pk for (pk,) in rows]
+    return list(work_queue(user).values_list("pk", flat=True)[offset:offset + limit])
 
 
-@functools.lru_cache(maxsize=256)
-def _values_statement(vendor: str, fields: tuple[str, ...], n: int) -> tuple[str, list]:
-    query = Loan.objects.filter(pk__in=range(1, n + 1)).order_by().values_list(*fields).query
-    compiler = query.get_compiler(DEFAULT_DB_ALIAS)
-    sql, params = compiler.as_sql()
-    assert list(params) == list(range(1, n + 1)), "the ids are the statement's only parameters"
-    return sql, [column for column, _sql, _alias in compiler.select]
+def work_queue_page(user, offset: int, limit: int) -> list[Loan]:
+    """``limit`` loans of ``user``'s work queue from ``offset`` on, with what the queue's table prints.
 
-
-def loan_values(ids: list[int], fields: tuple[str, ...]) -> list[list]:
-    """``Loan.objects.filter(pk__in=ids).values_list(*fields)`` in the order of ``ids`` (``fields`` begin with "pk").
-
-    For a page of ids read by a selector that applied the reader's scope. The statement is compiled once per number
-    of ids: building and compiling the three joins through the ORM cost 1.5 ms of CPU for the work queue's page.
+    The page's ids first, then their rows: sorting only (status_changed_at, id) keeps a long queue's page cheap,
+    where sorting the joined rows cost 100 ms for 20,000 drafts (bench/load.py).
     """
-    assert fields[0] == "pk"
-    if not ids:
-        return []
-    sql, columns = _values_statement(connection.vendor, fields, len(ids))
-    rows = [list(row) for row in fetch_all(connection, sql, list(ids))]
-    convert_rows(connection, columns, rows)  # what the ORM converts, as it would (SQLite's dates and decimals)
-    order = {pk: i for i, pk in enumerate(ids)}
-    rows.sort(key=lambda row: order[row[0]])
-    return rows
+    ids = work_queue_ids(user, offset, limit)
+    loans = Loan.objects.select_related("customer", "product", "marketing_officer").in_bulk(ids)
+    return [loans[pk] for pk in ids]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from applications import rules
 from applications.catalog import DOCUMENTS, PURPOSES
+from applications.certificates import check_certificates_free
 from applications.files.selectors import live_codes
 from applications.models import (
     Collateral,
@@ -378,7 +379,7 @@ _LOAN_SCALARS = ("amount", "term_months", "repayment_method", "purpose", "purpos
 def loan_create(*, actor, data: ApplicationInput) -> Loan:
     """A marketing officer enters an application; they become its marketing officer."""
     _check_application(data)
-    rules.check_certificates_free(data.collaterals)
+    check_certificates_free(data.collaterals)
     loan = Loan(customer=data.customer, product=data.product, marketing_officer=actor,
                 **{k: getattr(data, k) for k in _LOAN_SCALARS})
     _validated(loan, exclude=["customer", "product", "marketing_officer", "status", "application_no"])
@@ -408,7 +409,7 @@ def loan_update_draft(*, actor, loan_id: int, data: ApplicationInput, version: i
         raise InvalidState(_("Only a draft application can be edited."))
     versioning.check(loan, version)
     _check_application(data)
-    rules.check_certificates_free(data.collaterals, loan=loan)
+    check_certificates_free(data.collaterals, loan=loan)
     old = {k: getattr(loan, k) for k in _LOAN_SCALARS}
     new = {k: getattr(data, k) for k in _LOAN_SCALARS}
     if loan.customer_id != data.customer.pk:
@@ -495,7 +496,7 @@ def loan_submit(*, loan_id: int, actor) -> Loan:
         rules.check_documents(product, live_codes(loan))  # files, not the paper column (SPEC §16.9)
         rules.check_interview_and_authorisation(loan)
         rules.check_collateral(product, list(loan.collaterals.all()), amount=loan.amount, as_of=as_of)
-        rules.check_certificates_free(loan.collaterals.all(), loan=loan)
+        check_certificates_free(loan.collaterals.all(), loan=loan)
 
     def apply(loan: Loan) -> None:
         loan.submitted_at = timezone.now()

@@ -6,12 +6,10 @@ shown to the user with its own message; a post that may not open a page gets the
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -22,6 +20,7 @@ from applications import services
 from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
 from applications.files.selectors import gallery
 from applications.forms import ApplicationForms, CustomerEditForm, CustomerForm, ProductForm, WarningListForm
+from applications.input_forms import describe, post_data
 from applications.models import Investigation, Product, Status
 from applications.selectors import (
     BEFORE_DECISION,
@@ -31,11 +30,6 @@ from applications.selectors import (
     customer_exposure,
     customers_visible_to,
     freezing_loan,
-    loan_audit_entries,
-    loan_collaterals,
-    loan_documents,
-    loan_guarantors,
-    loan_investigations,
     loans_visible_to,
     other_installments,
 )
@@ -44,9 +38,10 @@ from disbursement.selectors import after_approval
 from loancenter import posts as P
 from loancenter import transitions
 from loancenter.lib.dates import today
-from loancenter.lib.errors import DomainError
+from loancenter.lib.errors import DomainError, InvalidState
 from loancenter.lib.versioning import StaleEdit
 from loancenter.models import PiiView, User
+from loancenter.refusals import record_refusal
 from loancenter.rules import require_post
 from loancenter.views import with_age
 
@@ -254,7 +249,10 @@ def loan_create(request):
 def loan_edit(request, pk: int):
     loan = access_loan(request.user, pk)
     if loan.status != Status.DRAFT:
-        messages.error(request, _("Only a draft application can be edited."))
+        error = InvalidState(_("Only a draft application can be edited."))
+        if request.method == "POST":  # a form opened while it was a draft, posted after submit: a refusal (SPEC §10)
+            record_refusal(actor=request.user, action=services.loan_update_draft.action, loan_id=loan.pk, error=error)
+        messages.error(request, error.message)
         return redirect("loan-detail", loan.pk)
     return _application_page(request, loan=loan)
 
@@ -296,18 +294,17 @@ def _payload_summary(payload) -> str:
 
 def loan_detail(request, pk: int):
     loan = access_loan(request.user, pk)
-    received = {d.code: d for d in loan_documents(loan)}
+    received = {d.code: d for d in loan.documents.all()}
     required = list(loan.product.required_documents)
     documents = [
         {"code": code, "label": DOCUMENTS.get(code, code), "required": code in required, "received": received.get(code)}
         for code in dict.fromkeys([*required, *received])
     ]
-    investigations = loan_investigations(loan)
-    if investigations:
-        prefetch_related_objects(investigations, Prefetch("investigators", queryset=User.objects.order_by("username")))
+    investigations = list(loan.investigations.select_related("assignee", "cosigner").prefetch_related(
+        Prefetch("investigators", queryset=User.objects.order_by("username"))))
     actions = [STEPS[name] for name in available_transitions(loan, request.user) if name in transitions.REGISTRY]
     status_labels = dict(Status.choices)
-    audit_entries = loan_audit_entries(loan)
+    audit_entries = list(loan.audit_entries.select_related("actor"))
     for entry in audit_entries:
         entry.label = STEPS[entry.action].label if entry.action in STEPS else entry.action
         entry.from_label = status_labels.get(entry.from_status, entry.from_status)
@@ -320,7 +317,7 @@ def loan_detail(request, pk: int):
     return render(request, "applications/loan_detail.html", {
         "loan": loan, "documents": documents, "gallery": gallery(loan),  # the files by code (SPEC §11)
         "missing": [d for d in documents if d["required"] and not d["received"]],
-        "guarantors": loan_guarantors(loan), "collaterals": loan_collaterals(loan),
+        "guarantors": loan.guarantors.select_related("customer"), "collaterals": loan.collaterals.all(),
         "investigations": investigations, "actions": actions, "audit_entries": audit_entries,
         "can_notify": can_notify, "today": today(), "purpose_label": PURPOSES.get(loan.purpose, loan.purpose),
         "method_labels": REPAYMENT_METHOD_LABELS, "relationships": RELATIONSHIPS,
@@ -331,10 +328,6 @@ def loan_detail(request, pk: int):
 
 # ---------------------------------------------------------------------------------------------------------------
 # The generic transition page: one form per entry of loancenter.transitions.REGISTRY
-
-
-def _investigators():
-    return User.objects.filter(is_active=True, groups__name=P.INVESTIGATOR).order_by("username").distinct()
 
 
 _REPORT_FIELDS = ("field_visit_on", "identity_verified", "income_verified", "purpose_verified", "guarantors_verified",
@@ -364,99 +357,6 @@ def _initial_for(name: str, loan, user) -> dict:
     return {}
 
 
-def _is_choice_bool(field) -> bool:
-    return isinstance(field, serializers.BooleanField) and field.style.get("base_template") == "radio.html"
-
-
-def _is_many(field) -> bool:
-    return isinstance(field, serializers.ManyRelatedField | serializers.ListField | serializers.MultipleChoiceField)
-
-
-def _value_text(value) -> str:
-    if value is None or value is serializers.empty:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
-def _describe(serializer, values: dict, errors: dict) -> list[dict]:
-    """Turn a DRF serializer's fields into what the template needs to render an HTML control for each."""
-    rows = []
-    for name, field in serializer.fields.items():
-        if field.read_only:
-            continue
-        row = {"name": name, "label": field.label or name, "help": field.help_text or "", "required": field.required,
-               "errors": [str(e) for e in errors.get(name, [])], "attrs": {}}
-        value = values.get(name, serializers.empty)
-        if value is serializers.empty and field.default is not serializers.empty and not callable(field.default):
-            value = field.default
-        if _is_choice_bool(field):  # a yes/no the person must answer (an unticked box would be an answer)
-            current = "" if value is serializers.empty or value is None else str(value).lower()
-            row.update(kind="select", options=[("true", _("Yes"), current == "true"),
-                                               ("false", _("No"), current == "false")])
-        elif isinstance(field, serializers.BooleanField):
-            row.update(kind="checkbox", checked=bool(value) and value is not serializers.empty and value not in ("false", "0"))
-        elif isinstance(field, serializers.ManyRelatedField):
-            child = field.child_relation
-            options = _investigators() if name == "investigators" else child.get_queryset()
-            chosen = {str(v) for v in (value if isinstance(value, list | tuple) else [])}
-            slug = getattr(child, "slug_field", "pk")
-            row.update(kind="multiselect", options=[
-                (str(getattr(o, slug)), getattr(o, "display", str(o)), str(getattr(o, slug)) in chosen) for o in options
-            ])
-        elif isinstance(field, serializers.MultipleChoiceField):
-            chosen = {str(v) for v in (value if isinstance(value, list | tuple | set) else [])}
-            row.update(kind="multiselect", options=[(str(k), label, str(k) in chosen) for k, label in field.choices.items()])
-        elif isinstance(field, serializers.ChoiceField):
-            labels = REPAYMENT_METHOD_LABELS if name.endswith("repayment_method") or name == "method" else {}
-            current = _value_text(value)
-            row.update(kind="select", options=[
-                (str(k), labels.get(k, label), str(k) == current) for k, label in field.choices.items()
-            ])
-        elif isinstance(field, serializers.DateField):
-            row.update(kind="date", value=_value_text(value))
-        elif isinstance(field, serializers.DecimalField):
-            step = "1" if not field.decimal_places else "0." + "0" * (field.decimal_places - 1) + "1"
-            row.update(kind="number", value=_value_text(value), attrs={"step": step})
-        elif isinstance(field, serializers.IntegerField):
-            row.update(kind="number", value=_value_text(value), attrs={"step": "1", "min": field.min_value,
-                                                                          "max": field.max_value})
-        elif isinstance(field, serializers.CharField) and field.style.get("base_template") == "textarea.html":
-            row.update(kind="textarea", value=_value_text(value))
-        else:
-            row.update(kind="text", value=_value_text(value), attrs={"maxlength": getattr(field, "max_length", None)})
-        rows.append(row)
-    return rows
-
-
-def _post_data(serializer, post) -> dict:
-    """A plain dict from the HTML form: lists via getlist, unchecked checkboxes False, blank optionals left out."""
-    data: dict = {}
-    for name, field in serializer.fields.items():
-        if field.read_only:
-            continue
-        if _is_choice_bool(field):
-            if post.get(name, "").strip():
-                data[name] = post[name]  # left out when not chosen: "This field is required."
-        elif isinstance(field, serializers.BooleanField):
-            data[name] = name in post
-        elif _is_many(field):
-            data[name] = post.getlist(name)
-        else:
-            value = post.get(name, "")
-            if value.strip() == "" and not field.required:
-                if field.allow_null:
-                    data[name] = None
-                elif getattr(field, "allow_blank", False):
-                    data[name] = ""
-                continue
-            data[name] = value
-    return data
-
-
 def loan_transition(request, pk: int, name: str):
     if name not in transitions.REGISTRY or name not in STEPS:
         raise Http404
@@ -465,7 +365,7 @@ def loan_transition(request, pk: int, name: str):
     form = transitions.input_for(name)
     error, status, values, field_errors = None, 200, {}, {}
     if request.method == "POST":
-        values = _post_data(form, request.POST)
+        values = post_data(form, request.POST)
         try:
             transitions.perform(name, loan_id=loan.pk, actor=request.user, data=values)
         except InputError as exc:
@@ -488,7 +388,7 @@ def loan_transition(request, pk: int, name: str):
         for field_name, field in form.fields.items():  # dates still to come default to today
             if isinstance(field, serializers.DateField) and field.required and field_name not in values:
                 values[field_name] = today()
-    rows = _describe(form, values, field_errors)
+    rows = describe(form, values, field_errors)
     extra = [str(e) for key, errs in field_errors.items() if key not in form.fields for e in errs]
     return render(request, "applications/transition.html", {
         "loan": loan, "step": step, "rows": rows, "error": error, "extra_errors": extra,

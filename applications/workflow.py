@@ -1,12 +1,18 @@
 """The transition machinery every loan operation runs through (SPEC §2).
 
-``run_transition`` is the one place that locks the loan row, checks post, state and separation of
-duty, calls the ``django_fsm`` transition, and writes the audit row. Each service in ``services.py``
-(and in the later apps) is a thin function that supplies its own rule checks and field updates.
+The lifecycle is declared once, on ``applications.models.Loan`` (its ``@transition`` methods: source, target,
+``permission``, ``conditions`` and ``custom``). Everything else reads it from there: ``STEPS`` below, the
+transition registry (``loancenter.transitions.REGISTRY``), the work queues (``applications.selectors``), the
+buttons of the loan page and ``available_transitions``, the README's diagram (``manage.py lifecycle_diagram``).
+
+``run_transition`` is the one place that locks the loan row, checks post, state and separation of duty, calls the
+``django_fsm`` transition, and writes the audit row. Each service in ``services.py`` (and in the later apps) is a
+thin function that supplies its own rule checks and field updates.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,8 +21,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django_fsm import can_proceed
+from django_fsm import RETURN_VALUE, Transition, can_proceed
 
 from applications import rules
 from applications.models import Loan, Status
@@ -28,77 +33,84 @@ from loancenter.rules import require_post
 
 __all__ = ["record_refusal"]  # kept here for callers written before the kernel's decorator (loancenter.refusals)
 
+STATUS_FIELD = Loan._meta.get_field("status")
+
+
+def declared_transitions() -> list[Transition]:
+    """Every (transition, source state) declared on ``Loan``, in the order the model declares them."""
+    return sorted(STATUS_FIELD.get_all_transitions(Loan),
+                  key=lambda t: (inspect.unwrap(t.method).__code__.co_firstlineno, list(Status).index(t.source)))
+
+
+def targets(transition: Transition) -> tuple[str, ...]:
+    """The states a transition may lead to (one, or those its method may return)."""
+    if isinstance(transition.target, RETURN_VALUE):
+        return tuple(transition.target.allowed_states)
+    return (transition.target,)
+
 
 @dataclass(frozen=True)
 class Step:
+    """A transition by name, as the loan's declarations give it: one ``django_fsm.Transition`` per source state."""
+
     name: str
-    label: Any
-    posts: tuple[str, ...]
-    role: str | tuple[str, ...] | None  # the SoD role(s) the actor takes on the loan (applications.rules)
-    owner_only: bool = False  # only the loan's own marketing officer (a manager may act on any, where listed)
-    danger: bool = False  # shown as a red button in the browser
-    assigned: Callable[[Loan, Any], None] | None = None  # refuses (403 not_assigned) those the step is not given to
+    transitions: tuple[Transition, ...]
+
+    @property
+    def custom(self) -> dict:
+        return self.transitions[0].custom
+
+    @property
+    def label(self):
+        return self.custom["label"]
+
+    @property
+    def danger(self) -> bool:
+        return self.custom["danger"]
+
+    @property
+    def owner_only(self) -> bool:
+        return self.custom["owner_only"]
+
+    @property
+    def posts(self) -> tuple[str, ...]:
+        """Every post that may perform it from some state (asked first: 403 whatever the loan's state)."""
+        return tuple(dict.fromkeys(p for t in self.transitions for p in t.permission.posts))
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(t.source for t in self.transitions)
+
+    def at(self, status: str) -> Transition | None:
+        return next((t for t in self.transitions if t.source == status), None)
 
 
-STEPS: dict[str, Step] = {
-    s.name: s
-    for s in [
-        Step("submit", gettext_lazy("Submit"), (P.MARKETING,), rules.MARKETING, owner_only=True),
-        Step("start_investigation", gettext_lazy("Start investigation"), (P.INVESTIGATOR,), rules.INVESTIGATOR),
-        Step("complete_investigation", gettext_lazy("Complete investigation"), (P.INVESTIGATOR,), rules.INVESTIGATOR,
-             assigned=rules.check_investigation_assignee),
-        Step("cosign_investigation", gettext_lazy("Co-sign investigation"), (P.INVESTIGATOR,), rules.INVESTIGATOR,
-             assigned=rules.check_cosigner),
-        Step("pass_review", gettext_lazy("Pass review"), (P.REVIEWER,), rules.REVIEWER),
-        Step("return_to_marketing", gettext_lazy("Return to marketing"), (P.REVIEWER,), rules.REVIEWER, danger=True),
-        Step("approve", gettext_lazy("Approve"), (P.APPROVER, P.BRANCH_APPROVER), rules.APPROVER),
-        Step("reject", gettext_lazy("Reject"), (P.APPROVER, P.BRANCH_APPROVER), rules.APPROVER, danger=True),
-        Step("return_to_review", gettext_lazy("Return to review"), (P.APPROVER,), rules.APPROVER, danger=True),
-        Step("escalate", gettext_lazy("Escalate to branch"), (P.APPROVER,), rules.APPROVER),
-        Step("sign_contract", gettext_lazy("Record contract signing"), (P.MARKETING,), rules.MARKETING, owner_only=True),
-        Step("register_collateral", gettext_lazy("Register collateral"), (P.MORTGAGE_CLERK,), rules.REGISTRAR),
-        Step("prepare_receipt", gettext_lazy("Prepare loan receipt"), (P.REVIEWER,),
-             (rules.REVIEWER, rules.RECEIPT_PREPARER)),
-        Step("disburse", gettext_lazy("Disburse"), (P.DISBURSEMENT,), rules.DISBURSER),
-        Step("settle", gettext_lazy("Settle"), (P.GENERAL, P.DISBURSEMENT), None),
-        Step("write_off", gettext_lazy("Write off"), (P.GENERAL,), None, danger=True),
-        Step("withdraw", gettext_lazy("Withdraw"), (P.MARKETING, P.MANAGER), None, owner_only=True, danger=True),
-    ]
-}
-
-# Where the deciding post depends on the state: escalated loans are decided by the branch (SPEC §2).
-_STATE_POSTS = {
-    ("approve", Status.PENDING_APPROVAL): (P.APPROVER,),
-    ("reject", Status.PENDING_APPROVAL): (P.APPROVER,),
-    ("approve", Status.PENDING_BRANCH_APPROVAL): (P.BRANCH_APPROVER,),
-    ("reject", Status.PENDING_BRANCH_APPROVAL): (P.BRANCH_APPROVER,),
-}
+def _steps() -> dict[str, Step]:
+    by_name: dict[str, list[Transition]] = {}
+    for transition in declared_transitions():
+        by_name.setdefault(transition.name, []).append(transition)
+    return {name: Step(name, tuple(group)) for name, group in by_name.items()}
 
 
-# Where the role taken depends on the state (SPEC §10, SoD additions): a decision at branch level also makes its
-# maker the branch-level decision maker, whom rules.CONFLICTS keeps apart from the approver who escalated the loan.
-_STATE_ROLES = {
-    ("approve", Status.PENDING_BRANCH_APPROVAL): (rules.APPROVER, rules.BRANCH_APPROVER),
-    ("reject", Status.PENDING_BRANCH_APPROVAL): (rules.APPROVER, rules.BRANCH_APPROVER),
-}
+STEPS: dict[str, Step] = _steps()
 
 
 def posts_for(step: Step, loan: Loan) -> tuple[str, ...]:
-    return _STATE_POSTS.get((step.name, loan.status), step.posts)
+    """The posts that decide ``step`` in the loan's state (escalated loans: the branch, SPEC §2)."""
+    transition = step.at(loan.status)
+    return transition.permission.posts if transition is not None else step.posts
 
 
 def roles_for(step: Step, loan: Loan) -> str | tuple[str, ...] | None:
-    return _STATE_ROLES.get((step.name, loan.status), step.role)
+    transition = step.at(loan.status)
+    return (transition or step.transitions[0]).custom["sod_role"]
 
 
-def _unmet_condition(loan: Loan, name: str) -> str | None:
-    """Why a transition the state allows is not possible now: the refusal declared beside its conditions on the
-    model (``custom={"refusal": …}``)."""
-    for transition in loan.get_all_status_transitions():
-        if transition.name == name and transition.source == loan.status:
-            refusal = transition.custom.get("refusal")
-            return str(refusal(loan)) if refusal is not None else None
-    return None
+def _unmet_condition(loan: Loan, step: Step) -> str | None:
+    """Why a transition the state allows is not possible now: the refusal declared beside its conditions."""
+    transition = step.at(loan.status)
+    refusal = transition.custom.get("refusal") if transition is not None else None
+    return str(refusal(loan)) if refusal is not None else None
 
 
 def check_actor(loan: Loan, user, step: Step, *, facts: dict[str, bool] | None = None) -> None:
@@ -106,7 +118,7 @@ def check_actor(loan: Loan, user, step: Step, *, facts: dict[str, bool] | None =
     require_post(user, *step.posts)
     transition = getattr(loan, step.name)
     if not can_proceed(transition):
-        unmet = _unmet_condition(loan, step.name) if can_proceed(transition, check_conditions=False) else None
+        unmet = _unmet_condition(loan, step) if can_proceed(transition, check_conditions=False) else None
         raise InvalidState(
             unmet or _("“%(action)s” is not possible while the loan is %(status)s.")
             % {"action": step.label, "status": loan.get_status_display()}
@@ -117,17 +129,19 @@ def check_actor(loan: Loan, user, step: Step, *, facts: dict[str, bool] | None =
     ):
         raise Forbidden("not_owner", _("Only the loan's own marketing officer may do this."))
     rules.check_separation(loan, user, roles_for(step, loan), facts=facts)
-    if step.assigned is not None:
-        step.assigned(loan, user)
+    assigned = step.at(loan.status).custom["assigned"]
+    if assigned is not None:
+        assigned(loan, user)
 
 
 def available_transitions(loan: Loan, user) -> list[str]:
-    """The transitions ``user`` may attempt on ``loan`` now (business rules are checked when attempted)."""
+    """The transitions ``user`` may attempt on ``loan`` now (business rules are checked when attempted): those
+    django-fsm offers the user (state, conditions, ``permission``), less those the checks above refuse."""
     names = []
     facts = None  # the separation-of-duty facts: one query for all of the loan's transitions
-    for transition in loan.get_available_status_transitions():
+    for transition in loan.get_available_user_status_transitions(user):
         step = STEPS[transition.name]
-        if facts is None and user.has_any_post(*step.posts):
+        if facts is None:
             facts = rules.role_facts(loan, user) if loan.pk and user.pk else {}
         try:
             check_actor(loan, user, step, facts=facts)

@@ -12,14 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from applications.catalog import DOCUMENTS
 from applications.models import STAGE, Loan, Status
-from archive.models import Section
 from loancenter.lib.dates import add_months
+
+
+class Section(models.TextChoices):
+    """The checklist's sections; each is also a retention category."""
+
+    BORROWER = "borrower", gettext_lazy("Borrower's documents")
+    INVESTIGATION = "investigation", gettext_lazy("Investigation and approval papers")
+    LEGAL = "legal", gettext_lazy("Original legal documents")
+    VOUCHER = "voucher", gettext_lazy("Accounting vouchers")
+    POSTLOAN = "postloan", gettext_lazy("Post-loan papers")
+
 
 # Years to keep each category after the loan ends; RetentionPeriod rows override them (docs/decisions.md).
 DEFAULT_RETENTION_YEARS = {
@@ -180,15 +191,12 @@ def loan_ended_on(loan: Loan) -> date | None:
     return timezone.localtime(loan.status_changed_at).date()
 
 
-def retention_years(category: str, overrides: dict[str, int] | None = None) -> int:
-    if overrides is None:
-        from archive.models import RetentionPeriod
-
-        overrides = dict(RetentionPeriod.objects.values_list("category", "years"))
+def retention_years(category: str, overrides: dict[str, int]) -> int:
+    """``overrides``: the RetentionPeriod rows (``archive.selectors.retention_overrides``)."""
     return overrides.get(category, DEFAULT_RETENTION_YEARS.get(category, 10))
 
 
-def retention_until(item, loan: Loan, overrides: dict[str, int] | None = None) -> date | None:
+def retention_until(item, loan: Loan, overrides: dict[str, int]) -> date | None:
     ended = loan_ended_on(loan)
     if ended is None:
         return None

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import Customer, Loan
+from archive.checklist import Section, item_label
 
 
 class Folder(models.Model):
@@ -55,16 +56,6 @@ class LoanFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.folder} / {self.loan}"
-
-
-class Section(models.TextChoices):
-    """The checklist's sections; each is also a retention category."""
-
-    BORROWER = "borrower", _("Borrower's documents")
-    INVESTIGATION = "investigation", _("Investigation and approval papers")
-    LEGAL = "legal", _("Original legal documents")
-    VOUCHER = "voucher", _("Accounting vouchers")
-    POSTLOAN = "postloan", _("Post-loan papers")
 
 
 class ItemState(models.TextChoices):
@@ -124,8 +115,6 @@ class ChecklistItem(models.Model):
 
     @property
     def label(self) -> str:
-        from archive.checklist import item_label
-
         return item_label(self)
 
     @property

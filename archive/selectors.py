@@ -12,7 +12,7 @@ from django.http import Http404
 
 from applications.models import Loan, Status
 from applications.selectors import access_loan, loan_scope, loans_visible_to
-from archive.checklist import DEFAULT_RETENTION_YEARS, ENDED, file_code, retention_until
+from archive.checklist import DEFAULT_RETENTION_YEARS, ENDED, Section, file_code, retention_until
 from archive.models import (
     ChecklistItem,
     Destruction,
@@ -22,7 +22,6 @@ from archive.models import (
     Lending,
     LoanFile,
     RetentionPeriod,
-    Section,
 )
 from loancenter.lib.dates import add_months, today
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from applications.models import STAGE, Customer, Loan, Status
 from applications.workflow import audit
 from archive import checklist, rules
-from archive.checklist import ARCHIVED_FROM_STAGE, expected_items, retention_until
+from archive.checklist import ARCHIVED_FROM_STAGE, Section, expected_items, retention_until
 from archive.models import (
     ChecklistItem,
     Destruction,
@@ -25,8 +25,8 @@ from archive.models import (
     Lending,
     LoanFile,
     RetentionPeriod,
-    Section,
 )
+from archive.selectors import retention_overrides
 from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
@@ -392,7 +392,7 @@ def handover_confirm(*, handover_id: int, actor) -> Handover:
 def destruction_propose(*, item_id: int, actor, reason: str) -> Destruction:
     item = _lock_item(item_id)
     loan = item.loan_file.loan
-    until = retention_until(item, loan)
+    until = retention_until(item, loan, retention_overrides())
     open_one = item.destructions.filter(status=Destruction.PROPOSED).first()
     rules.check_destroyable(item, retention_until=until, today=today(), open_destruction=open_one)
     if not (reason or "").strip():
@@ -422,7 +422,7 @@ def destruction_approve(*, destruction_id: int, actor, witness, destroyed_on: da
         raise InvalidState(_("This destruction is already %(status)s.") % {"status": destruction.get_status_display()})
     item = _lock_item(destruction.item_id)
     # The file may have been lent out, or the retention changed, since the proposal.
-    rules.check_destroyable(item, retention_until=retention_until(item, destruction.loan), today=today())
+    rules.check_destroyable(item, retention_until=retention_until(item, destruction.loan, retention_overrides()), today=today())
     rules.check_witness(destruction, witness)
     destroyed_on = destroyed_on or today()
     check_past_date(destroyed_on, field="destroyed_on", code="future_date")

@@ -33,9 +33,9 @@ from archive.forms import (
 from archive.models import Destruction, Handover, Inspection, Lending, LoanFile
 from archive.rules import DECIDING_POSTS
 from loancenter import posts as P
+from loancenter.auth import request_user
 from loancenter.lib import params, versioning
 from loancenter.lib.errors import DomainError
-from loancenter.pdf_views import _user as pdf_user
 from loancenter.refusals import check_caller
 from loancenter.rules import require_post
 
@@ -375,8 +375,8 @@ def destruction_decide(request, pk: int, action: str):
 # PDFs: session or API token, like every PDF address (SPEC §8)
 
 
-def _pdf_user(request):
-    user = pdf_user(request)
+def _request_user(request):
+    user = request_user(request)
     if user is None:
         if request.headers.get("Authorization"):
             return None, HttpResponse(status=401)
@@ -391,7 +391,7 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
 
 
 def checklist_pdf(request, pk: int):
-    user, refusal = _pdf_user(request)
+    user, refusal = _request_user(request)
     if refusal:
         return refusal
     loan = access_loan(user, pk)
@@ -401,7 +401,7 @@ def checklist_pdf(request, pk: int):
 
 def _register_pdf(render_fn, name: str):
     def view(request):
-        user, refusal = _pdf_user(request)
+        user, refusal = _request_user(request)
         if refusal:
             return refusal
         if not user.has_any_post(P.ARCHIVIST, P.MANAGER):

@@ -59,7 +59,7 @@ def main() -> None:
     from applications.models import Loan
     from loancenter import posts as P
     from loancenter.models import User
-    from postloan.batch_services import batch_start
+    from postloan.tasks import batch_start
 
     as_of = date.today() - timedelta(days=1)
     if not args.reuse:

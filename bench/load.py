@@ -62,7 +62,7 @@ TIMEOUT = 30  # seconds per request: a stuck server fails the request, never the
 def load_data(n: int, drafts: int, as_of: date) -> None:
     """The generator's N active loans, our two users with tokens, K drafts that pass submit, one nightly run."""
 
-    from postloan.batch_services import batch_start
+    from postloan.tasks import batch_start
 
     seconds = generate(n, 12, as_of)
     print(f"generated {n:,} active loans × 12 installments in {seconds:.1f} s")

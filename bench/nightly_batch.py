@@ -217,7 +217,7 @@ def main() -> None:
         logging.basicConfig(level=logging.WARNING, format="  %(message)s")
         logging.getLogger("postloan.batch").setLevel(logging.DEBUG)
 
-    from postloan.batch_services import batch_start
+    from postloan.tasks import batch_start
 
     as_of = date.today() - timedelta(days=1)
     gen = generate(args.loans, args.installments, as_of, spread=not args.same_due_day)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from applications.models import Loan, Status
-from applications.selectors import LoanRows, loans_visible_to
+from applications.selectors import loans_visible_to
 from disbursement import rules
 from disbursement.models import CollateralRegistration, Contract, Disbursement, LoanReceipt
 from loancenter import posts as P
@@ -24,7 +24,7 @@ from loancenter.lib.dates import today
 from loancenter.lib.errors import RuleViolation
 from loancenter.lib.money import ZERO
 from loancenter.models import User
-from postloan.models import Installment, Repayment
+from postloan.models import Installment
 
 # ---------------------------------------------------------------------------------------------------------------
 # The pre-disbursement checklist (rules 13–17)
@@ -223,15 +223,6 @@ def schedule_as_of_book(loan: Loan, installments: list[Installment] | None = Non
     return installments
 
 
-# What the loan page shows after approval (after_approval): one statement each, compiled once.
-_contracts = LoanRows(Contract.objects.select_related("guarantor__customer", "collateral"))
-_registration = LoanRows(CollateralRegistration.objects.select_related("clerk", "handed_over_to"), first=True)
-_receipt = LoanRows(LoanReceipt.objects.select_related("prepared_by", "stamped_by"), first=True)
-_disbursement = LoanRows(Disbursement.objects.select_related("disburser"), first=True)
-_installments = LoanRows(Installment.objects.order_by("number"))
-_repayments = LoanRows(Repayment.objects.select_related("posted_by").order_by("paid_on", "id"))
-
-
 def after_approval(loan: Loan, user) -> dict:
     """Contracts, the ledger line, the receipt, the disbursement, the schedule and the repayments of a loan,
     and whether ``user`` may post a repayment or settle it now."""
@@ -240,20 +231,21 @@ def after_approval(loan: Loan, user) -> dict:
     if loan.approved_amount is None:  # nothing after approval yet: spare the queries
         return {"after_approval": False}
     active = loan.status == Status.ACTIVE
-    installments = _installments(loan)  # read once: what is owed is counted before the schedule's copies change
+    installments = list(loan.installments.order_by("number"))  # read once: what is owed is counted before the schedule's copies change
     owed = outstanding_total(loan, installments=installments) if active else ZERO
     installments = schedule_as_of_book(loan, installments)
     for installment in installments:
         installment.scheduled = installment.principal + installment.interest  # the figure the borrower pays
     return {
         "after_approval": True,
-        "contracts": _contracts(loan),
-        "registration": _registration(loan),
-        "receipt": _receipt(loan),
-        "disbursement": _disbursement(loan),
+        "contracts": loan.contracts.select_related("guarantor__customer", "collateral"),
+        "registration": CollateralRegistration.objects.select_related("clerk", "handed_over_to")
+        .filter(loan=loan).first(),
+        "receipt": LoanReceipt.objects.select_related("prepared_by", "stamped_by").filter(loan=loan).first(),
+        "disbursement": Disbursement.objects.select_related("disburser").filter(loan=loan).first(),
         "installments": installments,
         "schedule_totals": schedule_totals(installments) if installments else None,
-        "repayments": _repayments(loan),
+        "repayments": loan.repayments.select_related("posted_by").order_by("paid_on", "id"),
         "outstanding_total": owed,
         "can_post_repayment": active and user.has_any_post(*REPAYMENT_POSTS),
         "repayment_values": {"paid_on": today().isoformat(), "reference": suggested_repayment_reference(loan)},

@@ -8,8 +8,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from applications.certificates import check_certificates_free
 from applications.models import Loan, Status
-from applications.rules import REGISTRAR, check_certificates_free, check_separation
+from applications.rules import REGISTRAR, check_separation
 from applications.services import check_people_again
 from applications.workflow import audit, run_transition
 from disbursement import rules

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import TokenProxy
 
@@ -21,7 +22,9 @@ from loancenter.services import (
     staff_change,
     staff_change_check,
     staff_open_account,
+    staff_password_changed,
     staff_request_file,
+    staff_set_id_number,
 )
 
 # The fields rule 30 guards: written only by the staff services, never by the admin's form.
@@ -197,10 +200,16 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
         stored = User.objects.get(pk=obj.pk)
         for name in POWER_FIELDS:
             setattr(obj, name, getattr(stored, name))
+        # The ID number (the staff-loan check of SPEC §4 reads it) is changed by its own service, audited.
+        wanted_id_number = obj.id_number
+        obj.id_number = stored.id_number
         model_fields = {f.name for f in User._meta.concrete_fields}
-        editable = [n for n in form.fields if n in model_fields and n not in POWER_FIELDS and not form.fields[n].disabled]
+        editable = [n for n in form.fields
+                    if n in model_fields and n not in (*POWER_FIELDS, "id_number") and not form.fields[n].disabled]
         if editable:
             obj.save(update_fields=editable)
+        if "id_number" in form.fields and wanted_id_number != stored.id_number:
+            obj.id_number = staff_set_id_number(actor=request.user, user=obj, id_number=wanted_id_number).id_number
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -229,6 +238,19 @@ class StaffAdmin(ServiceBackedAdmin, UserAdmin):
     def refused(self, request, error: DomainError) -> None:
         error.recorded = False  # the service's own record went with the admin's rollback
         record_refusal(actor=request.user, action="staff_change", loan_id=None, error=error)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's password form; a password it set (someone else's above all) goes into the audit trail too, not
+        only into the admin's own log."""
+        if not str(id).isdigit():
+            return super().user_change_password(request, id, form_url)  # Django's own 404
+        stored = User.objects.filter(pk=int(id)).values_list("password", flat=True)
+        with transaction.atomic():
+            before = stored.first()
+            response = super().user_change_password(request, id, form_url)
+            if before is not None and stored.first() != before:
+                staff_password_changed(actor=request.user, user=User.objects.get(pk=int(id)), via="admin")
+        return response
 
 
 @admin.register(StaffRequest)

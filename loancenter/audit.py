@@ -139,18 +139,18 @@ def start_head(head_model, entry_model, using: str) -> None:
     )
 
 
-def read_head_for_append(using: str):
+def read_head_for_append(head_model, entry_model, using: str):
     """The head, checked before the next row links to it (call with the chain locked).
+
+    The models are passed in (as to :func:`start_head`): this module is the chain's arithmetic, below the models.
 
     Refuses when the head is missing, its tag does not verify, or the table's last row is not the head's: linking
     to it and writing a new valid tag would seal whatever was done (rows removed from the end, a forged row).
     """
     from django.db.models import Subquery
 
-    from loancenter.models import AuditEntry, AuditHead
-
-    last = AuditEntry.objects.using(using).order_by("-id").values("id")[:1]
-    head = AuditHead.objects.using(using).annotate(table_last_id=Subquery(last)).filter(pk=HEAD_ID).first()
+    last = entry_model.objects.using(using).order_by("-id").values("id")[:1]
+    head = head_model.objects.using(using).annotate(table_last_id=Subquery(last)).filter(pk=HEAD_ID).first()
     problem = ""
     if head is None:
         problem = "the audit head is missing"
@@ -164,10 +164,8 @@ def read_head_for_append(using: str):
     return head
 
 
-def advance_head(using: str, head, entry) -> None:
-    from loancenter.models import AuditHead
-
-    AuditHead.objects.using(using).filter(pk=HEAD_ID).update(
+def advance_head(head_model, using: str, head, entry) -> None:
+    head_model.objects.using(using).filter(pk=HEAD_ID).update(
         **head_values(rows=head.rows + 1, last_id=entry.pk, hash=entry.hash, legacy_last_id=head.legacy_last_id)
     )
 
@@ -314,12 +312,11 @@ def _hash_for(pk: int, head, prev_hash: str, content: list) -> str:
     return entry_hash(prev_hash=prev_hash, **fields)
 
 
-def verify_chain(*, using: str = "default", chunk_size: int = 2000, since: tuple[int, str] | None = None) -> ChainReport:
-    from loancenter.models import AuditEntry, AuditHead
-
-    head = AuditHead.objects.using(using).filter(pk=HEAD_ID).first()
+def verify_chain(head_model, entry_model, *, using: str = "default", chunk_size: int = 2000,
+                 since: tuple[int, str] | None = None) -> ChainReport:
+    head = head_model.objects.using(using).filter(pk=HEAD_ID).first()
     rows = (
-        AuditEntry.objects.using(using)
+        entry_model.objects.using(using)
         .order_by("id")
         .values_list("id", "hash", "prev_hash", *CONTENT_FIELDS)
         .iterator(chunk_size=chunk_size)

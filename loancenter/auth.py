@@ -222,8 +222,16 @@ def token_issue(user) -> Token:
     return token
 
 
-def revoke_tokens(user) -> None:
-    Token.objects.filter(user=user).delete()
+def request_user(request):
+    """The person behind a request to a page that answers both the browser and the API (the PDFs, the exports):
+    the session's user, else the API token's (None when neither, or for an expired or revoked token)."""
+    if request.user.is_authenticated:
+        return request.user
+    try:
+        found = ExpiringTokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):

@@ -6,26 +6,15 @@ from collections.abc import Callable
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
-from rest_framework.exceptions import AuthenticationFailed
 
 from applications.documents import investigation_report_pdf
 from applications.selectors import access_loan
 from disbursement.documents import receipt_pdf
-from loancenter.auth import ExpiringTokenAuthentication
+from loancenter.auth import request_user
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import recording
 from postloan.documents import collection_notice_pdf
 from review.documents import approval_form_pdf
-
-
-def _user(request):
-    if request.user.is_authenticated:
-        return request.user
-    try:
-        found = ExpiringTokenAuthentication().authenticate(request)  # an expired or revoked token: 401
-    except AuthenticationFailed:
-        return None
-    return found[0] if found else None
 
 
 def _loan_pdf(render: Callable, filename: str, action: str):
@@ -33,7 +22,7 @@ def _loan_pdf(render: Callable, filename: str, action: str):
     recorded like any refusal), then the PDF. ``render(loan, viewer=…)``."""
 
     def view(request, pk: int):
-        user = _user(request)
+        user = request_user(request)
         if user is None:
             if request.headers.get("Authorization"):
                 return HttpResponse(status=401)

@@ -8,9 +8,10 @@ from datetime import date
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
 from loancenter.lib.dates import EARLIEST_EVENT_DATE, today
-from loancenter.lib.errors import Forbidden, RuleViolation, SeparationOfDuty
+from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation, SeparationOfDuty
 from loancenter.lib.money import CENT, MAX_AMOUNT
 from loancenter.posts import ALL_POSTS, MORTGAGE_CLERK, MORTGAGE_CLERK_EXCLUDES, POST_LABELS
 
@@ -38,6 +39,27 @@ def require_post(user, *posts: str) -> None:
             "post_required",
             _("This action needs the post: %(posts)s.") % {"posts": " / ".join(str(POST_LABELS[p]) for p in posts)},
         )
+
+
+@dataclass(frozen=True)
+class HeldBy:
+    """A django-fsm ``permission``: the posts whose holders may perform a transition (``Transition.has_perm``)."""
+
+    posts: tuple[str, ...]
+
+    def __call__(self, instance, user) -> bool:
+        return user.has_any_post(*self.posts)
+
+
+def held_by(*posts: str) -> HeldBy:
+    return HeldBy(tuple(posts))
+
+
+def check_transition(bound_transition, message: str) -> None:
+    """Refuse (409 ``invalid_state``, ``message``) unless the object's state allows the transition its model declares
+    (django-fsm's ``can_proceed``): the approval flows ask this before they move a request."""
+    if not can_proceed(bound_transition):
+        raise InvalidState(message)
 
 
 def check_maker_checker(maker, checker, *, what: str) -> None:

@@ -16,11 +16,13 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loancenter import posts as P
 from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
+from loancenter.lib.identifiers import normalise_id_number
 from loancenter.models import StaffRequest, User
 from loancenter.posts import ALL_POSTS, INVESTIGATOR
 from loancenter.refusals import recorded, recording
@@ -98,6 +100,7 @@ def staff_set_posts(*, user: User, posts: Iterable[str], actor: User | None = No
     return user
 
 
+@recorded("create_staff")
 @transaction.atomic
 def staff_create(*, username: str, posts: Iterable[str], password: str | None = None,
                  approval_limit: Decimal | None = None, id_number: str = "", full_name: str = "",
@@ -144,6 +147,59 @@ def staff_open_account(*, actor, user: User, via: str = "admin") -> User:
             "is_active": True, "usable_password": user.has_usable_password(), "via": via,
         })
     return user
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A staff member's ID number: the fact the staff-loan check of SPEC §4 reads
+
+# A loan in one of these states is closed: its borrower and guarantors no longer need the staff-loan check.
+_CLOSED_LOANS = ("settled", "withdrawn", "rejected")
+
+
+def _live_loan_of_party(id_number: str):
+    """A loan not yet closed whose borrower or a guarantor has ``id_number`` (the staff-loan check matches them)."""
+    from applications.models import Loan  # applications sits above loancenter
+
+    return (Loan.objects.exclude(status__in=_CLOSED_LOANS)
+            .filter(Q(customer__id_number=id_number) | Q(guarantors__customer__id_number=id_number))
+            .order_by("pk").first())
+
+
+@recorded("staff_change")
+def staff_set_id_number(*, actor, user: User, id_number: str, via: str = "admin") -> User:
+    """Change a staff member's ID number (SPEC §4: staff loans are matched by it), audited old → new.
+
+    Nobody changes their own; and a number that matches the borrower or a guarantor of a loan not yet closed is not
+    changed by anyone, since that would lift the staff-loan check on that loan (setting an empty number is allowed).
+    """
+    new = normalise_id_number(id_number or "")
+    with transaction.atomic():
+        user = _lock(user)
+        old = user.id_number or ""
+        if new == old:
+            return user
+        require_post(actor, *FILER_POSTS)
+        check_maker_checker(user, actor, what=_("would change your own ID number (the staff-loan check reads it)"))
+        if old:
+            loan = _live_loan_of_party(old)
+            if loan is not None:
+                raise Conflict("staff_party", _(
+                    "%(name)s's ID number is that of the borrower or a guarantor of loan %(loan)s, which is not closed; "
+                    "changing it would lift the staff-loan check on that loan (SPEC §4).")
+                    % {"name": user.username, "loan": loan.application_no or loan.pk})
+        user.id_number = new
+        user.full_clean(exclude=["password"])
+        user.save(update_fields=["id_number"])
+        _audit(actor=actor, action="staff_id_number", obj=user, payload={"old": old, "new": new, "via": via})
+    return user
+
+
+def staff_password_changed(*, actor, user: User, via: str = "admin") -> None:
+    """A password set for a staff member (by them or by someone else, e.g. in the admin) is in the audit trail: who set
+    whose, and whether the account can still log in with a password. Never the password or its hash."""
+    _audit(actor=actor, action="staff_password", obj=user, payload={
+        "user": user.username, "by": getattr(actor, "username", None) or "operator",
+        "usable_password": user.has_usable_password(), "via": via})
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The transition registry: for each name of SPEC §2, its input (a DRF serializer) and its service.
+"""The transition registry: for each name of SPEC §2, its input (a DRF serializer) and its service, as the loan's
+declarations name them (``custom["input"]``, ``custom["service"]`` on ``applications.models.Loan``).
 
 Both surfaces call :func:`perform`: the API view with ``request.data``, the browser view with
 ``request.POST``. Input parsing (types, decimals, dates) happens here once; every business rule lives in
@@ -11,20 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from applications import services as app_services
 from applications.models import Loan
 from applications.workflow import STEPS
-from disbursement import services as disbursement_services
 from loancenter.lib.money import REPAYMENT_METHODS
 from loancenter.models import User
 from loancenter.refusals import recording
 from loancenter.rules import require_post
-from postloan import services as postloan_services
-from postloan import write_off as write_off_services
-from review import services as review_services
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
 RATE = {"max_digits": 7, "decimal_places": 6, "min_value": Decimal("0")}
@@ -131,25 +128,14 @@ class Entry:
     service: Callable[..., Loan]
 
 
-REGISTRY: dict[str, Entry] = {
-    "submit": Entry(EmptyInput, app_services.loan_submit),
-    "start_investigation": Entry(EmptyInput, app_services.loan_start_investigation),
-    "complete_investigation": Entry(CompleteInvestigationInput, app_services.loan_complete_investigation),
-    "cosign_investigation": Entry(CosignInvestigationInput, app_services.loan_cosign_investigation),
-    "withdraw": Entry(ReasonInput, app_services.loan_withdraw),
-    "pass_review": Entry(PassReviewInput, review_services.loan_pass_review),
-    "return_to_marketing": Entry(ReasonInput, review_services.loan_return_to_marketing),
-    "approve": Entry(ApproveInput, review_services.loan_approve),
-    "reject": Entry(ReasonInput, review_services.loan_reject),
-    "return_to_review": Entry(ReasonInput, review_services.loan_return_to_review),
-    "escalate": Entry(ReasonInput, review_services.loan_escalate),
-    "sign_contract": Entry(SignContractInput, disbursement_services.loan_sign_contract),
-    "register_collateral": Entry(RegisterCollateralInput, disbursement_services.loan_register_collateral),
-    "prepare_receipt": Entry(PrepareReceiptInput, disbursement_services.loan_prepare_receipt),
-    "disburse": Entry(DisburseInput, disbursement_services.loan_disburse),
-    "settle": Entry(EmptyInput, postloan_services.loan_settle),
-    "write_off": Entry(ReasonInput, write_off_services.loan_write_off),  # needs an approved WriteOff (rule 21)
-}
+def _registry() -> dict[str, Entry]:
+    """Each transition the loan declares (applications.models.Loan), with the input and service its ``custom`` names."""
+    inputs = globals()
+    return {name: Entry(inputs[step.custom["input"]], import_string(step.custom["service"]))
+            for name, step in STEPS.items()}
+
+
+REGISTRY: dict[str, Entry] = _registry()
 
 
 def input_for(name: str, data=None, *, initial=None) -> serializers.Serializer:

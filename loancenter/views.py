@@ -14,8 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import Status
-from applications.selectors import loan_values, work_queue_counts, work_queue_ids
-from applications.templatetags.loans import LoanRow
+from applications.selectors import work_queue_counts, work_queue_page
 from loancenter import posts as P
 from loancenter.auth import address_throttled, client_address, refused_as_throttled
 from loancenter.lib import params
@@ -77,39 +76,17 @@ def with_age(loans, now=None):
 
 
 QUEUE_PAGE_SIZE = 50
-# What a row of the queue shows (applications.templatetags.loans.LoanRow), read as plain values: building 50 loans
-# with their three relations (200 model instances) cost 8 ms of CPU a page.
-QUEUE_COLUMNS = ("pk", "application_no", "customer__name", "product__name", "approved_amount", "proposed_amount",
-                 "amount", "status", "status_changed_at", "marketing_officer__username",
-                 "marketing_officer__first_name", "marketing_officer__last_name")
-
-
-def queue_rows(values, now=None) -> list[LoanRow]:
-    """The table rows of QUEUE_COLUMNS values, with their age (as ``with_age``).
-
-    What a Loan would print is spelled out here: ``Loan.__str__``, ``Loan.effective_amount`` and ``User.display``
-    (tests/web/test_loan_rows.py compares the rows with the ones drawn from the loans themselves).
-    """
-    now = now or timezone.now()
-    rows = []
-    for pk, number, customer, product, approved, proposed, amount, status, changed_at, username, first, last in values:
-        rows.append(LoanRow(
-            pk, number or f"#{pk}", customer, product, approved or proposed or amount, status, changed_at,
-            f"{first} {last}".strip() or username, *_age(changed_at, now),
-        ))
-    return rows
 
 
 def home(request):
     """My work queue: the loans waiting for my action, oldest first, 50 a page; the cards count the whole queue."""
     by_status = work_queue_counts(request.user)
     summary = [(value, label, by_status[value]) for value, label in Status.choices if by_status.get(value)]
-    # The pages of the counted queue; a page is its ids (sorting only (status_changed_at, id) keeps a long queue's
-    # page cheap: sorting the joined rows cost 100 ms for 20,000 drafts, bench/load.py), then their rows.
+    # The pages of the counted queue (the cards' counts add up to it: no second count), then the page's loans.
     page = Paginator(range(sum(by_status.values())), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    ids = work_queue_ids(request.user, offset=page.object_list.start, limit=len(page.object_list))
+    loans = work_queue_page(request.user, offset=page.object_list.start, limit=len(page.object_list))
     return render(request, "loancenter/home.html", {
-        "loans": queue_rows(loan_values(ids, QUEUE_COLUMNS)), "page": page, "total": page.paginator.count,
+        "loans": with_age(loans), "page": page, "total": page.paginator.count,
         "summary": summary,
     })
 

@@ -39,7 +39,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, Min, Q, Sum
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from applications.models import Loan, Status
 from loancenter.lib.dates import add_months
@@ -360,9 +359,10 @@ def claim_chunk(chunk_id: int) -> bool:
     )
 
 
-def run_chunk(chunk_id: int) -> None:
+def run_chunk(chunk_id: int) -> bool:
+    """Run one chunk; True when it was the run's last and this call finished the run."""
     if not claim_chunk(chunk_id):
-        return
+        return False
     chunk = BatchChunk.objects.select_related("run").get(pk=chunk_id)
     run = chunk.run
     BatchRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=timezone.now())
@@ -383,15 +383,15 @@ def run_chunk(chunk_id: int) -> None:
         run.chunks_done = done
         run.save(update_fields=["chunks_done"])
         last = done == run.chunks_total and run.status != BatchRun.DONE
-    if last:
-        finish_run(run.pk)
+    return last and finish_run(run.pk)
 
 
-def finish_run(run_id: int) -> None:
+def finish_run(run_id: int) -> bool:
+    """The snapshot and the run's totals; True when this call finished the run (False: it was done already)."""
     with transaction.atomic():
         run = BatchRun.objects.select_for_update().get(pk=run_id)
         if run.status == BatchRun.DONE:
-            return
+            return False
         write_snapshot(run.as_of)
         run.loans = DailySnapshot.objects.filter(as_of=run.as_of, status=Status.ACTIVE).aggregate(n=Sum("loans"))["n"] or 0
         run.loans_changed = sum(run.chunks.values_list("changed", flat=True))
@@ -407,13 +407,7 @@ def finish_run(run_id: int) -> None:
 
     book.forget()
     log.debug("nightly batch %s done: %s loans, %s changed", run.as_of, run.loans, run.loans_changed)
-    if settings.BATCH_DASHBOARD_FIGURES:
-        from postloan.tasks import dashboard_figures
-
-        try:
-            dashboard_figures.delay(run.pk)
-        except OperationalError:  # broker down: the dashboard computes these figures live until a run stores them
-            log.warning("nightly batch %s: dashboard figures not queued (broker unavailable)", run.as_of)
+    return True
 
 
 def dashboard_figures(run_id: int) -> None:

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, Func, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest, Round
 
+from loancenter.lib.money import q2
+
 _UNSET = object()
 _memo: ContextVar[dict | None] = ContextVar("book_date_memo", default=None)
-CENT = Decimal("0.01")
 
 
 def book_date() -> date | None:
@@ -46,15 +47,8 @@ def close_request_memo(**_kwargs) -> None:
     _memo.set(None)
 
 
-def days_past_due(oldest_unpaid_due: date | None, on: date | None) -> int:
-    """Days from the oldest unpaid due date to ``on`` (0 when nothing unpaid is due before it)."""
-    if oldest_unpaid_due is None or on is None or oldest_unpaid_due >= on:
-        return 0
-    return (on - oldest_unpaid_due).days
-
-
 def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return q2(value)
 
 
 class DaysFrom(Func):

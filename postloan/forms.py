@@ -82,9 +82,9 @@ class ServicingInput(serializers.Serializer):
         parsed = {}
         for key, value in changes.items():
             field = BORROWER_INPUTS.get(key)
-            if field is None:
-                raise serializers.ValidationError({"changes": [_("%(f)s cannot be changed here.") % {"f": key}]})
-            parsed[key] = field.run_validation(value)
+            # A field rule 20 does not change here (the warning list, say) is the service's refusal, recorded with the
+            # loan (SPEC §10), not a bare input error.
+            parsed[key] = value if field is None else field.run_validation(value)
         if parsed:
             data["changes"] = parsed
         return data

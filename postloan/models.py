@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import MONEY, Loan
+from loancenter.lib.money import q2
 
 
 class Installment(models.Model):
@@ -67,22 +68,18 @@ class Installment(models.Model):
     def penalty_on(self, day, daily_rate: Decimal | None = None) -> Decimal:
         """Penalty interest accrued up to ``day`` (in cents). ``daily_rate`` defaults to the loan's; penalty
         grows only while the loan is active (a written-off loan's penalty stays as written off)."""
-        from postloan.book import cents
-
         if daily_rate is None:
             if self.loan.status != "active":
                 return self.penalty
             daily_rate = self.loan.penalty_daily_rate
-        return cents(self._accrued_on(day, daily_rate))
+        return q2(self._accrued_on(day, daily_rate))
 
     def accrue_to(self, day, daily_rate: Decimal) -> None:
         """Write the penalty accrued up to ``day`` into the fields (before its base changes); never goes back."""
-        from postloan.book import cents
-
         if self.paid_off_on is not None or self.due_date >= day or (self.penalty_through or self.due_date) >= day:
             return
         self.penalty_accrued = self._accrued_on(day, daily_rate)
-        self.penalty = cents(self.penalty_accrued)
+        self.penalty = q2(self.penalty_accrued)
         self.penalty_through = day
         self.status = self.OVERDUE
 

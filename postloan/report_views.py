@@ -18,17 +18,17 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from applications.models import Product, Status
 from loancenter import posts as P
+from loancenter.auth import request_user
 from loancenter.lib import export, params
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.lib.money import q2
 from loancenter.lib.pdf import render_pdf
 from loancenter.models import User
-from loancenter.pdf_views import _user
 from loancenter.rules import require_post
 from postloan import reports, warnings
-from postloan.batch_services import batch_start
 from postloan.models import GRADE_CHOICES, TIER_CHOICES, TIERS, WarningLevel
+from postloan.tasks import batch_start
 
 REPORT_POSTS = (P.MANAGER, P.GENERAL, P.ARCHIVIST)
 
@@ -75,7 +75,7 @@ def _csv(report: reports.ClassificationReport):
 
 def classification(request):
     """``/reports/classification/?month=YYYY-MM[&format=csv|pdf]`` for the manager, general post and archivist."""
-    user = _user(request)
+    user = request_user(request)
     if user is None:
         if request.headers.get("Authorization"):
             return HttpResponse(status=401)

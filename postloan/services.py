@@ -54,7 +54,7 @@ def outstanding_total(loan: Loan, on: date | None = None, installments: list[Ins
     return sum((i.due_on(on) for i in unpaid), ZERO)
 
 
-def _allocate(installments: list[Installment], amount: Decimal, paid_on: date) -> list[dict]:
+def allocate(installments: list[Installment], amount: Decimal, paid_on: date) -> list[dict]:
     """Penalty → interest → principal, oldest installment first (SPEC §5; docs/decisions.md)."""
     remaining = amount
     lines = []
@@ -125,7 +125,7 @@ def _apply_repayment(*, loan_id: int, actor, amount: Decimal, paid_on: date, ref
                 % {"amount": f"{amount:,.2f}", "owed": f"{owed:,.2f}"},
                 field="amount",
             )
-        lines = _allocate(installments, amount, paid_on)
+        lines = allocate(installments, amount, paid_on)
         Installment.objects.bulk_update(installments, ["paid_principal", "paid_interest", "paid_penalty", "paid_off_on",
                                                        *ACCRUAL_FIELDS])
         totals = {p: sum((line[p] for line in lines), ZERO) for p in ("penalty", "interest", "principal")}

@@ -30,7 +30,7 @@ from loancenter.rules import check_maker_checker, check_past_date
 from postloan import rules
 from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, RepaymentAccount, ServicingRequest, accrue_penalties
 from postloan.schedule import build_schedule
-from postloan.services import REPAYMENT_POSTS, _allocate, loan_settle, reprovision
+from postloan.services import REPAYMENT_POSTS, allocate, loan_settle, reprovision
 
 SR = ServicingRequest
 BORROWER_FIELDS = ("name", "phone", "address", "employer", "occupation", "monthly_income", "monthly_debt_payment",
@@ -373,7 +373,7 @@ def _execute_partial(loan: Loan, request: ServicingRequest, actor, paid_on: date
     if to_principal >= balance:
         raise RuleViolation("amount", _("After what is due, %(a)s covers the whole remaining principal; a full prepayment "
                                         "is needed.") % {"a": f"{to_principal:,.2f}"})
-    lines = _allocate(due, owed_now, paid_on)
+    lines = allocate(due, owed_now, paid_on)
     Installment.objects.bulk_update(due, ["paid_principal", "paid_interest", "paid_penalty", "paid_off_on", *ACCRUAL_FIELDS])
     start = _period_start(loan, installments, paid_on)
     if loan.receipt.repayment_method == BULLET:  # one installment at maturity: interest for the whole term, less the part prepaid
@@ -413,7 +413,7 @@ def _execute_full(loan: Loan, actor, paid_on: date, reference: str):
         inst.interest = quote["accrued_interest"] if k == 0 else ZERO
     Installment.objects.bulk_update(future, ["interest"])
     unpaid = [i for i in installments if i.paid_off_on is None]
-    lines = _allocate(unpaid, quote["total"], paid_on)
+    lines = allocate(unpaid, quote["total"], paid_on)
     Installment.objects.bulk_update(unpaid, ["paid_principal", "paid_interest", "paid_penalty", "paid_off_on", *ACCRUAL_FIELDS])
     principal = sum((line["principal"] for line in lines), ZERO)
     repayment = _post(loan, actor, amount=quote["total"], paid_on=paid_on, reference=reference, lines=lines,

@@ -1,17 +1,30 @@
-"""Celery tasks: thin, ids in, a service call (STYLE.md)."""
+"""The nightly batch's Celery tasks and the dispatcher that queues them; the work itself is in ``postloan.batch``.
+
+The tasks are thin (ids in, a call into ``postloan.batch``). The functions below them start and continue runs: they
+queue the tasks, so they live here, above the work, and nothing in ``postloan.batch`` knows about Celery's queue.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+from datetime import date, timedelta
 
 from celery import shared_task
+from django.conf import settings
+from kombu.exceptions import OperationalError
 
-from postloan import batch, batch_services
+from loancenter.celery import app as celery_app
+from loancenter.faults import broker_unavailable_error
+from loancenter.lib.dates import today
+from postloan import batch
+from postloan.models import BatchChunk, BatchRun
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
 def batch_chunk(chunk_id: int) -> None:
-    batch_services.run_chunk_and_continue(chunk_id)
+    run_chunk_and_continue(chunk_id)
 
 
 @shared_task
@@ -22,4 +35,64 @@ def dashboard_figures(run_id: int) -> None:
 @shared_task
 def nightly_batch(as_of: str | None = None) -> None:
     """Celery beat's entry point: the batch for the day that just ended (or ``as_of``)."""
-    batch_services.batch_start(as_of=date.fromisoformat(as_of) if as_of else None)
+    batch_start(as_of=date.fromisoformat(as_of) if as_of else None)
+
+
+# --- starting and continuing runs ----------------------------------------------------------------------------------
+
+
+def batch_start(*, as_of: date | None = None) -> BatchRun:
+    """Queue the run for ``as_of`` (default: yesterday) and every missed date before it, then start the earliest."""
+    as_of = as_of or today() - timedelta(days=1)
+    if as_of > today():
+        from django.utils.translation import gettext as _
+
+        from loancenter.lib.errors import RuleViolation
+
+        raise RuleViolation("as_of", _("The batch cannot run for a future date."))
+    for day in batch.dates_to_run(as_of):
+        BatchRun.objects.get_or_create(as_of=day)
+    if celery_app.conf.task_always_eager:
+        # In-process: run the dates one after another here (with workers, each finished run starts the next).
+        while (run := dispatch_next()) is not None and run.as_of <= as_of:
+            run.refresh_from_db()
+            if run.status != BatchRun.DONE:
+                break
+    else:
+        dispatch_next()
+    return BatchRun.objects.get(as_of=as_of)
+
+
+def dispatch_next() -> BatchRun | None:
+    """Send the chunks of the earliest unfinished run to the workers (one task per chunk)."""
+    run = BatchRun.objects.exclude(status=BatchRun.DONE).order_by("as_of").first()
+    if run is None:
+        return None
+    run = batch.plan_run(run.as_of)
+    BatchRun.objects.filter(pk=run.pk, status=BatchRun.FAILED).update(status=BatchRun.RUNNING, error="")
+    chunk_ids = list(run.chunks.exclude(status=BatchChunk.DONE).values_list("id", flat=True))
+    # plan_run committed the chunks already, so workers see them; no on_commit needed (callers hold no transaction).
+    if celery_app.conf.task_always_eager:
+        for chunk_id in chunk_ids:  # in-process: the task body, without the queue's bookkeeping per chunk
+            batch_chunk.run(chunk_id)
+        return run
+    try:
+        for chunk_id in chunk_ids:
+            batch_chunk.delay(chunk_id)
+    except OperationalError as exc:  # kombu: the broker is down; the run stays queued for the next attempt
+        raise broker_unavailable_error() from exc
+    return run
+
+
+def run_chunk_and_continue(chunk_id: int) -> None:
+    finished = batch.run_chunk(chunk_id)
+    run = BatchChunk.objects.select_related("run").get(pk=chunk_id).run
+    if finished and settings.BATCH_DASHBOARD_FIGURES:
+        try:
+            dashboard_figures.delay(run.pk)
+        except OperationalError:  # broker down: the dashboard computes these figures live until a run stores them
+            log.warning("nightly batch %s: dashboard figures not queued (broker unavailable)", run.as_of)
+    if celery_app.conf.task_always_eager:
+        return  # batch_start drives the dates in-process
+    if run.status == BatchRun.DONE and BatchRun.objects.filter(status=BatchRun.QUEUED, as_of__gt=run.as_of).exists():
+        dispatch_next()

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as InputError
 
+from applications.input_forms import describe, post_data
 from applications.selectors import access_loan
-from applications.views import _describe, _post_data
 from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import today
@@ -36,7 +36,7 @@ def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: s
     serializer = input_cls()
     values, field_errors, error, status = dict(initial or {}), {}, None, 200
     if request.method == "POST":
-        values = _post_data(serializer, request.POST)
+        values = post_data(serializer, request.POST)
         parsed = input_cls(data=values)
         try:
             if service is not None:
@@ -57,7 +57,7 @@ def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: s
         else:
             messages.success(request, done)
             return redirect(back)
-    rows = _describe(serializer, values, field_errors)
+    rows = describe(serializer, values, field_errors)
     return render(request, "postloan/form.html", {
         "title": title, "loan": loan, "rows": rows, "error": error, "back": back, "intro": intro,
     }, status=status)
@@ -71,7 +71,7 @@ def _post_action(request, call, *, input_cls, done: str, back: str, service=None
         return HttpResponseNotAllowed(["POST"])
     if service is not None:
         check_caller(service, request.user, loan_id=loan_id)  # a wrong post: the 403 page, whatever it sent
-    parsed = input_cls(data=_post_data(input_cls(), request.POST))
+    parsed = input_cls(data=post_data(input_cls(), request.POST))
     try:
         parsed.is_valid(raise_exception=True)
         data = dict(parsed.validated_data)
@@ -115,7 +115,7 @@ def case_detail(request, pk: int):
         return _form_page(request, input_cls=forms.CollectionActionInput, title=_("Log a collection action"), loan=case.loan,
                           call=call, done=_("Collection action logged."), back=back,
                           service=collections.collection_action_log)
-    rows = _describe(forms.CollectionActionInput(), {"contacted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    rows = describe(forms.CollectionActionInput(), {"contacted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
                                                      "target": "borrower", "phone": case.loan.customer.phone}, {})
     for row in rows:
         if row["name"] == "contacted_at":
@@ -151,7 +151,7 @@ def agencies(request):
 
         return _post_action(request, call, input_cls=forms.AgencyInput, done=_("Agency saved."), back="/postloan/agencies/")
     return render(request, "postloan/agencies.html", {
-        "agencies": CollectionAgency.objects.all(), "rows": _describe(forms.AgencyInput(), {"active": True}, {}),
+        "agencies": CollectionAgency.objects.all(), "rows": describe(forms.AgencyInput(), {"active": True}, {}),
     })
 
 
@@ -194,7 +194,7 @@ def servicing_detail(request, pk: int):
     quote = servicing.payoff_quote(item.loan, today()) if item.kind == SR.PREPAY_FULL and item.status != SR.EXECUTED else None
     return render(request, "postloan/servicing_detail.html", {
         "item": item, "loan": item.loan, "quote": quote,
-        "execute_rows": _describe(forms.ExecuteInput(), {"paid_on": today()}, {}),
+        "execute_rows": describe(forms.ExecuteInput(), {"paid_on": today()}, {}),
     })
 
 
@@ -235,7 +235,7 @@ def write_off_detail(request, pk: int):
     return render(request, "postloan/write_off_detail.html", {
         "item": item, "loan": item.loan, "documents": [labels.get(c, c) for c in item.legal_documents],
         "recoveries": item.recoveries.select_related("recorded_by"), "recovered": write_off.recovered_total(item),
-        "recovery_rows": _describe(forms.RecoveryInput(), {"recovered_on": today()}, {}),
+        "recovery_rows": describe(forms.RecoveryInput(), {"recovered_on": today()}, {}),
     })
 
 

@@ -6,7 +6,6 @@ level when it is above an "above" level or below a "below" one; breached ones sh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -92,21 +91,3 @@ def evaluate(portfolio, levels: dict[str, WarningLevel] | None = None) -> list[F
 
 def history(limit: int = 100) -> list[WarningLevel]:
     return list(WarningLevel.objects.select_related("set_by").order_by("-set_at", "-id")[:limit])
-
-
-# The demo's levels: tight enough on overdue and NPL that the demo portfolio breaches them.
-DEMO_LEVELS = [
-    ("overdue_rate", "0.0500", WarningLevel.ABOVE),
-    ("npl_rate", "0.0200", WarningLevel.ABOVE),
-    ("bad_debt_rate", "0.0100", WarningLevel.ABOVE),
-    ("interest_collection_rate", "0.9500", WarningLevel.BELOW),
-    ("recovery_rate", "0.0500", WarningLevel.BELOW),
-]
-
-
-def seed_warnings(staff: Iterable) -> list[WarningLevel]:
-    """Demo warning levels, set by the demo's center manager (nothing when there is none or levels exist)."""
-    manager = next((u for u in staff if u.has_post(P.MANAGER)), None)
-    if manager is None or WarningLevel.objects.exists():
-        return []
-    return [warning_level_set(actor=manager, figure=f, threshold=Decimal(t), direction=d) for f, t, d in DEMO_LEVELS]

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications import rules
+from applications.certificates import check_certificates_free
 from applications.models import Customer, Loan, Status
 from applications.selectors import (
     Exposure,
@@ -52,7 +53,7 @@ def check_terms(loan: Loan, *, amount: Decimal, term_months: int, annual_rate: D
     rules.check_dti(borrower, product, installment=first_installment(amount, annual_rate, term_months, method),
                     other_installments=other_installments(loan))
     rules.check_collateral(product, verified_collaterals(loan), amount=amount, as_of=as_of)
-    rules.check_certificates_free(loan.collaterals.all(), loan=loan)
+    check_certificates_free(loan.collaterals.all(), loan=loan)
 
 
 def _exposure_locked(loan: Loan, amount: Decimal) -> Exposure:

@@ -11,7 +11,9 @@ import pytest
 from django.utils import translation
 
 from applications.models import Loan, Status
+from applications.workflow import STEPS, targets
 from disbursement.services import certificate_hand_over
+from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.services import staff_create
 from loancenter.transitions import perform
@@ -128,23 +130,13 @@ def payloads(staff, loan: Loan) -> dict[str, dict]:
     }
 
 
-# Who performs each step on the happy path.
-ACTORS = {
-    "submit": "mkt", "start_investigation": "inv", "complete_investigation": "inv", "pass_review": "rev",
-    "approve": "appr", "sign_contract": "mkt", "register_collateral": "clerk", "prepare_receipt": "rev",
-    "disburse": "disb",
-}
-PATH = [
-    (Status.SUBMITTED, "submit"),
-    (Status.INVESTIGATING, "start_investigation"),
-    (Status.UNDER_REVIEW, "complete_investigation"),
-    (Status.PENDING_APPROVAL, "pass_review"),
-    (Status.APPROVED, "approve"),
-    (Status.CONTRACT_SIGNED, "sign_contract"),
-    (Status.COLLATERAL_REGISTERED, "register_collateral"),  # secured loans only
-    (Status.READY_TO_DISBURSE, "prepare_receipt"),
-    (Status.ACTIVE, "disburse"),
-]
+# Who performs each step on the happy path: the persona holding the first post the step names (its declaration on
+# applications.models.Loan); the path is the steps the model marks ``forward``, in the order it declares them.
+PERSONA_OF_POST = {P.MARKETING: "mkt", P.INVESTIGATOR: "inv", P.REVIEWER: "rev", P.APPROVER: "appr",
+                   P.MORTGAGE_CLERK: "clerk", P.DISBURSEMENT: "disb", P.GENERAL: "gen"}
+ACTORS = {name: PERSONA_OF_POST[step.posts[0]] for name, step in STEPS.items()}
+PATH = [(targets(step.transitions[0])[0], name) for name, step in STEPS.items()  # register_collateral: secured only
+        if any(t.custom["forward"] for t in step.transitions)]
 
 
 def cosign_if_waiting(staff, loan: Loan, cosigner=None) -> None:

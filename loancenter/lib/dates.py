@@ -1,8 +1,9 @@
-"""Date helpers: months arithmetic, working days, ages."""
+"""Date helpers: months arithmetic, working days, ages, the book date."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -60,3 +61,30 @@ def add_working_days(start: date, days: int) -> date:
         if is_working_day(current):
             remaining -= 1
     return current
+
+
+# --- the book date -------------------------------------------------------------------------------------------------
+# Pages, reports and exports show days past due as of the book date: the as-of date of the latest finished nightly
+# run (``postloan.book.book_date``). The nightly batch sits above the loan model, so it hands its reader down at
+# start-up (``PostloanConfig.ready``) instead of the model importing upwards.
+
+_book_date_reader: Callable[[], date | None] | None = None
+
+
+def set_book_date_reader(reader: Callable[[], date | None]) -> None:
+    global _book_date_reader
+    _book_date_reader = reader
+
+
+def book_date() -> date | None:
+    """As-of date of the latest finished nightly run (None before the first run)."""
+    if _book_date_reader is None:
+        raise RuntimeError("no book date reader: is postloan in INSTALLED_APPS?")
+    return _book_date_reader()
+
+
+def days_past_due(oldest_unpaid_due: date | None, on: date | None) -> int:
+    """Days from the oldest unpaid due date to ``on`` (0 when nothing unpaid is due before it)."""
+    if oldest_unpaid_due is None or on is None or oldest_unpaid_due >= on:
+        return 0
+    return (on - oldest_unpaid_due).days

@@ -8,43 +8,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from applications import services as app_services
 from applications.models import STAGE, Investigation, Loan, LoanHandover, Status
 from applications.rules import report_awaits_cosignature
+from applications.workflow import STEPS, targets
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.models import AuditEntry, RefusedAttempt
-from review import services as review_services
+from loancenter.transitions import REGISTRY
+from tests.conftest import ACTORS
+from tests.conftest import PATH as FULL_PATH
 
 RATE = Decimal("0.0435")
 
-SERVICES = {
-    "submit": app_services.loan_submit,
-    "start_investigation": app_services.loan_start_investigation,
-    "complete_investigation": app_services.loan_complete_investigation,
-    "cosign_investigation": app_services.loan_cosign_investigation,
-    "withdraw": app_services.loan_withdraw,
-    "pass_review": review_services.loan_pass_review,
-    "return_to_marketing": review_services.loan_return_to_marketing,
-    "approve": review_services.loan_approve,
-    "reject": review_services.loan_reject,
-    "return_to_review": review_services.loan_return_to_review,
-    "escalate": review_services.loan_escalate,
-}
-
-TARGET = {
-    "submit": Status.SUBMITTED,
-    "start_investigation": Status.INVESTIGATING,
-    "complete_investigation": Status.UNDER_REVIEW,
-    "cosign_investigation": Status.UNDER_REVIEW,
-    "pass_review": Status.PENDING_APPROVAL,
-    "return_to_marketing": Status.DRAFT,
-    "approve": Status.APPROVED,
-    "reject": Status.REJECTED,
-    "return_to_review": Status.UNDER_REVIEW,
-    "escalate": Status.PENDING_BRANCH_APPROVAL,
-    "withdraw": Status.WITHDRAWN,
-}
+# Each transition's service and where it leads (the first of its targets), as the loan declares them.
+SERVICES = {name: entry.service for name, entry in REGISTRY.items()}
+TARGET = {name: targets(step.transitions[0])[0] for name, step in STEPS.items()}
 
 
 def valid_input(name: str, loan: Loan, actor) -> dict:
@@ -76,16 +54,10 @@ def call(name: str, loan: Loan, actor, **overrides) -> Loan:
     return SERVICES[name](loan_id=loan.pk, actor=actor, **args)
 
 
-# The happy path and who walks it by default (persona names of tests/conftest.py).
-PATH = [
-    ("submit", "mkt"),
-    ("start_investigation", "inv"),
-    ("complete_investigation", "inv"),
-    ("pass_review", "rev"),
-    ("approve", "appr"),
-]
-NEXT = {Status.DRAFT: 0, Status.SUBMITTED: 1, Status.INVESTIGATING: 2, Status.UNDER_REVIEW: 3,
-        Status.PENDING_APPROVAL: 4}
+# The happy path up to approval and who walks it by default (persona names of tests/conftest.py).
+_NAMES = [name for _status, name in FULL_PATH]
+PATH = [(name, ACTORS[name]) for name in _NAMES[: _NAMES.index("approve") + 1]]
+NEXT = {STEPS[name].sources[0]: i for i, (name, _persona) in enumerate(PATH)}
 
 
 def advance(loan: Loan, to: str, staff: SimpleNamespace, **actors) -> Loan:

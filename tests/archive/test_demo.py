@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 from applications.models import Status
-from archive.demo import seed_archive
 from archive.models import Folder, Inspection, Lending, LoanFile
 from archive.selectors import overdue_lendings
+from demo.archive import seed_archive
 from tests.archive.conftest import settle
 from tests.factories import CustomerFactory, LoanFactory
 

@@ -14,7 +14,7 @@ from django.db import connections as django_connections
 
 from applications.models import Loan, Status
 from loancenter.audit import verify_chain
-from loancenter.models import AuditEntry
+from loancenter.models import AuditEntry, AuditHead
 from loancenter.transitions import perform
 from tests.conftest import ACTORS, payloads
 from tests.factories import CustomerFactory, LoanFactory
@@ -63,6 +63,6 @@ def test_concurrent_transitions_on_different_loans_leave_an_intact_chain(staff, 
     assert [Loan.objects.get(pk=loan.pk).status for loan in loans] == [Status.APPROVED, Status.APPROVED]
     # Every transition wrote its row (plus any non-transition rows the services add), all on one chain.
     assert AuditEntry.objects.filter(loan__in=loans, action__in=STEPS).count() == 2 * len(STEPS)
-    report = verify_chain()
+    report = verify_chain(AuditHead, AuditEntry)
     assert report.intact, report
     assert report.rows == AuditEntry.objects.count() > before

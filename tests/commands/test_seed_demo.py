@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.db import models
 from django.utils import timezone
 
-from applications.demo import DEMO_PASSWORD, DEMO_USERNAMES
 from applications.models import Customer, Loan, Product, Status
+from demo.loans import DEMO_PASSWORD, DEMO_USERNAMES
 from loancenter import posts as P
 from loancenter.models import AuditEntry, RefusedAttempt, User
 

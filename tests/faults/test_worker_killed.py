@@ -18,8 +18,8 @@ from django.db import connection
 from applications.models import Loan
 from disbursement.selectors import schedule_as_of_book
 from loancenter.celery import app
-from postloan.batch_services import batch_start
 from postloan.models import BatchChunk, BatchRun, Installment
+from postloan.tasks import batch_start
 from tests.postloan.test_batch_runs import START, portfolio  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,8 +15,8 @@ from django.db import transaction
 from applications.models import Loan, Status
 from disbursement.selectors import schedule_as_of_book
 from postloan import batch
-from postloan.batch_services import batch_start
 from postloan.models import BatchChunk, BatchRun, CollectionCase, EscalationTask
+from postloan.tasks import batch_start
 from tests.factories import CustomerFactory, LoanFactory
 from tests.postloan.test_batch_life import at
 

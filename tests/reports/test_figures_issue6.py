@@ -11,6 +11,7 @@ import time_machine
 from django.urls import reverse
 
 from applications.models import Loan, Status
+from demo.post_loan import seed_warnings
 from loancenter.lib.errors import Forbidden, RuleViolation
 from loancenter.models import AuditEntry, User
 from postloan import reports, warnings
@@ -190,11 +191,11 @@ def test_no_banner_when_nothing_is_breached(client, staff, risk_book):
 
 
 def test_seed_warnings_gives_the_demo_levels_once(staff):
-    levels = warnings.seed_warnings(User.objects.all())
+    levels = seed_warnings(User.objects.all())
     assert {lv.figure for lv in levels} == {"overdue_rate", "npl_rate", "bad_debt_rate", "interest_collection_rate",
                                             "recovery_rate"}
     assert all(lv.set_by == staff.boss for lv in levels)
-    assert warnings.seed_warnings(User.objects.all()) == []
+    assert seed_warnings(User.objects.all()) == []
 
 
 def test_api_has_the_new_figures_and_warnings(client, staff, risk_book):

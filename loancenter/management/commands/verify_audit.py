@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from loancenter.audit import parse_checkpoint, verify_chain
+from loancenter.models import AuditEntry, AuditHead
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
                 since = parse_checkpoint(options["since"])
             except ValueError as error:
                 raise CommandError(str(error)) from error
-        report = verify_chain(using=options["database"], chunk_size=options["chunk_size"], since=since)
+        report = verify_chain(AuditHead, AuditEntry, using=options["database"], chunk_size=options["chunk_size"], since=since)
         if not report.intact:
             where = f"row {report.broken_id}" if report.broken_id is not None else "the head"
             raise CommandError(

@@ -6,8 +6,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from loancenter.lib.errors import DomainError
-from postloan.batch_services import batch_start
 from postloan.models import BatchRun
+from postloan.tasks import batch_start
 
 
 class Command(BaseCommand):

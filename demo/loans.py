@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import transaction
 from django.utils import timezone
 
 from applications.files.samples import demo_files
 from applications.models import Customer, Loan, Product, Status
-from applications.services import ApplicationInput, customer_create, customer_set_warning, loan_create, product_save
+from applications.services import ApplicationInput, customer_create, loan_create
 from loancenter import posts as P
 from loancenter.lib.dates import add_months, add_working_days, age_on, today
 from loancenter.lib.idcard import make_id_number
@@ -142,7 +141,7 @@ def demo_present() -> bool:
 # Time: each step of a loan's history happens at a moment in the recent past.
 
 
-def _travel(moment: datetime | None):
+def travel(moment: datetime | None):
     if moment is None:
         return contextlib.nullcontext()
     try:
@@ -152,7 +151,7 @@ def _travel(moment: datetime | None):
     return time_machine.travel(moment, tick=True)
 
 
-def _working_moment(day: date, rng: random.Random) -> datetime:
+def working_moment(day: date, rng: random.Random) -> datetime:
     while day.weekday() >= 5:
         day -= timedelta(days=1)
     clock = time(hour=rng.randint(9, 16), minute=rng.randint(0, 59))
@@ -167,7 +166,7 @@ def _timeline(rng: random.Random, steps: int, *, last_days_ago: int) -> list[dat
     base = today()
     moments: list[datetime] = []
     for d in reversed(days):
-        moment = _working_moment(base - timedelta(days=d), rng)
+        moment = working_moment(base - timedelta(days=d), rng)
         if moments and moment <= moments[-1]:  # two steps moved onto the same Friday keep their order
             moment = moments[-1] + timedelta(minutes=30)
         moments.append(moment)
@@ -182,7 +181,7 @@ def _timeline(rng: random.Random, steps: int, *, last_days_ago: int) -> list[dat
 # People and products
 
 
-def _staff() -> dict[str, User]:
+def create_staff() -> dict[str, User]:
     return {
         username: staff_create(username=username, full_name=name, posts=posts, approval_limit=limit,
                                password=DEMO_PASSWORD)
@@ -190,7 +189,7 @@ def _staff() -> dict[str, User]:
     }
 
 
-def _customers(rng: random.Random, officers: list[User], count: int) -> list[Customer]:
+def create_customers(rng: random.Random, officers: list[User], count: int) -> list[Customer]:
     used_ids: set[str] = set()
     customers = []
     for i in range(count):
@@ -290,7 +289,7 @@ def _fits(customer: Customer, product: Product, amount: Decimal, term: int, meth
     return (customer.monthly_debt_payment + installment) / customer.monthly_income <= Decimal("0.40")
 
 
-def _borrower(candidates: list[Customer], product: Product, amount: Decimal, term: int, method: str,
+def pick_borrower(candidates: list[Customer], product: Product, amount: Decimal, term: int, method: str,
               when: date) -> tuple[Customer, int]:
     """The first customer who can carry the loan; ages move on every year, so shorten the term if nobody can."""
     terms = [t for t in range(term, product.min_term_months - 1, -12)] or [product.min_term_months]
@@ -301,7 +300,7 @@ def _borrower(candidates: list[Customer], product: Product, amount: Decimal, ter
     raise RuntimeError(f"no demo customer can carry {amount} over {term} months of {product.code}")
 
 
-def _collateral(rng: random.Random, product: Product, customer: Customer, amount: Decimal, on: date) -> list[dict]:
+def collateral_for(rng: random.Random, product: Product, customer: Customer, amount: Decimal, on: date) -> list[dict]:
     if product.code == "housing":
         value = (amount / Decimal(rng.choice(["0.50", "0.55", "0.60", "0.65"]))).quantize(Decimal("1000"), ROUND_DOWN)
         district = rng.choice(list(DISTRICTS))
@@ -323,7 +322,7 @@ def _collateral(rng: random.Random, product: Product, customer: Customer, amount
     return []
 
 
-def _payload(name: str, loan: Loan) -> dict:
+def payload_for(name: str, loan: Loan) -> dict:
     amount = str(loan.proposed_amount or loan.amount)
     term = loan.proposed_term_months or loan.term_months
     rate = str(RATES[loan.product.code])
@@ -358,18 +357,18 @@ def _tell(story: Story, loan: Loan, staff: dict[str, User], decided: datetime) -
     """The officer tells the customer on the next working day and records it (rule 12)."""
     day = add_working_days(timezone.localtime(decided).date(), 1)
     at = min(timezone.make_aware(datetime.combine(day, time(10, 30))), timezone.now() - timedelta(minutes=1))
-    with _travel(at):
+    with travel(at):
         decision_record_notification(loan_id=loan.pk, actor=staff[story.officer], notified_on=today())
 
 
 def cosign(loan: Loan, staff: dict[str, User], *, at: datetime) -> None:
     """The second investigator named on a two-person report co-signs it with their own login (rule 26)."""
-    with _travel(at):
+    with travel(at):
         perform("cosign_investigation", loan_id=loan.pk, actor=staff["inv2"],
                 data={"agree": True, "comment": "参与实地调查,同意调查结论。"})
 
 
-def _loans(rng: random.Random, staff: dict[str, User], products: dict[str, Product],
+def originate_loans(rng: random.Random, staff: dict[str, User], products: dict[str, Product],
            customers: list[Customer]) -> list[Loan]:
     loans = []
     borrowers = list(customers)
@@ -379,7 +378,7 @@ def _loans(rng: random.Random, staff: dict[str, User], products: dict[str, Produ
         moments = _timeline(rng, len(story.path) + 1, last_days_ago=story.last_days_ago)
         created = moments[0].date()
         amount = Decimal(story.amount).quantize(Decimal("0.01"))
-        borrower, term = _borrower(borrowers, product, amount, story.term, method, created)
+        borrower, term = pick_borrower(borrowers, product, amount, story.term, method, created)
         borrowers.remove(borrower)
         guarantors = []
         if story.guarantor:
@@ -390,11 +389,11 @@ def _loans(rng: random.Random, staff: dict[str, User], products: dict[str, Produ
             documents = documents[:2]
         if guarantors:
             documents.append("guarantor_id")
-        with _travel(moments[0]):
+        with travel(moments[0]):
             loan = loan_create(actor=staff[story.officer], data=ApplicationInput(
                 customer=borrower, product=product, amount=amount, term_months=term,
                 repayment_method=method, purpose=story.purpose, interviewed_on=today(), credit_authorised=True,
-                guarantors=guarantors, collaterals=_collateral(rng, product, borrower, amount, today()),
+                guarantors=guarantors, collaterals=collateral_for(rng, product, borrower, amount, today()),
                 documents=documents,
             ))
             # The scans of the papers received, and the investigator's site photos (SPEC §11).
@@ -402,8 +401,8 @@ def _loans(rng: random.Random, staff: dict[str, User], products: dict[str, Produ
                        photos=2 if "complete_investigation" in story.path else 0)
         for name, moment in zip(story.path, moments[1:], strict=True):
             loan.refresh_from_db()
-            with _travel(moment):
-                perform(name, loan_id=loan.pk, actor=_actor(name, loan, story, staff), data=_payload(name, loan))
+            with travel(moment):
+                perform(name, loan_id=loan.pk, actor=_actor(name, loan, story, staff), data=payload_for(name, loan))
             if name == "complete_investigation" and loan.product.dual_investigation:
                 cosign(loan, staff, at=moment + timedelta(minutes=2))  # the next step is 5+ minutes on
         if story.notify:
@@ -411,31 +410,3 @@ def _loans(rng: random.Random, staff: dict[str, User], products: dict[str, Produ
         loan.refresh_from_db()
         loans.append(loan)
     return loans
-
-
-@transaction.atomic
-def load_demo(*, customers: int = 50) -> DemoResult:
-    """Build the whole demo in one transaction: all of it or nothing."""
-    rng = random.Random(SEED)
-    setup_moment = _working_moment(today() - timedelta(days=60), rng)
-    result = DemoResult()
-    with _travel(setup_moment):
-        staff = _staff()
-        products = {spec["code"]: product_save(actor=staff["gen1"], data=spec) for spec in PRODUCTS}
-        people = _customers(rng, [staff["mkt1"], staff["mkt2"]], customers)
-        # One customer on the credit warning list (rule 2), placed there by the reviewer.
-        customer_set_warning(actor=staff["rev1"], customer=people[-1], on_warning_list=True,
-                             reason="人民银行征信系统显示当前有逾期未还贷款。")
-    result.staff = list(staff.values())
-    result.products = list(products.values())
-    result.customers = people
-    result.loans = _loans(rng, staff, products, people[:-1])
-    # After disbursement: past loans repaid on time, late or not at all, graded by the real nightly batch.
-    from postloan.demo import seed_post_loan
-
-    result.loans += seed_post_loan(rng=rng, staff=staff, products=products, customers=people[:-1])
-    # The archive: folders with a realistic mix (complete, incomplete, files out, one overdue).
-    from archive.demo import seed_archive
-
-    seed_archive(rng)
-    return result

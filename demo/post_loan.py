@@ -5,22 +5,26 @@ collection cases and snapshots are the batch's own work, not written by hand).""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
-from applications.demo import _borrower, _collateral, _payload, _travel, cosign
 from applications.files.samples import demo_files
 from applications.models import Customer, Loan, Product
 from applications.services import ApplicationInput, loan_create
+from demo.loans import collateral_for, cosign, payload_for, pick_borrower, travel
 from disbursement.services import certificate_hand_over, registration_apply
+from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.models import User
 from loancenter.transitions import perform
-from postloan.batch_services import batch_start
+from postloan.models import WarningLevel
 from postloan.services import loan_settle, repayment_post
+from postloan.tasks import batch_start
+from postloan.warnings import warning_level_set
 
 
 @dataclass(frozen=True)
@@ -59,40 +63,40 @@ def _disburse(story: Story, product: Product, borrower: Customer, term: int, day
     """Application to active on ``day`` and the working days before it, through the services."""
     start = day - timedelta(days=6)
     amount = Decimal(story.amount)
-    with _travel(_at(start)):
+    with travel(_at(start)):
         loan = loan_create(actor=staff[story.officer], data=ApplicationInput(
             customer=borrower, product=product, amount=amount, term_months=term,
             repayment_method=product.repayment_methods[0], purpose=(product.allowed_purposes or ["home_renovation"])[0],
             interviewed_on=today(), credit_authorised=True,
-            collaterals=_collateral(rng, product, borrower, amount, today()), documents=list(product.required_documents),
+            collaterals=collateral_for(rng, product, borrower, amount, today()), documents=list(product.required_documents),
         ))
         demo_files(loan, by=staff[story.officer], photos_by=staff["inv1"], photos=1)  # rule 5 reads files
     steps = [("submit", story.officer), ("start_investigation", "inv1"), ("complete_investigation", "inv1"),
              ("pass_review", "rev1"), ("approve", "appr1" if amount <= Decimal("300000") else None)]
     for offset, (name, who) in enumerate(steps):
         loan.refresh_from_db()
-        with _travel(_at(start + timedelta(days=offset // 2), 9 + offset)):
+        with travel(_at(start + timedelta(days=offset // 2), 9 + offset)):
             if who is None:  # above the approver's limit: escalate, the branch approves
                 perform("escalate", loan_id=loan.pk, actor=staff["appr1"], data={"reason": "超出本级授权,报分行审批。"})
                 loan.refresh_from_db()
                 who = "branch1"
-            perform(name, loan_id=loan.pk, actor=staff[who], data=_payload(name, loan))
+            perform(name, loan_id=loan.pk, actor=staff[who], data=payload_for(name, loan))
         if name == "complete_investigation" and product.dual_investigation:
             cosign(loan, staff, at=_at(start + timedelta(days=offset // 2), 9 + offset) + timedelta(minutes=2))
-    with _travel(_at(day - timedelta(days=2))):
+    with travel(_at(day - timedelta(days=2))):
         perform("sign_contract", loan_id=loan.pk, actor=staff[story.officer],
                 data={"contract_no": f"HZ{day:%Y%m%d}{loan.pk:04d}", "signed_on": today().isoformat()})
         if product.secured:
             registration_apply(loan_id=loan.pk, actor=staff["clerk1"], registry="杭州市不动产登记中心", applied_on=today())
     if product.secured:
-        with _travel(_at(day - timedelta(days=1))):
+        with travel(_at(day - timedelta(days=1))):
             perform("register_collateral", loan_id=loan.pk, actor=staff["clerk1"],
                     data={"registry": "杭州市不动产登记中心", "registered_on": today().isoformat(),
                           "certificate_no": f"浙({day.year})杭州市不动产证明第{loan.pk:07d}号"})
             certificate_hand_over(loan_id=loan.pk, actor=staff["clerk1"], to_user=staff["disb1"])
-    with _travel(_at(day, 9)):
+    with travel(_at(day, 9)):
         perform("prepare_receipt", loan_id=loan.pk, actor=staff["rev1"], data={"value_date": today().isoformat()})
-    with _travel(_at(day, 11)):
+    with travel(_at(day, 11)):
         perform("disburse", loan_id=loan.pk, actor=staff["disb1"],
                 data={"disbursed_on": today().isoformat(), "payee_account": f"62220{loan.pk:014d}",
                       "payment_mode": "entrusted"})
@@ -101,7 +105,7 @@ def _disburse(story: Story, product: Product, borrower: Customer, term: int, day
 
 
 def _batch_through(day: date) -> None:
-    with _travel(_at(day + timedelta(days=1), 1)):
+    with travel(_at(day + timedelta(days=1), 1)):
         batch_start(as_of=day)
 
 
@@ -116,7 +120,7 @@ def seed_post_loan(*, rng: random.Random, staff: dict[str, User], products: dict
         while day.weekday() >= 5:
             day -= timedelta(days=1)
         method = product.repayment_methods[0]
-        borrower, term = _borrower(candidates, product, Decimal(story.amount), story.term, method, day)
+        borrower, term = pick_borrower(candidates, product, Decimal(story.amount), story.term, method, day)
         candidates.remove(borrower)
         loans.append((story, _disburse(story, product, borrower, term, day, rng, staff)))
 
@@ -135,7 +139,7 @@ def seed_post_loan(*, rng: random.Random, staff: dict[str, User], products: dict
     for paid_on, story, loan, number in payments:
         _batch_through(paid_on - timedelta(days=1))
         inst = loan.installments.get(number=number)
-        with _travel(_at(paid_on, 15)):
+        with travel(_at(paid_on, 15)):
             if inst.total_due > 0:
                 repayment_post(loan_id=loan.pk, actor=staff["gen1"], amount=inst.total_due, paid_on=today(),
                                reference=f"CB{paid_on:%Y%m%d}{loan.pk:05d}{number:03d}")
@@ -144,3 +148,21 @@ def seed_post_loan(*, rng: random.Random, staff: dict[str, User], products: dict
                 loan_settle(loan_id=loan.pk, actor=staff["gen1"])
     _batch_through(end)
     return [loan for _s, loan in loans]
+
+
+# The demo's levels: tight enough on overdue and NPL that the demo portfolio breaches them.
+DEMO_LEVELS = [
+    ("overdue_rate", "0.0500", WarningLevel.ABOVE),
+    ("npl_rate", "0.0200", WarningLevel.ABOVE),
+    ("bad_debt_rate", "0.0100", WarningLevel.ABOVE),
+    ("interest_collection_rate", "0.9500", WarningLevel.BELOW),
+    ("recovery_rate", "0.0500", WarningLevel.BELOW),
+]
+
+
+def seed_warnings(staff: Iterable) -> list[WarningLevel]:
+    """Demo warning levels, set by the demo's center manager (nothing when there is none or levels exist)."""
+    manager = next((u for u in staff if u.has_post(P.MANAGER)), None)
+    if manager is None or WarningLevel.objects.exists():
+        return []
+    return [warning_level_set(actor=manager, figure=f, threshold=Decimal(t), direction=d) for f, t, d in DEMO_LEVELS]

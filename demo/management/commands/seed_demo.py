@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from applications.demo import DEMO_PASSWORD, demo_present, load_demo
+from demo.loans import DEMO_PASSWORD, demo_present
+from demo.post_loan import seed_warnings
+from demo.seed import load_demo
 from loancenter.models import User
 
 
@@ -23,8 +25,6 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already loaded; nothing to do.")
             return
         result = load_demo()
-        from postloan.warnings import seed_warnings
-
         seed_warnings(result.staff)
         counts = result.status_counts
         self.stdout.write(f"Demo staff (password for all: {DEMO_PASSWORD}):")
