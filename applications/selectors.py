@@ -100,7 +100,7 @@ def _record_out_of_scope(user, pk, action: str) -> None:
 
 def access_customer(user, pk) -> Customer:
     try:
-        return customers_visible_to(user).get(pk=pk)
+        return customers_visible_to(user).select_related("unit").get(pk=pk)
     except (Customer.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 

@@ -123,7 +123,5 @@ def dashboard(request):
         **context, "board": board, "counts": counts, "total": sum(board.counts.values()),
         "notice_days": settings.DECISION_NOTICE_WORKING_DAYS,
         "escalated": sum(1 for loan in board.pending if loan.status == Status.PENDING_BRANCH_APPROVAL),
-        "portfolio": figures, "warnings": checked, "breached": [w for w in checked if w.breached],
-        "charts": trend_charts(figures.trend),
         "monitoring": monitoring_figures(),
     })
