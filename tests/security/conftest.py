@@ -45,6 +45,14 @@ def world(staff, flow, draft, product, customer):
     change = grade_change_propose(loan_id=loan.pk, actor=staff.gen, to_grade="special_mention", reasons="经营困难")
     case = CollectionCase.objects.create(loan=loan, opened_on=today(), tier="T1", owner_post="marketing", owner=staff.mkt)
     task = EscalationTask.objects.create(case=case, loan=loan, kind="legal_action", created_on=today())
+    from postloan.models import PostLoanCheck, Signal
+
+    check = PostLoanCheck.objects.filter(loan=loan).first() or PostLoanCheck.objects.create(
+        loan=loan, kind=PostLoanCheck.ROUTINE, due_on=today() + timedelta(days=9), created_on=today(),
+        owner_post="marketing", owner=staff.mkt)
+    signal = Signal.objects.create(loan=loan, code="job_loss", level="orange", source=Signal.MANUAL, raised_on=today(),
+                                   raised_by=staff.mkt, owner_post="marketing", owner=staff.mkt,
+                                   deadline=today() + timedelta(days=15))
     ids = {
         "loan": loan.pk,
         "customer": customer.pk,
@@ -60,5 +68,7 @@ def world(staff, flow, draft, product, customer):
         "case": case.pk,
         "task": task.pk,
         "document": loan.files.order_by("pk").first().pk,  # the factory's scans (rule 5 reads files)
+        "check": check.pk,  # the fund-use check disburse made (SPEC §12)
+        "signal": signal.pk,
     }
     return loan, ids

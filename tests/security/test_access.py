@@ -25,9 +25,11 @@ SEGMENT_KIND = {
     "files": "file", "items": "item", "lendings": "lending", "servicing": "servicing",
     "servicing-requests": "servicing", "write-offs": "write_off", "grade-changes": "grade_change",
     "cases": "case", "collection-cases": "case", "tasks": "task", "escalation-tasks": "task",
-    "documents": "document",
+    "documents": "document", "checks": "check", "signals": "signal",
     # Not seeded (archivist-only registers, no loan of mkt's behind them): any id proves the refusal.
-    "handovers": None, "destructions": None,
+    "handovers": None, "destructions": None, "notices": None,
+    # A unit's weekly report: the unit's own staff read it (SPEC §13); any id proves the refusal.
+    "weekly": None,
     # Staff requests are about staff, not loans: any id proves the refusal.
     "staff-requests": None,
 }
