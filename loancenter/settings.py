@@ -280,6 +280,8 @@ SPECTACULAR_SETTINGS = {
         "EscalationTaskKindEnum": "postloan.models.EscalationTask.KINDS",
         "ServicingKindEnum": "postloan.models.ServicingRequest.KINDS",
         "HandoverStatusEnum": "loancenter.models.Handover.Status",
+        "NoticeChannelEnum": "postloan.monitoring_models.Notice.CHANNELS",
+        "ContactChannelEnum": "postloan.models.CollectionAction.CHANNELS",
     },
 }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -104,7 +104,7 @@ class SignalInput(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
-class ReasonInput(serializers.Serializer):
+class SignalCloseInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=True)
 
 
@@ -166,10 +166,15 @@ class CheckComplete(APIView):
         return Response(CheckSerializer(check).data)
 
 
+class SignOffInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
 class CheckSignOff(APIView):
     permission_classes = [HasPost]
 
-    @extend_schema(summary="A reviewer signs off a business loan's completed check", responses=CheckSerializer)
+    @extend_schema(summary="A reviewer signs off a business loan's completed check", request=SignOffInput,
+                   responses=CheckSerializer)
     def post(self, request, pk: int):
         check = _scoped(PostLoanCheck, request, pk, checks.check_sign_off)
         check = checks.check_sign_off(check_id=check.pk, actor=request.user, note=str(request.data.get("note", ""))[:2000])
@@ -197,18 +202,20 @@ class LoanSignals(APIView):
 class SignalClose(APIView):
     permission_classes = [HasPost]
 
-    @extend_schema(summary="Close a signal with a reason (a red one: not by whoever raised it)", request=ReasonInput,
+    @extend_schema(summary="Close a signal with a reason (a red one: not by whoever raised it)", request=SignalCloseInput,
                    responses=SignalSerializer)
     def post(self, request, pk: int):
         signal = _scoped(Signal, request, pk, signals.signal_close)
-        signal = signals.signal_close(signal_id=signal.pk, actor=request.user, **_parsed(ReasonInput, request))
+        signal = signals.signal_close(signal_id=signal.pk, actor=request.user, **_parsed(SignalCloseInput, request))
         return Response(SignalSerializer(signal).data)
 
 
 class SignalCounts(APIView):
     permission_classes = [HasPost]
 
-    @extend_schema(summary="Open signals counted by level, product, officer or code (manager, general)")
+    @extend_schema(summary="Open signals counted by level, product, officer or code (manager, general)",
+                   responses=inline_serializer("SignalCounts", {"by": serializers.CharField(),
+                                                                "counts": serializers.JSONField()}))
     def get(self, request):
         require_post(request.user, P.MANAGER, P.GENERAL)
         by = request.query_params.get("by", "level")
@@ -272,17 +279,23 @@ class PlanInput(serializers.Serializer):
     routine_months = serializers.IntegerField()
 
 
+class PlanSerializer(PlanInput):
+    product = serializers.IntegerField()
+    default = serializers.BooleanField()
+
+
 class ProductCheckPlan(APIView):
     permission_classes = [HasPost]
 
-    @extend_schema(summary="A product's post-loan check plan (the SPEC §12 defaults unless set)")
+    @extend_schema(summary="A product's post-loan check plan (the SPEC §12 defaults unless set)",
+                   responses=PlanSerializer)
     def get(self, request, pk: int):
         product = get_object_or_404(Product, pk=pk)
         days, months = checks.plan_for(product)
         return Response({"product": product.pk, "fund_use_days": days, "routine_months": months,
                          "default": not CheckPlan.objects.filter(product=product).exists()})
 
-    @extend_schema(summary="Set a product's check plan (general, manager)", request=PlanInput)
+    @extend_schema(summary="Set a product's check plan (general, manager)", request=PlanInput, responses=PlanSerializer)
     def put(self, request, pk: int):
         product = get_object_or_404(Product, pk=pk)
         check_caller(checks.check_plan_set, request.user)

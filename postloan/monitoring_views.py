@@ -23,7 +23,7 @@ from loancenter.lib.dates import today
 from loancenter.refusals import check_caller
 from loancenter.rules import require_post
 from postloan import bureau, checks, notices, signals
-from postloan.monitoring_apis import CreditQueryInput, ProofInput, ReasonInput
+from postloan.monitoring_apis import CreditQueryInput, ProofInput, SignalCloseInput
 from postloan.monitoring_models import LEVELS, CreditQuery, Notice, PostLoanCheck, Signal, SignalType
 from postloan.views import _form_page
 
@@ -156,7 +156,7 @@ def signal_close(request, pk: int):
     signal = get_object_or_404(Signal, pk=pk)
     loan = access_loan(request.user, signal.loan_id, action=signals.signal_close.action)
     check_caller(signals.signal_close, request.user, loan_id=loan.pk)
-    return _form_page(request, input_cls=ReasonInput, title=_("Close the signal “%(name)s”") % {
+    return _form_page(request, input_cls=SignalCloseInput, title=_("Close the signal “%(name)s”") % {
         "name": signals.name_of(signal.code)}, loan=loan,
         call=lambda d: signals.signal_close(signal_id=signal.pk, actor=request.user, reason=d["reason"]),
         done=_("Signal closed."), back=reverse("monitoring-queue"), service=signals.signal_close)
