@@ -12,6 +12,17 @@ from tests.browser.test_origination import log_in, log_out
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def signal_catalogue(transactional_db):
+    """A transactional test may start on a database an earlier one flushed: the signal catalogue that the data
+    migration loads is loaded again, by the migration's own function."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("postloan.migrations.0012_signal_catalogue").load(apps, None)
+
+
 def test_officer_completes_the_fund_use_check_and_raises_a_signal_the_manager_sees(page: Page, live_server, staff, flow,
                                                                                   draft):
     loan = flow.advance(draft, Status.ACTIVE)
