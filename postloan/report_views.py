@@ -301,14 +301,16 @@ def warning_levels(request):
 def _officer_rows(lines):
     header = [str(h) for h in (_("Marketing officer"), _("Unit"), _("Vintage"), _("Applications"), _("Decided"),
                                _("Approved"), _("Approval rate"), _("Loans disbursed"), _("Amount disbursed"),
-                               _("Outstanding principal"), _("Overdue rate"), _("NPL rate"))]
+                               _("Outstanding principal"), _("Overdue rate"), _("NPL rate"), _("Open checks"),
+                               _("Overdue checks"), _("Open signals"))]
 
     def rows():
         yield header
         for line in lines:
             yield [line.officer, line.unit, line.vintage, line.applications, line.decided, line.approved,
                    _pct(line.approval_rate), line.disbursed_loans, q2(line.disbursed_amount), q2(line.balance),
-                   _pct(line.overdue_rate), _pct(line.npl_rate)]
+                   _pct(line.overdue_rate), _pct(line.npl_rate), line.open_checks, line.overdue_checks,
+                   line.open_signals]
 
     return list(rows())
 

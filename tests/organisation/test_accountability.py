@@ -68,3 +68,29 @@ def test_the_accountability_page_cut_by_unit(client, staff, east, product):
 def test_an_investigator_gets_the_403_page(client, staff):
     client.force_login(staff.inv)
     assert client.get("/reports/officers/").status_code == 403
+
+
+def test_each_line_counts_the_open_checks_and_signals_of_the_officers_loans(client, staff, product):
+    """Issue 16 part 4: beside what they originated, the post-loan work still open on it (SPEC §12)."""
+    from datetime import timedelta
+
+    from loancenter.lib.dates import today
+    from postloan.models import PostLoanCheck, Signal
+
+    loans = _book(staff, product)
+    active = loans[0]
+    for due in (today() - timedelta(days=2), today() + timedelta(days=20)):  # one overdue, one to come
+        PostLoanCheck.objects.create(loan=active, kind=PostLoanCheck.ROUTINE, due_on=due, created_on=today(),
+                                     owner_post="marketing", owner=staff.mkt)
+    PostLoanCheck.objects.create(loan=active, kind=PostLoanCheck.FUND_USE, due_on=today(), created_on=today(),
+                                 owner_post="marketing", owner=staff.mkt, status=PostLoanCheck.DONE)
+    Signal.objects.create(loan=active, code="job_loss", level="orange", source=Signal.MANUAL, raised_on=today(),
+                          raised_by=staff.mkt, owner_post="marketing", owner=staff.mkt,
+                          deadline=today() + timedelta(days=15))
+    client.force_login(staff.boss)
+    rows = _csv(client.get("/reports/officers/?format=csv"))
+    lines = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert (lines["mkt"]["Open checks"], lines["mkt"]["Overdue checks"], lines["mkt"]["Open signals"]) == ("2", "1", "1")
+    assert (lines["mkt2"]["Open checks"], lines["mkt2"]["Open signals"]) == ("0", "0")
+    page = client.get("/reports/officers/").content.decode()
+    assert 'data-col="open_signals">1<' in page
