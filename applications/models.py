@@ -295,7 +295,9 @@ def _unsecured(user) -> Q:
 
 class Loan(FSMModelMixin, models.Model):
     application_no = models.CharField(_("application number"), max_length=20, unique=True, null=True, blank=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="loans", verbose_name=_("customer"))
+    # Indexed with the status (Meta.indexes, loan_customer_status), which serves the lookups by customer alone too.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="loans", verbose_name=_("customer"),
+                                 db_index=False)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="loans", verbose_name=_("product"))
     marketing_officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="marketed_loans",
                                           verbose_name=_("marketing officer"))
@@ -384,6 +386,9 @@ class Loan(FSMModelMixin, models.Model):
         indexes = [
             # Work queues: loans in one state, oldest first.
             models.Index(fields=["status", "status_changed_at"], name="loan_queue"),
+            # A customer's loans in some states: their exposure and other installments (rule 27), what freezes their
+            # facts (rule 23), their page.
+            models.Index(fields=["customer", "status"], name="loan_customer_status"),
             # Dashboard: decisions whose customer notification is late (rule 12).
             models.Index(fields=["customer_notified_on", "decided_at"], name="loan_notice_due"),
             # Collection queues and drill-downs: active loans by tier / grade.

@@ -202,8 +202,16 @@ def work_queue_page(user, offset: int, limit: int) -> list[Loan]:
     where sorting the joined rows cost 100 ms for 20,000 drafts (bench/load.py).
     """
     ids = work_queue_ids(user, offset, limit)
-    loans = Loan.objects.select_related("customer", "product", "marketing_officer").in_bulk(ids)
+    loans = Loan.objects.select_related("customer", "product", "marketing_officer").only(*QUEUE_FIELDS).in_bulk(ids)
     return [loans[pk] for pk in ids]
+
+
+# What the queue's table prints (templates/loancenter/home.html): building 200 whole rows (loan, customer, product,
+# officer: about 130 columns) took a third of the page's time; a column left out here is read row by row, which the
+# query-count pins (tests/web/test_query_counts.py) would catch.
+QUEUE_FIELDS = ("application_no", "status", "status_changed_at", "amount", "proposed_amount", "approved_amount",
+                "customer__name", "product__name",
+                "marketing_officer__username", "marketing_officer__first_name", "marketing_officer__last_name")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -305,19 +313,22 @@ def customer_exposure(loan: Loan, *, amount: Decimal | None = None) -> Exposure:
     The one place it is computed: the approver's authority (rule 11), the decision forms and the API read it here.
     """
     customer_id = loan.customer_id
-    guaranteed = Guarantor.objects.filter(customer_id=customer_id).values("loan_id")
-    own = Q(customer_id=customer_id)
-    sums = (
-        Loan.objects.filter(own | Q(pk__in=guaranteed)).exclude(pk=loan.pk).aggregate(
-            active=Sum("outstanding_principal", filter=own & Q(status=Status.ACTIVE)),
-            approved=Sum("approved_amount", filter=own & Q(status__in=APPROVED_NOT_DISBURSED)),
-            guaranteed=Sum("outstanding_principal", filter=~own & Q(status=Status.ACTIVE)),
-        )
+    others = Loan.objects.exclude(pk=loan.pk)
+    # Two queries, each on an index: their own live loans by (customer, status), the loans they guarantee through
+    # the guarantor rows. One query with "borrower = c OR id IN (guaranteed)" read all 1,000,000 loans (the OR
+    # defeats both indexes): 480 ms at the load bench's size (docs/decisions.md, issue 14 perf).
+    own = others.filter(customer_id=customer_id, status__in=LIVE).aggregate(
+        active=Sum("outstanding_principal", filter=Q(status=Status.ACTIVE)),
+        approved=Sum("approved_amount", filter=Q(status__in=APPROVED_NOT_DISBURSED)),
+    )
+    guaranteed = (
+        others.filter(pk__in=Guarantor.objects.filter(customer_id=customer_id).values("loan_id"), status=Status.ACTIVE)
+        .exclude(customer_id=customer_id).aggregate(sum=Sum("outstanding_principal"))["sum"]
     )
     zero = Decimal("0.00")
-    return Exposure(active=sums["active"] or zero, approved=sums["approved"] or zero,
+    return Exposure(active=own["active"] or zero, approved=own["approved"] or zero,
                     this_loan=Decimal(amount if amount is not None else loan.effective_amount),
-                    guaranteed=sums["guaranteed"] or zero)
+                    guaranteed=guaranteed or zero)
 
 
 def exposure_shown(loan: Loan) -> Decimal | None:

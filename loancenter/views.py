@@ -67,6 +67,9 @@ def home(request):
     # The pages of the counted queue (the cards' counts add up to it: no second count), then the page's loans.
     page = Paginator(range(sum(by_status.values())), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     loans = work_queue_page(request.user, offset=page.object_list.start, limit=len(page.object_list))
+    labels = dict(Status.choices)  # once a page: get_status_display() hashes every state's label for each row
+    for loan in loans:
+        loan.status_label = labels[loan.status]
     return render(request, "loancenter/home.html", {
         "loans": with_age(loans), "page": page, "total": page.paginator.count,
         "summary": summary,
