@@ -21,7 +21,7 @@ from applications.selectors import loans_visible_to
 from loancenter import posts as P
 from loancenter.auth import request_user
 from loancenter.lib import export
-from loancenter.lib.dates import book_date
+from loancenter.lib.dates import book_date, today
 from loancenter.lib.errors import DomainError
 from loancenter.lib.pdf import render_pdf
 from loancenter.rules import require_post
@@ -71,11 +71,12 @@ def validation(request):
             return HttpResponse(status=401)
         return redirect_to_login(request.get_full_path())
     require_post(user, *REPORT_POSTS)
-    report = validation_report(loans_visible_to(user), as_of=book_date())
+    as_of = book_date() or today()  # the latest finished nightly run, or today before the first one
+    report = validation_report(loans_visible_to(user), as_of=as_of)
     fmt = request.GET.get("format", "")
     if fmt == "xlsx":
         return export.xlsx_response("scorecard-validation.xlsx", str(_("Scorecard validation")), _report_rows(report))
-    context = {"report": report, "printed_on": book_date(), "gini": _ratio(report.gini), "ks": _ratio(report.ks),
+    context = {"report": report, "printed_on": today(), "gini": _ratio(report.gini), "ks": _ratio(report.ks),
                "override_rate": _pct(report.override_rate),
                "approvers": [{**a, "rate_pct": _pct(a["rate"])} for a in report.approvers],
                "lines": [_line(c) for c in report.cells], "ratings": [_line(c) for c in report.by_rating],
