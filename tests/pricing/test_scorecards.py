@@ -91,3 +91,30 @@ def test_the_admin_shows_a_filed_version_read_only_and_files_new_ones(client, st
     client.post(f"/admin/applications/scorecardversion/{version.pk}/change/", {"factors": "{}", "note": "x"})
     version.refresh_from_db()
     assert version.factors == before
+
+
+@pytest.mark.sidedoor(rule="pricing", path="api: PATCH or DELETE /api/scorecards/{id}/ and self-approval")
+def test_the_api_files_new_versions_approves_by_another_and_never_edits_one(api, staff, draft):
+    loan = drive(staff, draft, Status.UNDER_REVIEW)
+    used = loan.scorecard_version
+    listed = api(staff.gen).get("/api/scorecards/").json()
+    assert {"id": used.pk, "in_use": True, "status": "active"}.items() <= next(
+        v for v in listed if v["id"] == used.pk).items()
+
+    for method in ("patch", "delete"):
+        refused = getattr(api(staff.gen), method)(f"/api/scorecards/{used.pk}/", {"note": "x"}, format="json")
+        assert refused.status_code == 409 and refused.json()["code"] == "scorecard_read_only"
+    assert RefusedAttempt.objects.filter(action="scorecard_edit", code="scorecard_read_only").count() == 2
+
+    filed = api(staff.gen).post("/api/scorecards/", {"category": "consumer", "base_points": used.base_points + 10,
+                                                     "factors": used.factors, "cutoffs": used.cutoffs,
+                                                     "note": "整体上调 10 分"}, format="json")
+    assert filed.status_code == 201 and filed.json()["status"] == "pending"
+    new_id = filed.json()["id"]
+    own = api(staff.gen).post(f"/api/scorecards/{new_id}/approve/")
+    assert own.status_code == 403 and own.json()["code"] == "separation_of_duty"
+    assert api(staff.appr).post(f"/api/scorecards/{new_id}/approve/").status_code == 403  # not a card keeper
+    approved = api(staff.boss).post(f"/api/scorecards/{new_id}/approve/")
+    assert approved.status_code == 200 and approved.json()["status"] == "active"
+    used.refresh_from_db()
+    assert used.status == "retired" and loan.scorecard_version_id == used.pk  # the loan keeps its version
