@@ -125,7 +125,7 @@ def validation_report(loans, *, as_of: date) -> Report:
         if on <= horizon:
             c.mature += 1
             mature[loan_id] = (rating, score, on)
-    bad_loans = _ever_bad(mature)
+    bad_loans = _ever_bad(mature, as_of)
     for loan_id in bad_loans:
         rating, _score, on = mature[loan_id]
         cell(rating, _month(on)).bad += 1
@@ -158,13 +158,14 @@ def _sum(cells: list[Cell], rating: str) -> Cell:
     return total
 
 
-def _ever_bad(mature: dict[int, tuple[str, int, date]]) -> set[int]:
+def _ever_bad(mature: dict[int, tuple[str, int, date]], as_of: date) -> set[int]:
     """The mature loans with an installment due in their first twelve months unpaid 90 days after its due date
     within those months. Only late installments are read (paid after their due date, or not yet)."""
     if not mature:
         return set()
     late = (Installment.objects.filter(Q(paid_off_on__isnull=True) | Q(paid_off_on__gt=F("due_date")))
-            .filter(loan__disbursement__isnull=False, loan__rating__gt="")
+            .filter(due_date__lte=as_of - timedelta(days=BAD_DPD), loan__disbursement__isnull=False,
+                    loan__rating__gt="")
             .values_list("loan_id", "due_date", "paid_off_on"))
     bad: set[int] = set()
     for loan_id, due, paid in late.iterator(chunk_size=10000):
