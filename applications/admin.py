@@ -8,14 +8,27 @@ Products are maintained by the general post and the manager through ``product_sa
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from applications.catalog import DOCUMENTS, PURPOSES, REPAYMENT_METHOD_LABELS
-from applications.models import Collateral, Customer, Guarantor, Investigation, Loan, LoanDocument, Product
+from applications.models import (
+    Collateral,
+    Customer,
+    Guarantor,
+    Investigation,
+    Loan,
+    LoanDocument,
+    Product,
+    RateGridRow,
+    RateOverride,
+    ScorecardVersion,
+)
+from applications.pricing.services import scorecard_approve, scorecard_file, scorecard_reject
 from applications.services import PRODUCT_FIELDS, check_product, product_save
 from loancenter.admin_site import ReadOnlyAdmin, ReadOnlyInline, ServiceBackedAdmin, holds_admin_post
+from loancenter.lib.errors import DomainError
 from loancenter.models import AuditEntry
 
 
@@ -29,8 +42,8 @@ class CustomerAdmin(ReadOnlyAdmin):
     search_fields = ("name",)
     list_select_related = ("officer",)
     fields = ("name", "masked_id_number", "masked_phone", "gender", "birth_date", "age", "address", "employer",
-              "occupation", "monthly_income", "monthly_debt_payment", "civil_capacity", "on_warning_list",
-              "officer", "created_at")
+              "occupation", "monthly_income", "monthly_debt_payment", "employment_years", "residence", "civil_capacity",
+              "on_warning_list", "officer", "created_at")
     readonly_fields = fields
 
     @admin.display(description=_("ID number"))
@@ -145,3 +158,81 @@ class LoanAdmin(ReadOnlyAdmin):
     list_select_related = ("customer", "product", "marketing_officer")
     date_hierarchy = "created_at"
     inlines = [GuarantorInline, CollateralInline, DocumentInline, InvestigationInline, AuditInline]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Risk rating (SPEC §15): scorecard versions are filed here (a new version) and approved by another person with the
+# actions; a filed version is never changed, here or anywhere (applications.pricing.models.ScorecardVersion.save).
+
+
+class ScorecardVersionForm(forms.ModelForm):
+    factors = forms.JSONField(label=_("factors and points"))
+    cutoffs = forms.JSONField(label=_("lowest score of each rating"))
+
+    class Meta:
+        model = ScorecardVersion
+        fields = ("category", "base_points", "factors", "cutoffs", "note")
+
+
+@admin.register(ScorecardVersion)
+class ScorecardVersionAdmin(ServiceBackedAdmin):
+    form = ScorecardVersionForm
+    list_display = ("__str__", "category", "number", "status", "filed_by", "decided_by", "filed_at")
+    list_filter = ("category", "status")
+    readonly_fields = ("category", "number", "base_points", "factors", "cutoffs", "note", "status", "filed_by",
+                       "filed_at", "decided_by", "decided_at")
+    actions = ["approve_versions", "reject_versions"]
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ScorecardVersionForm.Meta.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def has_add_permission(self, request, obj=None):
+        return holds_admin_post(request.user)
+
+    def get_actions(self, request):
+        return super().get_actions(request) if holds_admin_post(request.user) else {}
+
+    def save_model(self, request, obj, form, change):
+        if change:  # nothing of a filed version changes (the fields are read-only; this is the backstop)
+            return
+        data = form.cleaned_data
+        saved = scorecard_file(actor=request.user, category=data["category"], factors=data["factors"],
+                               cutoffs=data["cutoffs"], base_points=data.get("base_points") or 0,
+                               note=data.get("note", ""))
+        obj.pk = saved.pk
+
+    @admin.action(description=_("Approve and put in use (another person than the filer)"))
+    def approve_versions(self, request, queryset):
+        self._decide(request, queryset, scorecard_approve)
+
+    @admin.action(description=_("Reject"))
+    def reject_versions(self, request, queryset):
+        self._decide(request, queryset, scorecard_reject)
+
+    def _decide(self, request, queryset, service) -> None:
+        for version in queryset:
+            try:
+                service(version_id=version.pk, actor=request.user)
+            except DomainError as error:
+                self.message_user(request, f"{version}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, str(version), messages.SUCCESS)
+
+
+class RateGridInline(ReadOnlyInline):
+    model = RateGridRow
+    fields = ("rating", "min_rate", "max_rate", "min_spread_bp", "max_spread_bp", "max_amount")
+    verbose_name_plural = _("rate grid (changed through the products API and page)")
+
+
+ProductAdmin.inlines = [RateGridInline]
+
+
+@admin.register(RateOverride)
+class RateOverrideAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor", "step", "loan", "rating", "amount", "annual_rate", "spread_bp", "reason")
+    list_filter = ("step", "rating")
+    list_select_related = ("actor", "loan")

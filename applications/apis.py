@@ -147,7 +147,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = ProductSerializer
     permission_classes = [HasPost]
-    queryset = Product.objects.order_by("code")
+    queryset = Product.objects.order_by("code").prefetch_related("rate_grid")
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 

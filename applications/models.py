@@ -27,6 +27,8 @@ POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
 NON_NEGATIVE_MONEY = [MinValueValidator(Decimal("0.00"))]
 RATE = {"max_digits": 7, "decimal_places": 6}
 RATIO_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
+RESIDENCE_CHOICES = [("own", _("Own home")), ("mortgage", _("Own home with a mortgage")), ("rent", _("Rented")),
+                     ("other", _("Other"))]
 
 
 def _officer_unit(officer_id) -> str:
@@ -82,6 +84,11 @@ class Customer(models.Model):
     # SPEC §13: the customer belongs to the unit of their marketing officer (set on create; moved by a hand-over).
     unit = models.ForeignKey("loancenter.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"),
                              db_default=CENTER_CODE, blank=True)
+    # SPEC §15, §16.4, §16.18: what the scorecard weighs for job stability and housing; unknown is a value of its own.
+    employment_years = models.DecimalField(_("years in the current job"), max_digits=4, decimal_places=1, null=True,
+                                           blank=True, validators=[MinValueValidator(Decimal("0")),
+                                                                   MaxValueValidator(Decimal("80"))])
+    residence = models.CharField(_("residence"), max_length=8, blank=True, default="", choices=RESIDENCE_CHOICES)
     created_at = models.DateTimeField(auto_now_add=True)
     # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -363,6 +370,18 @@ class Loan(FSMModelMixin, models.Model):
     verified_id_number = models.CharField(_("verified ID number"), max_length=18, blank=True, default="")
     verified_birth_date = models.DateField(_("verified birth date"), null=True, blank=True)
     verified_civil_capacity = models.CharField(_("verified civil capacity"), max_length=8, blank=True, default="")
+
+    # SPEC §15, §16.30: the risk rating computed when the investigation completed, from the verified facts and the
+    # latest pre-loan credit report, with the scorecard version it was computed on, the facts it read and the three
+    # factors that cost the most points. Dropped with the verified facts when the loan is returned to marketing.
+    score = models.IntegerField(_("score"), null=True, blank=True)
+    rating = models.CharField(_("risk rating"), max_length=1, blank=True, default="")
+    rating_reasons = models.JSONField(_("rating reasons"), default=list, blank=True)
+    rating_facts = models.JSONField(_("facts the rating read"), default=dict, blank=True)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+    scorecard_version = models.ForeignKey("applications.ScorecardVersion", null=True, blank=True,
+                                          on_delete=models.PROTECT, related_name="rated_loans",
+                                          verbose_name=_("scorecard version"))
 
     # After disbursement: kept current by repayments and the nightly batch (set-based, SPEC §6). Days past due are
     # not stored: they follow from ``oldest_unpaid_due`` and a date (postloan.book); tier, grade and provision are
@@ -742,3 +761,5 @@ class LoanHandover(models.Model):
 
 # Uploaded files (SPEC §11) live in their own module of this app.
 from applications.files.models import DocumentDownload, DocumentFile  # noqa: E402,F401
+# The scorecards, the rate grid and its overrides (SPEC §15) too.
+from applications.pricing.models import RateGridRow, RateOverride, ScorecardVersion  # noqa: E402,F401

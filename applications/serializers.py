@@ -70,7 +70,7 @@ class CustomerSerializer(IdentifierSerializerMixin, serializers.ModelSerializer)
         fields = [
             "id", "name", "id_number", "phone", "address", "employer", "occupation", "monthly_income",
             "monthly_debt_payment", "civil_capacity", "on_warning_list", "birth_date", "gender", "age",
-            "region", "industry", "officer", "unit", "created_at", "reason", "version",
+            "region", "industry", "employment_years", "residence", "officer", "unit", "created_at", "reason", "version",
         ]
         read_only_fields = ["birth_date", "gender", "created_at", "unit"]
 
@@ -96,6 +96,23 @@ class CustomerSerializer(IdentifierSerializerMixin, serializers.ModelSerializer)
 # Products
 
 
+class RateGridRowSerializer(serializers.Serializer):
+    """One row of a product's rate grid (SPEC §15): a rate range for fixed-rate products, a spread range in basis
+    points for LPR-linked ones, and the largest amount; an empty bound does not bind."""
+
+    rating = serializers.ChoiceField(choices=["A", "B", "C", "D", "E"])
+    min_rate = RateField(max_digits=7, decimal_places=6, min_value=Decimal("0"), max_value=Decimal("1"),
+                         required=False, allow_null=True, default=None)
+    max_rate = RateField(max_digits=7, decimal_places=6, min_value=Decimal("0"), max_value=Decimal("1"),
+                         required=False, allow_null=True, default=None)
+    min_spread_bp = serializers.IntegerField(min_value=-10000, max_value=10000, required=False, allow_null=True,
+                                             default=None)
+    max_spread_bp = serializers.IntegerField(min_value=-10000, max_value=10000, required=False, allow_null=True,
+                                             default=None)
+    max_amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"), required=False, allow_null=True,
+                                          default=None)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     min_amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
     max_amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
@@ -111,6 +128,8 @@ class ProductSerializer(serializers.ModelSerializer):
                                               allow_empty=False)
     required_documents = serializers.ListField(child=serializers.ChoiceField(choices=list(DOCUMENTS)), required=False)
     allowed_purposes = serializers.ListField(child=serializers.ChoiceField(choices=list(PURPOSES)), required=False)
+    rate_grid = RateGridRowSerializer(many=True, required=False, help_text=_(
+        "Per rating: the rate (or spread) range and the largest amount (SPEC §15); replaced as a whole when sent."))
     version = VERSION_FIELD()
 
     class Meta:
@@ -119,7 +138,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "id", "code", "name", "category", "min_amount", "max_amount", "min_term_months", "max_term_months",
             "repayment_methods", "min_rate", "max_rate", "secured", "max_ltv", "max_dti", "dual_investigation",
             "investigation_rate", "max_age_at_maturity", "penalty_markup", "required_documents", "allowed_purposes",
-            "appraisal_validity_days", "active", "version",
+            "appraisal_validity_days", "rate_grid", "active", "version",
         ]
 
 
@@ -291,6 +310,11 @@ class LoanSerializer(LoanSummarySerializer):
     verified_facts = serializers.SerializerMethodField(
         help_text=_("The borrower's facts as the investigation verified them (rule 23); null before it."))
     approved_guarantee = serializers.JSONField(read_only=True, help_text=_("The guarantee terms approved (rule 31)."))
+    rating = serializers.CharField(read_only=True, allow_null=True, help_text=_(
+        "The risk rating A–E computed when the investigation completed (SPEC §15); null before it."))
+    rating_reasons = serializers.SerializerMethodField(help_text=_(
+        "The three factors that cost the most points, each with its points and the factor's most."))
+    scorecard_version = serializers.SerializerMethodField()
     available_transitions = serializers.SerializerMethodField()
 
     class Meta(LoanSummarySerializer.Meta):
@@ -300,9 +324,31 @@ class LoanSerializer(LoanSummarySerializer):
             "documents", "reviewer", "reviewed_at", "review_opinion", "proposed_amount", "proposed_term_months",
             "proposed_rate", "proposed_method", "approver", "approved_amount", "approved_term_months", "annual_rate",
             "approved_method", "decided_at", "customer_notified_on", "decision_reason", "approved_guarantee", "terms",
-            "exposure", "verified_facts", "available_transitions", "version",
+            "exposure", "verified_facts", "score", "rating", "rating_reasons", "scorecard_version",
+            "available_transitions", "version",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Loan) -> dict:
+        data = super().to_representation(instance)
+        data["rating"] = instance.rating or None
+        return data
+
+    @extend_schema_field(inline_serializer("RatingReason", {
+        "factor": serializers.CharField(), "text": serializers.CharField(), "points": serializers.IntegerField(),
+        "max_points": serializers.IntegerField(), "value": serializers.CharField(allow_null=True),
+    }, many=True))
+    def get_rating_reasons(self, loan: Loan) -> list[dict]:
+        from applications.pricing.services import reason_text
+
+        return [{**reason, "text": reason_text(reason)} for reason in loan.rating_reasons or []]
+
+    @extend_schema_field(inline_serializer("ScorecardRef", {
+        "id": serializers.IntegerField(), "category": serializers.CharField(), "number": serializers.IntegerField(),
+    }, allow_null=True))
+    def get_scorecard_version(self, loan: Loan) -> dict | None:
+        version = loan.scorecard_version
+        return None if version is None else {"id": version.pk, "category": version.category, "number": version.number}
 
     def get_documents(self, loan: Loan) -> list[str]:
         return [d.code for d in loan.documents.all()]

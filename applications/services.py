@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from applications import rules
 from applications.catalog import DOCUMENTS, PURPOSES
 from applications.certificates import check_certificates_free
+from applications.events import investigation_completed
 from applications.files.selectors import live_codes
 from applications.models import (
     Collateral,
@@ -28,8 +29,9 @@ from applications.models import (
     Product,
     Status,
 )
+from applications.pricing.services import clear_rating, grid_rows_valid, product_set_rate_grid
 from applications.selectors import concerned_loans, freezing_loan
-from applications.workflow import audit, run_transition
+from applications.workflow import audit, jsonable, run_transition
 from loancenter import posts as P
 from loancenter.handovers import check_not_handing_over
 from loancenter.lib import versioning
@@ -52,7 +54,7 @@ def _validated(instance, exclude: Iterable[str] = ()) -> None:
 
 CUSTOMER_FIELDS = (
     "name", "id_number", "phone", "address", "employer", "occupation",
-    "monthly_income", "monthly_debt_payment", "civil_capacity", "region", "industry",
+    "monthly_income", "monthly_debt_payment", "civil_capacity", "region", "industry", "employment_years", "residence",
 )
 
 
@@ -198,9 +200,19 @@ def product_save(*, actor, data: dict, product_id: int | None = None, version: i
         versioning.check(product, version)
     changed = [k for k in PRODUCT_FIELDS if k in data and (not product_id or not _same(getattr(product, k), data[k]))]
     old = {k: getattr(product, k) for k in changed} if product_id else {}
+    # SPEC §15: the rate grid is replaced as a whole when given; kept terms of approved loans never change (rule 29).
+    grid = data.get("rate_grid")
+    old_grid = rate_grid_of(product) if product_id else []
+    if grid is not None:
+        grid_rows_valid(grid)
+        new_grid = [{k: row.get(k) for k in GRID_FIELDS} for row in sorted(grid, key=lambda r: r["rating"])]
+        if jsonable(new_grid) != jsonable(old_grid):
+            changed.append("rate_grid")
+            old["rate_grid"] = old_grid
     check_product_nature_kept(product, changed)
     for key in changed:
-        setattr(product, key, data[key])
+        if key != "rate_grid":
+            setattr(product, key, data[key])
     check_product(product)  # first: its field messages are clearer than full_clean's "constraint violated"
     _validated(product)
     if product_id and not changed:
@@ -208,9 +220,18 @@ def product_save(*, actor, data: dict, product_id: int | None = None, version: i
     if product_id:
         versioning.bump(product, expected=version)
     product.save()
+    if "rate_grid" in changed:
+        product_set_rate_grid(product, grid)
     audit(actor=actor, action="product_update" if product_id else "product_create", obj=product,
           payload={"old": old, "new": {k: data[k] for k in changed}})
     return product
+
+
+GRID_FIELDS = ("rating", "min_rate", "max_rate", "min_spread_bp", "max_spread_bp", "max_amount")
+
+
+def rate_grid_of(product: Product) -> list[dict]:
+    return [{k: getattr(row, k) for k in GRID_FIELDS} for row in product.rate_grid.order_by("rating")]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -507,6 +528,7 @@ def drop_verified_facts(loan: Loan) -> None:
     """A loan returned to marketing loses its verified facts: it is investigated again (SPEC §16.11)."""
     loan.verified_at = loan.verified_monthly_income = loan.verified_monthly_debt = loan.verified_birth_date = None
     loan.verified_id_number = loan.verified_civil_capacity = ""
+    clear_rating(loan)  # rated again when investigated again (SPEC §15)
     Guarantor.objects.filter(loan=loan).update(verified_monthly_income=None)
     Collateral.objects.filter(loan=loan).update(verified_appraised_value=None, verified_appraised_on=None)
 
@@ -611,9 +633,20 @@ def loan_complete_investigation(
         keep_verified_facts(loan, monthly_income=verified_monthly_income, monthly_debt=verified_monthly_debt)
         payload.update(verified_monthly_income=loan.verified_monthly_income,
                        verified_monthly_debt=loan.verified_monthly_debt)
+        if investigation.completed_at is not None:
+            _investigation_completed(loan, payload)
 
     return run_transition(loan_id=loan_id, actor=actor, name="complete_investigation", payload=payload,
                           check=check, apply=apply)
+
+
+def _investigation_completed(loan: Loan, payload: dict) -> None:
+    """The investigation is complete: the risk rating is computed on the verified facts (SPEC §15) by the receivers
+    of ``applications.events.investigation_completed``; the audit row carries what they kept."""
+    investigation_completed.send(sender=Loan, loan=loan)
+    if loan.rating:
+        payload.update(score=loan.score, rating=loan.rating, rating_reasons=loan.rating_reasons,
+                       scorecard_version=loan.scorecard_version_id)
 
 
 def loan_cosign_investigation(*, loan_id: int, actor, agree: bool, comment: str = "") -> Loan:
@@ -632,6 +665,8 @@ def loan_cosign_investigation(*, loan_id: int, actor, agree: bool, comment: str 
         else:
             investigation.reported_at, investigation.returned_at = None, timezone.now()
         investigation.save(update_fields=["cosign_comment", "completed_at", "reported_at", "returned_at"])
+        if agree:
+            _investigation_completed(loan, payload)
 
     return run_transition(loan_id=loan_id, actor=actor, name="cosign_investigation", payload=payload, check=check,
                           apply=apply, transition_kwargs={"agree": agree})

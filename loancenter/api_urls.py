@@ -45,4 +45,5 @@ urlpatterns = [
     path("", include("applications.files.api_urls")),
     path("", include("postloan.api_urls")),
     path("", include("postloan.monitoring_api_urls")),
+    path("", include("risk.api_urls")),
 ]

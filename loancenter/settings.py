@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "disbursement",
     "postloan",
     "archive",
+    "risk",
     "demo",  # seed_demo: demo data through the real services; imported by nothing else
 ]
 

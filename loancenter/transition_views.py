@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError as InputError
 
 from applications.input_forms import describe, post_data
 from applications.models import Investigation
+from applications.pricing.services import grid_row, reason_text
 from applications.selectors import BEFORE_DECISION, access_loan, customer_exposure, other_installments
 from applications.workflow import STEPS, check_actor
 from loancenter import posts as P
@@ -93,9 +94,19 @@ def loan_transition(request, pk: int, name: str):
 _DECISIONS = {"pass_review", "return_to_marketing", "approve", "reject", "return_to_review", "escalate"}
 
 
+def rating_shown(loan) -> dict | None:
+    if not loan.rating:
+        return None
+    row = grid_row(loan.product, loan.rating)
+    return {"score": loan.score, "rating": loan.rating, "version": loan.scorecard_version,
+            "reasons": [reason_text(r) for r in loan.rating_reasons or []], "row": row}
+
+
 def _decision_facts(name: str, loan, user) -> dict | None:
     if name not in _DECISIONS or loan.status not in BEFORE_DECISION:
         return None
     return {"verified": loan.verified_at is not None, "other_installments": other_installments(loan),
             "exposure": customer_exposure(loan),
-            "limit": user.approval_limit if user.has_any_post(P.APPROVER, P.BRANCH_APPROVER) else None}
+            "limit": user.approval_limit if user.has_any_post(P.APPROVER, P.BRANCH_APPROVER) else None,
+            # SPEC §15: the risk rating beside the decision, with its reasons and the product's row of the rate grid.
+            "rating": rating_shown(loan)}

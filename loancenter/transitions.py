@@ -81,6 +81,11 @@ class TermsInput(serializers.Serializer):
 
 class PassReviewInput(TermsInput):
     opinion = serializers.CharField(label=_("Review opinion"), max_length=4000, style={"base_template": "textarea.html"})
+    override_reason = serializers.CharField(
+        label=_("Override reason"), required=False, allow_blank=True, max_length=2000,
+        style={"base_template": "textarea.html"},
+        help_text=_("Needed only outside the loan's row of the product's rate grid (SPEC §15); recorded as an override."),
+    )
 
 
 class ApproveInput(TermsInput):
@@ -91,6 +96,11 @@ class ApproveInput(TermsInput):
         label=_("Guarantee terms"), required=False, allow_blank=True, max_length=2000,
         style={"base_template": "textarea.html"},
         help_text=_("Conditions of the guarantee; the reviewed guarantors and collaterals are kept with them."),
+    )
+    override_reason = serializers.CharField(
+        label=_("Override reason"), required=False, allow_blank=True, max_length=2000,
+        style={"base_template": "textarea.html"},
+        help_text=_("Needed only outside the loan's row of the product's rate grid (SPEC §15); recorded as an override."),
     )
 
 

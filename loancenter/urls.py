@@ -12,5 +12,7 @@ urlpatterns = [
     path("archive/", include("archive.urls")),
     path("postloan/", include("postloan.urls")),
     path("reports/", include("postloan.report_urls")),
+    path("reports/", include("risk.report_urls")),
+    path("", include("risk.urls")),
     path("", include("loancenter.web_urls")),
 ]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from applications.catalog import REPAYMENT_METHOD_LABELS
 from applications.models import Loan
+from applications.pricing.services import reason_text
 from loancenter.lib.errors import InvalidState
 from loancenter.lib.money import fmt_pct
 from loancenter.lib.pdf import render_pdf
@@ -62,4 +63,6 @@ def approval_form_pdf(loan: Loan, *, viewer=None) -> bytes:
         "requested": _terms(loan.amount, loan.term_months, None, loan.repayment_method),
         "proposed": _terms(loan.proposed_amount, loan.proposed_term_months, loan.proposed_rate, loan.proposed_method),
         "approved": _terms(loan.approved_amount, loan.approved_term_months, loan.annual_rate, loan.approved_method),
+        "rating_reasons": [reason_text(r) for r in loan.rating_reasons or []],
+        "overrides": list(loan.rate_overrides.order_by("at")),
     })
