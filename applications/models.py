@@ -12,7 +12,15 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from applications import rules
-from applications.catalog import CATEGORIES, COLLATERAL_KINDS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
+from applications.catalog import (
+    CATEGORIES,
+    COLLATERAL_KINDS,
+    PURPOSES,
+    RATE_TYPE_LABELS,
+    RELATIONSHIPS,
+    REPAYMENT_METHOD_LABELS,
+    REPRICING_RULE_LABELS,
+)
 from loancenter import posts as P
 from loancenter.lib.dates import age_on, book_date, days_past_due, today
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
@@ -198,6 +206,8 @@ class Product(models.Model):
     allowed_purposes = models.JSONField(_("allowed purposes"), default=list, blank=True,
                                         help_text=_("Empty: any purpose that is not prohibited."))
     appraisal_validity_days = models.PositiveIntegerField(_("appraisal validity (days)"), default=180)
+    # SPEC §15: a fixed rate, or the 1-year / 5-year LPR plus a spread in basis points kept on each loan.
+    rate_type = models.CharField(_("rate type"), max_length=8, choices=list(RATE_TYPE_LABELS.items()), default="fixed")
     active = models.BooleanField(_("active"), default=True)
     # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -331,6 +341,7 @@ class Loan(FSMModelMixin, models.Model):
     proposed_term_months = models.PositiveIntegerField(null=True, blank=True)
     proposed_rate = models.DecimalField(**RATE, null=True, blank=True)
     proposed_method = models.CharField(max_length=20, blank=True)
+    proposed_spread_bp = models.IntegerField(null=True, blank=True)  # LPR-linked products (SPEC §15)
 
     # Approval (审批): the decided terms.
     escalated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -350,6 +361,16 @@ class Loan(FSMModelMixin, models.Model):
     # money calculation after approval reads these, never the product.
     rate_type = models.CharField(_("rate type"), max_length=16, blank=True, default="")
     penalty_markup = models.DecimalField(_("penalty markup"), max_digits=5, decimal_places=4, null=True, blank=True)
+    # SPEC §15, §16.31: LPR-linked loans keep the spread (basis points, may be negative) and the LPR in force at the
+    # approval (its publication date); the contract chooses when the loan reprices; the disbursement starts the
+    # current rate and the next repricing date, which the nightly batch moves on (postloan.repricing).
+    spread_bp = models.IntegerField(_("spread (basis points)"), null=True, blank=True)
+    lpr_at_approval = models.DecimalField(_("LPR at approval"), **RATE, null=True, blank=True)
+    lpr_published_on = models.DateField(_("LPR publication used"), null=True, blank=True)
+    repricing_rule = models.CharField(_("repricing date"), max_length=12, blank=True, default="",
+                                      choices=list(REPRICING_RULE_LABELS.items()))
+    current_rate = models.DecimalField(_("current annual rate"), **RATE, null=True, blank=True)
+    next_repricing_on = models.DateField(_("next repricing on"), null=True, blank=True)
     # Rule 27: the customer's exposure the decision was measured on (live until then: selectors.customer_exposure).
     exposure = MoneyField(_("exposure at decision"), null=True, blank=True)
 
@@ -401,6 +422,9 @@ class Loan(FSMModelMixin, models.Model):
             models.Index(fields=["oldest_unpaid_due", "id"], condition=Q(status="active"), name="loan_unpaid_due"),
             models.Index(fields=["id"], condition=Q(restructured_on__isnull=False), name="loan_restructured"),
             models.Index(fields=["npl_cure_start"], condition=Q(npl_cure_start__isnull=False), name="loan_npl_cure"),
+            # Nightly batch, repricing step: the LPR-linked loans whose repricing date has come (postloan.repricing).
+            models.Index(fields=["next_repricing_on", "id"], condition=Q(status="active", next_repricing_on__isnull=False),
+                         name="loan_repricing_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="loan_amount_positive"),
@@ -737,3 +761,6 @@ class LoanHandover(models.Model):
 
 # Uploaded files (SPEC §11) live in their own module of this app.
 from applications.files.models import DocumentDownload, DocumentFile  # noqa: E402,F401
+
+# The LPR publication register (SPEC §15) lives in its own module of this app.
+from applications.lpr.models import LprPublication  # noqa: E402,F401

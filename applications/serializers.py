@@ -119,7 +119,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "id", "code", "name", "category", "min_amount", "max_amount", "min_term_months", "max_term_months",
             "repayment_methods", "min_rate", "max_rate", "secured", "max_ltv", "max_dti", "dual_investigation",
             "investigation_rate", "max_age_at_maturity", "penalty_markup", "required_documents", "allowed_purposes",
-            "appraisal_validity_days", "active", "version",
+            "appraisal_validity_days", "active", "version", "rate_type",
         ]
 
 
@@ -292,6 +292,10 @@ class LoanSerializer(LoanSummarySerializer):
         help_text=_("The borrower's facts as the investigation verified them (rule 23); null before it."))
     approved_guarantee = serializers.JSONField(read_only=True, help_text=_("The guarantee terms approved (rule 31)."))
     available_transitions = serializers.SerializerMethodField()
+    # SPEC §15: the pricing (kept at approval; the product's rate type before it), the rate now and the next repricing.
+    rate_type = serializers.SerializerMethodField()
+    lpr_at_approval = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
+    current_rate = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
 
     class Meta(LoanSummarySerializer.Meta):
         fields = [
@@ -301,8 +305,14 @@ class LoanSerializer(LoanSummarySerializer):
             "proposed_rate", "proposed_method", "approver", "approved_amount", "approved_term_months", "annual_rate",
             "approved_method", "decided_at", "customer_notified_on", "decision_reason", "approved_guarantee", "terms",
             "exposure", "verified_facts", "available_transitions", "version",
+            "rate_type", "spread_bp", "proposed_spread_bp", "lpr_at_approval", "lpr_published_on", "repricing_rule",
+            "current_rate", "next_repricing_on",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["fixed", "lpr_1y", "lpr_5y"]))
+    def get_rate_type(self, loan: Loan) -> str:
+        return loan.rate_type or loan.product.rate_type
 
     def get_documents(self, loan: Loan) -> list[str]:
         return [d.code for d in loan.documents.all()]
@@ -311,6 +321,7 @@ class LoanSerializer(LoanSummarySerializer):
         "rate_type": serializers.CharField(), "annual_rate": serializers.CharField(),
         "penalty_markup": serializers.CharField(), "amount": serializers.CharField(),
         "term_months": serializers.IntegerField(), "repayment_method": serializers.CharField(),
+        "spread_bp": serializers.IntegerField(allow_null=True), "lpr": serializers.CharField(allow_null=True),
     }, allow_null=True))
     def get_terms(self, loan: Loan) -> dict | None:
         terms = loan.terms

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from applications import rules
 from applications.certificates import check_certificates_free
+from applications.lpr.rules import price
 from applications.models import Customer, Loan, Status
 from applications.selectors import (
     Exposure,
@@ -77,21 +78,25 @@ def guarantee_terms_of(loan: Loan, conditions: str) -> dict:
 
 
 def loan_pass_review(*, loan_id: int, actor, opinion: str, amount: Decimal, term_months: int,
-                     annual_rate: Decimal, repayment_method: str) -> Loan:
+                     repayment_method: str, annual_rate: Decimal | None = None, spread_bp: int | None = None) -> Loan:
     payload = {"opinion": opinion, "amount": amount, "term_months": term_months, "annual_rate": annual_rate,
-               "repayment_method": repayment_method}
+               "repayment_method": repayment_method, "spread_bp": spread_bp}
+    priced: dict = {}
 
     def check(loan: Loan) -> None:
         if not (opinion or "").strip():
             raise RuleViolation("opinion_required", _("Write the review opinion."), field="opinion")
-        check_terms(loan, amount=amount, term_months=term_months, annual_rate=annual_rate, method=repayment_method)
+        p = priced["price"] = price(loan.product, annual_rate=annual_rate, spread_bp=spread_bp, on=today())
+        check_terms(loan, amount=amount, term_months=term_months, annual_rate=p.annual_rate, method=repayment_method)
 
     def apply(loan: Loan) -> None:
         loan.reviewer = actor
         loan.reviewed_at = timezone.now()
         loan.review_opinion = opinion
         loan.proposed_amount, loan.proposed_term_months = amount, term_months
-        loan.proposed_rate, loan.proposed_method = annual_rate, repayment_method
+        loan.proposed_rate, loan.proposed_method = priced["price"].annual_rate, repayment_method
+        loan.proposed_spread_bp = priced["price"].spread_bp
+        payload["annual_rate"] = priced["price"].annual_rate
 
     return run_transition(loan_id=loan_id, actor=actor, name="pass_review", payload=payload, check=check, apply=apply)
 
@@ -105,12 +110,13 @@ def loan_return_to_marketing(*, loan_id: int, actor, reason: str) -> Loan:
                           check=lambda loan: _require_reason(reason), apply=apply)
 
 
-def loan_approve(*, loan_id: int, actor, amount: Decimal, term_months: int, annual_rate: Decimal,
-                 repayment_method: str, reason: str = "", guarantee_terms: str = "") -> Loan:
+def loan_approve(*, loan_id: int, actor, amount: Decimal, term_months: int, annual_rate: Decimal | None = None,
+                 repayment_method: str, reason: str = "", guarantee_terms: str = "", spread_bp: int | None = None) -> Loan:
     """Approve within the approver's authority, measured on the customer's exposure (rules 11, 27); the loan keeps
-    its terms (rule 29), the exposure decided on, the reasons and the guarantee terms (rule 31)."""
+    its terms (rule 29), the exposure decided on, the reasons and the guarantee terms (rule 31). An LPR-linked loan's
+    rate is the LPR in force today plus the spread, both kept with the publication's date (SPEC §15, §16.31)."""
     payload = {"amount": amount, "term_months": term_months, "annual_rate": annual_rate,
-               "repayment_method": repayment_method, "reason": reason}
+               "repayment_method": repayment_method, "reason": reason, "spread_bp": spread_bp}
     decided: dict = {}
 
     def check(loan: Loan) -> None:
@@ -118,12 +124,17 @@ def loan_approve(*, loan_id: int, actor, amount: Decimal, term_months: int, annu
         if loan.status == Status.PENDING_APPROVAL or actor.approval_limit is not None:
             approver_within_authority(actor, exposure.total)  # who may decide it comes first (SPEC §16.2)
         _require_reason(reason)  # rule 31
-        check_terms(loan, amount=amount, term_months=term_months, annual_rate=annual_rate, method=repayment_method)
+        p = decided["price"] = price(loan.product, annual_rate=annual_rate, spread_bp=spread_bp, on=today())
+        check_terms(loan, amount=amount, term_months=term_months, annual_rate=p.annual_rate, method=repayment_method)
 
     def apply(loan: Loan) -> None:
         loan.approver = actor
+        p = decided["price"]
         keep_terms(loan, terms_at_approval(loan.product, amount=amount, term_months=term_months,
-                                           annual_rate=annual_rate, method=repayment_method))
+                                           annual_rate=p.annual_rate, method=repayment_method,
+                                           spread_bp=p.spread_bp, lpr=p.lpr))
+        loan.lpr_published_on = p.publication.published_on if p.publication else None
+        payload["annual_rate"] = p.annual_rate
         loan.exposure = decided["exposure"].total
         loan.decision_reason = reason.strip()
         loan.approved_guarantee = guarantee_terms_of(loan, guarantee_terms)
