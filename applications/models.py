@@ -481,6 +481,24 @@ class Loan(FSMModelMixin, models.Model):
         return kept_terms(self)
 
     @property
+    def lpr_linked(self) -> bool:
+        """SPEC §15: priced on the LPR (kept at approval; the product's pricing before it)."""
+        from applications.catalog import LPR_RATE_TYPES
+
+        return (self.rate_type or self.product.rate_type) in LPR_RATE_TYPES
+
+    @property
+    def rate_type_label(self) -> str:
+        return str(RATE_TYPE_LABELS.get(self.rate_type or self.product.rate_type, ""))
+
+    @property
+    def spread_words(self) -> str:
+        """"LPR 加 35 个基点" / "LPR 减 20 个基点", as the loan's papers and page state the spread."""
+        from applications.lpr.rules import spread_words
+
+        return spread_words(self.spread_bp)
+
+    @property
     def penalty_daily_rate(self) -> Decimal:
         """The kept contract rate × (1 + the kept penalty markup) / 360 (SPEC §6, rule 29): never the product's."""
         terms = self.terms

@@ -6,6 +6,8 @@ Thin views: the caller's post first (SPEC §16.2), then the input, then the serv
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -13,14 +15,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from applications.lpr import services
-from applications.lpr.models import LprPublication, LPR_RATE
+from applications.lpr.models import LPR_RATE, LprPublication
 from applications.lpr.selectors import lpr_history, lpr_in_force
-from applications.serializers import RateField
 from loancenter.apis import HasPost
 from loancenter.lib.dates import today
 from loancenter.refusals import check_caller
 
 LIST_LIMIT = 500
+
+
+class RateField(serializers.DecimalField):
+    """A rate as a plain decimal string without trailing zeros, ``"0.0345"`` (SPEC §9), as the loans' rates are
+    shown (``applications.serializers.RateField``; not imported: applications.models imports this package)."""
+
+    def to_representation(self, value):
+        text = format(Decimal(value).normalize(), "f")
+        return text if "." in text else f"{text}.0"
 
 
 class LprSerializer(serializers.ModelSerializer):

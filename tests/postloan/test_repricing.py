@@ -12,9 +12,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
+from django.urls import reverse
 
-from applications.models import Loan, Status
 from applications.lpr.services import lpr_confirm, lpr_file
+from applications.models import Loan, Status
 from postloan import batch
 from postloan.models import Installment, Notice, Repricing
 from postloan.services import repayment_post
@@ -208,3 +209,31 @@ def test_a_fixed_rate_loan_never_reprices(staff, draft):
     before = figures(loan)
     run_batch(date(2026, 1, 1))
     assert figures(loan) == before and not Repricing.objects.exists()
+
+
+def test_the_loan_page_shows_the_pricing_and_marks_the_repriced_installments(client, staff, book):
+    run_batch(ANNIVERSARY)
+    client.force_login(staff.gen)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    with at(ANNIVERSARY + timedelta(days=1), hour=10):
+        html = client.get(f"/loans/{book.pk}/").content.decode()
+        full = client.get(f"/loans/{book.pk}/schedule/").content.decode()
+    assert 'data-testid="rate-type">5-year LPR + spread<' in html
+    assert "LPR minus 20 basis points" in html and "published 2025-02-20 at approval" in html
+    assert 'data-testid="current-rate">0.0330<' in html and 'data-testid="next-repricing">2027-03-10<' in html
+    assert 'data-installment="12" data-repriced' not in full
+    assert 'data-installment="13" data-repriced="2026-03-10"' in full
+
+
+def test_the_receipt_and_the_contract_state_lpr_spread_and_repricing(client, staff, book):
+    from tests.archive.conftest import PDFTOTEXT, pdf_text
+
+    client.force_login(staff.gen)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})  # papers as the borrower reads them
+    for paper in ("receipt", "contract"):
+        response = client.get(f"/loans/{book.pk}/{paper}.pdf")
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        if PDFTOTEXT:
+            text = "".join(pdf_text(response.content).split())  # pdftotext breaks lines anywhere in Chinese
+            assert "LPR减20个基点" in text and "2025-02-20" in text and "3.60%" in text and "3.40%" in text
+            assert "每年贷款发放日对应日" in text
