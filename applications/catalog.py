@@ -99,3 +99,16 @@ CUSTOMER_FILE_CODES = ("id_card", "household_register", "marriage_certificate", 
 
 def document_label(code: str) -> str:
     return str(DOCUMENTS.get(code) or LOAN_FILE_CODES.get(code) or code)
+
+# SPEC §15: how a product is priced, and when an LPR-linked loan reprices (chosen at contract, §16.31).
+RATE_TYPE_LABELS = {
+    "fixed": _("Fixed rate"),
+    "lpr_1y": _("1-year LPR + spread"),
+    "lpr_5y": _("5-year LPR + spread"),
+}
+LPR_RATE_TYPES = frozenset({"lpr_1y", "lpr_5y"})
+REPRICING_ANNIVERSARY, REPRICING_JANUARY = "anniversary", "january"
+REPRICING_RULE_LABELS = {
+    REPRICING_ANNIVERSARY: _("Each anniversary of the value date"),
+    REPRICING_JANUARY: _("Each 1 January"),
+}

@@ -12,7 +12,15 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from applications import rules
-from applications.catalog import CATEGORIES, COLLATERAL_KINDS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
+from applications.catalog import (
+    CATEGORIES,
+    COLLATERAL_KINDS,
+    PURPOSES,
+    RATE_TYPE_LABELS,
+    RELATIONSHIPS,
+    REPAYMENT_METHOD_LABELS,
+    REPRICING_RULE_LABELS,
+)
 from loancenter import posts as P
 from loancenter.lib.dates import age_on, book_date, days_past_due, today
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
@@ -205,6 +213,8 @@ class Product(models.Model):
     allowed_purposes = models.JSONField(_("allowed purposes"), default=list, blank=True,
                                         help_text=_("Empty: any purpose that is not prohibited."))
     appraisal_validity_days = models.PositiveIntegerField(_("appraisal validity (days)"), default=180)
+    # SPEC §15: a fixed rate, or the 1-year / 5-year LPR plus a spread in basis points kept on each loan.
+    rate_type = models.CharField(_("rate type"), max_length=8, choices=list(RATE_TYPE_LABELS.items()), default="fixed")
     active = models.BooleanField(_("active"), default=True)
     # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -340,6 +350,7 @@ class Loan(FSMModelMixin, models.Model):
     proposed_term_months = models.PositiveIntegerField(null=True, blank=True)
     proposed_rate = models.DecimalField(**RATE, null=True, blank=True)
     proposed_method = models.CharField(max_length=20, blank=True)
+    proposed_spread_bp = models.IntegerField(null=True, blank=True)  # LPR-linked products (SPEC §15)
 
     # Approval (审批): the decided terms.
     escalated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -359,6 +370,16 @@ class Loan(FSMModelMixin, models.Model):
     # money calculation after approval reads these, never the product.
     rate_type = models.CharField(_("rate type"), max_length=16, blank=True, default="")
     penalty_markup = models.DecimalField(_("penalty markup"), max_digits=5, decimal_places=4, null=True, blank=True)
+    # SPEC §15, §16.31: LPR-linked loans keep the spread (basis points, may be negative) and the LPR in force at the
+    # approval (its publication date); the contract chooses when the loan reprices; the disbursement starts the
+    # current rate and the next repricing date, which the nightly batch moves on (postloan.repricing).
+    spread_bp = models.IntegerField(_("spread (basis points)"), null=True, blank=True)
+    lpr_at_approval = models.DecimalField(_("LPR at approval"), **RATE, null=True, blank=True)
+    lpr_published_on = models.DateField(_("LPR publication used"), null=True, blank=True)
+    repricing_rule = models.CharField(_("repricing date"), max_length=12, blank=True, default="",
+                                      choices=list(REPRICING_RULE_LABELS.items()))
+    current_rate = models.DecimalField(_("current annual rate"), **RATE, null=True, blank=True)
+    next_repricing_on = models.DateField(_("next repricing on"), null=True, blank=True)
     # Rule 27: the customer's exposure the decision was measured on (live until then: selectors.customer_exposure).
     exposure = MoneyField(_("exposure at decision"), null=True, blank=True)
 
@@ -425,6 +446,9 @@ class Loan(FSMModelMixin, models.Model):
             models.Index(fields=["oldest_unpaid_due", "id"], condition=Q(status="active"), name="loan_unpaid_due"),
             models.Index(fields=["id"], condition=Q(restructured_on__isnull=False), name="loan_restructured"),
             models.Index(fields=["npl_cure_start"], condition=Q(npl_cure_start__isnull=False), name="loan_npl_cure"),
+            # Nightly batch, repricing step: the LPR-linked loans whose repricing date has come (postloan.repricing).
+            models.Index(fields=["next_repricing_on", "id"], condition=Q(status="active", next_repricing_on__isnull=False),
+                         name="loan_repricing_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="loan_amount_positive"),
@@ -479,6 +503,24 @@ class Loan(FSMModelMixin, models.Model):
         from applications.terms import kept_terms
 
         return kept_terms(self)
+
+    @property
+    def lpr_linked(self) -> bool:
+        """SPEC §15: priced on the LPR (kept at approval; the product's pricing before it)."""
+        from applications.catalog import LPR_RATE_TYPES
+
+        return (self.rate_type or self.product.rate_type) in LPR_RATE_TYPES
+
+    @property
+    def rate_type_label(self) -> str:
+        return str(RATE_TYPE_LABELS.get(self.rate_type or self.product.rate_type, ""))
+
+    @property
+    def spread_words(self) -> str:
+        """"LPR 加 35 个基点" / "LPR 减 20 个基点", as the loan's papers and page state the spread."""
+        from applications.lpr.rules import spread_words
+
+        return spread_words(self.spread_bp)
 
     @property
     def penalty_daily_rate(self) -> Decimal:
@@ -763,3 +805,5 @@ class LoanHandover(models.Model):
 from applications.files.models import DocumentDownload, DocumentFile  # noqa: E402,F401
 # The scorecards, the rate grid and its overrides (SPEC §15) too.
 from applications.pricing.models import RateGridRow, RateOverride, ScorecardVersion  # noqa: E402,F401
+# The LPR publication register (SPEC §15) lives in its own module of this app.
+from applications.lpr.models import LprPublication  # noqa: E402,F401

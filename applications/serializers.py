@@ -138,7 +138,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "id", "code", "name", "category", "min_amount", "max_amount", "min_term_months", "max_term_months",
             "repayment_methods", "min_rate", "max_rate", "secured", "max_ltv", "max_dti", "dual_investigation",
             "investigation_rate", "max_age_at_maturity", "penalty_markup", "required_documents", "allowed_purposes",
-            "appraisal_validity_days", "rate_grid", "active", "version",
+            "appraisal_validity_days", "rate_grid", "active", "version", "rate_type",
         ]
 
 
@@ -316,6 +316,10 @@ class LoanSerializer(LoanSummarySerializer):
         "The three factors that cost the most points, each with its points and the factor's most."))
     scorecard_version = serializers.SerializerMethodField()
     available_transitions = serializers.SerializerMethodField()
+    # SPEC §15: the pricing (kept at approval; the product's rate type before it), the rate now and the next repricing.
+    rate_type = serializers.SerializerMethodField()
+    lpr_at_approval = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
+    current_rate = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
 
     class Meta(LoanSummarySerializer.Meta):
         fields = [
@@ -326,6 +330,8 @@ class LoanSerializer(LoanSummarySerializer):
             "approved_method", "decided_at", "customer_notified_on", "decision_reason", "approved_guarantee", "terms",
             "exposure", "verified_facts", "score", "rating", "rating_reasons", "scorecard_version",
             "available_transitions", "version",
+            "rate_type", "spread_bp", "proposed_spread_bp", "lpr_at_approval", "lpr_published_on", "repricing_rule",
+            "current_rate", "next_repricing_on",
         ]
         read_only_fields = fields
 
@@ -350,6 +356,10 @@ class LoanSerializer(LoanSummarySerializer):
         version = loan.scorecard_version
         return None if version is None else {"id": version.pk, "category": version.category, "number": version.number}
 
+    @extend_schema_field(serializers.ChoiceField(choices=["fixed", "lpr_1y", "lpr_5y"]))
+    def get_rate_type(self, loan: Loan) -> str:
+        return loan.rate_type or loan.product.rate_type
+
     def get_documents(self, loan: Loan) -> list[str]:
         return [d.code for d in loan.documents.all()]
 
@@ -357,6 +367,7 @@ class LoanSerializer(LoanSummarySerializer):
         "rate_type": serializers.CharField(), "annual_rate": serializers.CharField(),
         "penalty_markup": serializers.CharField(), "amount": serializers.CharField(),
         "term_months": serializers.IntegerField(), "repayment_method": serializers.CharField(),
+        "spread_bp": serializers.IntegerField(allow_null=True), "lpr": serializers.CharField(allow_null=True),
     }, allow_null=True))
     def get_terms(self, loan: Loan) -> dict | None:
         terms = loan.terms

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 RATE_FIXED = "fixed"
-RATE_TYPES = (RATE_FIXED,)  # SPEC §15 adds lpr_1y and lpr_5y
+RATE_TYPES = (RATE_FIXED, "lpr_1y", "lpr_5y")  # SPEC §15
+OPTIONAL_TERMS = frozenset({"spread_bp", "lpr"})  # LPR-linked loans only
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class LoanTerms:
     amount: Decimal
     term_months: int
     repayment_method: str
+    spread_bp: int | None = None  # SPEC §16.31: LPR-linked loans keep the spread and the LPR in force at approval
+    lpr: Decimal | None = None
 
     @property
     def penalty_daily_rate(self) -> Decimal:
@@ -35,7 +38,9 @@ class LoanTerms:
         """For the API (SPEC §14 ``terms``): amounts with two decimals, rates as plain decimal strings."""
         data = asdict(self)
         data["amount"] = f"{Decimal(self.amount):.2f}"
-        for key in ("annual_rate", "penalty_markup"):
+        for key in ("annual_rate", "penalty_markup", "lpr"):
+            if data[key] is None:
+                continue
             text = format(Decimal(data[key]).normalize(), "f")
             data[key] = text if "." in text else f"{text}.0"
         return data
@@ -49,14 +54,20 @@ KEPT_ON = {
     "amount": "approved_amount",
     "term_months": "approved_term_months",
     "repayment_method": "approved_method",
+    "spread_bp": "spread_bp",
+    "lpr": "lpr_at_approval",
 }
 KEPT_FIELDS = list(KEPT_ON.values())
 
 
-def terms_at_approval(product, *, amount: Decimal, term_months: int, annual_rate: Decimal, method: str) -> LoanTerms:
-    """The terms an approval decides: the approver's figures and the product's pricing and penalty terms of today."""
-    return LoanTerms(rate_type=RATE_FIXED, annual_rate=annual_rate, penalty_markup=product.penalty_markup,
-                     amount=amount, term_months=term_months, repayment_method=method)
+def terms_at_approval(product, *, amount: Decimal, term_months: int, annual_rate: Decimal, method: str,
+                      spread_bp: int | None = None, lpr: Decimal | None = None) -> LoanTerms:
+    """The terms an approval decides: the approver's figures and the product's pricing and penalty terms of today
+    (for an LPR-linked product, the spread and the LPR in force: ``annual_rate`` is their sum, SPEC §16.31)."""
+    linked = product.rate_type != RATE_FIXED
+    return LoanTerms(rate_type=product.rate_type or RATE_FIXED, annual_rate=annual_rate,
+                     penalty_markup=product.penalty_markup, amount=amount, term_months=term_months,
+                     repayment_method=method, spread_bp=spread_bp if linked else None, lpr=lpr if linked else None)
 
 
 def keep_terms(loan, terms: LoanTerms) -> None:
@@ -68,6 +79,6 @@ def keep_terms(loan, terms: LoanTerms) -> None:
 def kept_terms(loan) -> LoanTerms | None:
     """The loan's kept terms, or None when it has none (not approved, or approved before rule 29 and not migrated)."""
     values = {term: getattr(loan, column) for term, column in KEPT_ON.items()}
-    if not values["rate_type"] or any(value is None for value in values.values()):
+    if not values["rate_type"] or any(value is None for term, value in values.items() if term not in OPTIONAL_TERMS):
         return None
     return LoanTerms(**values)

@@ -11,6 +11,13 @@ unpaid due date, as of the run) equal the bare statement's.
     .venv/bin/python bench/nightly_batch.py --loans 100000
     .venv/bin/python bench/nightly_batch.py --loans 1000000 --installments 12
     .venv/bin/python bench/nightly_batch.py --loans 100000 --installments 48   # older books: time per loan stays flat
+    .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr anniversary  # LPR book, ≈1/365 reprices tonight
+    .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr january      # a 1 January night: every loan reprices
+
+``--lpr`` (issue 19): every loan is LPR-linked (1-year LPR + 90 bp, equal principal). ``anniversary``: each loan's
+repricing date is spread over the coming year (tonight for g % 365 = 0, so ≈1/365 of the book); ``january``: every
+loan is on the 1 January rule and the timed night is a 1 January (default: this year's). A newer LPR publication is
+in force, so each repriced loan gets a new rate and its remaining installments are recomputed.
 
 Uses its own database (default postgres://postgres@127.0.0.1:5432/lc_bench, created if missing); never the app's.
 """
@@ -50,7 +57,7 @@ def setup(db_url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def generate(n: int, k: int, as_of: date, spread: bool = True) -> float:
+def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "") -> float:
     """N loans of 100,000 over K months, disbursed 1..K-1 months before as-of; delinquent ones missed 1–11 installments.
 
     Value dates (so due dates) are spread over the days of the month, as in a real book; ``spread=False`` puts every
@@ -74,17 +81,19 @@ def generate(n: int, k: int, as_of: date, spread: bool = True) -> float:
         name="bench", id_number=make_id_number("110101", date(1980, 1, 1), 1), phone="13800000000",
         monthly_income=10000, officer=user)
     principal = (Decimal("100000.00") / k).quantize(Decimal("0.01"))
+    Product.objects.filter(pk=product.pk).update(rate_type="lpr_1y" if lpr else "fixed")
     with connection.cursor() as cur:
         cur.execute("TRUNCATE postloan_notice, postloan_postloancheck, postloan_signal, postloan_loanmonitoring, "
                     "postloan_funduse, postloan_funduseproof, "
                     "postloan_escalationtask, postloan_collectioncase, postloan_installment, postloan_repayment, "
+                    "postloan_repricing, applications_lprpublication, "
                     "postloan_batchchunk, postloan_batchrun, postloan_dailysnapshot, postloan_loanmonthend, "
                     "disbursement_disbursement, disbursement_loanreceipt, disbursement_contract, "
                     "disbursement_collateralregistration, loancenter_auditentry, applications_loan CASCADE")
         # Bulk load without per-row foreign-key triggers (bench data is consistent by construction).
         cur.execute("SET session_replication_role = replica")
         params = {"n": n, "k": k, "d": as_of, "p": principal, "cust": customer.pk, "user": user.pk, "prod": product.pk,
-                  "spread": spread}
+                  "spread": spread, "lpr": lpr, "rule": lpr or ""}
         shape = """
             (SELECT g, ((g %% (%(k)s - 1)) + 1) AS age, (CASE WHEN %(spread)s THEN g %% 30 ELSE 0 END) AS shift,
                     (CASE WHEN g %% 100 < 90 THEN 0 WHEN g %% 100 < 95 THEN 1 WHEN g %% 100 < 97 THEN 2 ELSE 3 + g %% 9 END) AS missed
@@ -97,13 +106,17 @@ def generate(n: int, k: int, as_of: date, spread: bool = True) -> float:
                 proposed_method, approved_method, approved_amount, approved_term_months, annual_rate, decided_at,
                 outstanding_principal, collection_tier, grade, restructured, customer_id, marketing_officer_id,
                 product_id, manual_grade, provision, rate_type, penalty_markup, decision_reason, approved_guarantee,
-                verified_id_number, verified_civil_capacity, oldest_unpaid_due, version)
+                verified_id_number, verified_civil_capacity, oldest_unpaid_due, version,
+                spread_bp, lpr_at_approval, repricing_rule, current_rate, next_repricing_on)
             SELECT g, 'BENCH' || g, 100000, %(k)s, 'equal_principal', 'home_renovation', '', '', true, 'active', 10, now(), now(),
                    '', '', 'equal_principal', 100000, %(k)s, 0.0435, now(),
                    100000 - %(p)s * GREATEST(age - missed, 0), '', 'normal', false, %(cust)s, %(user)s, %(prod)s, '', 0,
-                   'fixed', (SELECT penalty_markup FROM applications_product WHERE id = %(prod)s), '', '{{}}', '', '',
+                   CASE WHEN %(lpr)s <> '' THEN 'lpr_1y' ELSE 'fixed' END, (SELECT penalty_markup FROM applications_product WHERE id = %(prod)s), '', '{{}}', '', '',
                    (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' + (GREATEST(age - missed, 0) + 1) * INTERVAL '1 month'
-                    - shift * INTERVAL '1 day')::date, 1
+                    - shift * INTERVAL '1 day')::date, 1,
+                   CASE WHEN %(lpr)s <> '' THEN 90 END, CASE WHEN %(lpr)s <> '' THEN 0.0345 END, %(rule)s, 0.0435,
+                   CASE WHEN %(lpr)s = 'january' THEN CAST(%(d)s AS DATE)
+                        WHEN %(lpr)s = 'anniversary' THEN CAST(%(d)s AS DATE) + CAST(g %% 365 AS INTEGER) END
               FROM {shape}
             """,
             params,
@@ -135,6 +148,13 @@ def generate(n: int, k: int, as_of: date, spread: bool = True) -> float:
             """,
             params,
         )
+        if lpr:  # the LPR at approval, and a newer one in force tonight (both confirmed by a second person)
+            cur.execute("""INSERT INTO applications_lprpublication (published_on, lpr_1y, lpr_5y, status, filed_by_id,
+                                  filed_at, decided_by_id, decided_at, note)
+                           VALUES (CAST(%(d)s AS DATE) - 400, 0.0345, 0.0420, 'confirmed', %(user)s, now(), %(user)s,
+                                   now(), 'bench'),
+                                  (CAST(%(d)s AS DATE) - 20, 0.0310, 0.0360, 'confirmed', %(user)s, now(), %(user)s,
+                                   now(), 'bench')""", params)
         cur.execute("SET session_replication_role = DEFAULT")
         cur.execute("SELECT setval(pg_get_serial_sequence('applications_loan', 'id'), %s)", [n])
         cur.execute("ANALYZE applications_loan")
@@ -225,6 +245,10 @@ def main() -> None:
     parser.add_argument("--paid-share", type=float, default=1 / 30,
                         help="share of the loans that pay during the day (default 1/30); the payments of loans not "
                              "performing and current queue them for regrading")
+    parser.add_argument("--lpr", choices=["anniversary", "january"], default="",
+                        help="an LPR-linked book and its repricing night (issue 19)")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=None,
+                        help="the timed night (default: yesterday; with --lpr january: this year's 1 January)")
     args = parser.parse_args()
     setup(args.db)
     if args.profile:
@@ -235,8 +259,8 @@ def main() -> None:
 
     from postloan.tasks import batch_start
 
-    as_of = date.today() - timedelta(days=1)
-    gen = generate(args.loans, args.installments, as_of, spread=not args.same_due_day)
+    as_of = args.as_of or (date(date.today().year, 1, 1) if args.lpr == "january" else date.today() - timedelta(days=1))
+    gen = generate(args.loans, args.installments, as_of, spread=not args.same_due_day, lpr=args.lpr)
     print(f"generated {args.loans:,} loans × {args.installments} installments in {gen:.1f} s")
 
     warm = time.perf_counter()
@@ -252,6 +276,9 @@ def main() -> None:
     from postloan.batch import dashboard_figures
 
     settings.BATCH_DASHBOARD_FIGURES = False  # timed on its own below: a task that follows the run
+    from postloan import repricing
+
+    repricing.LAST_TIMINGS.clear()
     started = time.perf_counter()
     run = batch_start(as_of=as_of)
     seconds = time.perf_counter() - started
@@ -272,7 +299,7 @@ def main() -> None:
           f"batch and task together / bare SQL: {(seconds + figures) / bare:.2f}")
     print(f"per loan: {1e6 * seconds / run.loans:.1f} µs with {args.installments} installments per loan; "
           f"loans whose tier, grade or provision changed: {run.loans_changed:,}")
-    from postloan.models import Notice, PostLoanCheck, Signal
+    from postloan.models import Installment, Notice, PostLoanCheck, Signal
     from postloan.monitoring_batch import LAST_TIMINGS
 
     monitoring = sum(LAST_TIMINGS.values())
@@ -287,6 +314,17 @@ def main() -> None:
           f"{PostLoanCheck.objects.filter(created_on=as_of).count():,} checks, "
           f"{Notice.objects.filter(created_on=as_of).count():,} notices")
     print(f"the whole night / bare SQL: {total / bare:.2f}   (target ≤ 2.50)")
+    if args.lpr:
+        from postloan.models import Repricing
+
+        repriced = Repricing.objects.filter(batch_date=as_of).count()
+        rows = Installment.objects.filter(repriced_on__isnull=False).count()
+        steps = ", ".join(f"{name} {took:.2f} s" for name, took in repricing.LAST_TIMINGS.items())
+        print(f"LPR repricing ({args.lpr} night {as_of}): {repriced:,} loans repriced, {rows:,} installments recomputed; "
+              f"steps: {steps}; repricing together {sum(repricing.LAST_TIMINGS.values()):.2f} s")
+        if args.lpr == "january":
+            print(f"1 January night: the whole night {total:.2f} s (target < 60 s) beside the floor, the bare "
+                  f"days-past-due statement: {bare:.2f} s")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from applications.catalog import REPAYMENT_METHOD_LABELS
+from applications.catalog import LPR_RATE_TYPES, RATE_TYPE_LABELS, REPAYMENT_METHOD_LABELS, REPRICING_RULE_LABELS
+from applications.lpr.rules import spread_words
 from applications.models import Loan
 from loancenter.lib.errors import InvalidState
 from loancenter.lib.money import amount_in_words, fmt_pct
@@ -31,5 +32,34 @@ def receipt_pdf(loan: Loan, *, viewer) -> bytes:
         "loan": loan, "receipt": receipt, "contract": loan.contracts.filter(kind="loan").first(),
         "amount_words": amount_in_words(receipt.amount), "rate_pct": fmt_pct(receipt.annual_rate, places=2),
         "method_label": REPAYMENT_METHOD_LABELS.get(receipt.repayment_method, receipt.repayment_method),
-        "id_number": loan.customer.id_number,
+        "id_number": loan.customer.id_number, "pricing": pricing_terms(loan),
+    })
+
+
+def pricing_terms(loan: Loan) -> dict | None:
+    """How the loan's papers state an LPR-linked rate (SPEC §15): "5-year LPR 3.50% 减 20 个基点", re-set each anniversary
+    or each 1 January; None for a fixed rate."""
+    if loan.rate_type not in LPR_RATE_TYPES or loan.spread_bp is None:
+        return None
+    return {"rate_type": RATE_TYPE_LABELS[loan.rate_type], "lpr_pct": fmt_pct(loan.lpr_at_approval, places=2),
+            "lpr_date": loan.lpr_published_on, "spread": spread_words(loan.spread_bp),
+            "repricing": REPRICING_RULE_LABELS.get(loan.repricing_rule, "")}
+
+
+def check_contract_signed(loan: Loan) -> None:
+    if not loan.contracts.filter(kind="loan").exists():
+        raise InvalidState(_("The loan contract is signed face to face after the approval; this loan (%(status)s) has "
+                             "none yet.") % {"status": loan.get_status_display()})
+
+
+def contract_pdf(loan: Loan, *, viewer) -> bytes:
+    """The loan contract's terms page as signed: amount, term, rate (for an LPR-linked loan the LPR, the spread in
+    basis points and the repricing date, as Chinese loan contracts state them), repayment method."""
+    check_contract_signed(loan)
+    PiiView.objects.create(viewer=viewer, customer=loan.customer, surface="pdf")
+    return render_pdf("pdf/contract.html", {
+        "loan": loan, "contract": loan.contracts.filter(kind="loan").first(),
+        "amount_words": amount_in_words(loan.approved_amount), "rate_pct": fmt_pct(loan.annual_rate, places=2),
+        "method_label": REPAYMENT_METHOD_LABELS.get(loan.approved_method, loan.approved_method),
+        "id_number": loan.customer.id_number, "pricing": pricing_terms(loan),
     })

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from applications.catalog import LPR_RATE_TYPES, REPRICING_ANNIVERSARY, REPRICING_RULE_LABELS
 from applications.certificates import check_certificates_free
 from applications.models import Loan, Status
 from applications.rules import REGISTRAR, check_separation
@@ -23,13 +24,16 @@ from loancenter.refusals import recorded
 from loancenter.rules import check_past_date, require_post
 
 
-def loan_sign_contract(*, loan_id: int, actor, contract_no: str, signed_on: date, signed_in_person: bool = True) -> Loan:
+def loan_sign_contract(*, loan_id: int, actor, contract_no: str, signed_on: date, signed_in_person: bool = True,
+                       repricing: str = REPRICING_ANNIVERSARY) -> Loan:
     """面签: the loan contract and every guarantee and mortgage contract, signed face to face (rules 12a, 13).
 
-    Guarantee and mortgage contracts take the loan contract's number with a suffix (-G1, -M1, …).
+    Guarantee and mortgage contracts take the loan contract's number with a suffix (-G1, -M1, …). An LPR-linked
+    loan's contract chooses its repricing date: each anniversary of the value date, or each 1 January (§16.31).
     """
     contract_no = normalise_contract_no(contract_no)  # rule 25: checked and stored in its normal form
-    payload = {"contract_no": contract_no, "signed_on": signed_on, "signed_in_person": signed_in_person}
+    payload = {"contract_no": contract_no, "signed_on": signed_on, "signed_in_person": signed_in_person,
+               "repricing": repricing}
 
     def check(loan: Loan) -> None:
         if not contract_no:
@@ -40,6 +44,9 @@ def loan_sign_contract(*, loan_id: int, actor, contract_no: str, signed_on: date
         check_past_date(signed_on, field="signed_on", code="future_date")
         if loan.decided_at and signed_on < timezone.localtime(loan.decided_at).date():
             raise RuleViolation("signed_on", _("The contract cannot be signed before the approval."), field="signed_on")
+        if repricing not in REPRICING_RULE_LABELS:
+            raise RuleViolation("repricing", _("The repricing date is each anniversary or each 1 January."),
+                                field="repricing")
         if Contract.objects.filter(contract_no__startswith=contract_no).exists():
             raise RuleViolation("duplicate_contract_no", _("Contract number %(no)s is already used.") % {"no": contract_no},
                                 field="contract_no")
@@ -53,6 +60,7 @@ def loan_sign_contract(*, loan_id: int, actor, contract_no: str, signed_on: date
         for i, collateral in enumerate(loan.collaterals.order_by("id"), start=1):
             rows.append(Contract(kind=Contract.KIND_MORTGAGE, contract_no=f"{contract_no}-M{i}", collateral=collateral, **common))
         Contract.objects.bulk_create(rows)
+        loan.repricing_rule = repricing if loan.rate_type in LPR_RATE_TYPES else ""
 
     return run_transition(loan_id=loan_id, actor=actor, name="sign_contract", payload=payload, check=check, apply=apply)
 

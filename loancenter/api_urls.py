@@ -43,6 +43,7 @@ urlpatterns = [
     path("handovers/<int:pk>/reject/", HandoverReject.as_view(), name="api-handover-reject"),
     path("archive/", include("archive.api_urls")),
     path("", include("applications.files.api_urls")),
+    path("", include("applications.lpr.api_urls")),
     path("", include("postloan.api_urls")),
     path("", include("postloan.monitoring_api_urls")),
     path("", include("risk.api_urls")),

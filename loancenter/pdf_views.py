@@ -9,7 +9,7 @@ from django.http import HttpResponse
 
 from applications.documents import investigation_report_pdf
 from applications.selectors import access_loan
-from disbursement.documents import receipt_pdf
+from disbursement.documents import contract_pdf, receipt_pdf
 from loancenter.auth import request_user
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import recording
@@ -42,6 +42,7 @@ def _loan_pdf(render: Callable, filename: str, action: str):
 
 
 receipt = _loan_pdf(receipt_pdf, "receipt-{no}.pdf", "receipt_pdf")
+contract = _loan_pdf(contract_pdf, "contract-{no}.pdf", "contract_pdf")
 approval_form = _loan_pdf(approval_form_pdf, "approval-{no}.pdf", "approval_form_pdf")
 investigation_report = _loan_pdf(investigation_report_pdf, "investigation-{no}.pdf", "investigation_report_pdf")
 collection_notice = _loan_pdf(collection_notice_pdf, "collection-notice-{no}.pdf", "collection_notice_pdf")

@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from applications.catalog import REPRICING_ANNIVERSARY, REPRICING_RULE_LABELS
 from applications.models import Loan
 from applications.workflow import STEPS, perform_step
 from disbursement.forms import RegisterCollateralInput  # noqa: F401  (a transition input, found by name in _registry)
@@ -75,8 +76,14 @@ class CosignInvestigationInput(serializers.Serializer):
 class TermsInput(serializers.Serializer):
     amount = serializers.DecimalField(label=_("Amount"), **MONEY)
     term_months = serializers.IntegerField(label=_("Term (months)"), min_value=1, max_value=360)
-    annual_rate = serializers.DecimalField(label=_("Annual rate"), **RATE, max_value=Decimal("1"))
+    # SPEC §16.31: optional for LPR-linked products (the LPR in force plus the spread); the service requires it
+    # for fixed-rate ones.
+    annual_rate = serializers.DecimalField(label=_("Annual rate"), **RATE, max_value=Decimal("1"), required=False,
+                                           allow_null=True)
     repayment_method = serializers.ChoiceField(label=_("Repayment method"), choices=REPAYMENT_METHODS)
+    spread_bp = serializers.IntegerField(
+        label=_("Spread (basis points)"), required=False, allow_null=True, min_value=-5000, max_value=5000,
+        help_text=_("LPR-linked products only: the rate is the LPR in force plus this spread (negative: below it)."))
 
 
 class PassReviewInput(TermsInput):
@@ -108,6 +115,8 @@ class SignContractInput(serializers.Serializer):
     contract_no = serializers.CharField(label=_("Contract number"), max_length=30)
     signed_on = serializers.DateField(label=_("Signed on"))
     signed_in_person = serializers.BooleanField(label=_("Signed face to face"), default=True)
+    repricing = serializers.ChoiceField(label=_("Repricing date (LPR-linked loans)"), default=REPRICING_ANNIVERSARY,
+                                        choices=list(REPRICING_RULE_LABELS.items()))
 
 
 class PrepareReceiptInput(serializers.Serializer):

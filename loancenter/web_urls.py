@@ -19,6 +19,7 @@ urlpatterns = [
     path("handovers/<int:pk>/<str:action>/", handover_views.handover_action, name="handover-action"),
     path("", include("applications.urls")),
     path("", include("applications.files.urls")),
+    path("", include("applications.lpr.urls")),
     path("", include("review.urls")),
     path("", include("disbursement.urls")),
     path("", include("postloan.repayment_urls")),

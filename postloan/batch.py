@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from applications.models import Guarantor, Loan, PendingRegrade, Product, Status
 from loancenter.lib.dates import add_months
+from postloan import repricing
 from postloan.models import GRADES, BatchChunk, BatchRun, DailySnapshot, ProvisionRate
 
 log = logging.getLogger(__name__)
@@ -282,6 +283,8 @@ def process_chunk(*, as_of: date, lo: int, hi: int, previous: date | None = None
             # Tonight's candidates are a few percent of a chunk, read by id from a table that lives in memory: with
             # the default random_page_cost (4, for spinning disks) the planner reads the whole chunk instead.
             cur.execute("SET LOCAL random_page_cost = 1.1")
+        # LPR repricing first (SPEC §15): it rewrites future installments only, nothing the grading reads.
+        repricing.reprice_chunk(cur, as_of=as_of, lo=lo, hi=hi)
         changed = 0
         for step in (_work_table, _grade_candidates, _collection_cases, _write_loans):
             started = time.perf_counter()

@@ -34,6 +34,9 @@ class Installment(models.Model):
     # ``penalty_through``, ``penalty`` its value in cents. Between changes it grows in closed form (penalty_on).
     penalty_accrued = models.DecimalField(max_digits=20, decimal_places=8, default=0)
     penalty_through = models.DateField(null=True, blank=True)
+    # SPEC §15: the repricing date from which this installment's principal and interest were recomputed at a new rate
+    # (postloan.repricing); empty while it keeps the rate of the disbursement.
+    repriced_on = models.DateField(_("repriced on"), null=True, blank=True)
 
     class Meta:
         ordering = ["loan_id", "number"]
@@ -590,3 +593,33 @@ from postloan.monitoring_models import (  # noqa: E402, F401
     Signal,
     SignalType,
 )
+
+
+class Repricing(models.Model):
+    """SPEC §15: an LPR-linked loan's repricing, written by the nightly batch (postloan.repricing), once per date."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="repricings")
+    repriced_on = models.DateField(_("repricing date"))
+    batch_date = models.DateField(_("batch date"))
+    lpr_published_on = models.DateField(_("LPR publication"))
+    lpr = models.DecimalField(_("LPR"), max_digits=7, decimal_places=6)
+    spread_bp = models.IntegerField(_("spread (basis points)"))
+    old_rate = models.DecimalField(_("old rate"), max_digits=7, decimal_places=6)
+    new_rate = models.DecimalField(_("new rate"), max_digits=7, decimal_places=6)
+    installments = models.PositiveIntegerField(_("installments repriced"), default=0)
+    first_number = models.PositiveIntegerField(_("first installment repriced"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-repriced_on", "-id"]
+        verbose_name = _("repricing")
+        verbose_name_plural = _("repricings")
+        constraints = [
+            # A date reprices a loan once, whatever the batch runs again (SPEC §6, idempotent).
+            models.UniqueConstraint(fields=["loan", "repriced_on"], name="repricing_once"),
+        ]
+        # The loan page's and the notice's latest repricing; the batch's step reads the rows it wrote tonight.
+        indexes = [models.Index(fields=["batch_date"], name="repricing_batch_date")]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} {self.repriced_on} {self.old_rate}→{self.new_rate}"
+

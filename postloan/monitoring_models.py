@@ -245,8 +245,9 @@ class CreditQuery(models.Model):
 class Notice(models.Model):
     """The outbox (SPEC §12, §16.23): a reminder queued for a borrower, sent once by the beat task."""
 
-    PRE_DUE, OVERDUE = "pre_due", "overdue"
-    KINDS = [(PRE_DUE, _("Before the due date")), (OVERDUE, _("First overdue day"))]
+    PRE_DUE, OVERDUE, REPRICED = "pre_due", "overdue", "repriced"
+    KINDS = [(PRE_DUE, _("Before the due date")), (OVERDUE, _("First overdue day")),
+             (REPRICED, _("New rate (LPR repricing)"))]
     SMS, LETTER, EMAIL = "sms", "letter", "email"
     CHANNELS = [(SMS, _("SMS")), (LETTER, _("Letter")), (EMAIL, _("E-mail"))]
     QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"

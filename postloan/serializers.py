@@ -24,7 +24,7 @@ class InstallmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Installment
         fields = ["number", "due_date", "principal", "interest", "paid_principal", "paid_interest", "penalty",
-                  "paid_penalty", "status", "paid_off_on"]
+                  "paid_penalty", "status", "paid_off_on", "repriced_on"]
         read_only_fields = fields
 
 

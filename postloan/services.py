@@ -19,6 +19,7 @@ from loancenter.refusals import recorded
 from loancenter.rules import check_amount, check_past_date
 from postloan.batch import provision_rates
 from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, accrue_penalties
+from postloan.repricing import start_rate
 from postloan.schedule import build_schedule
 
 REPAYMENT_POSTS = (P.GENERAL, P.DISBURSEMENT)  # they also stand for the core-banking feed (SPEC §9)
@@ -35,6 +36,7 @@ def schedule_create(*, loan: Loan) -> list[Installment]:
     loan.outstanding_principal = receipt.amount
     loan.oldest_unpaid_due = rows[0].due_date
     loan.grade = "normal"
+    start_rate(loan, value_date=receipt.value_date, last_due=rows[-1].due_date)  # SPEC §15: current rate, repricing
     return installments
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from applications import rules
 from applications.certificates import check_certificates_free
+from applications.lpr.rules import price
 from applications.models import Customer, Loan, Status
 from applications.pricing.services import check_rate_grid, record_override
 from applications.selectors import (
@@ -78,28 +79,33 @@ def guarantee_terms_of(loan: Loan, conditions: str) -> dict:
 
 
 def loan_pass_review(*, loan_id: int, actor, opinion: str, amount: Decimal, term_months: int,
-                     annual_rate: Decimal, repayment_method: str, override_reason: str = "") -> Loan:
+                     repayment_method: str, annual_rate: Decimal | None = None, spread_bp: int | None = None,
+                     override_reason: str = "") -> Loan:
     payload = {"opinion": opinion, "amount": amount, "term_months": term_months, "annual_rate": annual_rate,
-               "repayment_method": repayment_method, "override_reason": override_reason}
-    grid: dict = {}
+               "repayment_method": repayment_method, "spread_bp": spread_bp, "override_reason": override_reason}
+    priced: dict = {}
 
     def check(loan: Loan) -> None:
         if not (opinion or "").strip():
             raise RuleViolation("opinion_required", _("Write the review opinion."), field="opinion")
-        check_terms(loan, amount=amount, term_months=term_months, annual_rate=annual_rate, method=repayment_method)
+        p = priced["price"] = price(loan.product, annual_rate=annual_rate, spread_bp=spread_bp, on=today())
+        check_terms(loan, amount=amount, term_months=term_months, annual_rate=p.annual_rate, method=repayment_method)
         # SPEC §15: a proposal outside the loan's row of the rate grid needs a reason (400 outside_rate_grid).
-        grid["deviations"] = check_rate_grid(loan, amount=amount, annual_rate=annual_rate, step="pass_review",
-                                             override_reason=override_reason)
+        priced["deviations"] = check_rate_grid(loan, amount=amount, annual_rate=p.annual_rate, spread_bp=p.spread_bp,
+                                               step="pass_review", override_reason=override_reason)
 
     def apply(loan: Loan) -> None:
         loan.reviewer = actor
         loan.reviewed_at = timezone.now()
         loan.review_opinion = opinion
         loan.proposed_amount, loan.proposed_term_months = amount, term_months
-        loan.proposed_rate, loan.proposed_method = annual_rate, repayment_method
-        if record_override(loan, actor=actor, step="pass_review", deviations=grid["deviations"], amount=amount,
-                           annual_rate=annual_rate, spread_bp=None, reason=override_reason):
-            payload["override"] = grid["deviations"]
+        p = priced["price"]
+        loan.proposed_rate, loan.proposed_method = p.annual_rate, repayment_method
+        loan.proposed_spread_bp = p.spread_bp
+        payload["annual_rate"] = p.annual_rate
+        if record_override(loan, actor=actor, step="pass_review", deviations=priced["deviations"], amount=amount,
+                           annual_rate=p.annual_rate, spread_bp=p.spread_bp, reason=override_reason):
+            payload["override"] = priced["deviations"]
 
     return run_transition(loan_id=loan_id, actor=actor, name="pass_review", payload=payload, check=check, apply=apply)
 
@@ -113,12 +119,15 @@ def loan_return_to_marketing(*, loan_id: int, actor, reason: str) -> Loan:
                           check=lambda loan: _require_reason(reason), apply=apply)
 
 
-def loan_approve(*, loan_id: int, actor, amount: Decimal, term_months: int, annual_rate: Decimal,
-                 repayment_method: str, reason: str = "", guarantee_terms: str = "", override_reason: str = "") -> Loan:
+def loan_approve(*, loan_id: int, actor, amount: Decimal, term_months: int, annual_rate: Decimal | None = None,
+                 repayment_method: str, reason: str = "", guarantee_terms: str = "", spread_bp: int | None = None,
+                 override_reason: str = "") -> Loan:
     """Approve within the approver's authority, measured on the customer's exposure (rules 11, 27); the loan keeps
-    its terms (rule 29), the exposure decided on, the reasons and the guarantee terms (rule 31)."""
+    its terms (rule 29), the exposure decided on, the reasons and the guarantee terms (rule 31). An LPR-linked loan's
+    rate is the LPR in force today plus the spread, both kept with the publication's date (SPEC §15, §16.31)."""
     payload = {"amount": amount, "term_months": term_months, "annual_rate": annual_rate,
-               "repayment_method": repayment_method, "reason": reason, "override_reason": override_reason}
+               "repayment_method": repayment_method, "reason": reason, "spread_bp": spread_bp,
+               "override_reason": override_reason}
     decided: dict = {}
 
     def check(loan: Loan) -> None:
@@ -126,18 +135,23 @@ def loan_approve(*, loan_id: int, actor, amount: Decimal, term_months: int, annu
         if loan.status == Status.PENDING_APPROVAL or actor.approval_limit is not None:
             approver_within_authority(actor, exposure.total)  # who may decide it comes first (SPEC §16.2)
         _require_reason(reason)  # rule 31
-        check_terms(loan, amount=amount, term_months=term_months, annual_rate=annual_rate, method=repayment_method)
-        # SPEC §15: an approval outside the loan's row of the rate grid (or of an E) needs a reason.
-        decided["deviations"] = check_rate_grid(loan, amount=amount, annual_rate=annual_rate, step="approve",
-                                                override_reason=override_reason)
+        p = decided["price"] = price(loan.product, annual_rate=annual_rate, spread_bp=spread_bp, on=today())
+        check_terms(loan, amount=amount, term_months=term_months, annual_rate=p.annual_rate, method=repayment_method)
+        # SPEC §15: an approval outside the loan's row of the rate grid needs a reason.
+        decided["deviations"] = check_rate_grid(loan, amount=amount, annual_rate=p.annual_rate, spread_bp=p.spread_bp,
+                                                step="approve", override_reason=override_reason)
 
     def apply(loan: Loan) -> None:
         loan.approver = actor
+        p = decided["price"]
         if record_override(loan, actor=actor, step="approve", deviations=decided["deviations"], amount=amount,
-                           annual_rate=annual_rate, spread_bp=None, reason=override_reason):
+                           annual_rate=p.annual_rate, spread_bp=p.spread_bp, reason=override_reason):
             payload["override"] = decided["deviations"]
         keep_terms(loan, terms_at_approval(loan.product, amount=amount, term_months=term_months,
-                                           annual_rate=annual_rate, method=repayment_method))
+                                           annual_rate=p.annual_rate, method=repayment_method,
+                                           spread_bp=p.spread_bp, lpr=p.lpr))
+        loan.lpr_published_on = p.publication.published_on if p.publication else None
+        payload["annual_rate"] = p.annual_rate
         loan.exposure = decided["exposure"].total
         loan.decision_reason = reason.strip()
         loan.approved_guarantee = guarantee_terms_of(loan, guarantee_terms)

@@ -54,6 +54,7 @@ RULES = {
     "audit": "The keyed audit chain and the app's database role (§10)",
     "13-open-work": "Open work is handed over before an account closes, a post goes or a person moves unit (§13, §16.27)",
     "13-last-clerk": "A disbursing sub-center keeps a mortgage clerk (§13)",
+    "lpr": "LPR publications take effect only when a second person confirms them (§15, §16.32)",
     "monitoring": "Post-loan monitoring (§12, §16.17–24: one fund-use check per loan, credit queries need an authorisation)",
     "pricing": "Risk pricing (§15, §16.30: outside the rate grid only with an override reason; a scorecard version is read-only once filed, changed by four eyes)",
 }
