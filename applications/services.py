@@ -545,8 +545,9 @@ def loan_submit(*, loan_id: int, actor) -> Loan:
         rules.check_purpose(product, loan.purpose)
         rules.check_documents(product, live_codes(loan))  # files, not the paper column (SPEC §16.9)
         rules.check_interview_and_authorisation(loan)
-        rules.check_collateral(product, list(loan.collaterals.all()), amount=loan.amount, as_of=as_of)
-        check_certificates_free(loan.collaterals.all(), loan=loan)
+        collaterals = list(loan.collaterals.all())  # read once for both rules
+        rules.check_collateral(product, collaterals, amount=loan.amount, as_of=as_of)
+        check_certificates_free(collaterals, loan=loan)
 
     def apply(loan: Loan) -> None:
         loan.submitted_at = timezone.now()
