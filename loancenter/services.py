@@ -17,7 +17,6 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -160,9 +159,10 @@ _CLOSED_LOANS = ("settled", "withdrawn", "rejected")
 def _live_loan_of_party(id_number: str):
     """A loan not yet closed whose borrower or a guarantor has ``id_number`` (the staff-loan check matches them)."""
     loans = apps.get_model("applications", "Loan")  # applications sits above loancenter: no import of it here
-    return (loans.objects.exclude(status__in=_CLOSED_LOANS)
-            .filter(Q(customer__id_number=id_number) | Q(guarantors__customer__id_number=id_number))
-            .order_by("pk").first())
+    live = loans.objects.exclude(status__in=_CLOSED_LOANS).order_by("pk")
+    # Two indexed lookups rather than one OR across a join, which no index serves (it read the whole book).
+    return (live.filter(customer__id_number=id_number).first()
+            or live.filter(guarantors__customer__id_number=id_number).first())
 
 
 @recorded("staff_change")
