@@ -20,6 +20,7 @@ from loancenter.lib import params
 from loancenter.lib.errors import DomainError
 from loancenter.rules import require_post
 from loancenter.selectors import approval_dashboard
+from review.selectors import flag_over_limit
 
 
 class LoginForm(AuthenticationForm):
@@ -68,7 +69,7 @@ def home(request):
     page = Paginator(range(sum(by_status.values())), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     loans = work_queue_page(request.user, offset=page.object_list.start, limit=len(page.object_list))
     return render(request, "loancenter/home.html", {
-        "loans": with_age(loans), "page": page, "total": page.paginator.count,
+        "loans": flag_over_limit(with_age(loans), request.user), "page": page, "total": page.paginator.count,
         "summary": summary,
     })
 
