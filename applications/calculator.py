@@ -16,6 +16,7 @@ from applications.selectors import customer_other_installments
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.lib.money import first_installment, fmt_pct
+from loancenter.templatetags.money import money
 
 
 def _finding(check: Callable[[], None]) -> dict | None:
@@ -64,6 +65,7 @@ def estimate(*, product, amount: Decimal, term_months: int, method: str, custome
         "product": product.code,
         "annual_rate": f"{rate:.6f}", "annual_rate_pct": fmt_pct(rate, 2),
         "installment": None if installment is None else f"{installment:.2f}",
+        "installment_display": money(installment),  # as the pages print amounts (with separators)
         "other_installments": f"{other:.2f}",
         "dti": _ratio(dti), "dti_pct": _pct(dti), "max_dti": _ratio(product.max_dti), "max_dti_pct": _pct(product.max_dti),
         "dti_ok": None if dti is None else dti <= product.max_dti,

@@ -45,7 +45,7 @@ def authority_refusal(loan: Loan, user, exposure: Decimal) -> str | None:
 
 def flag_over_limit(loans, user) -> list:
     """Mark each loan of an approver's queue page whose exposure is above their limit (``loan.over_limit``, with
-    ``loan.exposure_total``): two queries for the page."""
+    ``loan.exposure_total``): one query for the page."""
     loans = list(loans)
     deciding = [loan for loan in loans if authority_applies(loan, user)]
     exposures = customer_exposures(deciding) if deciding else {}

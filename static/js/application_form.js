@@ -25,11 +25,8 @@
   }
 
   // --- The product's documents and purposes -------------------------------------------------------------------
-  var allPurposes = purposeSelect ? Array.prototype.map.call(purposeSelect.options, function (o) {
-    return {code: o.value, label: o.textContent};
-  }) : [];
-
-  function showProduct() {
+  // ``onLoad``: the server drew the purpose list for the product already (a draft keeps the purpose it states).
+  function showProduct(onLoad) {
     var info = productSelect && facts[productSelect.value];
     if (!panel) return;
     panel.hidden = !info;
@@ -40,7 +37,7 @@
     if (!info) return;
     fillList(panel.querySelector("[data-testid=required-documents]"), info.documents);
     fillList(panel.querySelector("[data-testid=allowed-purposes]"), info.purposes);
-    if (purposeSelect) {
+    if (purposeSelect && !onLoad) {
       var current = purposeSelect.value;
       var offered = info.purposes.map(function (p) { return p.code; });
       purposeSelect.innerHTML = "";
@@ -53,8 +50,8 @@
       if (current && offered.indexOf(current) < 0) purposeSelect.value = "";
     }
   }
-  if (productSelect) productSelect.addEventListener("change", function () { showProduct(); schedule(); });
-  if (productSelect && productSelect.value) showProduct();
+  if (productSelect) productSelect.addEventListener("change", function () { showProduct(false); schedule(); });
+  if (productSelect && productSelect.value) showProduct(true);
 
   // --- Customer pickers ---------------------------------------------------------------------------------------
   var searchUrl = form.getAttribute("data-search-url");
@@ -66,11 +63,11 @@
     pickerCount += 1;
     var box = el("div", {"class": "picker"});
     var listId = "picker-results-" + pickerCount;
-    var input = el("input", {type: "search", "class": "picker-search", autocomplete: "off", role: "combobox",
-      "aria-expanded": "false", "aria-controls": listId, "data-picker-search": select.dataset.customerPicker,
+    var input = el("input", {type: "search", "class": "picker-search", autocomplete: "off",
+      "aria-controls": listId, "data-picker-search": select.dataset.customerPicker,
       "aria-label": (document.querySelector("label[for='" + select.id + "']") || {}).textContent || select.name});
     input.placeholder = pickerHint;
-    var list = el("ul", {id: listId, role: "listbox", "class": "picker-results"});
+    var list = el("ul", {id: listId, "class": "picker-results", "aria-live": "polite"});
     box.appendChild(input);
     box.appendChild(list);
     select.parentNode.insertBefore(box, select);
@@ -83,26 +80,23 @@
 
   function search(query, list, select, input) {
     list.innerHTML = "";
-    input.setAttribute("aria-expanded", "false");
     if (query.length < 2) return;
     fetch(searchUrl + "?q=" + encodeURIComponent(query), {headers: {Accept: "application/json"}, credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : {results: []}; })
       .then(function (body) {
         list.innerHTML = "";
         body.results.forEach(function (c) {
-          var item = el("li", {role: "option", "data-customer": String(c.id)});
+          var item = el("li", {"data-customer": String(c.id)});
           var button = el("button", {type: "button", "class": "link-button"}, c.label);
           button.addEventListener("click", function () {
             choose(select, c);
             list.innerHTML = "";
             input.value = "";
-            input.setAttribute("aria-expanded", "false");
           });
           item.appendChild(button);
           list.appendChild(item);
         });
         if (!body.results.length) list.appendChild(el("li", {"class": "muted"}, noneLabel));
-        input.setAttribute("aria-expanded", "true");
       });
   }
 
@@ -226,7 +220,7 @@
         }
         var b = answer.body;
         setFigure("annual_rate_pct", b.annual_rate_pct);
-        setFigure("installment", b.installment);
+        setFigure("installment", b.installment_display);
         setFigure("dti_pct", b.dti_pct, b.dti_ok === null ? undefined : b.dti_ok);
         setFigure("max_dti_pct", b.max_dti_pct);
         setFigure("ltv_pct", b.ltv_pct, b.ltv_ok === null ? undefined : b.ltv_ok);

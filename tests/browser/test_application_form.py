@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from applications import rules
 from loancenter.lib.money import first_installment, fmt_pct
-from tests.browser.test_origination import log_in
+from tests.browser.test_origination import ARTIFACTS, log_in
 from tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -53,12 +53,14 @@ def test_the_officer_sees_requirements_finds_the_borrower_and_the_calculator_fol
     installment = first_installment(Decimal("60000"), product.max_rate, 24, "equal_installment")
     dti = rules.dti_ratio(borrower, installment=installment)
     calculator = page.locator("[data-testid=calculator]")
-    expect(calculator.locator("[data-calc=installment]")).to_have_text(f"{installment:.2f}")
+    expect(calculator.locator("[data-calc=installment]")).to_have_text(f"{installment:,.2f}")
     expect(calculator.locator("[data-calc=dti_pct]")).to_have_text(fmt_pct(dti))
     expect(calculator.locator("[data-calc=max_dti_pct]")).to_have_text("50%")
 
     page.fill("#id_amount", "200000")
     dearer = first_installment(Decimal("200000"), product.max_rate, 24, "equal_installment")
-    expect(calculator.locator("[data-calc=installment]")).to_have_text(f"{dearer:.2f}")
+    expect(calculator.locator("[data-calc=installment]")).to_have_text(f"{dearer:,.2f}")
     expect(calculator.locator("[data-calc=dti_pct]")).to_have_class("calc-bad")
     expect(calculator.locator("[data-testid=calculator-warnings] li[data-code=dti_exceeded]")).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "application-form-calculator.png"), full_page=True)

@@ -200,7 +200,7 @@ def test_the_calculator_gives_installment_and_dti_from_the_rule_code(login, staf
     body = calc(login(staff.mkt), product=product.pk, customer=customer.pk, amount="100000.00", term_months="36",
                 repayment_method="equal_installment").json()
     installment = first_installment(Decimal("100000.00"), product.max_rate, 36, "equal_installment")
-    assert body["installment"] == f"{installment:.2f}"
+    assert body["installment"] == f"{installment:.2f}" and body["installment_display"] == f"{installment:,.2f}"
     dti = rules.dti_ratio(customer, installment=installment)
     assert body["dti"] == f"{dti:.4f}" and body["max_dti"] == "0.5000" and body["dti_ok"] is True
     assert body["warnings"] == []
@@ -260,4 +260,19 @@ def test_a_draft_opened_for_editing_shows_the_calculator_figures(login, staff, p
     html = login(staff.mkt).get(reverse("loan-edit", args=[loan.pk])).content.decode()
     installment = first_installment(Decimal("50000.00"), product.max_rate, 24, "equal_installment")
     block = html[html.index('data-testid="calculator"'):]
-    assert f'data-calc="installment">{installment:.2f}<' in block
+    assert f'data-calc="installment">{installment:,.2f}<' in block
+
+
+def test_inline_registration_needs_the_forms_csrf_token(staff):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff.mkt)
+    data = {"name": "孙担保", "id_number": id_number_for(date(1979, 4, 4)), "phone": "13600006666",
+            "monthly_income": "9000.00", "monthly_debt_payment": "0.00", "civil_capacity": "full"}
+    forged = browser.post(reverse("customer-create-inline"), data)
+    assert forged.status_code == 403 and not Customer.objects.filter(name="孙担保").exists()
+    form = rendered_form(browser.get(NEW).content, has_field="id_number")
+    response = browser.post(reverse("customer-create-inline"),
+                            {**data, "csrfmiddlewaretoken": form["csrfmiddlewaretoken"]})
+    assert response.status_code == 201 and Customer.objects.filter(name="孙担保").exists()
