@@ -18,6 +18,7 @@ from disbursement.selectors import after_approval
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.models import User
+from review.selectors import flag_over_limit
 
 
 def _row_label(row) -> str:
@@ -67,6 +68,8 @@ def loan_detail(request, pk: int):
         Prefetch("investigators", queryset=User.objects.order_by("username"))))
     actions = [STEPS[name] for name in available_transitions(loan, request.user)]
     held = held_back(loan, request.user) if not actions else []
+    if any(step.name == "escalate" for step in actions):  # rule 11: say so where the approver would decide
+        flag_over_limit([loan], request.user)
     status_labels = dict(Status.choices)
     audit_entries = list(loan.audit_entries.select_related("actor"))
     for entry in audit_entries:

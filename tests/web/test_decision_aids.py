@@ -105,6 +105,15 @@ def test_the_queue_flags_loans_above_the_approvers_limit(login, staff, big, smal
     assert 'data-testid="over-limit"' not in login(staff.branch).get("/").content.decode()
 
 
+def test_the_loan_page_tells_the_approver_a_loan_is_above_their_limit(login, staff, big, small):
+    client = login(staff.appr)
+    html = unescape(client.get(reverse("loan-detail", args=[big.pk])).content.decode())
+    note = html[html.index('data-testid="over-limit-note"'):][:300]
+    assert "The customer's exposure 300,000.00 is above your authority limit" in note
+    assert f'href="{do("escalate", big)}"' in html
+    assert 'data-testid="over-limit-note"' not in client.get(reverse("loan-detail", args=[small.pk])).content.decode()
+
+
 def test_the_queues_exposures_are_the_rules_exposures(staff, big, small, product, rich):
     other = LoanFactory(customer=rich, product=product, marketing_officer=staff.mkt, amount=Decimal("20000.00"))
     drive(staff, other, Status.ACTIVE)
