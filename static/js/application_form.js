@@ -25,11 +25,14 @@
   }
 
   // --- The product's documents and purposes -------------------------------------------------------------------
+  var loadedPurposes = purposeSelect ? purposeSelect.innerHTML : "";
+
   // ``onLoad``: the server drew the purpose list for the product already (a draft keeps the purpose it states).
   function showProduct(onLoad) {
     var info = productSelect && facts[productSelect.value];
     if (!panel) return;
     panel.hidden = !info;
+    if (!info && purposeSelect && !onLoad) purposeSelect.innerHTML = loadedPurposes;
     document.querySelectorAll("input[name=documents]").forEach(function (box) {
       var label = box.closest("label");
       if (label) label.classList.toggle("doc-required", !!info && info.documents.some(function (d) { return d.code === box.value; }));
