@@ -6,14 +6,20 @@ The forms only parse and shape input; every business rule is checked by the serv
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
 from applications.models import Collateral, Customer, Product
+from applications.rules import purposes_allowed
 from applications.services import CUSTOMER_FIELDS, PRODUCT_FIELDS, ApplicationInput
 from loancenter.lib.errors import DomainError
+from loancenter.lib.money import MAX_AMOUNT
+
+CREDIT_AUTHORISATION_DOC = "credit_authorization"
 
 
 class DateInput(forms.DateInput):
@@ -109,12 +115,67 @@ class ApplicationForm(forms.Form):
     def __init__(self, *args, customers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["customer"].queryset = customers
+        self.fields["customer"].widget.attrs["data-customer-picker"] = "borrower"
+        self.fields["product"].widget.attrs["data-product-select"] = ""
+        # The credit authorisation is asked once, here (rule 12a); the paper column does not ask it again.
+        self.fields["documents"].choices = [(k, v) for k, v in DOCUMENTS.items() if k != CREDIT_AUTHORISATION_DOC]
+        # Every purpose is parsed (a prohibited one is refused by the product rule, by name, in the service); only the
+        # purposes the chosen product's rule accepts are offered (all products' when none is chosen yet).
+        product = self._chosen_product()
+        offered = purposes_allowed(product) if product is not None else offered_purposes()
+        current = self.data.get(self.add_prefix("purpose")) if self.is_bound else self.initial.get("purpose")
+        if current and current in PURPOSES and current not in offered:
+            offered = [*offered, current]  # a draft stating it keeps it shown, so the rule's refusal names it
+        self.fields["purpose"].widget.choices = [("", "---------"), *((code, PURPOSES[code]) for code in offered)]
+
+    def _chosen_product(self):
+        value = self.data.get(self.add_prefix("product")) if self.is_bound else self.initial.get("product")
+        try:
+            return Product.objects.filter(active=True).get(pk=getattr(value, "pk", value)) if value else None
+        except (Product.DoesNotExist, ValueError, TypeError):
+            return None
+
+
+def offered_purposes() -> list[str]:
+    """Before a product is chosen: the purposes some active product's rule accepts, in the catalogue's order."""
+    allowed: set[str] = set()
+    for product in Product.objects.filter(active=True):
+        allowed.update(purposes_allowed(product))
+    return [code for code in PURPOSES if code in allowed]
+
+
+def product_facts(products) -> dict[str, dict]:
+    """What the application form shows as soon as a product is chosen (issue 15, part 6): its required documents and
+    the purposes its rule accepts, with its limits; keyed by the product's id as the select posts it."""
+    return {
+        str(p.pk): {
+            "code": p.code, "name": p.name, "secured": p.secured,
+            "documents": [{"code": code, "label": str(DOCUMENTS.get(code, code))} for code in p.required_documents],
+            "purposes": [{"code": code, "label": str(PURPOSES[code])} for code in purposes_allowed(p)],
+            "methods": list(p.repayment_methods or []),
+            "min_amount": f"{p.min_amount:.2f}", "max_amount": f"{p.max_amount:.2f}",
+            "min_term_months": p.min_term_months, "max_term_months": p.max_term_months,
+        }
+        for p in products
+    }
+
+
+class CalculatorForm(forms.Form):
+    """The calculator endpoint's query (GET): what the officer has typed so far."""
+
+    product = forms.ModelChoiceField(queryset=Product.objects.filter(active=True))
+    customer = forms.IntegerField(required=False, min_value=1)
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_AMOUNT)
+    term_months = forms.IntegerField(min_value=1, max_value=360)
+    repayment_method = forms.ChoiceField(choices=list(REPAYMENT_METHOD_LABELS.items()))
+    long_term_reason = forms.CharField(required=False, max_length=200)
 
 
 class GuarantorForm(forms.Form):
     # The row it shows (empty on a new row): an unchanged row is kept as it is, a changed one updated in place.
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    customer = forms.ModelChoiceField(label=_("Guarantor"), queryset=Customer.objects.none())
+    customer = forms.ModelChoiceField(label=_("Guarantor"), queryset=Customer.objects.none(),
+                                      widget=forms.Select(attrs={"data-customer-picker": "guarantor"}))
     relationship = forms.ChoiceField(label=_("Relationship"), choices=[("", "---------"), *RELATIONSHIPS.items()])
 
     def __init__(self, *args, customers, **kwargs):
@@ -171,8 +232,14 @@ class ApplicationForms:
             interviewed_on=data["interviewed_on"], credit_authorised=data["credit_authorised"],
             guarantors=[(row["customer"], row["relationship"], row["id"]) for row in self._kept(self.guarantors)],
             collaterals=[{k: v for k, v in row.items() if k != "DELETE"} for row in self._kept(self.collaterals)],
-            documents=list(data["documents"]),
+            documents=[*data["documents"], *self._kept_authorisation_paper(data)],
         )
+
+    def _kept_authorisation_paper(self, data) -> list[str]:
+        """The form no longer asks for the authorisation's paper (the checkbox asks it once): a draft that has it keeps
+        it while the authorisation stays ticked, so posting the form back unchanged changes nothing (rule 22)."""
+        shown = self.main.initial.get("documents") or []
+        return [CREDIT_AUTHORISATION_DOC] if CREDIT_AUTHORISATION_DOC in shown and data["credit_authorised"] else []
 
     def add_domain_error(self, error: DomainError) -> None:
         """A refusal names a field where it can; show it there, otherwise above the form."""

@@ -214,6 +214,19 @@ def check_purpose(product, purpose: str) -> None:
         )
 
 
+def purposes_allowed(product) -> list[str]:
+    """The purposes an application for ``product`` may state, in the catalogue's order: those ``check_purpose``
+    accepts (the application form offers only these; a prohibited purpose is never one of them)."""
+    allowed = []
+    for code in PURPOSES:
+        try:
+            check_purpose(product, code)
+        except RuleViolation:
+            continue
+        allowed.append(code)
+    return allowed
+
+
 def check_documents(product, received: Iterable[str]) -> None:
     """Rule 5: every document the product requires has a file (SPEC §11, §16.9: ``received`` are the codes with a live
     uploaded file, of the loan or of the borrower's folder)."""
@@ -238,15 +251,42 @@ def check_interview_and_authorisation(loan) -> None:
 # Rules 8, 9: affordability and security
 
 
+def dti_ratio(customer, *, installment: Decimal, other_installments: Decimal = ZERO) -> Decimal | None:
+    """Rule 8's figure: (declared monthly debt + other loans' installments + new installment) / monthly income;
+    ``None`` when no income is recorded. The check below and the application form's calculator both read it here."""
+    if not customer.monthly_income or customer.monthly_income <= 0:
+        return None
+    return (customer.monthly_debt_payment + other_installments + installment) / customer.monthly_income
+
+
+def ltv_ratio(amount: Decimal, appraised_values: Iterable[Decimal]) -> Decimal | None:
+    """Rule 9's figure: amount / the collaterals' total appraised value; ``None`` without an appraised value."""
+    total = sum((Decimal(v) for v in appraised_values if v is not None), Decimal("0"))
+    if total <= 0:
+        return None
+    return Decimal(amount) / total
+
+
+def check_ltv(product, amount: Decimal, appraised_values: Iterable[Decimal]) -> None:
+    """Rule 9: loan-to-value ≤ the product's max_ltv (secured products)."""
+    ltv = ltv_ratio(amount, appraised_values)
+    if ltv is not None and product.max_ltv is not None and ltv > product.max_ltv:
+        raise RuleViolation(
+            "ltv_exceeded",
+            _("Loan-to-value %(ltv)s exceeds the product limit %(max)s (rule 9).")
+            % {"ltv": fmt_pct(ltv), "max": fmt_pct(product.max_ltv)},
+        )
+
+
 def check_dti(customer, product, *, installment: Decimal, other_installments: Decimal = ZERO) -> None:
     """Rule 8: (existing monthly debt + new installment) / monthly income ≤ the product's max_dti.
 
     The existing debt is the declared one plus the monthly installments of the borrower's other live loans in this
     system (``other_installments``, rule 27).
     """
-    if not customer.monthly_income or customer.monthly_income <= 0:
+    dti = dti_ratio(customer, installment=installment, other_installments=other_installments)
+    if dti is None:
         raise RuleViolation("dti", _("The borrower has no monthly income recorded; debt-to-income cannot be assessed (rule 8)."))
-    dti = (customer.monthly_debt_payment + other_installments + installment) / customer.monthly_income
     if dti > product.max_dti:
         if other_installments:
             message = _("Debt-to-income %(dti)s exceeds the product limit %(max)s (rule 8); it counts %(other)s a "
@@ -283,14 +323,7 @@ def check_collateral(product, collaterals: Sequence, *, amount: Decimal, as_of: 
                 _("The consent of everyone with a right to dispose of %(what)s is not recorded (rule 9).")
                 % {"what": item.description},
             )
-    total = sum((c.appraised_value for c in collaterals), Decimal("0"))
-    ltv = amount / total
-    if product.max_ltv is not None and ltv > product.max_ltv:
-        raise RuleViolation(
-            "ltv_exceeded",
-            _("Loan-to-value %(ltv)s exceeds the product limit %(max)s (rule 9).")
-            % {"ltv": fmt_pct(ltv), "max": fmt_pct(product.max_ltv)},
-        )
+    check_ltv(product, amount, [c.appraised_value for c in collaterals])
 
 
 

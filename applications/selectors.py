@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
 
-from django.db.models import CharField, Count, Q, QuerySet, Sum, Value
+from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -341,6 +341,35 @@ def customer_exposure(loan: Loan, *, amount: Decimal | None = None) -> Exposure:
                     guaranteed=guaranteed or zero)
 
 
+def customer_exposures(loans) -> dict[int, Exposure]:
+    """:func:`customer_exposure` for a page of loans waiting for their decision (the approver's queue flags those
+    above the reader's limit): one query for the page instead of one per loan. Only loans before the decision: such a
+    loan adds nothing to the sums of its borrower's other loans (active or approved ones), so leaving each page loan
+    out of its own sums, as ``customer_exposure`` does, changes nothing."""
+    loans = [loan for loan in loans if loan.status in BEFORE_DECISION]
+    if not loans:
+        return {}
+
+    def total(rows, column: str):
+        return Subquery(rows.order_by().values("customer_id").annotate(s=Sum(column)).values("s")[:1])
+
+    own = Loan.objects.filter(customer_id=OuterRef("pk"))
+    guarantees = Guarantor.objects.filter(customer_id=OuterRef("pk"), loan__status=Status.ACTIVE)
+    sums = {row["pk"]: row for row in Customer.objects.filter(pk__in={loan.customer_id for loan in loans}).annotate(
+        active=total(own.filter(status=Status.ACTIVE), "outstanding_principal"),
+        approved=total(own.filter(status__in=APPROVED_NOT_DISBURSED), "approved_amount"),
+        guaranteed=total(guarantees, "loan__outstanding_principal"),
+    ).values("pk", "active", "approved", "guaranteed")}
+    zero = Decimal("0.00")
+    return {
+        loan.pk: Exposure(active=sums[loan.customer_id]["active"] or zero,
+                          approved=sums[loan.customer_id]["approved"] or zero,
+                          this_loan=Decimal(loan.effective_amount),
+                          guaranteed=sums[loan.customer_id]["guaranteed"] or zero)
+        for loan in loans
+    }
+
+
 def exposure_shown(loan: Loan) -> Decimal | None:
     """What the loan shows as its exposure: as decided on once decided; live before the decision; else unknown."""
     if loan.exposure is not None:
@@ -353,7 +382,12 @@ def exposure_shown(loan: Loan) -> Decimal | None:
 def other_installments(loan: Loan) -> Decimal:
     """The monthly installments of the borrower's other live loans here (approved, not yet settled): each loan's as
     rule 8 measured it at its approval, from its kept terms (docs/decisions.md)."""
-    rows = (Loan.objects.filter(customer_id=loan.customer_id, status__in=LIVE).exclude(pk=loan.pk)
+    return customer_other_installments(loan.customer_id, exclude_pk=loan.pk)
+
+
+def customer_other_installments(customer_id: int, *, exclude_pk: int | None = None) -> Decimal:
+    """:func:`other_installments` for a customer (a new application has no loan row yet)."""
+    rows = (Loan.objects.filter(customer_id=customer_id, status__in=LIVE).exclude(pk=exclude_pk)
             .values_list("approved_amount", "annual_rate", "approved_term_months", "approved_method"))
     return sum((first_installment(*row) for row in rows if None not in row and row[3]), Decimal("0.00"))
 

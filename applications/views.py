@@ -6,16 +6,30 @@ shown to the user with its own message; a post that may not open a page gets the
 
 from __future__ import annotations
 
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotAllowed
+from django.db.models import Q
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from applications import services
+from applications.calculator import estimate
 from applications.catalog import REPAYMENT_METHOD_LABELS
-from applications.forms import ApplicationForms, CustomerEditForm, CustomerForm, ProductForm, WarningListForm
+from applications.forms import (
+    ApplicationForms,
+    CalculatorForm,
+    CustomerEditForm,
+    CustomerForm,
+    ProductForm,
+    WarningListForm,
+    product_facts,
+)
 from applications.models import Product, Status
 from applications.selectors import (
     access_customer,
@@ -29,6 +43,7 @@ from applications.selectors import (
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError, InvalidState
+from loancenter.lib.money import MAX_AMOUNT
 from loancenter.lib.versioning import StaleEdit
 from loancenter.models import PiiView
 from loancenter.refusals import record_refusal
@@ -227,8 +242,145 @@ def _application_page(request, *, loan=None):
         else:
             messages.success(request, _("Application %(no)s saved as a draft.") % {"no": saved})
             return redirect("loan-detail", saved.pk)
-    return render(request, "applications/loan_form.html", {"forms": forms, "loan": loan},
-                  status=400 if request.method == "POST" else 200)
+    products = list(Product.objects.filter(active=True).order_by("code"))
+    return render(request, "applications/loan_form.html", {
+        "forms": forms, "loan": loan, "product_facts": product_facts(products),
+        "chosen": _chosen_facts(forms, products), "estimate": _form_estimate(request.user, forms),
+        "customer_form": CustomerForm(initial={"monthly_debt_payment": "0.00"}),
+    }, status=400 if request.method == "POST" else 200)
+
+
+def _chosen_facts(forms, products) -> dict | None:
+    product = forms.main._chosen_product()
+    return product_facts([product])[str(product.pk)] if product is not None else None
+
+
+def _form_estimate(user, forms) -> dict | None:
+    """The calculator as the page is drawn (after an error, or a draft opened for editing): the same figures the
+    JSON endpoint gives while the officer types, so the page says it without JavaScript too."""
+    main = forms.main
+    raw = main.data if main.is_bound else {k: v for k, v in main.initial.items() if v is not None}
+    query = {name: raw.get(main.add_prefix(name) if main.is_bound else name) for name in CalculatorForm.base_fields}
+    query = {k: getattr(v, "pk", v) for k, v in query.items() if v not in (None, "")}
+    if not main.is_bound:
+        query["customer"] = main.initial.get("customer") or None
+    parsed = CalculatorForm({k: v for k, v in query.items() if v is not None})
+    if not parsed.is_valid():
+        return None
+    customer = _calculator_customer(user, parsed.cleaned_data.get("customer"))
+    values = [f.initial.get("appraised_value") if not f.is_bound else f.data.get(f.add_prefix("appraised_value"))
+              for f in forms.collaterals.forms]
+    return estimate(product=parsed.cleaned_data["product"], amount=parsed.cleaned_data["amount"],
+                    term_months=parsed.cleaned_data["term_months"], method=parsed.cleaned_data["repayment_method"],
+                    customer=customer, appraised_values=_decimals(values),
+                    long_term_reason=parsed.cleaned_data["long_term_reason"])
+
+
+def _decimals(values) -> list[Decimal]:
+    found = []
+    for value in values:
+        try:
+            number = Decimal(str(value))
+        except (InvalidOperation, TypeError, ValueError):
+            continue
+        if number.is_finite() and 0 < number <= MAX_AMOUNT:
+            found.append(number)
+    return found
+
+
+def _calculator_customer(user, pk):
+    if not pk:
+        return None
+    return customers_visible_to(user).filter(pk=pk).first()
+
+
+def _json_error(status: int, code: str, detail: str, **extra) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail, **extra}, status=status)
+
+
+def _marketing_only(user) -> JsonResponse | None:
+    if not user.has_post(P.MARKETING):
+        return _json_error(403, "post_required", _("This action needs the post: %(posts)s.")
+                           % {"posts": P.POST_LABELS[P.MARKETING]})
+    return None
+
+
+@require_GET
+def loan_calculator(request):
+    """The application form's calculator (issue 15, part 6): installment, DTI and LTV for what the officer typed,
+    computed by the rules the checks use (``applications.calculator``). GET, read-only: nothing is written.
+
+    403 for a post other than marketing; 400 ``bad_input`` with the fields; 404 for a customer outside the scope."""
+    refused = _marketing_only(request.user)
+    if refused is not None:
+        return refused
+    parsed = CalculatorForm(request.GET)
+    if not parsed.is_valid():
+        return _json_error(400, "bad_input", _("Please correct the fields marked below."),
+                           fields={k: [str(m) for m in v] for k, v in parsed.errors.items()})
+    customer = None
+    if parsed.cleaned_data.get("customer"):
+        customer = _calculator_customer(request.user, parsed.cleaned_data["customer"])
+        if customer is None:
+            return _json_error(404, "not_found", _("No such customer."))
+    values = _decimals(request.GET.getlist("appraised_value"))
+    if len(values) != len([v for v in request.GET.getlist("appraised_value") if v.strip()]):
+        return _json_error(400, "bad_input", _("Please correct the fields marked below."),
+                           fields={"appraised_value": [_("Enter a positive amount.")]})
+    data = parsed.cleaned_data
+    return JsonResponse(estimate(product=data["product"], amount=data["amount"], term_months=data["term_months"],
+                                 method=data["repayment_method"], customer=customer, appraised_values=values,
+                                 long_term_reason=data["long_term_reason"]))
+
+
+SEARCH_LIMIT = 20
+
+
+@require_GET
+def customer_search(request):
+    """The customer pickers of the application form: by name, or the last digits of the ID or phone number, within
+    the reader's scope (``customers_visible_to``). Answers masked numbers only: the picker needs no more."""
+    refused = _marketing_only(request.user)
+    if refused is not None:
+        return refused
+    query = unicodedata.normalize("NFKC", request.GET.get("q", "")).strip()
+    if len(query) < 2:
+        return _json_error(400, "query_too_short", _("Type at least two characters."))
+    if query.isdigit() or (query[:-1].isdigit() and query[-1:] in "xX"):
+        match = Q(id_number__endswith=query.upper()) | Q(phone__endswith=query)
+    else:
+        match = Q(name__icontains=query)
+    found = customers_visible_to(request.user).filter(match).order_by("name", "pk")[:SEARCH_LIMIT]
+    return JsonResponse({"results": [
+        {"id": c.pk, "name": c.name, "id_suffix": c.id_number[-4:], "phone_suffix": c.phone[-4:],
+         "label": picker_label(c)} for c in found
+    ]})
+
+
+def picker_label(customer) -> str:
+    return _("%(name)s · ID …%(id)s · phone …%(phone)s") % {
+        "name": customer.name, "id": customer.id_number[-4:], "phone": customer.phone[-4:]}
+
+
+@require_POST
+def customer_create_inline(request):
+    """Register a guarantor without leaving the application form (issue 15, part 6): the same form and service as
+    the customer page (``customer_create``); 201 with the new customer, 400 with the fields otherwise."""
+    refused = _marketing_only(request.user)
+    if refused is not None:
+        return refused
+    form = CustomerForm(request.POST)
+    if form.is_valid():
+        try:
+            customer = services.customer_create(actor=request.user, data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            return JsonResponse({"id": customer.pk, "name": customer.name, "label": picker_label(customer)}, status=201)
+    return _json_error(400, "invalid", _("Please correct the fields marked below."),
+                       fields={k: [str(m) for m in v] for k, v in form.errors.items()})
 
 
 def loan_create(request):

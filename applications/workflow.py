@@ -149,6 +149,26 @@ def available_transitions(loan: Loan, user) -> list[str]:
     return names
 
 
+def held_back(loan: Loan, user) -> list[str]:
+    """Why ``user`` may do nothing on ``loan`` although one of their posts acts in its state (issue 15, part 8): the
+    refusal ``check_actor`` gives for each transition the loan declares from its state whose ``permission`` the user
+    holds (separation of duty, ownership, assignment, an unmet condition), each message once. Empty when no post of
+    theirs acts now: then there is simply nothing for them to do."""
+    reasons: list[str] = []
+    facts = None
+    for transition in declared_transitions():
+        if transition.source != loan.status or not transition.has_perm(loan, user):
+            continue
+        if facts is None:
+            facts = rules.role_facts(loan, user) if loan.pk and user.pk else {}
+        try:
+            check_actor(loan, user, STEPS[transition.name], facts=facts)
+        except DomainError as error:
+            if error.message not in reasons:
+                reasons.append(error.message)
+    return reasons
+
+
 def run_transition(
     *,
     loan_id: int,

@@ -13,11 +13,12 @@ from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_M
 from applications.files.selectors import gallery
 from applications.models import Status
 from applications.selectors import access_loan
-from applications.workflow import STEPS, available_transitions
+from applications.workflow import STEPS, available_transitions, held_back
 from disbursement.selectors import after_approval
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.models import User
+from review.selectors import flag_over_limit
 
 
 def _row_label(row) -> str:
@@ -66,6 +67,9 @@ def loan_detail(request, pk: int):
     investigations = list(loan.investigations.select_related("assignee", "cosigner").prefetch_related(
         Prefetch("investigators", queryset=User.objects.order_by("username"))))
     actions = [STEPS[name] for name in available_transitions(loan, request.user)]
+    held = held_back(loan, request.user) if not actions else []
+    if any(step.name == "escalate" for step in actions):  # rule 11: say so where the approver would decide
+        flag_over_limit([loan], request.user)
     status_labels = dict(Status.choices)
     audit_entries = list(loan.audit_entries.select_related("actor"))
     for entry in audit_entries:
@@ -81,7 +85,7 @@ def loan_detail(request, pk: int):
         "loan": loan, "documents": documents, "gallery": gallery(loan),  # the files by code (SPEC §11)
         "missing": [d for d in documents if d["required"] and not d["received"]],
         "guarantors": loan.guarantors.select_related("customer"), "collaterals": loan.collaterals.all(),
-        "investigations": investigations, "actions": actions, "audit_entries": audit_entries,
+        "investigations": investigations, "actions": actions, "held_back": held, "audit_entries": audit_entries,
         "can_notify": can_notify, "today": today(), "purpose_label": PURPOSES.get(loan.purpose, loan.purpose),
         "method_labels": REPAYMENT_METHOD_LABELS, "relationships": RELATIONSHIPS,
         "can_edit": loan.status == Status.DRAFT and loan.marketing_officer_id == request.user.pk,

@@ -18,11 +18,12 @@ from applications.input_forms import describe, post_data
 from applications.models import Investigation
 from applications.pricing.services import grid_row, reason_text
 from applications.selectors import BEFORE_DECISION, access_loan, customer_exposure, other_installments
-from applications.workflow import STEPS, check_actor
+from applications.workflow import STEPS, available_transitions, check_actor
 from loancenter import posts as P
 from loancenter import transitions
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
+from review.selectors import decision_aids
 
 _REPORT_FIELDS = ("field_visit_on", "identity_verified", "income_verified", "purpose_verified", "guarantors_verified",
                   "collateral_verified", "opinion", "recommended_amount", "recommended_term_months", "comment")
@@ -57,7 +58,7 @@ def loan_transition(request, pk: int, name: str):
     loan = access_loan(request.user, pk)
     step = STEPS[name]
     form = transitions.input_for(name)
-    error, status, values, field_errors = None, 200, {}, {}
+    error, status, values, field_errors, error_code = None, 200, {}, {}, None
     if request.method == "POST":
         values = post_data(form, request.POST)
         try:
@@ -67,7 +68,7 @@ def loan_transition(request, pk: int, name: str):
             field_errors = {k: v if isinstance(v, list) else [v] for k, v in detail.items()}
             error, status = _("Please correct the fields marked below."), 400
         except DomainError as exc:
-            error, status = exc.message, exc.status
+            error, status, error_code = exc.message, exc.status, exc.code
             if exc.field:
                 field_errors = {exc.field: [exc.message]}
         else:
@@ -78,15 +79,19 @@ def loan_transition(request, pk: int, name: str):
         try:
             check_actor(loan, request.user, step)
         except DomainError as exc:
-            error, status = exc.message, exc.status
+            error, status, error_code = exc.message, exc.status, exc.code
         for field_name, field in form.fields.items():  # dates still to come default to today
             if isinstance(field, serializers.DateField) and field.required and field_name not in values:
                 values[field_name] = today()
     rows = describe(form, values, field_errors)
     extra = [str(e) for key, errs in field_errors.items() if key not in form.fields for e in errs]
+    facts = _decision_facts(name, loan, request.user)
+    # Rule 11: where the limit refuses the approval (or the loan is over it), the way on is to escalate it.
+    limit_hit = error_code == "authority_limit" or bool(facts and facts["aids"]["over_limit"])
+    can_escalate = name != "escalate" and limit_hit and "escalate" in available_transitions(loan, request.user)
     return render(request, "applications/transition.html", {
         "loan": loan, "step": step, "rows": rows, "error": error, "extra_errors": extra,
-        "blocked": request.method == "GET" and error is not None, "facts": _decision_facts(name, loan, request.user),
+        "blocked": request.method == "GET" and error is not None, "facts": facts, "can_escalate": can_escalate,
     }, status=status)
 
 
@@ -105,8 +110,11 @@ def rating_shown(loan) -> dict | None:
 def _decision_facts(name: str, loan, user) -> dict | None:
     if name not in _DECISIONS or loan.status not in BEFORE_DECISION:
         return None
+    terms = _initial_for("approve", loan, user)  # the terms on the table: as reviewed (or requested)
     return {"verified": loan.verified_at is not None, "other_installments": other_installments(loan),
             "exposure": customer_exposure(loan),
             "limit": user.approval_limit if user.has_any_post(P.APPROVER, P.BRANCH_APPROVER) else None,
             # SPEC §15: the risk rating beside the decision, with its reasons and the product's row of the rate grid.
-            "rating": rating_shown(loan)}
+            "rating": rating_shown(loan),
+            "aids": decision_aids(loan, user, amount=terms["amount"], term_months=terms["term_months"],
+                                  annual_rate=terms["annual_rate"], method=terms["repayment_method"])}

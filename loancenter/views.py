@@ -20,6 +20,7 @@ from loancenter.lib import params
 from loancenter.lib.errors import DomainError
 from loancenter.rules import require_post
 from loancenter.selectors import approval_dashboard
+from review.selectors import flag_over_limit
 
 
 class LoginForm(AuthenticationForm):
@@ -71,7 +72,7 @@ def home(request):
     for loan in loans:
         loan.status_label = labels[loan.status]
     return render(request, "loancenter/home.html", {
-        "loans": with_age(loans), "page": page, "total": page.paginator.count,
+        "loans": flag_over_limit(with_age(loans), request.user), "page": page, "total": page.paginator.count,
         "summary": summary,
     })
 

@@ -5,7 +5,7 @@ Each guard raises a ``DomainError`` subclass whose message names the rule and th
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -33,6 +33,20 @@ def check_contact_hours(contacted_at: datetime) -> None:
             % {"time": local.strftime("%H:%M")},
             field="contacted_at",
         )
+
+
+def default_contact_time(now: datetime) -> datetime:
+    """The contact time a new log entry proposes (issue 15, part 9): now, to the minute, unless that falls in the
+    quiet hours; then the last permitted minute before it (21:59 local time). Checked with ``check_contact_hours``,
+    the rule that refuses the window, so the proposal is never one the rule refuses."""
+    local = timezone.localtime(now).replace(second=0, microsecond=0)
+    try:
+        check_contact_hours(local)
+    except RuleViolation:
+        evening = local if local.time() >= QUIET_START else local - timedelta(days=1)
+        local = evening.replace(hour=QUIET_START.hour, minute=0) - timedelta(minutes=1)
+        check_contact_hours(local)
+    return local
 
 
 def check_not_in_future(contacted_at: datetime) -> None:

@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as InputError
 
@@ -24,6 +25,7 @@ from loancenter.lib.errors import DomainError
 from loancenter.refusals import check_caller
 from postloan import collections, forms, grades, servicing, write_off
 from postloan.models import CollectionAgency, CollectionCase, EscalationTask, GradeChange, ServicingRequest, WriteOff
+from postloan.rules import default_contact_time
 from postloan.selectors import loan_postloan_context, pending_for
 
 SR = ServicingRequest
@@ -106,31 +108,65 @@ def _case(request, pk: int) -> CollectionCase:
     return case
 
 
-def case_detail(request, pk: int):
-    case = _case(request, pk)
-    back = reverse("collection-case", args=[case.pk])
-    if request.method == "POST":
-        def call(data):
-            collections.collection_action_log(case_id=case.pk, actor=request.user, **data)
-
-        return _form_page(request, input_cls=forms.CollectionActionInput, title=_("Log a collection action"), loan=case.loan,
-                          call=call, done=_("Collection action logged."), back=back,
-                          service=collections.collection_action_log)
-    rows = describe(forms.CollectionActionInput(), {"contacted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
-                                                     "target": "borrower", "phone": case.loan.customer.phone}, {})
+def _contact_rows(case, values: dict, errors: dict) -> list[dict]:
+    """The contact form's controls (issue 15, part 9), the same whether the form is new or shown again after a
+    refusal: the time as a local ``datetime-local`` value, the loan's guarantors and the whitelisted agencies as
+    selects, with what was entered kept."""
+    values = dict(values)
+    contacted_at = values.get("contacted_at")
+    if isinstance(contacted_at, str):
+        parsed = parse_datetime(contacted_at.strip()) if contacted_at.strip() else None
+        contacted_at = parsed or contacted_at
+    if hasattr(contacted_at, "strftime"):
+        moment = timezone.localtime(contacted_at) if timezone.is_aware(contacted_at) else contacted_at
+        values["contacted_at"] = moment.strftime("%Y-%m-%dT%H:%M")
+    rows = describe(forms.CollectionActionInput(), values, errors)
+    chosen = {name: str(values.get(name) or "") for name in ("guarantor", "agency")}
     for row in rows:
         if row["name"] == "contacted_at":
             row["kind"] = "datetime-local"
+            row["value"] = values.get("contacted_at") or ""
         if row["name"] == "guarantor":
-            row.update(kind="select", options=[(str(g.pk), g.customer.name, False)
+            row.update(kind="select", options=[(str(g.pk), g.customer.name, str(g.pk) == chosen["guarantor"])
                                                for g in case.loan.guarantors.select_related("customer")])
         if row["name"] == "agency":
-            row.update(kind="select", options=[(str(a.pk), a.name, False) for a in CollectionAgency.objects.filter(active=True)])
+            row.update(kind="select", options=[(str(a.pk), a.name, str(a.pk) == chosen["agency"])
+                                               for a in CollectionAgency.objects.filter(active=True)])
+    return rows
+
+
+def case_detail(request, pk: int):
+    case = _case(request, pk)
+    back = reverse("collection-case", args=[case.pk])
+    values = {"contacted_at": default_contact_time(timezone.now()), "target": "borrower",
+              "phone": case.loan.customer.phone}
+    errors: dict = {}
+    error, status = None, 200
+    if request.method == "POST":
+        check_caller(collections.collection_action_log, request.user, loan_id=case.loan.pk)  # the post first
+        serializer = forms.CollectionActionInput()
+        values = post_data(serializer, request.POST)
+        parsed = forms.CollectionActionInput(data=values)
+        try:
+            parsed.is_valid(raise_exception=True)
+            collections.collection_action_log(case_id=case.pk, actor=request.user, **dict(parsed.validated_data))
+        except InputError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            errors = {k: v if isinstance(v, list) else [v] for k, v in detail.items()}
+            error, status = _("Please correct the fields marked below."), 400
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+            if exc.field:
+                errors = {exc.field: [exc.message]}
+        else:
+            messages.success(request, _("Collection action logged."))
+            return redirect(back)
+    # After a refusal the case page comes back whole: its context, and the form with its widgets and entries.
     return render(request, "postloan/case_detail.html", {
-        "case": case, "loan": case.loan, "rows": rows,
+        "case": case, "loan": case.loan, "rows": _contact_rows(case, values, errors), "error": error,
         "actions": case.actions.select_related("actor", "agency", "guarantor__customer"),
         "tasks": case.tasks.select_related("done_by"), "overdue": collections.overdue_amounts(case.loan),
-    })
+    }, status=status)
 
 
 def task_done(request, pk: int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -27,7 +28,7 @@ from applications.terms import keep_terms, terms_at_approval
 from applications.workflow import audit, jsonable, run_transition
 from loancenter import posts as P
 from loancenter.lib.dates import today
-from loancenter.lib.errors import Forbidden, InvalidState, RuleViolation
+from loancenter.lib.errors import DomainError, Forbidden, InvalidState, RuleViolation
 from loancenter.lib.money import first_installment
 from loancenter.refusals import recorded
 from review.rules import approver_within_authority
@@ -38,24 +39,50 @@ def _require_reason(reason: str) -> None:
         raise RuleViolation("reason_required", _("State the reason."), field="reason")
 
 
-def check_terms(loan: Loan, *, amount: Decimal, term_months: int, annual_rate: Decimal, method: str) -> None:
+def term_checks(loan: Loan, *, amount: Decimal, term_months: int, annual_rate: Decimal,
+                method: str) -> list[Callable[[], None]]:
     """Every rule that depends on the terms being proposed or decided (rules 1–4, 8–10, 12b), on the facts the
-    investigation verified (rule 23), and with the installments of the borrower's other live loans (rule 27)."""
+    investigation verified (rule 23), and with the installments of the borrower's other live loans (rule 27): one
+    call each, so that ``check_terms`` raises the first refusal and the decision forms list them all."""
     product = loan.product
     as_of = today()
-    rules.check_amount(product, amount)
-    rules.check_term(product, term_months, long_term_reason=loan.long_term_reason)
-    rules.check_method(product, method)
-    rules.check_rate(product, annual_rate)
-    borrower = verified_borrower(loan)
-    rules.check_civil_capacity(borrower, as_of=as_of, who=_("Borrower"))
-    rules.check_not_on_warning_list(borrower, who=_("Borrower"))
-    rules.check_guarantors(verified_guarantors(loan), borrower=borrower, as_of=as_of)
-    rules.check_age_at_maturity(borrower, product, term_months=term_months, start=as_of)
-    rules.check_dti(borrower, product, installment=first_installment(amount, annual_rate, term_months, method),
-                    other_installments=other_installments(loan))
-    rules.check_collateral(product, verified_collaterals(loan), amount=amount, as_of=as_of)
-    check_certificates_free(loan.collaterals.all(), loan=loan)
+
+    def borrower():
+        return verified_borrower(loan)
+
+    return [
+        lambda: rules.check_amount(product, amount),
+        lambda: rules.check_term(product, term_months, long_term_reason=loan.long_term_reason),
+        lambda: rules.check_method(product, method),
+        lambda: rules.check_rate(product, annual_rate),
+        lambda: rules.check_civil_capacity(borrower(), as_of=as_of, who=_("Borrower")),
+        lambda: rules.check_not_on_warning_list(borrower(), who=_("Borrower")),
+        lambda: rules.check_guarantors(verified_guarantors(loan), borrower=borrower(), as_of=as_of),
+        lambda: rules.check_age_at_maturity(borrower(), product, term_months=term_months, start=as_of),
+        lambda: rules.check_dti(borrower(), product,
+                                installment=first_installment(amount, annual_rate, term_months, method),
+                                other_installments=other_installments(loan)),
+        lambda: rules.check_collateral(product, verified_collaterals(loan), amount=amount, as_of=as_of),
+        lambda: check_certificates_free(loan.collaterals.all(), loan=loan),
+    ]
+
+
+def check_terms(loan: Loan, *, amount: Decimal, term_months: int, annual_rate: Decimal, method: str) -> None:
+    for check in term_checks(loan, amount=amount, term_months=term_months, annual_rate=annual_rate, method=method):
+        check()
+
+
+def term_findings(loan: Loan, **terms) -> list[DomainError]:
+    """Each refusal ``check_terms`` would meet with these terms (``term_checks``), not only the first: the
+    approver's warnings beside the decision form (issue 15, part 7). The same refusal once, however often met."""
+    found: list[DomainError] = []
+    for check in term_checks(loan, **terms):
+        try:
+            check()
+        except DomainError as error:
+            if all(error.message != seen.message for seen in found):
+                found.append(error)
+    return found
 
 
 def _exposure_locked(loan: Loan, amount: Decimal) -> Exposure:
