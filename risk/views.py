@@ -232,6 +232,9 @@ class RateGridForm(forms.Form):
             rows.append({"rating": rating, **values})
         return rows
 
+    def headers(self) -> list:
+        return [self.fields[f"A-{name}"].label for name in GRID_NAMES]
+
     def table(self):
         return [{"rating": r, "cells": [self[f"{r}-{name}"] for name in GRID_NAMES]} for r in scoring.RATINGS]
 
