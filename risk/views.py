@@ -100,7 +100,7 @@ def overrides(request):
     visible = loans_visible_to(request.user)
     items = (RateOverride.objects.filter(loan__in=visible.values("pk")).select_related("loan", "actor")
              .order_by("actor__username", "-at")[:500])
-    approvers = [{**a, "rate_pct": _pct(a["rate"])} for a in override_rate_by_approver()]
+    approvers = [{**a, "rate_pct": _pct(a["rate"])} for a in override_rate_by_approver(visible)]
     return render(request, "risk/overrides.html", {"approvers": approvers, "items": items})
 
 
