@@ -222,13 +222,20 @@ class ScorecardVersionAdmin(ServiceBackedAdmin):
                 self.message_user(request, str(version), messages.SUCCESS)
 
 
-class RateGridInline(ReadOnlyInline):
-    model = RateGridRow
-    fields = ("rating", "min_rate", "max_rate", "min_spread_bp", "max_spread_bp", "max_amount")
-    verbose_name_plural = _("rate grid (changed through the products API and page)")
+@admin.display(description=_("rate grid (changed through the products API)"))
+def rate_grid_rows(obj: Product) -> str:
+    def bounds(low, high, unit=""):
+        return "" if low is None and high is None else f"{'—' if low is None else low}–{'—' if high is None else high}{unit}"
+
+    rows = RateGridRow.objects.filter(product=obj).order_by("rating") if obj.pk else []
+    return "; ".join(" ".join(p for p in (row.rating, bounds(row.min_rate, row.max_rate),
+                                          bounds(row.min_spread_bp, row.max_spread_bp, " bp"),
+                                          f"≤ {row.max_amount}" if row.max_amount is not None else "") if p)
+                     for row in rows) or "—"
 
 
-ProductAdmin.inlines = [RateGridInline]
+# Shown, not edited, in the product's admin page: an inline would ask every product form for its rows.
+ProductAdmin.readonly_fields = (rate_grid_rows,)
 
 
 @admin.register(RateOverride)

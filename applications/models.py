@@ -803,6 +803,7 @@ class LoanHandover(models.Model):
 
 # Uploaded files (SPEC §11) live in their own module of this app.
 from applications.files.models import DocumentDownload, DocumentFile  # noqa: E402,F401
+
 # The scorecards, the rate grid and its overrides (SPEC §15) too.
 from applications.pricing.models import RateGridRow, RateOverride, ScorecardVersion  # noqa: E402,F401
 # The LPR publication register (SPEC §15) lives in its own module of this app.

@@ -163,8 +163,8 @@ def main() -> None:
         print(f"run {attempt}: validation report in {elapsed:.2f} s over {report.total.decided:,} decided, "
               f"{report.total.disbursed:,} disbursed, {report.scored:,} with 12 months' history, "
               f"{report.total.bad:,} ever 90+ days past due")
-    mature_scores = [s for s in scores]  # the relation's Gini over the disbursed book (maturity does not depend on it)
-    print(f"Gini found {report.gini:.3f} (the relation implies {expected_gini(mature_scores):.3f}), KS found "
+    # The relation's Gini over the disbursed book: which loans have 12 months' history does not depend on the score.
+    print(f"Gini found {report.gini:.3f} (the relation implies {expected_gini(scores):.3f}), KS found "
           f"{report.ks:.3f}")
     for line in report.by_rating:
         print(f"  {line.rating}: decided {line.decided:>6,}  approval {float(line.approval_rate or 0):6.1%}  "

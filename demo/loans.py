@@ -215,8 +215,15 @@ def create_customers(rng: random.Random, officers: list[User], count: int) -> li
                        f"{rng.randint(1, 20)}幢{rng.randint(1, 6)}单元{rng.randint(1, 30)}0{rng.randint(1, 4)}室",
             "employer": employer, "occupation": occupation, "monthly_income": Decimal(income),
             "monthly_debt_payment": debt, "civil_capacity": "full",
+            # What the scorecard weighs for stability (SPEC §15), from the index so that the random draws above stay
+            # as they were; every seventh customer left unknown (a value of its own).
+            **({} if i % 7 == 6 else {"employment_years": Decimal((i * 7) % 16 + (i % 3) / 2),
+                                      "residence": RESIDENCES[i % len(RESIDENCES)]}),
         }))
     return customers
+
+
+RESIDENCES = ["mortgage", "own", "rent", "mortgage", "own", "other"]
 
 
 # ---------------------------------------------------------------------------------------------------------------

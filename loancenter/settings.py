@@ -283,6 +283,7 @@ SPECTACULAR_SETTINGS = {
         "HandoverStatusEnum": "loancenter.models.Handover.Status",
         "NoticeChannelEnum": "postloan.monitoring_models.Notice.CHANNELS",
         "ContactChannelEnum": "postloan.models.CollectionAction.CHANNELS",
+        "ProductCategoryEnum": "applications.catalog.CATEGORIES",
     },
 }
 

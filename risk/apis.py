@@ -32,14 +32,14 @@ class ScorecardVersionSerializer(serializers.ModelSerializer):
 
 
 class ScorecardInput(serializers.Serializer):
-    category = serializers.ChoiceField(choices=list(CATEGORIES))
+    category = serializers.ChoiceField(choices=list(CATEGORIES.items()))
     base_points = serializers.IntegerField(min_value=-10000, max_value=10000, default=0)
     factors = serializers.JSONField(help_text="factor → bands ({from, points}, ascending) and unknown/no_report points")
     cutoffs = serializers.JSONField(help_text="the lowest score of each rating A to D")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class ReasonInput(serializers.Serializer):
+class ScorecardRejectInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
@@ -109,12 +109,12 @@ class ScorecardApprove(APIView):
 class ScorecardReject(APIView):
     permission_classes = [HasPost]
 
-    @extend_schema(summary="Reject a filed version (another person than the filer)", request=ReasonInput,
+    @extend_schema(summary="Reject a filed version (another person than the filer)", request=ScorecardRejectInput,
                    responses=ScorecardVersionSerializer)
     def post(self, request, pk: int):
         check_caller(scorecard_reject, request.user)
         get_object_or_404(ScorecardVersion, pk=pk)
-        parsed = ReasonInput(data=request.data)
+        parsed = ScorecardRejectInput(data=request.data)
         parsed.is_valid(raise_exception=True)
         version = scorecard_reject(version_id=pk, actor=request.user, reason=parsed.validated_data["reason"])
         return Response(ScorecardVersionSerializer(version).data)

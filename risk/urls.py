@@ -8,4 +8,5 @@ urlpatterns = [
     path("scorecards/", views.scorecards, name="scorecards"),
     path("scorecards/new/", views.scorecard_new, name="scorecard-new"),
     path("scorecards/<int:pk>/", views.scorecard_detail, name="scorecard"),
+    path("products/<int:pk>/rate-grid/", views.rate_grid, name="product-rate-grid"),
 ]

@@ -139,7 +139,7 @@ def validation_report(loans, *, as_of: date) -> Report:
         mine = [c for c in ordered if c.rating == rating]
         if mine:
             by_rating.append(_sum(mine, rating))
-    approvers = override_rate_by_approver()
+    approvers = override_rate_by_approver(loans)
     approvals = sum(a["approvals"] for a in approvers)
     overrides = sum(a["overrides"] for a in approvers)
     return Report(as_of=as_of, cells=ordered, by_rating=by_rating, total=_sum(ordered, ""), gini=gini, ks=ks,

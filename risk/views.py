@@ -5,7 +5,9 @@ a selector, render."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
@@ -13,11 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from applications.catalog import CATEGORIES
-from applications.models import ScorecardVersion
+from applications.models import Product, ScorecardVersion
 from applications.pricing import scoring
 from applications.pricing.models import RateOverride
 from applications.pricing.services import override_rate_by_approver, scorecard_approve, scorecard_file, scorecard_reject
 from applications.selectors import loans_visible_to
+from applications.services import product_save
 from loancenter import posts as P
 from loancenter.auth import request_user
 from loancenter.lib import export
@@ -97,7 +100,7 @@ def overrides(request):
     visible = loans_visible_to(request.user)
     items = (RateOverride.objects.filter(loan__in=visible.values("pk")).select_related("loan", "actor")
              .order_by("actor__username", "-at")[:500])
-    approvers = [{**a, "rate_pct": _pct(a["rate"])} for a in override_rate_by_approver()]
+    approvers = [{**a, "rate_pct": _pct(a["rate"])} for a in override_rate_by_approver(visible)]
     return render(request, "risk/overrides.html", {"approvers": approvers, "items": items})
 
 
@@ -184,3 +187,74 @@ def scorecard_new(request):
     return render(request, "risk/scorecard_form.html",
                   {"category": category, "categories": CATEGORIES, "initial": initial, "error": error,
                    "current": current}, status=400 if error else 200)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A product's rate grid in the browser (general, manager): rates as percentages (SPEC §16.5), spreads in basis points.
+
+
+class RateGridForm(forms.Form):
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, product, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = {row.rating: row for row in product.rate_grid.all()}
+        self.fields["version"].initial = product.version
+        pct = {"max_digits": 8, "decimal_places": 4, "min_value": Decimal("0"), "max_value": Decimal("100"),
+               "required": False, "widget": forms.NumberInput(attrs={"step": "any", "size": 6})}
+        bp = {"min_value": -10000, "max_value": 10000, "required": False,
+              "widget": forms.NumberInput(attrs={"size": 6})}
+        for rating in scoring.RATINGS:
+            row = current.get(rating)
+            self.fields[f"{rating}-min_rate"] = forms.DecimalField(label=_("Minimum rate (%)"), **pct)
+            self.fields[f"{rating}-max_rate"] = forms.DecimalField(label=_("Maximum rate (%)"), **pct)
+            self.fields[f"{rating}-min_spread_bp"] = forms.IntegerField(label=_("Minimum spread (bp)"), **bp)
+            self.fields[f"{rating}-max_spread_bp"] = forms.IntegerField(label=_("Maximum spread (bp)"), **bp)
+            self.fields[f"{rating}-max_amount"] = forms.DecimalField(
+                label=_("Maximum amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False,
+                widget=forms.NumberInput(attrs={"step": "0.01", "size": 12}))
+            if row is not None:
+                for name in ("min_rate", "max_rate"):
+                    value = getattr(row, name)
+                    self.fields[f"{rating}-{name}"].initial = None if value is None else (value * 100).normalize()
+                for name in ("min_spread_bp", "max_spread_bp", "max_amount"):
+                    self.fields[f"{rating}-{name}"].initial = getattr(row, name)
+
+    def rows(self) -> list[dict]:
+        data, rows = self.cleaned_data, []
+        for rating in scoring.RATINGS:
+            values = {name: data.get(f"{rating}-{name}") for name in GRID_NAMES}
+            if all(v is None for v in values.values()):
+                continue
+            for name in ("min_rate", "max_rate"):
+                if values[name] is not None:
+                    values[name] = (values[name] / 100).quantize(Decimal("0.000001"))
+            rows.append({"rating": rating, **values})
+        return rows
+
+    def headers(self) -> list:
+        return [self.fields[f"A-{name}"].label for name in GRID_NAMES]
+
+    def table(self):
+        return [{"rating": r, "cells": [self[f"{r}-{name}"] for name in GRID_NAMES]} for r in scoring.RATINGS]
+
+
+GRID_NAMES = ("min_rate", "max_rate", "min_spread_bp", "max_spread_bp", "max_amount")
+
+
+def rate_grid(request, pk: int):
+    """``/products/{id}/rate-grid/``: the product's grid, replaced as a whole through ``product_save`` (audited)."""
+    require_post(request.user, P.GENERAL, P.MANAGER)
+    product = get_object_or_404(Product, pk=pk)
+    form = RateGridForm(request.POST or None, product=product)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product_save(actor=request.user, data={"rate_grid": form.rows()}, product_id=product.pk,
+                         version=form.cleaned_data.get("version"))
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The rate grid of %(name)s was saved.") % {"name": product.name})
+            return redirect("product-rate-grid", pk=product.pk)
+    return render(request, "risk/rate_grid.html", {"form": form, "product": product},
+                  status=400 if form.errors else 200)

@@ -276,11 +276,13 @@ def product_set_rate_grid(product: Product, rows: list[dict]) -> None:
             row.save()
 
 
-def override_rate_by_approver(start=None, end=None) -> list[dict]:
-    """The override rate per approver (SPEC §15): approvals they gave and how many were overrides."""
+def override_rate_by_approver(loans=None, start=None, end=None) -> list[dict]:
+    """The override rate per approver (SPEC §15): approvals they gave and how many were overrides; ``loans``: the
+    reader's scope (a queryset of loans), all by default."""
     from django.db.models import Count, Exists, OuterRef, Q
 
-    approvals = Loan.objects.filter(approver__isnull=False, decided_at__isnull=False, stage_reached__gte=6)
+    approvals = (Loan.objects.all() if loans is None else loans).filter(
+        approver__isnull=False, decided_at__isnull=False, stage_reached__gte=6)
     approvals = approvals.exclude(status=Status.REJECTED)
     if start:
         approvals = approvals.filter(decided_at__date__gte=start)

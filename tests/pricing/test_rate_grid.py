@@ -112,3 +112,40 @@ def test_the_override_page_lists_overrides_per_approver(api, client, staff, draf
     assert "appr" in text and "总行优惠利率" in text and "100.00%" in text
     client.force_login(staff.mkt)
     assert client.get("/reports/overrides/").status_code == 403
+
+
+def _rendered(page) -> dict:
+    """The values the form shows, as a browser would post them back."""
+    import re
+
+    html = page.content.decode()
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name:
+            data[name.group(1)] = value.group(1) if value else ""
+    return data
+
+
+def test_the_browser_grid_takes_percentages_and_an_unchanged_save_changes_nothing(client, staff, product):
+    from applications.models import Product
+    from loancenter.models import AuditEntry
+
+    client.force_login(staff.gen)
+    data = _rendered(client.get(f"/products/{product.pk}/rate-grid/"))
+    data.update({"B-min_rate": "5.5", "B-max_rate": "7.25", "B-max_amount": "300000"})
+
+    assert client.post(f"/products/{product.pk}/rate-grid/", data).status_code == 302
+    [row] = product.rate_grid.all()
+    assert (row.rating, row.min_rate, row.max_rate, row.max_amount) == ("B", Decimal("0.055"), Decimal("0.0725"),
+                                                                         Decimal("300000.00"))
+    version, audits = Product.objects.get(pk=product.pk).version, AuditEntry.objects.count()
+
+    again = _rendered(client.get(f"/products/{product.pk}/rate-grid/"))
+    assert again["B-min_rate"] == "5.5" and again["B-max_rate"] == "7.25"
+    assert client.post(f"/products/{product.pk}/rate-grid/", again).status_code == 302
+    assert Product.objects.get(pk=product.pk).version == version and AuditEntry.objects.count() == audits
+
+    client.force_login(staff.rev)
+    assert client.get(f"/products/{product.pk}/rate-grid/").status_code == 403

@@ -20,6 +20,8 @@ def test_the_reviewer_and_the_approver_see_the_rating_beside_the_decision_form(c
     reasons = page.split('data-testid="rating-reasons">')[1].split("</dd>")[0]
     assert len(loan.rating_reasons) >= 1 and reasons.count(" points") == len(loan.rating_reasons)
     assert 'name="override_reason"' in page
+    loan_page = client.get(f"/loans/{loan.pk}/").content.decode()
+    assert f'data-testid="loan-rating"><strong>{loan.rating}</strong> · score {loan.score}<' in loan_page
 
     perform("pass_review", loan_id=loan.pk, actor=staff.rev, data=payloads(staff, loan)["pass_review"])
     client.force_login(staff.appr)

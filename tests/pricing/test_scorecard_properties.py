@@ -100,3 +100,38 @@ def test_no_income_scores_the_worst_dti_and_unknown_scores_its_own_points():
 def test_the_default_cards_pass_their_own_validation(category):
     base, card, cutoffs = CARDS[category]
     scoring.validate_card(card, cutoffs)
+
+
+@st.composite
+def monotone_cards(draw):
+    """Any card the filing check accepts: ascending bands, points that never fall as the factor improves."""
+    card = {}
+    for code, (_label, direction, missing) in scoring.FACTORS.items():
+        if code == "residence":
+            points = sorted(draw(st.lists(st.integers(0, 100), min_size=4, max_size=4)), reverse=True)
+            card[code] = {"points": {**dict(zip(scoring.RESIDENCES, points, strict=True)),
+                                     "unknown": draw(st.integers(0, 100))}}
+            continue
+        starts = sorted(draw(st.sets(st.integers(0, 100), min_size=1, max_size=6)))
+        points = sorted(draw(st.lists(st.integers(0, 100), min_size=len(starts), max_size=len(starts))))
+        if direction == scoring.DOWN:
+            points.reverse()
+        scale = Decimal("0.01") if code in ("dti", "ltv") else Decimal(1000) if code == "monthly_income" else 1
+        spec = {"bands": [{"from": str(Decimal(s) * scale), "points": p} for s, p in zip(starts, points, strict=True)]}
+        if missing:
+            spec[missing] = draw(st.integers(0, 100))
+        card[code] = spec
+    cutoffs = dict(zip("ABCD", sorted(draw(st.sets(st.integers(0, 1000), min_size=4, max_size=4)), reverse=True),
+                       strict=True))
+    return card, cutoffs
+
+
+@settings(max_examples=300, deadline=None)
+@given(card=monotone_cards(), f=facts, factor=st.sampled_from(ORDERED), data=st.data())
+def test_on_any_card_the_filing_check_accepts_improving_a_factor_never_lowers_the_score(card, f, factor, data):
+    factors, cutoffs = card
+    scoring.validate_card(factors, cutoffs)
+
+    better = improved(f, factor, data)
+
+    assert scoring.score(factors, cutoffs, better).score >= scoring.score(factors, cutoffs, f).score
