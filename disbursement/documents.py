@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from applications.catalog import REPAYMENT_METHOD_LABELS
 from applications.models import Loan
 from loancenter.lib.errors import InvalidState
-from loancenter.lib.money import amount_in_words, fmt_pct
+from loancenter.lib.money import amount_in_words, fmt_rate
 from loancenter.lib.pdf import render_pdf
 from loancenter.models import PiiView
 
@@ -29,7 +29,7 @@ def receipt_pdf(loan: Loan, *, viewer) -> bytes:
     PiiView.objects.create(viewer=viewer, customer=loan.customer, surface="pdf")
     return render_pdf("pdf/receipt.html", {
         "loan": loan, "receipt": receipt, "contract": loan.contracts.filter(kind="loan").first(),
-        "amount_words": amount_in_words(receipt.amount), "rate_pct": fmt_pct(receipt.annual_rate, places=2),
+        "amount_words": amount_in_words(receipt.amount), "rate_pct": fmt_rate(receipt.annual_rate),
         "method_label": REPAYMENT_METHOD_LABELS.get(receipt.repayment_method, receipt.repayment_method),
         "id_number": loan.customer.id_number,
     })

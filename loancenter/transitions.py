@@ -75,7 +75,9 @@ class CosignInvestigationInput(serializers.Serializer):
 class TermsInput(serializers.Serializer):
     amount = serializers.DecimalField(label=_("Amount"), **MONEY)
     term_months = serializers.IntegerField(label=_("Term (months)"), min_value=1, max_value=360)
-    annual_rate = serializers.DecimalField(label=_("Annual rate"), **RATE, max_value=Decimal("1"))
+    # The API sends the fraction (0.0435); the browser form shows and takes a percentage (SPEC §16.5).
+    annual_rate = serializers.DecimalField(label=_("Annual rate"), **RATE, max_value=Decimal("1"),
+                                           style={"percent": True})
     repayment_method = serializers.ChoiceField(label=_("Repayment method"), choices=REPAYMENT_METHODS)
 
 

@@ -45,8 +45,9 @@ def _bad_request(message: str) -> HttpResponse:
     return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
-def _pct(value) -> str:
-    return "" if value is None else f"{value * 100:.2f}%"
+def _pct(value) -> export.Percent | None:
+    """A ratio in an export: a percentage in Excel's cell format and in the CSV's text (one rule, ``fmt_rate``)."""
+    return None if value is None else export.Percent(value)
 
 
 def cut_text(form: DimensionForm) -> str:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import BEFORE_ACTIVE, Industry, Loan, Status
-from loancenter.lib.money import ZERO, q2
+from loancenter.lib.money import ZERO, fmt_rate, q2
 from loancenter.lib.regions import provinces
 from loancenter.models import Unit
 from postloan.book import MOST_OVERDUE_FIRST, book_date, dpd_at_least, dpd_at_most
@@ -39,7 +39,7 @@ def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
 
 def pct_text(value: Decimal | None) -> str:
     """0.1234 → "12.34%" for pages and exports; "—" when there is no ratio."""
-    return "—" if value is None else f"{value * 100:.2f}%"
+    return "—" if value is None else fmt_rate(value)
 
 
 def month_end_of(year: int, month: int) -> date:
