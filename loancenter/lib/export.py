@@ -26,6 +26,7 @@ from decimal import Decimal
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+
 class Percent:
     """A rate or ratio (a fraction) in an export: Excel keeps the number and shows it as a percentage ("0.00%"), CSV
     writes the pages' text ("4.35%"): one rule for pages, PDFs and exports (issue 15 part 5)."""
