@@ -153,3 +153,29 @@ def test_the_approval_form_pdf_names_the_decisions_in_words(client, staff, flow,
     assert "escalate" not in text.replace("Escalated", "")
     assert "300,000.00" in text
     assert AuditEntry.objects.filter(loan=loan, action="escalate").exists()
+
+
+def test_a_servicing_request_shows_field_labels_not_field_names(client, staff, flow, draft):
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from postloan.models import ServicingRequest
+    from postloan.servicing import servicing_approve, servicing_file
+
+    with time_machine.travel(datetime.combine(date(2025, 1, 15), time(10), tzinfo=ZoneInfo("Asia/Shanghai")),
+                             tick=False):
+        loan = flow.advance(draft, Status.ACTIVE)
+        first = servicing_file(loan_id=loan.pk, actor=staff.gen, kind=ServicingRequest.ACCOUNT,
+                               account_no="6222000011112222", bank="工行")
+        servicing_approve(request_id=first.pk, actor=staff.rev)
+        second = servicing_file(loan_id=loan.pk, actor=staff.mkt, kind=ServicingRequest.EXTENSION, extension_months=12)
+        servicing_approve(request_id=second.pk, actor=staff.rev, note="同意展期")
+        client.force_login(staff.rev)
+        account = client.get(f"/postloan/servicing/{first.pk}/").content.decode()
+        extension = client.get(f"/postloan/servicing/{second.pk}/").content.decode()
+    assert "Account number: 6222000011112222" in account and "Bank: 工行" in account
+    assert "account_no" not in account
+    assert "<dt>Maturity after</dt><dd>2029-01-15</dd>" in extension
+    assert "new_maturity" not in extension and "observation_until" not in extension
