@@ -37,7 +37,7 @@ RESULT_KEYS = {
     "accrued_interest_added": gettext_lazy("Accrued interest added"),
     "installments_recomputed": gettext_lazy("Installments recomputed"),
     "repayment": gettext_lazy("Repayment"),
-    "due": gettext_lazy("Due"),
+    "due": gettext_lazy("Amounts due"),
     "principal": gettext_lazy("Principal"),
     "accrued_interest": gettext_lazy("Accrued interest"),
     "total": gettext_lazy("Total"),
