@@ -179,3 +179,18 @@ def test_a_servicing_request_shows_field_labels_not_field_names(client, staff, f
     assert "account_no" not in account
     assert "<dt>Maturity after</dt><dd>2029-01-15</dd>" in extension
     assert "new_maturity" not in extension and "observation_until" not in extension
+
+
+def test_owner_posts_surfaces_and_tiers_read_as_labels(client, staff, graded, customer):
+    from loancenter.models import PiiView
+    from postloan.monitoring_models import PostLoanCheck
+
+    PiiView.objects.create(viewer=staff.mkt, customer=customer, surface="api")
+    PostLoanCheck.objects.create(loan=graded, kind="routine", due_on=today(), created_on=today(), owner=None,
+                                 owner_post="general", status="open")
+    client.force_login(staff.boss)
+    pii = client.get(reverse("pii-views")).content.decode()
+    assert "<td>API</td>" in pii and "<td>api</td>" not in pii
+    register = client.get(reverse("check-register")).content.decode()
+    row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{graded.application_no}.*?</tr>", register, re.S).group(0)
+    assert "General post" in row and ">general<" not in row
