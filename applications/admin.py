@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from applications.catalog import DOCUMENTS, PURPOSES, REPAYMENT_METHOD_LABELS
+from applications.forms import product_percent_field
 from applications.models import (
     Collateral,
     Customer,
@@ -64,6 +65,13 @@ def _choices(mapping) -> list[tuple[str, str]]:
 
 
 class ProductForm(forms.ModelForm):
+    # Rates and ratios typed as percentages, as on the product page (issue 15 part 5).
+    min_rate = product_percent_field("min_rate")
+    max_rate = product_percent_field("max_rate")
+    max_ltv = product_percent_field("max_ltv", required=False)
+    max_dti = product_percent_field("max_dti")
+    investigation_rate = product_percent_field("investigation_rate")
+    penalty_markup = product_percent_field("penalty_markup", max_percent=None)
     repayment_methods = forms.MultipleChoiceField(
         label=_("repayment methods"), choices=_choices(REPAYMENT_METHOD_LABELS), widget=forms.CheckboxSelectMultiple)
     required_documents = forms.MultipleChoiceField(

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
@@ -20,6 +21,7 @@ from loancenter.lib.errors import DomainError
 from loancenter.lib.money import MAX_AMOUNT
 
 CREDIT_AUTHORISATION_DOC = "credit_authorization"
+from loancenter.lib.percent import PercentField
 
 
 class DateInput(forms.DateInput):
@@ -75,7 +77,21 @@ def _multi(choices: dict, label) -> forms.MultipleChoiceField:
                                      widget=forms.CheckboxSelectMultiple)
 
 
+def product_percent_field(name: str, *, required: bool = True, max_percent=100) -> PercentField:
+    """The model's rate or ratio ``name`` as a percent box (issue 15 part 5): labelled "… (%)", limits in percent."""
+    field = Product._meta.get_field(name)
+    return PercentField(label=format_lazy("{} (%)", capfirst(field.verbose_name)), places=field.decimal_places,
+                        max_percent=max_percent, required=required)
+
+
 class ProductForm(forms.ModelForm):
+    # Rates and ratios typed as percentages (4.35 for 0.0435); the product keeps the fraction.
+    min_rate = product_percent_field("min_rate")
+    max_rate = product_percent_field("max_rate")
+    max_ltv = product_percent_field("max_ltv", required=False)
+    max_dti = product_percent_field("max_dti")
+    investigation_rate = product_percent_field("investigation_rate")
+    penalty_markup = product_percent_field("penalty_markup", max_percent=None)
     repayment_methods = forms.MultipleChoiceField(
         label=_("Repayment methods"), choices=list(REPAYMENT_METHOD_LABELS.items()), widget=forms.CheckboxSelectMultiple
     )
@@ -86,9 +102,7 @@ class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = list(PRODUCT_FIELDS)
-        widgets = {name: forms.NumberInput(attrs={"step": "any"}) for name in (
-            "min_amount", "max_amount", "min_rate", "max_rate", "max_ltv", "max_dti", "investigation_rate", "penalty_markup",
-        )}
+        widgets = {name: forms.NumberInput(attrs={"step": "any"}) for name in ("min_amount", "max_amount")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from applications.catalog import REPAYMENT_METHOD_LABELS
 from loancenter import posts as P
+from loancenter.lib.percent import percent_post, percent_value
 from loancenter.models import User
 
 
@@ -23,6 +24,21 @@ def investigators():
 
 def _is_choice_bool(field) -> bool:
     return isinstance(field, serializers.BooleanField) and field.style.get("base_template") == "radio.html"
+
+
+def is_percent(field) -> bool:
+    """A rate the API takes as a fraction and a page as a percentage (``style={"percent": True}``; SPEC §16.5)."""
+    return isinstance(field, serializers.DecimalField) and bool(field.style.get("percent"))
+
+
+def _within(field, value) -> bool:
+    """Whether ``value`` is a number inside the field's limits (then its errors are the rules', kept as they are)."""
+    try:
+        number = Decimal(str(value))
+    except Exception:  # noqa: BLE001 - anything that is not a number is outside
+        return False
+    return number.is_finite() and (field.min_value is None or number >= field.min_value) and (
+        field.max_value is None or number <= field.max_value)
 
 
 def _is_many(field) -> bool:
@@ -75,6 +91,13 @@ def describe(serializer, values: dict, errors: dict) -> list[dict]:
             ])
         elif isinstance(field, serializers.DateField):
             row.update(kind="date", value=_value_text(value))
+        elif is_percent(field):  # typed and shown as a percentage: 4.35 for 0.0435 (issue 15 part 5)
+            row.update(kind="number", label=f"{row['label']} (%)", value=percent_value(_value_text(value)),
+                       attrs={"step": "any", "inputmode": "decimal", "data-percent": "true"},
+                       help=row["help"] or _("In percent: type 4.35 for 4.35%."))
+            if row["errors"] and not _within(field, value):  # the serializer's limits speak of fractions ("≤ 1")
+                row["errors"] = [_("Enter a percentage between %(low)s%% and %(high)s%%, e.g. 4.35.") % {
+                    "low": percent_value(field.min_value or 0), "high": percent_value(field.max_value or 1)}]
         elif isinstance(field, serializers.DecimalField):
             step = "1" if not field.decimal_places else "0." + "0" * (field.decimal_places - 1) + "1"
             row.update(kind="number", value=_value_text(value), attrs={"step": step})
@@ -110,5 +133,5 @@ def post_data(serializer, post) -> dict:
                 elif getattr(field, "allow_blank", False):
                     data[name] = ""
                 continue
-            data[name] = value
+            data[name] = percent_post(value) if is_percent(field) else value
     return data

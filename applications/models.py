@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from applications import rules
@@ -97,7 +98,7 @@ class Customer(models.Model):
                                            blank=True, validators=[MinValueValidator(Decimal("0")),
                                                                    MaxValueValidator(Decimal("80"))])
     residence = models.CharField(_("residence"), max_length=8, blank=True, default="", choices=RESIDENCE_CHOICES)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
@@ -215,7 +216,8 @@ class Product(models.Model):
     appraisal_validity_days = models.PositiveIntegerField(_("appraisal validity (days)"), default=180)
     # SPEC §15: a fixed rate, or the 1-year / 5-year LPR plus a spread in basis points kept on each loan.
     rate_type = models.CharField(_("rate type"), max_length=8, choices=list(RATE_TYPE_LABELS.items()), default="fixed")
-    active = models.BooleanField(_("active"), default=True)
+    # "在售" is a product's word; plain "active" is also Django's own (a user's is_active): its own context.
+    active = models.BooleanField(pgettext_lazy("product", "active"), default=True)
     # Optimistic concurrency (rule 22): bumped by a compare-and-swap on every edit (loancenter.lib.versioning).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
@@ -335,31 +337,31 @@ class Loan(FSMModelMixin, models.Model):
     credit_authorised = models.BooleanField(_("written credit-report authorisation received"), default=False)
 
     status = FSMField(_("status"), default=Status.DRAFT, choices=Status.choices, protected=True)
-    stage_reached = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    status_changed_at = models.DateTimeField(default=timezone.now)
-    submitted_at = models.DateTimeField(null=True, blank=True)
+    stage_reached = models.PositiveSmallIntegerField(_("stage reached"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     # Optimistic concurrency (rule 22): the application as its edit form and PATCH change it (fields and rows).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     # Review (审查): the reviewer's proposal.
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_opinion = models.TextField(blank=True)
-    proposed_amount = MoneyField(null=True, blank=True)
-    proposed_term_months = models.PositiveIntegerField(null=True, blank=True)
-    proposed_rate = models.DecimalField(**RATE, null=True, blank=True)
-    proposed_method = models.CharField(max_length=20, blank=True)
-    proposed_spread_bp = models.IntegerField(null=True, blank=True)  # LPR-linked products (SPEC §15)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewer"))
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_opinion = models.TextField(_("review opinion"), blank=True)
+    proposed_amount = MoneyField(_("proposed amount"), null=True, blank=True)
+    proposed_term_months = models.PositiveIntegerField(_("proposed term (months)"), null=True, blank=True)
+    proposed_rate = models.DecimalField(_("proposed rate"), **RATE, null=True, blank=True)
+    proposed_method = models.CharField(_("proposed repayment method"), max_length=20, blank=True)
+    proposed_spread_bp = models.IntegerField(_("proposed spread (bp)"), null=True, blank=True)  # LPR-linked products (SPEC §15)
 
     # Approval (审批): the decided terms.
-    escalated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    escalated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("escalated by"))
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("approver"))
     approved_amount = MoneyField(_("approved amount"), null=True, blank=True)
     approved_term_months = models.PositiveIntegerField(_("approved term (months)"), null=True, blank=True)
     annual_rate = models.DecimalField(_("annual rate"), **RATE, null=True, blank=True)
-    approved_method = models.CharField(max_length=20, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    approved_method = models.CharField(_("approved repayment method"), max_length=20, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     customer_notified_on = models.DateField(_("customer notified on"), null=True, blank=True)
     # Rule 31: the approval's reasons and the guarantee terms it was given on (the reviewed guarantors and collaterals
     # with the approver's conditions); the rejection's reasons too.
@@ -412,11 +414,11 @@ class Loan(FSMModelMixin, models.Model):
     grade = models.CharField(_("five-level grade"), max_length=16, blank=True, default="")
     restructured = models.BooleanField(_("restructured"), default=False)
     # The oldest unpaid due date, kept by the schedule and repayments so the batch needs no installment scan.
-    oldest_unpaid_due = models.DateField(null=True, blank=True)
+    oldest_unpaid_due = models.DateField(_("oldest unpaid due date"), null=True, blank=True)
     provision = MoneyField(_("loan-loss provision"), default=Decimal("0.00"))
-    restructured_on = models.DateField(null=True, blank=True)
+    restructured_on = models.DateField(_("restructured on"), null=True, blank=True)
     observation_until = models.DateField(_("restructuring observation until"), null=True, blank=True)
-    npl_cure_start = models.DateField(null=True, blank=True)  # arrears of a non-performing loan repaid on
+    npl_cure_start = models.DateField(_("non-performing cure started on"), null=True, blank=True)  # arrears of a non-performing loan repaid on
     manual_grade = models.CharField(_("manual grade floor"), max_length=16, blank=True, default="")
 
     class Meta:
@@ -701,20 +703,26 @@ class PendingRegrade(models.Model):
 
     loan = models.OneToOneField(Loan, primary_key=True, on_delete=models.CASCADE, related_name="+")
 
+    class Meta:
+        verbose_name = _("pending regrade")
+        verbose_name_plural = _("pending regrades")
+
 
 class Guarantor(models.Model):
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="guarantors")
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="guarantors", verbose_name=_("loan"))
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="guarantees", verbose_name=_("guarantor"))
     relationship = models.CharField(_("relationship"), max_length=20, choices=list(RELATIONSHIPS.items()))
     # Rule 23: the guarantor's income as the investigation verified it (rule 10 at review and approval reads it).
     verified_monthly_income = MoneyField(_("verified monthly income"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("guarantor")
+        verbose_name_plural = _("guarantors")
         constraints = [models.UniqueConstraint(fields=["loan", "customer"], name="guarantor_once_per_loan")]
 
 
 class Collateral(models.Model):
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="collaterals")
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="collaterals", verbose_name=_("loan"))
     kind = models.CharField(_("kind"), max_length=16, choices=list(COLLATERAL_KINDS.items()))
     description = models.CharField(_("description"), max_length=200)
     owner_name = models.CharField(_("owner"), max_length=50)
@@ -730,6 +738,8 @@ class Collateral(models.Model):
     verified_appraised_on = models.DateField(_("verified appraisal date"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("collateral")
+        verbose_name_plural = _("collaterals")
         constraints = [models.CheckConstraint(condition=Q(appraised_value__gt=0), name="collateral_value_positive")]
         indexes = [
             # Rule 28: the other loans a certificate backs (check_certificates_free).
@@ -738,11 +748,13 @@ class Collateral(models.Model):
 
 
 class LoanDocument(models.Model):
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="documents")
-    code = models.CharField(max_length=32)
-    received_on = models.DateField(default=today)
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="documents", verbose_name=_("loan"))
+    code = models.CharField(_("document"), max_length=32)
+    received_on = models.DateField(_("received on"), default=today)
 
     class Meta:
+        verbose_name = _("paper document received")
+        verbose_name_plural = _("paper documents received")
         constraints = [models.UniqueConstraint(fields=["loan", "code"], name="document_once_per_loan")]
 
 
@@ -756,29 +768,31 @@ class Investigation(models.Model):
 
     OPINIONS = [("recommend", _("Recommend")), ("decline", _("Decline"))]
 
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="investigations")
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assigned_investigations")
-    started_at = models.DateTimeField(auto_now_add=True)
-    field_visit_required = models.BooleanField()
-    investigators = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="investigations", blank=True)
-    field_visit_on = models.DateField(null=True, blank=True)
-    identity_verified = models.BooleanField(default=False)
-    income_verified = models.BooleanField(default=False)
-    purpose_verified = models.BooleanField(default=False)
-    guarantors_verified = models.BooleanField(default=False)
-    collateral_verified = models.BooleanField(default=False)
-    opinion = models.CharField(max_length=10, choices=OPINIONS, blank=True)
-    recommended_amount = MoneyField(null=True, blank=True)
-    recommended_term_months = models.PositiveIntegerField(null=True, blank=True)
-    comment = models.TextField(blank=True, validators=[MaxLengthValidator(4000)])
-    reported_at = models.DateTimeField(null=True, blank=True)
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="investigations", verbose_name=_("loan"))
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assigned_investigations", verbose_name=_("assigned to"))
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    field_visit_required = models.BooleanField(_("field visit required"))
+    investigators = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="investigations", blank=True, verbose_name=_("investigators"))
+    field_visit_on = models.DateField(_("field visit on"), null=True, blank=True)
+    identity_verified = models.BooleanField(_("identity verified"), default=False)
+    income_verified = models.BooleanField(_("income verified"), default=False)
+    purpose_verified = models.BooleanField(_("purpose verified"), default=False)
+    guarantors_verified = models.BooleanField(_("guarantors verified"), default=False)
+    collateral_verified = models.BooleanField(_("collateral verified"), default=False)
+    opinion = models.CharField(_("opinion"), max_length=10, choices=OPINIONS, blank=True)
+    recommended_amount = MoneyField(_("recommended amount"), null=True, blank=True)
+    recommended_term_months = models.PositiveIntegerField(_("recommended term (months)"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True, validators=[MaxLengthValidator(4000)])
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
     cosigner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="cosigned_investigations", verbose_name=_("second investigator"))
-    cosign_comment = models.TextField(blank=True, validators=[MaxLengthValidator(4000)])
-    returned_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    cosign_comment = models.TextField(_("co-signer's comment"), blank=True, validators=[MaxLengthValidator(4000)])
+    returned_at = models.DateTimeField(_("report returned at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("investigation completed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("investigation")
+        verbose_name_plural = _("investigations")
         ordering = ["-started_at", "-id"]
 
     @property
@@ -802,6 +816,10 @@ class LoanHandover(models.Model):
 
 
 # Uploaded files (SPEC §11) live in their own module of this app.
+
+    class Meta:
+        verbose_name = _("loan hand-over")
+        verbose_name_plural = _("loan hand-overs")
 from applications.files.models import DocumentDownload, DocumentFile  # noqa: E402,F401
 
 # The scorecards, the rate grid and its overrides (SPEC §15) too.

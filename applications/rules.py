@@ -26,7 +26,7 @@ from applications.catalog import (
 from loancenter.lib.dates import add_months, age_on
 from loancenter.lib.errors import Conflict, Forbidden, RuleViolation, SeparationOfDuty
 from loancenter.lib.identifiers import normalise_id_number
-from loancenter.lib.money import ZERO, fmt_pct
+from loancenter.lib.money import ZERO, fmt_pct, fmt_rate
 
 # ---------------------------------------------------------------------------------------------------------------
 # Rule 23: the facts the investigation verified
@@ -190,7 +190,7 @@ def check_rate(product, annual_rate: Decimal, *, field: str = "annual_rate") -> 
         raise RuleViolation(
             "rate_out_of_range",
             _("Annual rate %(rate)s is outside the product's range %(min)s–%(max)s.")
-            % {"rate": annual_rate, "min": product.min_rate, "max": product.max_rate},
+            % {"rate": fmt_rate(annual_rate), "min": fmt_rate(product.min_rate), "max": fmt_rate(product.max_rate)},
             field=field,
         )
 

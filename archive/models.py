@@ -219,7 +219,7 @@ class Inspection(models.Model):
     rectification = models.TextField(_("rectification required"), blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                     verbose_name=_("recorded by"))
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-inspected_on", "-id"]
@@ -237,7 +237,7 @@ class Handover(models.Model):
                                 verbose_name=_("taken over by"))
     folders = models.ManyToManyField(Folder, related_name="handovers", verbose_name=_("folders"))
     note = models.CharField(_("note"), max_length=200, blank=True)
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
 
     class Meta:

@@ -8,7 +8,7 @@ from applications.catalog import LPR_RATE_TYPES, RATE_TYPE_LABELS, REPAYMENT_MET
 from applications.lpr.rules import spread_words
 from applications.models import Loan
 from loancenter.lib.errors import InvalidState
-from loancenter.lib.money import amount_in_words, fmt_pct
+from loancenter.lib.money import amount_in_words, fmt_rate
 from loancenter.lib.pdf import render_pdf
 from loancenter.models import PiiView
 
@@ -30,7 +30,7 @@ def receipt_pdf(loan: Loan, *, viewer) -> bytes:
     PiiView.objects.create(viewer=viewer, customer=loan.customer, surface="pdf")
     return render_pdf("pdf/receipt.html", {
         "loan": loan, "receipt": receipt, "contract": loan.contracts.filter(kind="loan").first(),
-        "amount_words": amount_in_words(receipt.amount), "rate_pct": fmt_pct(receipt.annual_rate, places=2),
+        "amount_words": amount_in_words(receipt.amount), "rate_pct": fmt_rate(receipt.annual_rate),
         "method_label": REPAYMENT_METHOD_LABELS.get(receipt.repayment_method, receipt.repayment_method),
         "id_number": loan.customer.id_number, "pricing": pricing_terms(loan),
     })

@@ -29,6 +29,8 @@ class Contract(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
         ordering = ["kind", "id"]
         constraints = [
             # One loan contract per loan.
@@ -50,6 +52,8 @@ class CollateralRegistration(models.Model):
     handed_over_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("collateral registration")
+        verbose_name_plural = _("collateral registrations")
         ordering = ["-applied_on", "-id"]
         indexes = [models.Index(fields=["registered_on", "applied_on"], name="ledger_open")]  # ledger: open applications
 
@@ -70,6 +74,8 @@ class LoanReceipt(models.Model):
     stamped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("loan receipt")
+        verbose_name_plural = _("loan receipts")
         constraints = [models.CheckConstraint(condition=Q(maturity_date__gt=models.F("value_date")), name="receipt_dates")]
 
 
@@ -85,3 +91,7 @@ class Disbursement(models.Model):
     payment_mode = models.CharField(_("payment mode"), max_length=10, choices=MODES, default="entrusted")
     disburser = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("disbursement")
+        verbose_name_plural = _("disbursements")

@@ -13,7 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from loancenter import handovers
 from loancenter.auth import request_user
@@ -27,11 +27,11 @@ RECENT = 50
 
 
 class HandoverForm(forms.Form):
-    from_user = forms.ModelChoiceField(label=_lazy("Handed over by"), queryset=User.objects.none(),
+    from_user = forms.ModelChoiceField(label=gettext_lazy("Handed over by"), queryset=User.objects.none(),
                                        to_field_name="username")
-    to_user = forms.ModelChoiceField(label=_lazy("Received by"), queryset=User.objects.none(),
+    to_user = forms.ModelChoiceField(label=gettext_lazy("Received by"), queryset=User.objects.none(),
                                      to_field_name="username")
-    reason = forms.CharField(label=_lazy("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

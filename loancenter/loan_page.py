@@ -15,45 +15,11 @@ from applications.models import Status
 from applications.selectors import access_loan
 from applications.workflow import STEPS, available_transitions, held_back
 from disbursement.selectors import after_approval
+from loancenter import audit_text
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.models import User
 from review.selectors import flag_over_limit
-
-
-def _row_label(row) -> str:
-    if isinstance(row, dict):
-        return str(row.get("name") or row.get("description") or row.get("id", ""))
-    return str(row)
-
-
-def _edit_summary(payload: dict) -> list[str]:
-    """An edit's audit row (rule 22): ``field: old → new`` and the rows added (+), removed (−) or changed (~)."""
-    parts = [f"{key}: {payload['old'].get(key)} → {value}" for key, value in payload["new"].items()]
-    for kind in ("guarantors", "collaterals", "documents"):
-        rows = payload.get(kind) or {}
-        for sign, key in (("+", "added"), ("−", "removed")):
-            parts += [f"{kind} {sign}{_row_label(row)}" for row in rows.get(key, [])]
-        for row in rows.get("changed", []):
-            parts += [f"{kind} #{row['id']} {k}: {row['old'].get(k)} → {v}" for k, v in row["new"].items()]
-    return parts
-
-
-def _payload_summary(payload) -> str:
-    """``key=value; …`` for the audit timeline (the reason is shown on its own line)."""
-    if not isinstance(payload, dict):
-        return str(payload)
-    if isinstance(payload.get("old"), dict) and isinstance(payload.get("new"), dict):
-        return "; ".join(_edit_summary(payload))
-    parts = []
-    for key, value in payload.items():
-        if key == "reason" or value in ("", None, [], {}):
-            continue
-        if isinstance(value, list):
-            value = ", ".join(map(str, value))
-        text = str(value)
-        parts.append(f"{key}={text[:80] + '…' if len(text) > 80 else text}")
-    return "; ".join(parts)
 
 
 def loan_detail(request, pk: int):
@@ -72,11 +38,11 @@ def loan_detail(request, pk: int):
         flag_over_limit([loan], request.user)
     status_labels = dict(Status.choices)
     audit_entries = list(loan.audit_entries.select_related("actor"))
-    for entry in audit_entries:
-        entry.label = STEPS[entry.action].label if entry.action in STEPS else entry.action
+    for entry in audit_entries:  # in words: the event, and each field changed old → new (issue 15 part 4)
+        event = audit_text.describe(entry)
+        entry.label, entry.changes, entry.lines, entry.summary = event.label, event.changes, event.lines, event.summary
         entry.from_label = status_labels.get(entry.from_status, entry.from_status)
         entry.to_label = status_labels.get(entry.to_status, entry.to_status)
-        entry.summary = _payload_summary(entry.payload)
     can_notify = (
         loan.decided_at is not None and loan.customer_notified_on is None
         and (loan.marketing_officer_id == request.user.pk or request.user.has_post(P.MANAGER))

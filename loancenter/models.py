@@ -137,20 +137,20 @@ class AuditEntry(models.Model):
     """An immutable record of one state change or sensitive operation (who, when, from, to, payload, reason)."""
 
     # Set in Python (not auto_now_add) so the hash covers the exact value stored.
-    at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=64)
+    at = models.DateTimeField(_("time"), default=timezone.now, editable=False, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("actor"))
+    action = models.CharField(_("action"), max_length=64)
     # The loan the entry belongs to (most entries); other objects use object_type/object_id.
-    loan = models.ForeignKey("applications.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries")
-    object_type = models.CharField(max_length=64, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    from_status = models.CharField(max_length=40, blank=True)
-    to_status = models.CharField(max_length=40, blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    reason = models.TextField(blank=True)
+    loan = models.ForeignKey("applications.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries", verbose_name=_("loan"))
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    from_status = models.CharField(_("status before"), max_length=40, blank=True)
+    to_status = models.CharField(_("status after"), max_length=40, blank=True)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
     # The chain (loancenter/audit.py): HMAC-SHA256 (AUDIT_HMAC_KEY) of this row's content and the previous row's hash.
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, editable=False)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -203,20 +203,24 @@ class AuditHead(models.Model):
     tag = models.CharField(max_length=64)  # HMAC of the above with AUDIT_HMAC_KEY
 
     class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain heads")
         constraints = [models.CheckConstraint(condition=models.Q(id=audit_chain.HEAD_ID), name="audithead_single_row")]
 
 
 class RefusedAttempt(models.Model):
     """A refused operation, kept apart from the audit trail (a refusal changes nothing on the loan)."""
 
-    at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=64)
-    loan_id_ref = models.BigIntegerField(null=True, blank=True)
-    code = models.CharField(max_length=64)
-    detail = models.TextField()
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("actor"))
+    action = models.CharField(_("action"), max_length=64)
+    loan_id_ref = models.BigIntegerField(_("loan id"), null=True, blank=True)
+    code = models.CharField(_("refusal code"), max_length=64)
+    detail = models.TextField(_("detail"))
 
     class Meta:
+        verbose_name = _("refused attempt")
+        verbose_name_plural = _("refused attempts")
         ordering = ["-at"]
         indexes = [models.Index(fields=["code", "at"], name="refused_code_at")]  # dashboard: SoD refusals
 
@@ -224,12 +228,14 @@ class RefusedAttempt(models.Model):
 class PiiView(models.Model):
     """A record of one view of a customer's full ID or phone number (SPEC §4)."""
 
-    at = models.DateTimeField(auto_now_add=True)
-    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey("applications.Customer", on_delete=models.CASCADE, related_name="pii_views")
-    surface = models.CharField(max_length=16)  # "browser" / "api"
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("viewed by"))
+    customer = models.ForeignKey("applications.Customer", on_delete=models.CASCADE, related_name="pii_views", verbose_name=_("customer"))
+    surface = models.CharField(_("viewed through"), max_length=16)  # "browser" / "api"
 
     class Meta:
+        verbose_name = _("personal data view")
+        verbose_name_plural = _("personal data views")
         ordering = ["-at"]
 
 
@@ -258,8 +264,8 @@ class StaffRequest(FSMModelMixin, models.Model):
                              verbose_name=_("move to unit"))
     reason = models.TextField(_("reason"), blank=True)
     # The person's posts, limit and account status when the request was filed, for the decider to compare.
-    before = models.JSONField(default=dict, blank=True)
-    via = models.CharField(max_length=16, blank=True)  # the surface it was filed on: admin / api / browser
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    via = models.CharField(_("filed through"), max_length=16, blank=True)  # the surface it was filed on: admin / api / browser
 
     state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
@@ -269,7 +275,7 @@ class StaffRequest(FSMModelMixin, models.Model):
                                    related_name="+", verbose_name=_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.TextField(_("decision note"), blank=True)
-    applied = models.JSONField(default=dict, blank=True)  # what changed at approval (old and new values)
+    applied = models.JSONField(_("applied"), default=dict, blank=True)  # what changed at approval (old and new values)
 
     class Meta:
         ordering = ["-filed_at", "-id"]
@@ -366,12 +372,13 @@ class LoginCounter(models.Model):
     LOCKOUT = "lockout"
     THROTTLE = "throttle"
 
-    kind = models.CharField(max_length=8, choices=[(LOCKOUT, "lock-out"), (THROTTLE, "throttle")])
-    username = models.CharField(max_length=150, blank=True)
-    address = models.CharField(max_length=64)
-    failures = models.PositiveIntegerField(default=0)
-    window_ends = models.DateTimeField()  # failures older than the window are forgotten
-    locked_until = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(_("counted by"), max_length=8, choices=[(LOCKOUT, _("username and address (lock-out)")),
+                                                                    (THROTTLE, _("address (throttle)"))])
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    address = models.CharField(_("client address"), max_length=64)
+    failures = models.PositiveIntegerField(_("failed logins"), default=0)
+    window_ends = models.DateTimeField(_("counting window ends"))  # failures older than the window are forgotten
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("login counter")

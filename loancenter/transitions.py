@@ -77,9 +77,9 @@ class TermsInput(serializers.Serializer):
     amount = serializers.DecimalField(label=_("Amount"), **MONEY)
     term_months = serializers.IntegerField(label=_("Term (months)"), min_value=1, max_value=360)
     # SPEC §16.31: optional for LPR-linked products (the LPR in force plus the spread); the service requires it
-    # for fixed-rate ones.
+    # for fixed-rate ones. The API sends the fraction (0.0435); the browser form shows and takes a percentage (SPEC §16.5).
     annual_rate = serializers.DecimalField(label=_("Annual rate"), **RATE, max_value=Decimal("1"), required=False,
-                                           allow_null=True)
+                                           allow_null=True, style={"percent": True})
     repayment_method = serializers.ChoiceField(label=_("Repayment method"), choices=REPAYMENT_METHODS)
     spread_bp = serializers.IntegerField(
         label=_("Spread (basis points)"), required=False, allow_null=True, min_value=-5000, max_value=5000,

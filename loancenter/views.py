@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import Status
@@ -19,7 +20,7 @@ from loancenter.auth import address_throttled, client_address, refused_as_thrott
 from loancenter.lib import params
 from loancenter.lib.errors import DomainError
 from loancenter.rules import require_post
-from loancenter.selectors import approval_dashboard
+from loancenter.selectors import BOOK_STATES, approval_dashboard
 from review.selectors import flag_over_limit
 
 
@@ -85,11 +86,25 @@ def monitoring_figures() -> dict:
     return {"overdue_checks": overdue_checks().count(), "signals": level_counts()}
 
 
+def snapshot_of(figures) -> dict:
+    """What the dashboard's snapshot figures are as of: the snapshot's day and, when the latest batch is that day's
+    finished one, when it finished. ``taken`` is false when no snapshot of that day exists (the book's counts are then
+    counted live: ``loancenter.selectors.loans_per_status``). One query."""
+    from postloan.models import BatchRun, DailySnapshot
+
+    day = figures.as_of
+    if day is None:
+        return {"day": None, "finished_at": None, "taken": False}
+    run = figures.batch
+    finished_at = run.finished_at if run is not None and run.as_of == day and run.status == BatchRun.DONE else None
+    return {"day": day, "finished_at": finished_at, "taken": DailySnapshot.objects.filter(as_of=day).exists()}
+
+
 def dashboard(request):
     """The center manager's dashboard (SPEC §1 manager, rule 12; issue 6): queues, figures, warnings, trends."""
     from postloan import warnings
     from postloan.report_views import cut_text, dimension_filters
-    from postloan.reports import PERIOD_DAYS, cut_figures, dimension_filter, portfolio, trend_charts
+    from postloan.reports import PERIOD_DAYS, cut_figures, dimension_filter, portfolio, today_activity, trend_charts
 
     try:
         require_post(request.user, P.MANAGER)  # a superuser too: the flag holds no post's powers (SPEC §16.14)
@@ -111,20 +126,28 @@ def dashboard(request):
         messages.warning(request, problem)
         f = {"unit": [] if request.user.in_center else [request.user.unit_id]}
     where = dimension_filter(f)
-    context = {"dimensions": dimensions, "cut": cut_text(dimensions) if not problem else ""}
+    # Every figure says what it is as of (issue 15 part 3): "live" ones are counted now from the rows, snapshot ones
+    # are the nightly batch's figures of their day.
+    context = {"dimensions": dimensions, "cut": cut_text(dimensions) if not problem else "",
+               "now": timezone.localtime(), "today_activity": today_activity()}
     if where is None:  # the whole center: the figures of the nightly snapshot
         figures = portfolio(as_of, period)
         board = approval_dashboard(snapshot_day=figures.as_of)  # the book's counts come from that day's snapshot
-        checked = warnings.evaluate(figures)
+        levels = warnings.current_levels()
+        checked = warnings.evaluate(figures, levels)
         context.update({"portfolio": figures, "warnings": checked, "breached": [w for w in checked if w.breached],
-                        "charts": trend_charts(figures.trend)})
+                        "charts": trend_charts(figures.trend, levels), "snapshot": snapshot_of(figures)})
     else:  # a cut (a sub-center's manager sees their unit's): counted live from its loans (SPEC §13)
         board = approval_dashboard(as_of=as_of, where=where)
         context["cut_figures"] = cut_figures(where)
     with_age(board.pending)
-    counts = [(value, label, board.counts.get(value, 0)) for value, label in Status.choices]
+    # Whole center: the book's states (active and after) come from the snapshot, the pipeline's are live.
+    from_snapshot = set(BOOK_STATES) if context.get("snapshot", {}).get("taken") else set()
+    counts = [(value, label, board.counts.get(value, 0), value in from_snapshot) for value, label in Status.choices]
     return render(request, "loancenter/dashboard.html", {
         **context, "board": board, "counts": counts, "total": sum(board.counts.values()),
+        "live_total": sum(n for value, _label, n, snap in counts if not snap),
+        "snapshot_total": sum(n for value, _label, n, snap in counts if snap),
         "notice_days": settings.DECISION_NOTICE_WORKING_DAYS,
         "escalated": sum(1 for loan in board.pending if loan.status == Status.PENDING_BRANCH_APPROVAL),
         "monitoring": monitoring_figures(),

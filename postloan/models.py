@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from applications.models import Loan
@@ -39,6 +40,8 @@ class Installment(models.Model):
     repriced_on = models.DateField(_("repriced on"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("installment")
+        verbose_name_plural = _("installments")
         ordering = ["loan_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["loan", "number"], name="installment_number_once"),
@@ -126,6 +129,8 @@ class Repayment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("repayment")
+        verbose_name_plural = _("repayments")
         ordering = ["paid_on", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_positive")]
 
@@ -149,6 +154,8 @@ class ProvisionRate(models.Model):
     rate = models.DecimalField(max_digits=5, decimal_places=4)
 
     class Meta:
+        verbose_name = _("provision rate")
+        verbose_name_plural = _("provision rates")
         constraints = [models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=1), name="provision_rate_range")]
 
 
@@ -180,6 +187,8 @@ class BatchRun(models.Model):
     loans_changed = models.PositiveIntegerField(default=0)  # loans whose tier, grade or provision the run changed
 
     class Meta:
+        verbose_name = _("nightly batch run")
+        verbose_name_plural = _("nightly batch runs")
         ordering = ["-as_of"]
 
     @property
@@ -208,6 +217,8 @@ class BatchChunk(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("batch chunk")
+        verbose_name_plural = _("batch chunks")
         ordering = ["lo"]
         constraints = [models.UniqueConstraint(fields=["run", "lo"], name="chunk_once")]
 
@@ -226,6 +237,8 @@ class DailySnapshot(models.Model):
     provision = MoneyField(max_digits=18)
 
     class Meta:
+        verbose_name = _("daily snapshot")
+        verbose_name_plural = _("daily snapshots")
         constraints = [models.UniqueConstraint(fields=["as_of", "product", "status", "grade", "tier"], name="snapshot_cell")]
         indexes = [models.Index(fields=["as_of"], name="snapshot_day")]  # dashboard: one day's cells
 
@@ -242,6 +255,8 @@ class LoanMonthEnd(models.Model):
     provision = MoneyField()
 
     class Meta:
+        verbose_name = _("loan month-end figure")
+        verbose_name_plural = _("loan month-end figures")
         constraints = [models.UniqueConstraint(fields=["month_end", "loan"], name="month_end_once")]
 
 
@@ -253,9 +268,12 @@ class CollectionCase(models.Model):
     closed_on = models.DateField(null=True, blank=True)
     tier = models.CharField(max_length=2)
     owner_post = models.CharField(max_length=16)  # T1 → marketing (the loan's officer), T2/T3 → general
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=pgettext_lazy("person responsible", "owner"))
 
     class Meta:
+        verbose_name = _("collection case")
+        verbose_name_plural = _("collection cases")
         ordering = ["-opened_on", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["loan"], condition=Q(closed_on__isnull=True), name="one_open_case_per_loan"),
@@ -280,6 +298,8 @@ class EscalationTask(models.Model):
     note = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("escalation task")
+        verbose_name_plural = _("escalation tasks")
         ordering = ["created_on", "id"]
         constraints = [models.UniqueConstraint(fields=["case", "kind"], name="task_once_per_case")]
 
@@ -330,6 +350,8 @@ class CollectionAction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("collection contact")
+        verbose_name_plural = _("collection contacts")
         ordering = ["-contacted_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(promise_amount__isnull=True) | Q(promise_amount__gt=0),
@@ -350,6 +372,10 @@ class RepaymentAccount(models.Model):
     account_no = models.CharField(_("account number"), max_length=34)
     bank = models.CharField(_("bank"), max_length=100, blank=True)
     since = models.DateField(_("since"))
+
+    class Meta:
+        verbose_name = _("repayment account")
+        verbose_name_plural = _("repayment accounts")
 
 
 class ServicingRequest(FSMModelMixin, models.Model):
@@ -391,6 +417,8 @@ class ServicingRequest(FSMModelMixin, models.Model):
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
+        verbose_name = _("servicing request")
+        verbose_name_plural = _("servicing requests")
         ordering = ["-filed_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["loan", "kind"], condition=Q(status="pending"), name="one_pending_request_per_kind"),
@@ -451,6 +479,8 @@ class WriteOff(FSMModelMixin, models.Model):
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
+        verbose_name = _("write-off")
+        verbose_name_plural = _("write-offs")
         ordering = ["-proposed_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["loan"], condition=Q(status__in=["proposed", "reviewed", "approved", "done"]),
@@ -494,6 +524,8 @@ class WriteOffRecovery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("recovery after write-off")
+        verbose_name_plural = _("recoveries after write-off")
         ordering = ["recovered_on", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_positive")]
 
@@ -518,6 +550,8 @@ class GradeChange(FSMModelMixin, models.Model):
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
+        verbose_name = _("grade change")
+        verbose_name_plural = _("grade changes")
         ordering = ["-proposed_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["loan"], condition=Q(status="pending"), name="one_pending_grade_change"),
@@ -551,6 +585,8 @@ class WarningLevel(models.Model):
     set_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("warning level")
+        verbose_name_plural = _("warning levels")
         ordering = ["figure", "-set_at", "-id"]
         indexes = [models.Index(fields=["figure", "set_at"], name="warning_latest")]  # the current level per figure
 
@@ -577,6 +613,8 @@ class WeeklyReport(models.Model):
     xlsx = models.BinaryField()
 
     class Meta:
+        verbose_name = _("weekly report")
+        verbose_name_plural = _("weekly reports")
         ordering = ["-week_start", "unit_id"]
         constraints = [models.UniqueConstraint(fields=["unit", "week_start"], name="weekly_report_once")]
 

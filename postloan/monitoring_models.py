@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from applications.models import MONEY, Customer, Loan, Product
 from loancenter import posts as P
@@ -30,6 +31,8 @@ class CheckPlan(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("post-loan check plan")
+        verbose_name_plural = _("post-loan check plans")
         constraints = [
             models.CheckConstraint(condition=Q(fund_use_days__gte=1) & Q(routine_months__gte=1), name="check_plan_positive"),
         ]
@@ -50,6 +53,8 @@ class LoanMonitoring(models.Model):
     next_routine_on = models.DateField()
 
     class Meta:
+        verbose_name = _("loan monitoring")
+        verbose_name_plural = _("loan monitoring")
         # Nightly batch: the loans whose next routine check falls due (postloan.checks.create_routine_checks).
         indexes = [models.Index(fields=["next_routine_on"], name="monitoring_next_routine")]
 
@@ -74,7 +79,7 @@ class PostLoanCheck(models.Model):
     created_on = models.DateField(_("created on"))
     owner_post = models.CharField(_("owner post"), max_length=16)  # marketing (the officer), or general (T2/T3)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                              verbose_name=_("owner"))
+                              verbose_name=pgettext_lazy("person responsible", "owner"))
     status = models.CharField(_("status"), max_length=4, choices=STATUSES, default=OPEN)
     conclusion = models.CharField(_("conclusion"), max_length=8, choices=CONCLUSIONS, blank=True, default="")
     findings = models.TextField(_("findings"), blank=True)
@@ -90,6 +95,8 @@ class PostLoanCheck(models.Model):
     credit_queries = models.ManyToManyField("postloan.CreditQuery", blank=True, related_name="checks")
 
     class Meta:
+        verbose_name = _("post-loan check")
+        verbose_name_plural = _("post-loan checks")
         ordering = ["due_on", "id"]
         constraints = [
             # The batch's routine checks and the signals' checks are created once (idempotent nights).
@@ -124,6 +131,10 @@ class FundUse(models.Model):
     prohibited_use = models.CharField(_("prohibited use found"), max_length=32, blank=True, default="")
     prohibited_evidence = models.CharField(_("evidence of the prohibited use"), max_length=200, blank=True)
 
+    class Meta:
+        verbose_name = _("fund use")
+        verbose_name_plural = _("fund uses")
+
     def __str__(self) -> str:
         return f"{self.loan_id} {self.payment_mode}"
 
@@ -140,6 +151,8 @@ class FundUseProof(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("proof of fund use")
+        verbose_name_plural = _("proofs of fund use")
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="fund_use_proof_positive")]
 
     def __str__(self) -> str:
@@ -158,6 +171,8 @@ class SignalType(models.Model):
     source = models.CharField(_("raised by"), max_length=6)  # batch / manual
 
     class Meta:
+        verbose_name = _("warning signal type")
+        verbose_name_plural = _("warning signal types")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -182,7 +197,7 @@ class Signal(models.Model):
                                   related_name="+")
     owner_post = models.CharField(_("owner post"), max_length=16)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                              verbose_name=_("owner"))
+                              verbose_name=pgettext_lazy("person responsible", "owner"))
     deadline = models.DateField(_("deadline"))
     note = models.TextField(_("note"), blank=True)
     status = models.CharField(_("status"), max_length=6, choices=STATUSES, default=OPEN)
@@ -192,6 +207,8 @@ class Signal(models.Model):
     close_reason = models.TextField(_("reason for closing"), blank=True)
 
     class Meta:
+        verbose_name = _("warning signal")
+        verbose_name_plural = _("warning signals")
         ordering = ["-raised_on", "-id"]
         constraints = [
             # One open signal of a code per loan: the batch raises it once, however many nights the fact lasts.
@@ -233,6 +250,8 @@ class CreditQuery(models.Model):
     report_document = models.CharField(_("report (document reference)"), max_length=100, blank=True)
 
     class Meta:
+        verbose_name = _("credit query")
+        verbose_name_plural = _("credit queries")
         ordering = ["-queried_at", "-id"]
         # The manager's queries-per-officer figure over a period.
         indexes = [models.Index(fields=["queried_at", "queried_by"], name="credit_query_officer")]
@@ -269,6 +288,8 @@ class Notice(models.Model):
     created_on = models.DateField()
 
     class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
         ordering = ["-scheduled_for", "-id"]
         constraints = [
             # Each reminder once: the batch may run a date again and catch up several nights.

@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from rest_framework import serializers
 
 from applications.selectors import access_customer, access_loan, loans_visible_to
@@ -50,7 +50,7 @@ def monitoring_queue(request):
 def _register_rows(qs):
     kinds, statuses, conclusions = (export.labels(PostLoanCheck.KINDS), export.labels(PostLoanCheck.STATUSES),
                                     export.labels(PostLoanCheck.CONCLUSIONS))
-    yield [_("Loan"), _("Borrower"), _("Kind"), _("Due on"), _("Owner"), _("Status"), _("Conclusion"),
+    yield [_("Loan"), _("Borrower"), _("Kind"), _("Due on"), pgettext("person responsible", "Owner"), _("Status"), _("Conclusion"),
            _("Days overdue"), _("Completed at")]
     day = today()
     for c in qs.iterator(chunk_size=2000):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import BEFORE_ACTIVE, Industry, Loan, Status
-from loancenter.lib.money import ZERO, q2
+from loancenter.lib.money import ZERO, fmt_rate, q2
 from loancenter.lib.regions import provinces
 from loancenter.models import Unit
 from postloan.book import MOST_OVERDUE_FIRST, book_date, dpd_at_least, dpd_at_most
@@ -39,7 +39,7 @@ def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
 
 def pct_text(value: Decimal | None) -> str:
     """0.1234 → "12.34%" for pages and exports; "—" when there is no ratio."""
-    return "—" if value is None else f"{value * 100:.2f}%"
+    return "—" if value is None else fmt_rate(value)
 
 
 def month_end_of(year: int, month: int) -> date:
@@ -82,6 +82,14 @@ class MatrixCell:
     balance: Decimal = ZERO  # the previous month-end balance of these loans
     loans_pct: Decimal | None = None  # of the row's loans
     balance_pct: Decimal | None = None  # of the row's balance
+    direction: str = "stay"  # stay / worse / better / exit: the heat map's colour (issue 15 part 3)
+
+    @property
+    def heat(self) -> int:
+        """The heat map's shade, 0 (none) to 5, from the share of the row's loans: 0 only for an empty cell."""
+        if not self.loans or self.loans_pct is None:
+            return 0
+        return min(5, 1 + int(self.loans_pct * 5))
 
     @property
     def loans_pct_text(self) -> str:
@@ -158,6 +166,15 @@ def grade_table(month_end: date, f: dict | None = None) -> tuple[list[GradeLine]
     return list(lines.values()), total, written_off
 
 
+def _direction(from_grade: str, column: str) -> str:
+    """Where a loan of ``from_grade`` went, for the heat map: the same grade, a worse one, a better one, or off the
+    book (settled, written off, no row)."""
+    if column not in GRADES:
+        return "exit"
+    step = GRADES.index(column) - GRADES.index(from_grade)
+    return "stay" if step == 0 else ("worse" if step > 0 else "better")
+
+
 def migration_matrix(month_end: date, f: dict | None = None) -> MigrationMatrix:
     """Where each loan active at the previous month end stands at ``month_end`` (one query).
 
@@ -205,6 +222,7 @@ def migration_matrix(month_end: date, f: dict | None = None) -> MigrationMatrix:
         for cell in cells:
             cell.loans_pct = ratio(cell.loans, row.loans)
             cell.balance_pct = ratio(cell.balance, row.balance)
+            cell.direction = _direction(g, cell.column)
         rows.append(row)
     return MigrationMatrix(month_end=month_end, previous=previous, columns=columns, rows=rows)
 
@@ -478,36 +496,65 @@ def trend(as_of: date | None, days: int = TREND_DAYS) -> list[dict]:
              "npl_rate": ratio(r["npl"] or 0, r["bal"] or 0)} for r in rows]
 
 
-def svg_line(points: list[tuple[date, Decimal | None]], *, width: int = 320, height: int = 90, pct: bool = False) -> dict:
-    """Coordinates of a small line chart drawn by the template as inline SVG (nothing loaded from anywhere)."""
-    values = [(d, float(v)) for d, v in points if v is not None]
-    if not values:
-        return {"points": "", "width": width, "height": height, "first": None, "last": None, "lo": "", "hi": ""}
-    lo, hi = min(v for _d, v in values), max(v for _d, v in values)
-    span = (hi - lo) or 1.0
-    pad = 6
-    n = len(values)
-    coords = []
-    for i, (_d, v) in enumerate(values):
-        x = pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
-        y = height - pad - (height - 2 * pad) * ((v - lo) / span)
-        coords.append(f"{x:.1f},{y:.1f}")
-
-    def fmt(v: float) -> str:
-        return f"{v * 100:.2f}%" if pct else f"{v:,.0f}"
-
-    return {"points": " ".join(coords), "width": width, "height": height, "first": values[0][0],
-            "last": values[-1][0], "lo": fmt(lo), "hi": fmt(hi), "end": fmt(values[-1][1])}
+def _chart_value(value: Decimal | None, pct: bool) -> float | None:
+    """A point of a chart: a percentage for a ratio (0.0435 → 4.35), yuan for an amount; None is a gap."""
+    if value is None:
+        return None
+    return float((value * 100).quantize(Decimal("0.01"))) if pct else float(q2(value))
 
 
-def trend_charts(rows: list[dict]) -> list[dict]:
-    return [
-        {"code": "balance", "label": _("Outstanding balance"), **svg_line([(r["as_of"], r["balance"]) for r in rows])},
-        {"code": "overdue_rate", "label": _("Overdue rate"),
-         **svg_line([(r["as_of"], r["overdue_rate"]) for r in rows], pct=True)},
-        {"code": "npl_rate", "label": _("Non-performing rate"),
-         **svg_line([(r["as_of"], r["npl_rate"]) for r in rows], pct=True)},
-    ]
+def trend_charts(rows: list[dict], levels: dict | None = None) -> list[dict]:
+    """The dashboard's trend charts (issue 15 part 3), drawn by Chart.js from our static files.
+
+    Each chart: ``code``, ``label``, the ``rows`` as (day, value text) for the table readable without JavaScript,
+    ``end`` (the latest value as text) and ``data``, passed to the page with ``json_script``: the day labels, the
+    series and, where the manager set a warning level on the figure (``levels``: figure → WarningLevel), that level
+    as a flat line. Ratios are drawn as percentages, amounts in yuan; the texts use the pages' one rule.
+    """
+    from loancenter.templatetags.money import money
+
+    levels = levels or {}
+    days = [r["as_of"].isoformat() for r in rows]
+    charts = []
+    for code, label, pct in (("balance", _("Outstanding balance"), False), ("overdue_rate", _("Overdue rate"), True),
+                             ("npl_rate", _("Non-performing rate"), True)):
+        values = [r[code] for r in rows]
+        text = [pct_text(v) if pct else (money(v) or "—") for v in values]
+        data = {"labels": days, "label": str(label), "pct": pct,
+                "values": [_chart_value(v, pct) for v in values], "warning": None}
+        level = levels.get(code)
+        if level is not None and pct:
+            data["warning"] = {"value": _chart_value(level.threshold, True),
+                               "label": str(_("Warning level %(level)s") % {"level": pct_text(level.threshold)})}
+        last = next((t for v, t in zip(reversed(values), reversed(text), strict=True) if v is not None), "")
+        charts.append({"code": code, "label": str(label), "data": data, "end": last,
+                       "element_id": f"chart-data-{code}", "rows": list(zip(days, text, strict=True)),
+                       "first": rows[0]["as_of"] if rows else None, "last": rows[-1]["as_of"] if rows else None})
+    return charts
+
+
+def today_activity(day: date | None = None) -> dict:
+    """Today's business counted live from the rows (issue 15 part 3): the nightly snapshot knows only yesterday.
+
+    Disbursements and repayments by their dates, applications by the moment they were submitted (the center's day,
+    SPEC §16.1). Three indexed aggregates.
+    """
+    from postloan.models import Repayment
+
+    day = day or timezone.localdate()
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = start + timedelta(days=1)
+    disbursed = Loan.objects.filter(disbursement__disbursed_on=day).aggregate(
+        n=Count("disbursement"), amount=Sum("disbursement__amount"))
+    applications = Loan.objects.filter(submitted_at__gte=start, submitted_at__lt=end).aggregate(
+        n=Count("id"), amount=Sum("amount"))
+    repaid = Repayment.objects.filter(paid_on=day).aggregate(n=Count("id"), amount=Sum("amount"))
+    return {
+        "day": day,
+        "disbursed": {"count": disbursed["n"], "amount": disbursed["amount"] or ZERO},
+        "applications": {"count": applications["n"], "amount": applications["amount"] or ZERO},
+        "repayments": {"count": repaid["n"], "amount": repaid["amount"] or ZERO},
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ month end: the roll rates (the share of each grade's balance that moved to a wor
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
@@ -79,14 +80,27 @@ def figures(unit: Unit, week_start: date) -> dict:
     }
 
 
-def _rows(f: dict) -> list[list]:
+AMOUNTS = ("disbursed_amount", "balance")
+
+
+def _rows(f: dict, *, text: bool = False) -> list[list]:
+    """The report as rows: amounts as numbers for Excel (shown with separators by its number format), or, with
+    ``text``, as the pages print them ("1,234.00") for the PDF (issue 15 part 5)."""
+    from loancenter.templatetags.money import money
+
+    def amount(value):
+        if value is None:
+            return "—"
+        return money(value) if text else Decimal(value)
+
     rows = [[_("Weekly report"), f["unit_name"], f"{f['week_start']} – {f['week_end']}"], [_("Figure"), _("Value")]]
     for key, label in (("applications", _("Applications")), ("decided", _("Decided")), ("approved", _("Approved")),
                        ("rejected", _("Rejected")), ("pass_rate", _("Pass rate")), ("refusal_rate", _("Refusal rate")),
                        ("disbursed_loans", _("Loans disbursed")), ("disbursed_amount", _("Amount disbursed")),
                        ("active_loans", _("Active loans")), ("balance", _("Outstanding principal")),
                        ("overdue_rate", _("Overdue rate")), ("npl_rate", _("NPL rate"))):
-        rows.append([str(label), f[key] if f[key] is not None else "—"])
+        value = amount(f[key]) if key in AMOUNTS else f[key]
+        rows.append([str(label), value if value is not None else "—"])
     rows.append([str(_("Roll rates at %(day)s") % {"day": f["month_end"] or "—"}), ""])
     rows += [[r["label"], r["roll_rate"] or "—"] for r in f["roll_rates"]]
     return rows
@@ -97,7 +111,7 @@ def weekly_report_generate(*, unit: Unit, week_start: date) -> WeeklyReport:
     """Compute and store (or replace) ``unit``'s report of the week starting ``week_start`` (a Monday)."""
     week_start = week_of(week_start)
     f = figures(unit, week_start)
-    pdf = render_pdf("pdf/weekly_report.html", {"f": f, "rows": _rows(f)[1:], "printed_on": today()})
+    pdf = render_pdf("pdf/weekly_report.html", {"f": f, "rows": _rows(f, text=True)[1:], "printed_on": today()})
     xlsx = export.xlsx_bytes(str(_("Weekly report")), _rows(f))
     report, _created = WeeklyReport.objects.update_or_create(
         unit=unit, week_start=week_start,

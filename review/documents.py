@@ -12,7 +12,7 @@ from applications.catalog import REPAYMENT_METHOD_LABELS
 from applications.models import Loan
 from applications.pricing.services import reason_text
 from loancenter.lib.errors import InvalidState
-from loancenter.lib.money import fmt_pct
+from loancenter.lib.money import fmt_rate
 from loancenter.lib.pdf import render_pdf
 
 # The approver's (and the branch's) decisions, as the form names them.
@@ -38,7 +38,7 @@ def check_approval_form_exists(loan: Loan, entries: list | None = None) -> None:
 def _terms(amount, term_months, rate, method) -> str:
     if not amount:
         return ""
-    rate_text = fmt_pct(rate, places=2) if rate not in (None, "") else ""
+    rate_text = fmt_rate(rate) if rate not in (None, "") else ""
     parts = [f"{Decimal(amount):,.2f}", _("%(n)s months") % {"n": term_months},
              rate_text, str(REPAYMENT_METHOD_LABELS.get(method, method or ""))]
     return " · ".join(p for p in parts if p)

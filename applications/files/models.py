@@ -106,6 +106,8 @@ class DocumentDownload(models.Model):
     disposition = models.CharField(max_length=12)  # "inline" / "attachment"
 
     class Meta:
+        verbose_name = _("document download")
+        verbose_name_plural = _("document downloads")
         ordering = ["-at", "-id"]
 
 

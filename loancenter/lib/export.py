@@ -5,7 +5,9 @@
   customer named ``=HYPERLINK(…)`` stays a name (OWASP, "CSV Injection"). In .xlsx every text cell is also written
   as a string, never a formula.
 - Numbers stay numbers (a negative amount or spread is a number, not text): ``int``, ``float`` and ``Decimal`` are
-  written as numbers in Excel and as plain numerals in CSV. Dates are dates, date-times local ones.
+  written as numbers in Excel and as plain numerals in CSV. Dates are dates, date-times local ones. In Excel an amount
+  (a Decimal of two places) shows its thousands separators (``#,##0.00``) and a ``Percent`` shows as a percentage;
+  the cell stays a number (issue 15 part 5).
 - Headers and values are whatever the caller gives: labels in the reader's language, already translated (the caller
   turns codes into labels; see ``labels``).
 
@@ -23,6 +25,20 @@ from decimal import Decimal
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+
+
+class Percent:
+    """A rate or ratio (a fraction) in an export: Excel keeps the number and shows it as a percentage ("0.00%"), CSV
+    writes the pages' text ("4.35%"): one rule for pages, PDFs and exports (issue 15 part 5)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+MONEY_FORMAT = "#,##0.00"  # amounts in Excel: separators shown, the cell stays a number
+PERCENT_FORMAT = "0.00%"
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_576  # an Excel sheet's rows, the header included
@@ -57,6 +73,10 @@ def _text(value) -> str:
 
 
 def csv_cell(value) -> str:
+    if isinstance(value, Percent):
+        from loancenter.lib.money import fmt_rate
+
+        return fmt_rate(value.value)
     if _is_number(value):
         return format(value, "f") if isinstance(value, Decimal) else str(value)
     if isinstance(value, date | bool) or value is None:
@@ -67,6 +87,16 @@ def csv_cell(value) -> str:
 def xlsx_cell(sheet, value):
     from openpyxl.cell import WriteOnlyCell
 
+    if isinstance(value, Percent):
+        if value.value is None:
+            return None
+        cell = WriteOnlyCell(sheet, value=value.value)
+        cell.number_format = PERCENT_FORMAT
+        return cell
+    if isinstance(value, Decimal) and value.as_tuple().exponent == -2:  # money: two places (SPEC §5)
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = MONEY_FORMAT
+        return cell
     if _is_number(value):
         return value
     if isinstance(value, datetime):

@@ -68,6 +68,22 @@ def first_installment(amount: Decimal, annual_rate: Decimal, term_months: int, m
     raise ValueError(f"unknown repayment method {method!r}")
 
 
+def to_percent(fraction) -> Decimal:
+    """0.0435 → Decimal('4.35'): a stored rate or ratio as the percentage a person reads and types (SPEC §16.5)."""
+    return (Decimal(str(fraction)) * 100).normalize()
+
+
+def fmt_rate(fraction) -> str:
+    """THE rule for a rate or ratio wherever a person reads it (pages, PDFs, exports; issue 15 part 5): a percentage
+    with two decimals, more only when the stored value has them — 0.0435 → "4.35%", 0.039 → "3.90%",
+    0.04125 → "4.125%", 0.5 → "50.00%"; "" for no value. The API keeps the fraction."""
+    if fraction is None or fraction == "":
+        return ""
+    pct = to_percent(fraction)
+    places = max(2, -pct.as_tuple().exponent if pct.as_tuple().exponent < 0 else 0)
+    return f"{pct:.{places}f}%"
+
+
 def fmt_pct(ratio: Decimal, places: int = 1) -> str:
     """0.625 → '62.5%'; with places=2, 0.0435 → '4.35%' (no trailing zero)."""
     pct = (Decimal(ratio) * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP).normalize()

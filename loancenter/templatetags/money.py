@@ -1,4 +1,5 @@
-"""``{{ amount|money }}``: how every page and paper prints an amount of money (``{% load money %}``).
+"""``{{ amount|money }}``: how every page and paper prints an amount of money (``{% load money %}``);
+``{{ rate|pct }}``: how they print a rate or ratio (0.0435 → "4.35%", ``loancenter.lib.money.fmt_rate``).
 
 One rule in every language: two decimals rounded half up (SPEC §5), a comma every three digits, as Chinese banks print
 amounts (Django's zh-Hans formats group nothing), nothing for an empty value (``|default:"—"`` after it shows a dash).
@@ -10,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from loancenter.lib.money import q2
+from loancenter.lib.money import fmt_rate, q2
 
 register = template.Library()
 
@@ -21,5 +22,14 @@ def money(value) -> str:
         return ""
     try:
         return f"{q2(Decimal(str(value))):,.2f}"
+    except (InvalidOperation, ValueError, TypeError):
+        return ""
+
+
+@register.filter
+def pct(value) -> str:
+    """A stored rate or ratio (a fraction) as a percentage: one rule for pages, PDFs and exports (issue 15 part 5)."""
+    try:
+        return fmt_rate(value)
     except (InvalidOperation, ValueError, TypeError):
         return ""

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from applications.models import Product, Status
+from loancenter.lib.money import to_percent
 from loancenter.models import AuditEntry, User
 from loancenter.services import staff_request_approve
 
@@ -121,9 +122,10 @@ def product_data(product: Product, **overrides) -> dict:
         "code": product.code, "name": product.name, "category": product.category,
         "min_amount": product.min_amount, "max_amount": product.max_amount,
         "min_term_months": product.min_term_months, "max_term_months": product.max_term_months,
-        "repayment_methods": product.repayment_methods, "min_rate": product.min_rate, "max_rate": product.max_rate,
-        "max_ltv": product.max_ltv or "", "max_dti": product.max_dti, "investigation_rate": product.investigation_rate,
-        "max_age_at_maturity": product.max_age_at_maturity, "penalty_markup": product.penalty_markup,
+        "repayment_methods": product.repayment_methods, "min_rate": to_percent(product.min_rate),
+        "max_rate": to_percent(product.max_rate), "max_ltv": to_percent(product.max_ltv) if product.max_ltv else "",
+        "max_dti": to_percent(product.max_dti), "investigation_rate": to_percent(product.investigation_rate),
+        "max_age_at_maturity": product.max_age_at_maturity, "penalty_markup": to_percent(product.penalty_markup),
         "required_documents": product.required_documents, "allowed_purposes": product.allowed_purposes,
         "appraisal_validity_days": product.appraisal_validity_days, "active": "on",
     }
@@ -195,7 +197,7 @@ def test_the_admin_login_page_admits_the_general_post_but_not_marketing(client, 
 
 
 def test_general_adds_a_product_in_the_admin(gen_client, product, staff):
-    data = product_data(product, code="auto-new", name="汽车贷款(新)", category="auto", secured="on", max_ltv="0.8")
+    data = product_data(product, code="auto-new", name="汽车贷款(新)", category="auto", secured="on", max_ltv="80")
 
     response = gen_client.post(reverse("admin:applications_product_add"), data)
 

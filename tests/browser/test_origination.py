@@ -90,7 +90,7 @@ def test_four_staff_take_a_new_application_to_approved(page: Page, live_server, 
     log_in(page, base, "rev")
     open_from_queue(page, base, loan.application_no)
     page.click("[data-testid=actions] [data-action=pass_review]")
-    page.fill("#id_annual_rate", "0.0435")
+    page.fill("#id_annual_rate", "4.35")  # a percentage (issue 15 part 5)
     page.fill("#id_opinion", "资料齐全,用途合规,建议同意。")
     page.click("[data-testid=transition-submit]")
     expect(page.locator("[data-testid=loan-status] [data-status]")).to_have_attribute("data-status", "pending_approval")

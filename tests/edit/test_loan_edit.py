@@ -192,4 +192,5 @@ def test_the_loan_page_shows_the_edit_old_and_new(login, staff, full_draft):
     data["documents"].append("guarantor_id")
     client.post(edit_url(full_draft), data)
     html = client.get(reverse("loan-detail", args=[full_draft.pk])).content.decode()
-    assert "amount: 80000.00 → 90000.00" in html and "documents +guarantor_id" in html
+    # In words, with labels (issue 15 part 4): never the codes "amount" or "guarantor_id".
+    assert "Amount: 80,000.00 → 90,000.00" in html and "Documents added: Guarantor&#x27;s ID card" in html

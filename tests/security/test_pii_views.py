@@ -22,7 +22,8 @@ def test_a_full_id_view_appears_on_the_managers_page(client, staff, customer):
     rows = [r for r in body.split("<tr ")[1:] if 'data-viewer="mkt"' in r]
     assert len(rows) == 2
     assert all(f'data-customer="{customer.pk}"' in r and customer.name in r for r in rows)
-    assert {"browser", "api"} == {s for s in ("browser", "api") for r in rows if f"<td>{s}</td>" in r}
+    # the surface by its label (issue 15 part 4): "API", not the code "api"
+    assert {"browser", "API"} == {s for s in ("browser", "API") for r in rows if f"<td>{s}</td>" in r}
     assert 'data-testid="nav-pii-views"' in body
 
 

@@ -293,7 +293,7 @@ def test_a_product_edit_after_approval_does_not_reach_the_contract_or_the_receip
     terms = api(staff.gen).get(f"/api/loans/{loan.pk}/").json()["terms"]
     client.force_login(staff.gen)
     response = admin_form(client, admin_url("applications_product_change", loan.product_id), "product_form",
-                          min_rate="0.060000", penalty_markup="1.0000")
+                          min_rate="6", penalty_markup="100")  # percentages (issue 15 part 5)
     assert response.status_code == 302, response.content.decode()[:3000]
 
     loan = drive(staff, loan, Status.ACTIVE)

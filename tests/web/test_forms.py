@@ -90,8 +90,8 @@ def product_post(**overrides):
     data = {
         "code": "biz-loan", "name": "个人经营贷款", "category": "business", "min_amount": "10000", "max_amount": "1000000",
         "min_term_months": "6", "max_term_months": "60", "repayment_methods": ["equal_installment", "interest_only"],
-        "min_rate": "0.035", "max_rate": "0.08", "max_dti": "0.55", "investigation_rate": "1",
-        "max_age_at_maturity": "65", "penalty_markup": "0.5", "required_documents": ["id_card", "business_license"],
+        "min_rate": "3.5", "max_rate": "8", "max_dti": "55", "investigation_rate": "100",
+        "max_age_at_maturity": "65", "penalty_markup": "50", "required_documents": ["id_card", "business_license"],
         "allowed_purposes": ["business_operation", "equipment"], "appraisal_validity_days": "180", "active": "on",
     }
     return {**data, **overrides}

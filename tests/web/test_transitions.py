@@ -51,7 +51,7 @@ def test_wrong_post_gets_403_with_the_message(login, staff, flow, draft):
     get = client.get(do("pass_review", draft))
     assert get.status_code == 403 and 'data-testid="transition-form"' not in get.content.decode()
     response = client.post(do("pass_review", draft), {"opinion": "x", "amount": "1000", "term_months": "12",
-                                                      "annual_rate": "0.05", "repayment_method": "bullet"})
+                                                      "annual_rate": "5", "repayment_method": "bullet"})
     assert response.status_code == 403
     assert "Reviewer" in response.content.decode() or "审查" in response.content.decode()
     draft.refresh_from_db()
@@ -72,7 +72,7 @@ def test_separation_of_duty_refusal_is_shown(login, staff, flow, draft):
     staff_set_posts(user=staff.inv, posts=["investigator", "reviewer"], actor=staff.gen)
     staff.inv.forget_posts()
     response = login(staff.inv).post(do("pass_review", draft), {
-        "opinion": "ok", "amount": "100000.00", "term_months": "36", "annual_rate": "0.05",
+        "opinion": "ok", "amount": "100000.00", "term_months": "36", "annual_rate": "5",
         "repayment_method": "equal_installment"})
     assert response.status_code == 403
     assert "separation of duty" in response.content.decode()
@@ -150,7 +150,8 @@ def test_pass_review_prefills_from_the_recommendation_and_approve_from_the_propo
     rows = {r["name"]: r for r in login(staff.appr).get(do("approve", draft)).context["rows"]}
     assert rows["amount"]["value"] == format(draft.proposed_amount, "f")
     assert rows["amount"]["value"] == "95000.00" and rows["term_months"]["value"] == "30"
-    assert rows["annual_rate"]["value"] == format(draft.proposed_rate, "f")
+    assert draft.proposed_rate == Decimal("0.0515")
+    assert rows["annual_rate"]["value"] == "5.15"  # the page shows the percentage (issue 15 part 5)
     assert [o[0] for o in rows["repayment_method"]["options"] if o[2]] == ["equal_principal"]
 
 
@@ -158,7 +159,7 @@ def test_approve_above_the_limit_is_refused_and_escalate_works(login, staff, flo
     loan = LoanFactory(customer=customer, product=product, marketing_officer=staff.mkt, amount=Decimal("300000.00"))
     flow.advance(loan, Status.PENDING_APPROVAL)
     client = login(staff.appr)
-    response = client.post(do("approve", loan), {"amount": "300000.00", "term_months": "36", "annual_rate": "0.0435",
+    response = client.post(do("approve", loan), {"amount": "300000.00", "term_months": "36", "annual_rate": "4.35",
                                                  "repayment_method": "equal_installment", "reason": ""})
     assert response.status_code == 403 and "rule 11" in response.content.decode()
     loan.refresh_from_db()
