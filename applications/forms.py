@@ -19,9 +19,9 @@ from applications.rules import purposes_allowed
 from applications.services import CUSTOMER_FIELDS, PRODUCT_FIELDS, ApplicationInput
 from loancenter.lib.errors import DomainError
 from loancenter.lib.money import MAX_AMOUNT
+from loancenter.lib.percent import PercentField
 
 CREDIT_AUTHORISATION_DOC = "credit_authorization"
-from loancenter.lib.percent import PercentField
 
 
 class DateInput(forms.DateInput):

@@ -814,15 +814,16 @@ class LoanHandover(models.Model):
     at = models.DateTimeField(auto_now_add=True)
     reason = models.CharField(max_length=200, blank=True)
 
-
-# Uploaded files (SPEC §11) live in their own module of this app.
-
     class Meta:
         verbose_name = _("loan hand-over")
         verbose_name_plural = _("loan hand-overs")
+
+
+# Uploaded files (SPEC §11), the LPR register and the scorecards (SPEC §15) live in their own modules of this app.
 from applications.files.models import DocumentDownload, DocumentFile  # noqa: E402,F401
+
+# The LPR publication register (SPEC §15) lives in its own module of this app.
+from applications.lpr.models import LprPublication  # noqa: E402,F401
 
 # The scorecards, the rate grid and its overrides (SPEC §15) too.
 from applications.pricing.models import RateGridRow, RateOverride, ScorecardVersion  # noqa: E402,F401
-# The LPR publication register (SPEC §15) lives in its own module of this app.
-from applications.lpr.models import LprPublication  # noqa: E402,F401

@@ -41,7 +41,7 @@ def pricing_terms(loan: Loan) -> dict | None:
     or each 1 January; None for a fixed rate."""
     if loan.rate_type not in LPR_RATE_TYPES or loan.spread_bp is None:
         return None
-    return {"rate_type": RATE_TYPE_LABELS[loan.rate_type], "lpr_pct": fmt_pct(loan.lpr_at_approval, places=2),
+    return {"rate_type": RATE_TYPE_LABELS[loan.rate_type], "lpr_pct": fmt_rate(loan.lpr_at_approval),
             "lpr_date": loan.lpr_published_on, "spread": spread_words(loan.spread_bp),
             "repricing": REPRICING_RULE_LABELS.get(loan.repricing_rule, "")}
 
@@ -59,7 +59,7 @@ def contract_pdf(loan: Loan, *, viewer) -> bytes:
     PiiView.objects.create(viewer=viewer, customer=loan.customer, surface="pdf")
     return render_pdf("pdf/contract.html", {
         "loan": loan, "contract": loan.contracts.filter(kind="loan").first(),
-        "amount_words": amount_in_words(loan.approved_amount), "rate_pct": fmt_pct(loan.annual_rate, places=2),
+        "amount_words": amount_in_words(loan.approved_amount), "rate_pct": fmt_rate(loan.annual_rate),
         "method_label": REPAYMENT_METHOD_LABELS.get(loan.approved_method, loan.approved_method),
         "id_number": loan.customer.id_number, "pricing": pricing_terms(loan),
     })
