@@ -161,11 +161,11 @@ def rendered(rows) -> dict:
 def test_the_approval_page_takes_the_spread_the_review_proposed(api, client, staff, lpr_loan):
     publication = file(api, staff.gen).json()
     api(staff.boss).post(f"/api/lpr/{publication['id']}/confirm/")
-    assert review(api, staff, lpr_loan, spread_bp=-15).status_code == 200
+    assert review(api, staff, lpr_loan, spread_bp=15).status_code == 200
     client.force_login(staff.appr)
     page = client.get(reverse("loan-transition", args=[lpr_loan.pk, "approve"]))
     rows = {r["name"]: r for r in page.context["rows"]}
-    assert str(rows["spread_bp"]["value"]) == "-15" and rows["annual_rate"]["value"] in (None, "", "None")
+    assert str(rows["spread_bp"]["value"]) == "15" and rows["annual_rate"]["value"] in (None, "", "None")
 
     response = client.post(reverse("loan-transition", args=[lpr_loan.pk, "approve"]),
                            {**rendered(page.context["rows"]), "reason": "同意"})
@@ -173,4 +173,4 @@ def test_the_approval_page_takes_the_spread_the_review_proposed(api, client, sta
     assert response.status_code == 302, page.context
     loan = Loan.objects.get(pk=lpr_loan.pk)
     assert (loan.status, loan.annual_rate, loan.spread_bp, loan.lpr_at_approval, loan.lpr_published_on) == (
-        Status.APPROVED, Decimal("0.0285"), -15, Decimal("0.03"), TODAY)
+        Status.APPROVED, Decimal("0.0315"), 15, Decimal("0.03"), TODAY)
