@@ -174,3 +174,17 @@ def test_the_approval_page_takes_the_spread_the_review_proposed(api, client, sta
     loan = Loan.objects.get(pk=lpr_loan.pk)
     assert (loan.status, loan.annual_rate, loan.spread_bp, loan.lpr_at_approval, loan.lpr_published_on) == (
         Status.APPROVED, Decimal("0.0315"), 15, Decimal("0.03"), TODAY)
+
+
+def test_a_product_is_priced_on_the_lpr_through_the_api(api, staff):
+    body = {"code": "house5", "name": "住房贷款", "category": "housing", "min_amount": "10000.00",
+            "max_amount": "3000000.00", "min_term_months": 12, "max_term_months": 360,
+            "repayment_methods": ["equal_installment"], "min_rate": "0.02", "max_rate": "0.08", "secured": False,
+            "max_dti": "0.5", "rate_type": "lpr_5y"}
+    response = api(staff.gen).post("/api/products/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["rate_type"] == "lpr_5y"
+    without = api(staff.gen).post("/api/products/", {**body, "code": "plain"} | {"rate_type": None}, format="json")
+    assert without.status_code == 400  # null is no rate type; leaving it out is "fixed"
+    body.pop("rate_type")
+    assert api(staff.gen).post("/api/products/", {**body, "code": "plain"}, format="json").json()["rate_type"] == "fixed"
