@@ -92,6 +92,11 @@ class ProductForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["edit_version"].initial = self.instance.version
+        if "rate_type" in self.fields:
+            self.fields["rate_type"].required = False  # SPEC §16.4: optional, unsent means fixed
+
+    def clean_rate_type(self) -> str:
+        return self.cleaned_data.get("rate_type") or "fixed"
 
     def clean(self):
         cleaned = super().clean()

@@ -108,6 +108,10 @@ class ProductForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
+        self.fields["rate_type"].required = False  # SPEC §16.4: a new field is optional (unsent: fixed)
+
+    def clean_rate_type(self) -> str:
+        return self.cleaned_data.get("rate_type") or "fixed"
 
 
 class ApplicationForm(forms.Form):

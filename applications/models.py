@@ -373,15 +373,14 @@ class Loan(FSMModelMixin, models.Model):
     rate_type = models.CharField(_("rate type"), max_length=16, blank=True, default="")
     penalty_markup = models.DecimalField(_("penalty markup"), max_digits=5, decimal_places=4, null=True, blank=True)
     # SPEC §15, §16.31: LPR-linked loans keep the spread (basis points, may be negative) and the LPR in force at the
-    # approval (its publication date); the contract chooses when the loan reprices; the disbursement starts the
-    # current rate and the next repricing date, which the nightly batch moves on (postloan.repricing).
+    # approval (its publication date); the contract chooses when the loan reprices. The rate now and the next
+    # repricing date live beside the loan (postloan.models.RateClock), so that a repricing night never rewrites loan
+    # rows (each carries some twenty indexes).
     spread_bp = models.IntegerField(_("spread (basis points)"), null=True, blank=True)
     lpr_at_approval = models.DecimalField(_("LPR at approval"), **RATE, null=True, blank=True)
     lpr_published_on = models.DateField(_("LPR publication used"), null=True, blank=True)
     repricing_rule = models.CharField(_("repricing date"), max_length=12, blank=True, default="",
                                       choices=list(REPRICING_RULE_LABELS.items()))
-    current_rate = models.DecimalField(_("current annual rate"), **RATE, null=True, blank=True)
-    next_repricing_on = models.DateField(_("next repricing on"), null=True, blank=True)
     # Rule 27: the customer's exposure the decision was measured on (live until then: selectors.customer_exposure).
     exposure = MoneyField(_("exposure at decision"), null=True, blank=True)
 
@@ -448,9 +447,6 @@ class Loan(FSMModelMixin, models.Model):
             models.Index(fields=["oldest_unpaid_due", "id"], condition=Q(status="active"), name="loan_unpaid_due"),
             models.Index(fields=["id"], condition=Q(restructured_on__isnull=False), name="loan_restructured"),
             models.Index(fields=["npl_cure_start"], condition=Q(npl_cure_start__isnull=False), name="loan_npl_cure"),
-            # Nightly batch, repricing step: the LPR-linked loans whose repricing date has come (postloan.repricing).
-            models.Index(fields=["next_repricing_on", "id"], condition=Q(status="active", next_repricing_on__isnull=False),
-                         name="loan_repricing_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="loan_amount_positive"),
@@ -512,6 +508,17 @@ class Loan(FSMModelMixin, models.Model):
         from applications.catalog import LPR_RATE_TYPES
 
         return (self.rate_type or self.product.rate_type) in LPR_RATE_TYPES
+
+    @property
+    def current_rate(self) -> Decimal | None:
+        """The rate in force now: an LPR-linked loan's as last repriced (postloan.models.RateClock), else the kept one."""
+        clock = getattr(self, "rate_clock", None) if self.lpr_linked else None
+        return clock.current_rate if clock is not None else self.annual_rate
+
+    @property
+    def next_repricing_on(self):
+        clock = getattr(self, "rate_clock", None) if self.lpr_linked else None
+        return clock.next_repricing_on if clock is not None else None
 
     @property
     def rate_type_label(self) -> str:

@@ -320,6 +320,7 @@ class LoanSerializer(LoanSummarySerializer):
     rate_type = serializers.SerializerMethodField()
     lpr_at_approval = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
     current_rate = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
+    next_repricing_on = serializers.DateField(read_only=True, allow_null=True)
 
     class Meta(LoanSummarySerializer.Meta):
         fields = [

@@ -135,7 +135,7 @@ PRODUCT_FIELDS = (
     "code", "name", "category", "min_amount", "max_amount", "min_term_months", "max_term_months",
     "repayment_methods", "min_rate", "max_rate", "secured", "max_ltv", "max_dti", "dual_investigation",
     "investigation_rate", "max_age_at_maturity", "penalty_markup", "required_documents", "allowed_purposes",
-    "appraisal_validity_days", "active",
+    "appraisal_validity_days", "active", "rate_type",
 )
 
 

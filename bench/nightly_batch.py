@@ -86,7 +86,7 @@ def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "") ->
         cur.execute("TRUNCATE postloan_notice, postloan_postloancheck, postloan_signal, postloan_loanmonitoring, "
                     "postloan_funduse, postloan_funduseproof, "
                     "postloan_escalationtask, postloan_collectioncase, postloan_installment, postloan_repayment, "
-                    "postloan_repricing, applications_lprpublication, "
+                    "postloan_repricing, postloan_rateclock, applications_lprpublication, "
                     "postloan_batchchunk, postloan_batchrun, postloan_dailysnapshot, postloan_loanmonthend, "
                     "disbursement_disbursement, disbursement_loanreceipt, disbursement_contract, "
                     "disbursement_collateralregistration, loancenter_auditentry, applications_loan CASCADE")
@@ -107,16 +107,14 @@ def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "") ->
                 outstanding_principal, collection_tier, grade, restructured, customer_id, marketing_officer_id,
                 product_id, manual_grade, provision, rate_type, penalty_markup, decision_reason, approved_guarantee,
                 verified_id_number, verified_civil_capacity, oldest_unpaid_due, version,
-                spread_bp, lpr_at_approval, repricing_rule, current_rate, next_repricing_on)
+                spread_bp, lpr_at_approval, repricing_rule)
             SELECT g, 'BENCH' || g, 100000, %(k)s, 'equal_principal', 'home_renovation', '', '', true, 'active', 10, now(), now(),
                    '', '', 'equal_principal', 100000, %(k)s, 0.0435, now(),
                    100000 - %(p)s * GREATEST(age - missed, 0), '', 'normal', false, %(cust)s, %(user)s, %(prod)s, '', 0,
                    CASE WHEN %(lpr)s <> '' THEN 'lpr_1y' ELSE 'fixed' END, (SELECT penalty_markup FROM applications_product WHERE id = %(prod)s), '', '{{}}', '', '',
                    (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' + (GREATEST(age - missed, 0) + 1) * INTERVAL '1 month'
                     - shift * INTERVAL '1 day')::date, 1,
-                   CASE WHEN %(lpr)s <> '' THEN 90 END, CASE WHEN %(lpr)s <> '' THEN 0.0345 END, %(rule)s, 0.0435,
-                   CASE WHEN %(lpr)s = 'january' THEN CAST(%(d)s AS DATE)
-                        WHEN %(lpr)s = 'anniversary' THEN CAST(%(d)s AS DATE) + CAST(g %% 365 AS INTEGER) END
+                   CASE WHEN %(lpr)s <> '' THEN 90 END, CASE WHEN %(lpr)s <> '' THEN 0.0345 END, %(rule)s
               FROM {shape}
             """,
             params,
@@ -148,6 +146,12 @@ def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "") ->
             """,
             params,
         )
+        if lpr:  # each loan's rate clock: tonight (january), or spread over the coming year (anniversary)
+            cur.execute("""INSERT INTO postloan_rateclock (loan_id, current_rate, next_repricing_on)
+                           SELECT g, 0.0435, CASE WHEN %(lpr)s = 'january' THEN CAST(%(d)s AS DATE)
+                                                  ELSE CAST(%(d)s AS DATE) + CAST(g %% 365 AS INTEGER) END
+                             FROM generate_series(1, %(n)s) AS g""", params)
+            cur.execute("ANALYZE postloan_rateclock")
         if lpr:  # the LPR at approval, and a newer one in force tonight (both confirmed by a second person)
             cur.execute("""INSERT INTO applications_lprpublication (published_on, lpr_1y, lpr_5y, status, filed_by_id,
                                   filed_at, decided_by_id, decided_at, note)

@@ -31,6 +31,13 @@ _REPORT_FIELDS = ("field_visit_on", "identity_verified", "income_verified", "pur
 
 def _initial_for(name: str, loan, user) -> dict:
     """Sensible defaults: the figures the previous step arrived at, the caller as investigator, today's dates."""
+    values = _defaults_for(name, loan, user)
+    if name in ("pass_review", "approve") and loan.lpr_linked:  # SPEC §16.31: the spread decides; the rate follows
+        values.update(annual_rate=None, spread_bp=loan.proposed_spread_bp)
+    return values
+
+
+def _defaults_for(name: str, loan, user) -> dict:
     if name == "complete_investigation":
         returned = loan.current_investigation
         if returned is not None and returned.returned_at is not None:  # rule 26: the report to correct, as filed

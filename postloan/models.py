@@ -633,6 +633,21 @@ from postloan.monitoring_models import (  # noqa: E402, F401
 )
 
 
+class RateClock(models.Model):
+    """SPEC §15: an LPR-linked loan's rate now and its next repricing date, set at disbursement and moved by the nightly
+    batch (postloan.repricing). A narrow table of its own: a 1 January night moves every clock of the book, which on
+    the loan rows would rewrite some twenty indexes per loan."""
+
+    loan = models.OneToOneField(Loan, on_delete=models.CASCADE, primary_key=True, related_name="rate_clock")
+    current_rate = models.DecimalField(_("current annual rate"), max_digits=7, decimal_places=6)
+    next_repricing_on = models.DateField(_("next repricing on"), null=True, blank=True)
+
+    class Meta:
+        # The batch's repricing step: the clocks whose date has come, by loan id range (a chunk).
+        indexes = [models.Index(fields=["next_repricing_on", "loan"], condition=Q(next_repricing_on__isnull=False),
+                                name="rateclock_due")]
+
+
 class Repricing(models.Model):
     """SPEC §15: an LPR-linked loan's repricing, written by the nightly batch (postloan.repricing), once per date."""
 

@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loancenter.lib.money import fmt_pct
 from postloan.monitoring_batch import SEND_FROM, SEND_UNTIL
 from postloan.monitoring_models import Notice
 
@@ -116,6 +117,17 @@ def fill(notice: Notice) -> None:
 def text_of(notice: Notice) -> str:
     values = {"due": notice.due_date.isoformat(), "amount": f"{notice.amount or 0:,.2f}",
               "no": notice.loan.application_no or notice.loan_id}
+    if notice.kind == Notice.REPRICED:  # SPEC §15: the LPR repricing of that date
+        from postloan.models import Repricing
+
+        record = Repricing.objects.filter(loan_id=notice.loan_id, repriced_on=notice.due_date).first()
+        if record is not None:
+            return _("Loan %(no)s: from %(day)s your annual rate is %(new)s (was %(old)s): the LPR of %(lpr_day)s, "
+                     "%(lpr)s, with your contract's spread of %(spread)s basis points. The installments from then on "
+                     "were recomputed.") % {
+                "no": values["no"], "day": record.repriced_on.isoformat(), "new": fmt_pct(record.new_rate, places=2),
+                "old": fmt_pct(record.old_rate, places=2), "lpr_day": record.lpr_published_on.isoformat(),
+                "lpr": fmt_pct(record.lpr, places=2), "spread": record.spread_bp}
     if notice.kind == Notice.PRE_DUE:
         return _("Loan %(no)s: %(amount)s is due on %(due)s. Please keep the amount in your repayment account.") % values
     return _("Loan %(no)s: the installment of %(due)s (%(amount)s) is overdue. Please repay at once; penalty "

@@ -1,6 +1,6 @@
 """LPR repricing in the nightly batch (SPEC §15, §16.33), set-based like the rest of the batch (``postloan.batch``).
 
-An LPR-linked loan carries ``next_repricing_on`` (set at disbursement: the first anniversary of the value date, or the
+An LPR-linked loan has a ``RateClock`` with ``next_repricing_on`` (set at disbursement: the first anniversary of the value date, or the
 next 1 January, as its contract chose). For a chunk of loan ids and as-of date D, in the chunk's transaction:
 
 1. the **due loans**: active, ``next_repricing_on`` (R) on or before D (index ``loan_repricing_due``), with the LPR in
@@ -13,8 +13,8 @@ next 1 January, as its contract chose). For a chunk of loan ids and as-of date D
    equal installment: the annuity of (P, rate, n) rounded to the cent, the last installment absorbing the rounding, a
    cent lower where the rounding would repay the principal early; equal principal: P / n to the cent, the last one
    absorbing; interest-only: the principal at the end. So the principal still sums to the loan amount exactly;
-4. the installments are rewritten (``repriced_on`` = R), the loan's current rate set and its next repricing date moved a
-   year on (none once no installment is left after it), a ``Repricing`` row written and a borrower notice queued
+4. the installments are rewritten (``repriced_on`` = R), the loan's clock (``RateClock``: current rate, next repricing
+   date) moved a year on (none once no installment is left after it), a ``Repricing`` row written and a borrower notice queued
    (``postloan_notice``, kind ``repriced``, sent by the beat from 08:00 the next morning, postloan.notices).
 
 Arithmetic: amounts in integer cents and rates in millionths, so that SQLite (tests) and PostgreSQL give the same
@@ -41,7 +41,7 @@ from applications.lpr.models import LprPublication
 from applications.models import Loan
 from loancenter.lib.dates import add_months
 from loancenter.lib.money import EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, monthly_rate
-from postloan.models import Installment, Repricing
+from postloan.models import Installment, RateClock, Repricing
 from postloan.monitoring_batch import _plus_months, params_for
 from postloan.monitoring_models import Notice
 
@@ -49,6 +49,7 @@ LOAN = Loan._meta.db_table
 INSTALLMENT = Installment._meta.db_table
 LPR = LprPublication._meta.db_table
 REPRICING = Repricing._meta.db_table
+CLOCK = RateClock._meta.db_table
 NOTICE = Notice._meta.db_table
 
 _WORK = "repricing_work"  # per-connection: tonight's due loans of the chunk
@@ -67,13 +68,13 @@ def first_repricing_on(rule: str, value_date: date) -> date:
 
 
 def start_rate(loan: Loan, *, value_date: date, last_due: date) -> None:
-    """At disbursement: the current rate is the kept one; an LPR-linked loan's first repricing date is set (none when
-    the loan ends before it). Saved by the caller."""
-    loan.current_rate = loan.annual_rate
-    loan.next_repricing_on = None
-    if loan.rate_type in LPR_RATE_TYPES and loan.spread_bp is not None:
-        first = first_repricing_on(loan.repricing_rule or "anniversary", value_date)
-        loan.next_repricing_on = first if first < last_due else None
+    """At disbursement: an LPR-linked loan's clock starts at the kept rate, with its first repricing date (none when
+    the loan ends before it)."""
+    if loan.rate_type not in LPR_RATE_TYPES or loan.spread_bp is None:
+        return
+    first = first_repricing_on(loan.repricing_rule or "anniversary", value_date)
+    RateClock.objects.update_or_create(loan=loan, defaults={"current_rate": loan.annual_rate,
+                                                            "next_repricing_on": first if first < last_due else None})
 
 
 def _d(name: str) -> str:
@@ -112,8 +113,7 @@ def _tables(cur) -> None:
 def _due_loans(cur, params: dict) -> int:
     """Step 1: the chunk's loans whose repricing date has come, with the LPR in force that day and the new rate."""
     types = ", ".join(f"'{t}'" for t in sorted(LPR_RATE_TYPES))
-    due = (f"l.status = 'active' AND l.next_repricing_on IS NOT NULL AND l.next_repricing_on <= {_d('d')} "
-           f"AND l.id >= %(lo)s AND l.id < %(hi)s AND l.rate_type IN ({types}) AND l.spread_bp IS NOT NULL")
+    due = (f"c.next_repricing_on <= {_d('d')} AND c.loan_id >= %(lo)s AND c.loan_id < %(hi)s")
     # The publication in force on each repricing date, looked up once per date (a night has one, a catch-up a few).
     in_force = (f"(SELECT p.id FROM {LPR} AS p WHERE p.status = 'confirmed' AND p.published_on <= x.r "
                 f"ORDER BY p.published_on DESC LIMIT 1)")
@@ -121,13 +121,13 @@ def _due_loans(cur, params: dict) -> int:
     cur.execute(
         f"""
         INSERT INTO {_WORK} (id, r, method, old_rate, spread_bp, pub_on, lpr, rate_m)
-        SELECT l.id, l.next_repricing_on, l.approved_method, l.current_rate, l.spread_bp, p.published_on, {lpr},
+        SELECT l.id, c.next_repricing_on, l.approved_method, c.current_rate, l.spread_bp, p.published_on, {lpr},
                {_micro(lpr)} + l.spread_bp * 100
-          FROM {LOAN} AS l
-               JOIN (SELECT x.r, {in_force} AS pub FROM (SELECT DISTINCT l.next_repricing_on AS r FROM {LOAN} AS l
-                                                         WHERE {due}) AS x) AS f ON f.r = l.next_repricing_on
+          FROM {CLOCK} AS c JOIN {LOAN} AS l ON l.id = c.loan_id
+               JOIN (SELECT x.r, {in_force} AS pub FROM (SELECT DISTINCT c.next_repricing_on AS r FROM {CLOCK} AS c
+                                                         WHERE {due}) AS x) AS f ON f.r = c.next_repricing_on
                JOIN {LPR} AS p ON p.id = f.pub
-         WHERE {due}
+         WHERE {due} AND l.status = 'active' AND l.rate_type IN ({types}) AND l.spread_bp IS NOT NULL
         """,
         params,
     )
@@ -282,21 +282,21 @@ def _write(cur, params: dict) -> int:
         params,
     )
     t = _timed("write: notices", t)
-    # The loan: its current rate (where installments were repriced) and its next repricing date a year on, or none
-    # once its last installment falls before that.
-    last_due = f"(SELECT MAX(i.due_date) FROM {INSTALLMENT} AS i WHERE i.loan_id = {LOAN}.id)"
-    next_on = _plus_months(f"{LOAN}.next_repricing_on", "12")
+    # The clock: the current rate (where installments were repriced) and the next repricing date a year on, or none
+    # once the loan's last installment falls before that.
+    last_due = f"(SELECT MAX(i.due_date) FROM {INSTALLMENT} AS i WHERE i.loan_id = {CLOCK}.loan_id)"
+    next_on = _plus_months(f"{CLOCK}.next_repricing_on", "12")
     cur.execute(
         f"""
-        UPDATE {LOAN}
-           SET current_rate = CASE WHEN w.n > 0 THEN {new_rate} ELSE {LOAN}.current_rate END,
+        UPDATE {CLOCK}
+           SET current_rate = CASE WHEN w.n > 0 THEN {new_rate} ELSE {CLOCK}.current_rate END,
                next_repricing_on = CASE WHEN {next_on} < {last_due} THEN {next_on} ELSE NULL END
           FROM {_WORK} AS w
-         WHERE {LOAN}.id = w.id
+         WHERE {CLOCK}.loan_id = w.id
         """,
         params,
     )
-    _timed("write: loans", t)
+    _timed("write: clocks", t)
     return written
 
 
@@ -305,8 +305,8 @@ def reprice_chunk(cur, *, as_of: date, lo: int, hi: int) -> int:
     transaction, ``postloan.batch.process_chunk``); returns how many loans were due."""
     params = {"d": as_of, "lo": lo, "hi": hi, "morning": params_for(as_of, as_of - timedelta(days=1))["morning"]}
     started = time.perf_counter()
-    cur.execute(f"SELECT 1 FROM {LOAN} WHERE status = 'active' AND next_repricing_on <= {_d('d')} "
-                f"AND id >= %(lo)s AND id < %(hi)s LIMIT 1", params)
+    cur.execute(f"SELECT 1 FROM {CLOCK} WHERE next_repricing_on <= {_d('d')} "
+                f"AND loan_id >= %(lo)s AND loan_id < %(hi)s LIMIT 1", params)
     if cur.fetchone() is None:  # the usual chunk: nothing reprices (one index probe)
         LAST_TIMINGS["probe"] = LAST_TIMINGS.get("probe", 0.0) + time.perf_counter() - started
         return 0
@@ -316,7 +316,8 @@ def reprice_chunk(cur, *, as_of: date, lo: int, hi: int) -> int:
         t = time.perf_counter()
         result = step(cur, params) if step in (_due_loans, _write) else step(cur)  # type: ignore[operator]
         due = result if step is _due_loans else due
-        LAST_TIMINGS[step.__name__] = LAST_TIMINGS.get(step.__name__, 0.0) + time.perf_counter() - t
+        if step is not _write:  # the writes are timed statement by statement
+            _timed(step.__name__.lstrip("_"), t)
     return due
 
 

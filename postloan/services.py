@@ -36,7 +36,7 @@ def schedule_create(*, loan: Loan) -> list[Installment]:
     loan.outstanding_principal = receipt.amount
     loan.oldest_unpaid_due = rows[0].due_date
     loan.grade = "normal"
-    start_rate(loan, value_date=receipt.value_date, last_due=rows[-1].due_date)  # SPEC §15: current rate, repricing
+    start_rate(loan, value_date=receipt.value_date, last_due=rows[-1].due_date)  # SPEC §15: the LPR loan's clock
     return installments
 
 

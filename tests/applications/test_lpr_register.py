@@ -143,3 +143,48 @@ def test_a_fixed_rate_product_takes_no_spread(api, staff, draft):
     response = review(api, staff, loan, spread_bp=50, annual_rate="0.0435")
     assert response.status_code == 400 and response.json()["code"] == "spread_not_applicable"
     assert review(api, staff, loan).json()["code"] == "annual_rate"
+
+
+def rendered(rows) -> dict:
+    """What the browser sends back from the transition page as rendered: each field's value, a select's chosen one."""
+    data = {}
+    for row in rows:
+        if row.get("options"):
+            chosen = [o[0] for o in row["options"] if o[2]]
+            if chosen:
+                data[row["name"]] = chosen[0]
+        elif row.get("value") not in (None, "", "None"):
+            data[row["name"]] = row["value"]
+    return data
+
+
+def test_the_approval_page_takes_the_spread_the_review_proposed(api, client, staff, lpr_loan):
+    publication = file(api, staff.gen).json()
+    api(staff.boss).post(f"/api/lpr/{publication['id']}/confirm/")
+    assert review(api, staff, lpr_loan, spread_bp=15).status_code == 200
+    client.force_login(staff.appr)
+    page = client.get(reverse("loan-transition", args=[lpr_loan.pk, "approve"]))
+    rows = {r["name"]: r for r in page.context["rows"]}
+    assert str(rows["spread_bp"]["value"]) == "15" and rows["annual_rate"]["value"] in (None, "", "None")
+
+    response = client.post(reverse("loan-transition", args=[lpr_loan.pk, "approve"]),
+                           {**rendered(page.context["rows"]), "reason": "同意"})
+
+    assert response.status_code == 302, page.context
+    loan = Loan.objects.get(pk=lpr_loan.pk)
+    assert (loan.status, loan.annual_rate, loan.spread_bp, loan.lpr_at_approval, loan.lpr_published_on) == (
+        Status.APPROVED, Decimal("0.0315"), 15, Decimal("0.03"), TODAY)
+
+
+def test_a_product_is_priced_on_the_lpr_through_the_api(api, staff):
+    body = {"code": "house5", "name": "住房贷款", "category": "housing", "min_amount": "10000.00",
+            "max_amount": "3000000.00", "min_term_months": 12, "max_term_months": 360,
+            "repayment_methods": ["equal_installment"], "min_rate": "0.02", "max_rate": "0.08", "secured": False,
+            "max_dti": "0.5", "rate_type": "lpr_5y"}
+    response = api(staff.gen).post("/api/products/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["rate_type"] == "lpr_5y"
+    without = api(staff.gen).post("/api/products/", {**body, "code": "plain"} | {"rate_type": None}, format="json")
+    assert without.status_code == 400  # null is no rate type; leaving it out is "fixed"
+    body.pop("rate_type")
+    assert api(staff.gen).post("/api/products/", {**body, "code": "plain"}, format="json").json()["rate_type"] == "fixed"

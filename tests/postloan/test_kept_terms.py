@@ -89,7 +89,8 @@ def test_approval_keeps_the_terms_and_the_api_shows_them(api, staff, draft):
     terms = api(staff.mkt).get(f"/api/loans/{loan.pk}/").json()["terms"]
 
     assert terms == {"rate_type": "fixed", "annual_rate": "0.0435", "penalty_markup": "0.5", "amount": "100000.00",
-                     "term_months": 36, "repayment_method": "equal_installment"}
+                     "term_months": 36, "repayment_method": "equal_installment",
+                     "spread_bp": None, "lpr": None}  # SPEC §16.31: a fixed-rate loan keeps no spread and no LPR
 
 
 def test_no_terms_before_approval(api, staff, draft):

@@ -235,5 +235,16 @@ def test_the_receipt_and_the_contract_state_lpr_spread_and_repricing(client, sta
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
         if PDFTOTEXT:
             text = "".join(pdf_text(response.content).split())  # pdftotext breaks lines anywhere in Chinese
-            assert "LPR减20个基点" in text and "2025-02-20" in text and "3.60%" in text and "3.40%" in text
+            assert "LPR减20个基点" in text and "2025-02-20" in text and "3.6%" in text and "3.4%" in text
             assert "每年贷款发放日对应日" in text
+
+
+def test_the_borrower_is_told_the_new_rate(staff, book):
+    from postloan.notices import fill, text_of
+
+    run_batch(ANNIVERSARY)
+    notice = Notice.objects.select_related("loan", "loan__customer").get(loan=book, kind="repriced")
+    fill(notice)
+    text = text_of(notice)
+    assert "2026-03-10" in text and "3.3%" in text and "3.4%" in text and "2025-10-20" in text and "-20" in text
+    assert notice.recipient == book.customer.phone
