@@ -9,11 +9,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotAllowed
+from django.db.models import Q
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from applications import services
+from applications import listing, services
 from applications.catalog import REPAYMENT_METHOD_LABELS
 from applications.forms import ApplicationForms, CustomerEditForm, CustomerForm, ProductForm, WarningListForm
 from applications.models import Product, Status
@@ -175,18 +176,34 @@ def product_form(request, pk: int | None = None):
 
 
 def loan_list(request):
-    loans = loans_visible_to(request.user).select_related("customer", "product", "marketing_officer")
-    status = request.GET.get("status", "")
-    if status in Status.values:
-        loans = loans.filter(status=status)
+    """``/loans/``: the loans in the reader's scope, with sorting, filters (``applications.listing``) and the search box;
+    ``?format=csv|xlsx`` downloads the list as filtered, unpaginated."""
+    form = listing.LoanListForm(request.GET or None, user=request.user)
+    loans = loans_visible_to(request.user)
     query = request.GET.get("q", "").strip()
     if query:
-        loans = loans.filter(customer__name__icontains=query) | loans.filter(application_no__icontains=query)
-    page = Paginator(loans.order_by("status_changed_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        loans = loans.filter(Q(customer__name__icontains=query) | Q(application_no__icontains=query))
+    fmt = request.GET.get("format", "")
+    if form.is_bound and not form.is_valid():
+        # A filter that cannot be applied is never dropped silently (the list would show more than was asked for).
+        if fmt in EXPORT_FORMATS:
+            return HttpResponse(form.errors_text(), status=400, content_type="text/plain; charset=utf-8")
+        return render(request, "applications/loan_list.html", {"form": form, "page": None, "q": query}, status=400)
+    loans = form.apply(loans)
+    if fmt in EXPORT_FORMATS:
+        return listing.export_response(fmt, "loans", loans)
+    page = Paginator(loans.select_related("customer", "product", "marketing_officer"), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     with_age(page.object_list)
+    kept = request.GET.copy()
+    for name in ("page", "format"):
+        kept.pop(name, None)
     return render(request, "applications/loan_list.html", {
-        "page": page, "status": status, "q": query, "statuses": Status.choices,
+        "page": page, "q": query, "form": form, "kept": kept.urlencode(),
     })
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
 
 
 _EDITABLE = ("amount", "term_months", "repayment_method", "purpose", "purpose_detail", "long_term_reason",
