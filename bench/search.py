@@ -63,12 +63,12 @@ def prepare(customers: int) -> None:
             SELECT substr(%(s)s, 1 + (g * 7919) %% length(%(s)s), 1)
                    || substr(%(g)s, 1 + (g * 104729) %% length(%(g)s), 1)
                    || CASE WHEN g %% 4 = 0 THEN '' ELSE substr(%(g)s, 1 + (g * 1299709) %% length(%(g)s), 1) END,
-                   '110101' || to_char(date '1960-01-01' + (g %% 14000), 'YYYYMMDD')
+                   '110101' || to_char(date '1960-01-01' + (g %% 14000)::int, 'YYYYMMDD')
                        || lpad(((g * 7) %% 1000)::text, 3, '0') || CASE WHEN g %% 11 = 0 THEN 'X' ELSE (g %% 10)::text END,
-                   '13' || lpad(((g::bigint * 982451653) %% 1000000000)::text, 9, '0'),
-                   '', '', '', 10000, 0, 'full', false, date '1960-01-01' + (g %% 14000), 'M', now(), %(officer)s, 1,
+                   '13' || lpad(((g * 982451653) %% 1000000000)::text, 9, '0'),
+                   '', '', '', 10000, 0, 'full', false, date '1960-01-01' + (g %% 14000)::int, 'M', now(), %(officer)s, 1,
                    'CENTER', ''
-              FROM generate_series(1, %(n)s) AS g
+              FROM generate_series(1::bigint, %(n)s) AS g
             """,
             {"s": SURNAMES, "g": GIVEN, "n": customers, "officer": officer.pk},
         )
@@ -160,8 +160,6 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40, help="searches of each kind for each reader")
     parser.add_argument("--seed", type=int, default=15)
     args = parser.parse_args()
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "search-bench-" + "x" * 50)
     setup(args.db)
 
     from django.conf import settings
