@@ -64,10 +64,13 @@ def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: s
     }, status=status)
 
 
-def _post_action(request, call, *, input_cls, done: str, back: str, service=None, loan_id: int | None = None):
+def _post_action(request, call, *, input_cls, done: str, back: str, service=None, loan_id: int | None = None,
+                 fragment=None):
     """A small form on a detail page (approve, reject, done…): errors come back as a message on that page.
 
-    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2)."""
+    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2). ``fragment``: for a
+    request from htmx (issue 15 part 14), ``fragment(status, notice)`` answers the part of the page the decision
+    changed, with the outcome, instead of the message and the redirect; the same ``call`` runs either way."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     if service is not None:
@@ -81,11 +84,14 @@ def _post_action(request, call, *, input_cls, done: str, back: str, service=None
         call(data)
     except InputError as exc:
         detail = exc.detail if isinstance(exc.detail, dict) else {"": exc.detail}
-        messages.error(request, "; ".join(f"{k}: {v[0] if isinstance(v, list) else v}" for k, v in detail.items()))
+        status, text = 400, "; ".join(f"{k}: {v[0] if isinstance(v, list) else v}" for k, v in detail.items())
     except DomainError as exc:
-        messages.error(request, exc.message)
+        status, text = exc.status, exc.message
     else:
-        messages.success(request, done)
+        status, text = 200, done
+    if fragment is not None and request.htmx:
+        return fragment(status, {"level": "success" if status == 200 else "error", "text": text})
+    (messages.success if status == 200 else messages.error)(request, text)
     return redirect(back)
 
 
@@ -189,14 +195,18 @@ def servicing_list(request):
     return render(request, "postloan/pending.html", pending_for(request.user))
 
 
-def servicing_detail(request, pk: int):
+def _servicing_context(request, pk: int) -> dict:
     item = get_object_or_404(SR.objects.select_related("filed_by", "reviewed_by", "executed_by"), pk=pk)
     item.loan = access_loan(request.user, item.loan_id)
     quote = servicing.payoff_quote(item.loan, today()) if item.kind == SR.PREPAY_FULL and item.status != SR.EXECUTED else None
-    return render(request, "postloan/servicing_detail.html", {
+    return {
         "item": item, "loan": item.loan, "quote": quote,
         "execute_rows": describe(forms.ExecuteInput(), {"paid_on": today()}, {}),
-    })
+    }
+
+
+def servicing_detail(request, pk: int):
+    return render(request, "postloan/servicing_detail.html", _servicing_context(request, pk))
 
 
 def servicing_action(request, pk: int, action: str):
@@ -210,8 +220,14 @@ def servicing_action(request, pk: int, action: str):
         raise Http404
     service, input_cls, done = calls[action]
     access_loan(request.user, item.loan_id, action=service.action)
+
+    def fragment(status, notice):
+        return render(request, "postloan/_servicing_body.html", {**_servicing_context(request, item.pk), "notice": notice},
+                      status=status)
+
     return _post_action(request, lambda d: service(request_id=item.pk, actor=request.user, **d), input_cls=input_cls,
-                        done=done, back=reverse("servicing-detail", args=[item.pk]), service=service, loan_id=item.loan_id)
+                        done=done, back=reverse("servicing-detail", args=[item.pk]), service=service, loan_id=item.loan_id,
+                        fragment=fragment)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -229,15 +245,19 @@ def write_off_propose(request, pk: int):
     )
 
 
-def write_off_detail(request, pk: int):
+def _write_off_context(request, pk: int) -> dict:
     item = get_object_or_404(WriteOff.objects.select_related("proposed_by", "reviewed_by", "approved_by", "rejected_by"), pk=pk)
     item.loan = access_loan(request.user, item.loan_id)
     labels = dict(WriteOff.LEGAL_DOCUMENTS)
-    return render(request, "postloan/write_off_detail.html", {
+    return {
         "item": item, "loan": item.loan, "documents": [labels.get(c, c) for c in item.legal_documents],
         "recoveries": item.recoveries.select_related("recorded_by"), "recovered": write_off.recovered_total(item),
         "recovery_rows": describe(forms.RecoveryInput(), {"recovered_on": today()}, {}),
-    })
+    }
+
+
+def write_off_detail(request, pk: int):
+    return render(request, "postloan/write_off_detail.html", _write_off_context(request, pk))
 
 
 def write_off_action(request, pk: int, action: str):
@@ -254,8 +274,13 @@ def write_off_action(request, pk: int, action: str):
     input_cls, service, done = calls[action]
     access_loan(request.user, item.loan_id, action=service.action)
     target = {"loan_id": item.loan_id} if action == "recovery" else {"write_off_id": item.pk}
+
+    def fragment(status, notice):
+        return render(request, "postloan/_write_off_body.html", {**_write_off_context(request, item.pk), "notice": notice},
+                      status=status)
+
     return _post_action(request, lambda d: service(**target, actor=request.user, **d), input_cls=input_cls, done=done,
-                        back=back, service=service, loan_id=item.loan_id)
+                        back=back, service=service, loan_id=item.loan_id, fragment=fragment)
 
 
 # ---------------------------------------------------------------------------------------------------------------
