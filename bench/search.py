@@ -60,11 +60,11 @@ def prepare(customers: int) -> None:
             INSERT INTO applications_customer (name, id_number, phone, address, employer, occupation, monthly_income,
                 monthly_debt_payment, civil_capacity, on_warning_list, birth_date, gender, created_at, officer_id,
                 version, unit_id, region)
-            SELECT substr(%(s)s, 1 + (g * 7919) %% length(%(s)s), 1)
-                   || substr(%(g)s, 1 + (g * 104729) %% length(%(g)s), 1)
-                   || CASE WHEN g %% 4 = 0 THEN '' ELSE substr(%(g)s, 1 + (g * 1299709) %% length(%(g)s), 1) END,
-                   '110101' || to_char(date '1960-01-01' + (g %% 14000)::int, 'YYYYMMDD')
-                       || lpad(((g * 7) %% 1000)::text, 3, '0') || CASE WHEN g %% 11 = 0 THEN 'X' ELSE (g %% 10)::text END,
+            SELECT substr(%(s)s, (1 + (g * 7919) %% length(%(s)s))::int, 1)
+                   || substr(%(g)s, (1 + (g * 104729) %% length(%(g)s))::int, 1)
+                   || CASE WHEN g %% 4 = 0 THEN '' ELSE substr(%(g)s, (1 + (g * 1299709) %% length(%(g)s))::int, 1) END,
+                   '110102' || to_char(date '1960-01-01' + (g %% 14000)::int, 'YYYYMMDD')
+                       || lpad((g / 14000)::text, 3, '0') || CASE WHEN g %% 11 = 0 THEN 'X' ELSE (g %% 10)::text END,
                    '13' || lpad(((g * 982451653) %% 1000000000)::text, 9, '0'),
                    '', '', '', 10000, 0, 'full', false, date '1960-01-01' + (g %% 14000)::int, 'M', now(), %(officer)s, 1,
                    'CENTER', ''
