@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -112,9 +112,32 @@ def _case(request, pk: int) -> CollectionCase:
     return case
 
 
+def _contact_rows(case, values: dict, errors: dict) -> list[dict]:
+    """The contact form's controls: the time as ``datetime-local``, the loan's guarantors and the whitelisted agencies
+    as selects."""
+    rows = describe(forms.CollectionActionInput(), values, errors)
+    for row in rows:
+        if row["name"] == "contacted_at":
+            row["kind"] = "datetime-local"
+        if row["name"] == "guarantor":
+            row.update(kind="select", options=[(str(g.pk), g.customer.name, str(g.pk) == str(values.get("guarantor")))
+                                               for g in case.loan.guarantors.select_related("customer")])
+        if row["name"] == "agency":
+            row.update(kind="select", options=[(str(a.pk), a.name, str(a.pk) == str(values.get("agency")))
+                                               for a in CollectionAgency.objects.filter(active=True)])
+    return rows
+
+
+def _contact_defaults(case) -> dict:
+    return {"contacted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "target": "borrower",
+            "phone": case.loan.customer.phone}
+
+
 def case_detail(request, pk: int):
     case = _case(request, pk)
     back = reverse("collection-case", args=[case.pk])
+    if request.method == "POST" and request.htmx:
+        return _case_log_in_place(request, case)
     if request.method == "POST":
         def call(data):
             collections.collection_action_log(case_id=case.pk, actor=request.user, **data)
@@ -122,21 +145,39 @@ def case_detail(request, pk: int):
         return _form_page(request, input_cls=forms.CollectionActionInput, title=_("Log a collection action"), loan=case.loan,
                           call=call, done=_("Collection action logged."), back=back,
                           service=collections.collection_action_log)
-    rows = describe(forms.CollectionActionInput(), {"contacted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
-                                                     "target": "borrower", "phone": case.loan.customer.phone}, {})
-    for row in rows:
-        if row["name"] == "contacted_at":
-            row["kind"] = "datetime-local"
-        if row["name"] == "guarantor":
-            row.update(kind="select", options=[(str(g.pk), g.customer.name, False)
-                                               for g in case.loan.guarantors.select_related("customer")])
-        if row["name"] == "agency":
-            row.update(kind="select", options=[(str(a.pk), a.name, False) for a in CollectionAgency.objects.filter(active=True)])
     return render(request, "postloan/case_detail.html", {
-        "case": case, "loan": case.loan, "rows": rows,
+        "case": case, "loan": case.loan, "rows": _contact_rows(case, _contact_defaults(case), {}),
         "actions": case.actions.select_related("actor", "agency", "guarantor__customer"),
         "tasks": case.tasks.select_related("done_by"), "overdue": collections.overdue_amounts(case.loan),
     })
+
+
+def _case_log_in_place(request, case) -> HttpResponse:
+    """A contact logged from the case page with htmx (issue 15 part 14): the same service as the form without
+    JavaScript; the answer is the page's log and form (``postloan/_case_log.html``): the new line and a fresh form
+    when it worked, the entries kept with the refusal beside them when it did not."""
+    check_caller(collections.collection_action_log, request.user, loan_id=case.loan.pk)  # the post first
+    values = post_data(forms.CollectionActionInput(), request.POST)
+    parsed = forms.CollectionActionInput(data=values)
+    errors: dict = {}
+    try:
+        parsed.is_valid(raise_exception=True)
+        collections.collection_action_log(case_id=case.pk, actor=request.user, **dict(parsed.validated_data))
+    except InputError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        errors = {k: v if isinstance(v, list) else [v] for k, v in detail.items()}
+        status, text = 400, _("Please correct the fields marked below.")
+    except DomainError as exc:
+        status, text = exc.status, exc.message
+        if exc.field:
+            errors = {exc.field: [exc.message]}
+    else:
+        status, text, values = 200, _("Collection action logged."), _contact_defaults(case)
+    return render(request, "postloan/_case_log.html", {
+        "case": case, "loan": case.loan, "rows": _contact_rows(case, values, errors),
+        "actions": case.actions.select_related("actor", "agency", "guarantor__customer"),
+        "notice": {"level": "success" if status == 200 else "error", "text": text},
+    }, status=status)
 
 
 def task_done(request, pk: int):
