@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from applications.models import Loan, Product, Status
+from applications.models import Product, Status
 from loancenter import posts as P
 from loancenter.lib import export, params
 from loancenter.lib.money import q2
@@ -54,7 +54,7 @@ class LoanListForm(forms.Form):
     sort = forms.ChoiceField(label=_lazy("Sort"), required=False,
                              choices=[(key, label) for key, (label, _order) in SORTS.items()])
 
-    def __init__(self, *args, user=None, default_sort: str = "waiting", **kwargs):
+    def __init__(self, *args, user=None, default_sort: str | None = "waiting", **kwargs):
         super().__init__(*args, **kwargs)
         self.default_sort = default_sort
         self.fields["product"].queryset = Product.objects.order_by("code")
@@ -81,17 +81,18 @@ class LoanListForm(forms.Form):
         return self.is_bound and self.is_valid() and any(
             value not in (None, "", []) for name, value in self.cleaned_data.items() if name != "sort")
 
-    def apply(self, loans: QuerySet[Loan]) -> QuerySet[Loan]:
-        """``loans`` (already within the reader's scope) narrowed by the filters and sorted; unchanged but sorted by
-        the default when the form is unbound."""
+    def apply(self, rows: QuerySet, *, path: str = "") -> QuerySet:
+        """``rows`` (already within the reader's scope) narrowed by the filters and sorted (by the default sort when the
+        form is unbound; left in their own order when there is no default and none was chosen). ``path``: the way from
+        a row to its loan (``"loan__"`` for a list of collection cases), ``""`` for loans."""
         data = self.cleaned_data if self.is_bound else {}
         q = Q()
         if data.get("status"):
-            q &= Q(status__in=data["status"])
+            q &= Q(**{f"{path}status__in": data["status"]})
         if data.get("product"):
-            q &= Q(product__in=data["product"])
+            q &= Q(**{f"{path}product__in": data["product"]})
         if data.get("officer"):
-            q &= Q(marketing_officer__in=data["officer"])
+            q &= Q(**{f"{path}marketing_officer__in": data["officer"]})
         if data.get("amount_min") is not None:
             q &= Q(shown_amount__gte=data["amount_min"])
         if data.get("amount_max") is not None:
@@ -103,36 +104,50 @@ class LoanListForm(forms.Form):
             if day:
                 if bound == "lt":  # the end date is included: before the next day's start
                     day = day + timedelta(days=1)
-                q &= Q(**{f"{field}__{bound}": timezone.make_aware(datetime.combine(day, time.min))})
-        sort = data.get("sort") or self.default_sort
+                q &= Q(**{f"{path}{field}__{bound}": timezone.make_aware(datetime.combine(day, time.min))})
         # The amount a list shows (Loan.effective_amount): approved, else proposed, else applied for.
-        shown = Coalesce("approved_amount", "proposed_amount", "amount")
-        return loans.alias(shown_amount=shown).filter(q).order_by(*SORTS[sort][1])
+        shown = Coalesce(f"{path}approved_amount", f"{path}proposed_amount", f"{path}amount")
+        rows = rows.alias(shown_amount=shown).filter(q)
+        sort = data.get("sort") or self.default_sort
+        if not sort:
+            return rows
+        return rows.order_by(*(_on_path(key, path) for key in SORTS[sort][1]))
 
     def errors_text(self) -> str:
         return "; ".join(f"{self.fields[name].label if name in self.fields else name}: {' '.join(errors)}"
                          for name, errors in self.errors.items())
 
 
-def export_rows(loans: QuerySet[Loan]):
-    """The list as rows: a header of labels, then one loan a row with labels for its codes, read in chunks."""
+def _on_path(key: str, path: str) -> str:
+    if key.lstrip("-") == "shown_amount":
+        return key
+    return f"-{path}{key[1:]}" if key.startswith("-") else f"{path}{key}"
+
+
+def export_rows(rows: QuerySet, *, path: str = ""):
+    """The list as rows: a header of labels, then one loan a row with labels for its codes, read in chunks (``path``:
+    the way from a row to its loan, as for ``LoanListForm.apply``)."""
     status = export.labels(Status.choices)
     header = [str(h) for h in (_("Application no."), _("Customer"), _("Product"), _("Marketing officer"), _("Status"),
                                _("Amount"), _("Term (months)"), _("Outstanding principal"), _("Applied at"),
                                _("Status changed at"))]
 
-    def rows():
+    def lines():
         yield header
-        for loan in loans.select_related("customer", "product", "marketing_officer").iterator(chunk_size=2000):
+        related = [f"{path}{name}" for name in ("customer", "product", "marketing_officer")]
+        for row in rows.select_related(*related).iterator(chunk_size=2000):
+            loan = row
+            for step in path.split("__")[:-1]:
+                loan = getattr(loan, step)
             yield [loan.application_no or f"#{loan.pk}", loan.customer.name, loan.product.name,
                    loan.marketing_officer.display, status.get(loan.status, loan.status), q2(loan.effective_amount),
                    loan.effective_term, q2(loan.outstanding_principal), loan.created_at, loan.status_changed_at]
 
-    return rows()
+    return lines()
 
 
-def export_response(fmt: str, name: str, loans: QuerySet[Loan]):
-    """The CSV or Excel download of ``loans`` (``fmt``: ``csv`` or ``xlsx``)."""
+def export_response(fmt: str, name: str, rows: QuerySet, *, path: str = ""):
+    """The CSV or Excel download of the loans of ``rows`` (``fmt``: ``csv`` or ``xlsx``)."""
     if fmt == "xlsx":
-        return export.xlsx_response(f"{name}.xlsx", str(_("Loans")), export_rows(loans))
-    return export.csv_response(f"{name}.csv", export_rows(loans))
+        return export.xlsx_response(f"{name}.xlsx", str(_("Loans")), export_rows(rows, path=path))
+    return export.csv_response(f"{name}.csv", export_rows(rows, path=path))

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as InputError
 
 from applications.input_forms import describe, post_data
+from applications.listing import LoanListForm, export_response
 from applications.selectors import access_loan
 from loancenter import posts as P
 from loancenter.lib import versioning
@@ -102,8 +103,19 @@ def _post_action(request, call, *, input_cls, done: str, back: str, service=None
 def collection_queue(request):
     if not request.user.has_any_post(P.MARKETING, P.GENERAL, P.MANAGER):
         raise PermissionDenied(_("The collection queues belong to marketing, the general post and the manager."))
-    cases = list(collections.collection_queue(request.user)[:500])
-    return render(request, "postloan/queue.html", {"cases": cases})
+    # Filters, sorting and export of the queue's loans (issue 15 part 12); without a sort chosen, the queue's order.
+    form = LoanListForm(request.GET or None, user=request.user, default_sort=None)
+    fmt = request.GET.get("format", "")
+    if form.is_bound and not form.is_valid():
+        if fmt in ("csv", "xlsx"):
+            return HttpResponse(form.errors_text(), status=400, content_type="text/plain; charset=utf-8")
+        return render(request, "postloan/queue.html", {"cases": [], "form": form}, status=400)
+    cases = form.apply(collections.collection_queue(request.user), path="loan__")
+    if fmt in ("csv", "xlsx"):
+        return export_response(fmt, "collection-queue", cases, path="loan__")
+    kept = request.GET.copy()
+    kept.pop("format", None)
+    return render(request, "postloan/queue.html", {"cases": list(cases[:500]), "form": form, "kept": kept.urlencode()})
 
 
 def _case(request, pk: int) -> CollectionCase:

@@ -14,3 +14,6 @@ def login(client):
         return client
 
     return _login
+
+
+from tests.postloan.test_collections import loan, t1_case  # noqa: E402, F401  (an active loan's T1 collection case)

@@ -111,3 +111,40 @@ def test_the_page_links_keep_the_filters(login, staff, product):
     html = login(staff.mkt).get(reverse("loan-list"), {"sort": "newest", "amount_min": "1"}).content.decode()
     assert "sort=newest&amp;amount_min=1&amp;page=2" in html
     assert "sort=newest&amp;amount_min=1&amp;format=csv" in html
+
+
+# The collection queue: the same filters, sorts and export, on the loans of the cases the reader owns.
+
+
+@pytest.fixture
+def two_cases(staff, product, t1_case):
+    from applications.models import Status
+    from postloan.models import CollectionCase
+    from tests.api.conftest import drive
+
+    other = LoanFactory(customer=CustomerFactory(officer=staff.mkt2, name="郑三"), product=product,
+                        marketing_officer=staff.mkt2, amount=Decimal("50000.00"))
+    other = drive(staff, other, Status.ACTIVE)
+    theirs = CollectionCase.objects.create(loan=other, opened_on=t1_case.opened_on, tier="T1",
+                                           owner_post="marketing", owner=staff.mkt2)
+    return t1_case, theirs
+
+
+def queued(client, **params) -> list[str]:
+    response = client.get(reverse("collection-queue"), params)
+    assert response.status_code == 200
+    return [str(case.loan) for case in response.context["cases"]]
+
+
+def test_the_collection_queue_filters_sorts_and_exports_within_the_readers_cases(login, staff, two_cases):
+    mine, theirs = two_cases
+    client = login(staff.boss)
+    assert sorted(queued(client)) == sorted([str(mine.loan), str(theirs.loan)])
+    assert queued(client, officer=staff.mkt2.pk) == [str(theirs.loan)]
+    assert queued(client, amount_max="60000") == [str(theirs.loan)]
+    assert queued(client, sort="amount_desc") == [str(mine.loan), str(theirs.loan)]
+    # The officer's queue and its export hold their own case only, whatever the filter asks for.
+    client = login(staff.mkt)
+    assert queued(client) == [str(mine.loan)] and queued(client, officer=staff.mkt2.pk) == []
+    rows = _csv(client.get(reverse("collection-queue"), {"format": "csv"}))
+    assert [r[0] for r in rows[1:]] == [str(mine.loan)] and rows[1][4] == "Active"
