@@ -148,3 +148,13 @@ def test_the_collection_queue_filters_sorts_and_exports_within_the_readers_cases
     assert queued(client) == [str(mine.loan)] and queued(client, officer=staff.mkt2.pk) == []
     rows = _csv(client.get(reverse("collection-queue"), {"format": "csv"}))
     assert [r[0] for r in rows[1:]] == [str(mine.loan)] and rows[1][4] == "Active"
+
+
+def test_the_api_list_takes_the_same_filters_and_sorts_within_scope(api, staff, book):
+    rows = api(staff.mkt).get("/api/loans/", {"sort": "amount_desc"}).json()["results"]
+    assert [r["application_no"] for r in rows] == [str(book["large"]), str(book["small"])]
+    rows = api(staff.boss).get("/api/loans/", {"officer": staff.mkt2.pk, "amount_min": "100000"}).json()["results"]
+    assert [r["application_no"] for r in rows] == [str(book["theirs"])]
+    assert api(staff.mkt).get("/api/loans/", {"officer": staff.mkt2.pk}).json()["results"] == []
+    refused = api(staff.boss).get("/api/loans/", {"amount_min": "9", "amount_max": "1"})
+    assert refused.status_code == 400 and "amount_max" in refused.json()
