@@ -47,6 +47,9 @@ def customer_list(request):
     customers = customers_visible_to(request.user).select_related("officer").order_by("-id")
     if query:
         customers = customers.filter(name__icontains=query)
+    fmt = request.GET.get("format", "")
+    if fmt in EXPORT_FORMATS:  # the list as searched, numbers masked (the full ones are read on the customer's page)
+        return listing.customer_export_response(fmt, customers)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "applications/customer_list.html", {"page": page, "q": query})
 

@@ -158,3 +158,13 @@ def test_the_api_list_takes_the_same_filters_and_sorts_within_scope(api, staff, 
     assert api(staff.mkt).get("/api/loans/", {"officer": staff.mkt2.pk}).json()["results"] == []
     refused = api(staff.boss).get("/api/loans/", {"amount_min": "9", "amount_max": "1"})
     assert refused.status_code == 400 and "amount_max" in refused.json()
+
+
+def test_the_customer_list_exports_what_the_reader_sees_with_numbers_masked(login, staff, book):
+    rows = _csv(login(staff.mkt).get(reverse("customer-list"), {"format": "csv"}))
+    assert rows[0][:3] == ["Name", "ID number", "Phone"]
+    names = sorted(r[0] for r in rows[1:])
+    assert names == sorted(["'=HYPERLINK(1)", "周大"])  # not mkt2's customer; formula text neutralised
+    customer = book["large"].customer
+    (row,) = [r for r in rows[1:] if r[0] == "周大"]
+    assert row[1] == customer.masked_id_number and customer.id_number not in row[1]
