@@ -361,6 +361,12 @@ def grade_change_action(request, pk: int, action: str):
     if action not in calls:
         raise Http404
     service, input_cls, done = calls[action]
-    access_loan(request.user, item.loan_id, action=service.action)
+    loan = access_loan(request.user, item.loan_id, action=service.action)
+
+    def fragment(status, notice):
+        return render(request, "postloan/_grade_changes.html",
+                      {"loan": loan, **loan_postloan_context(loan, request.user), "notice": notice}, status=status)
+
     return _post_action(request, lambda d: service(change_id=item.pk, actor=request.user, **d), input_cls=input_cls,
-                        done=done, back=reverse("postloan-loan", args=[item.loan_id]), service=service, loan_id=item.loan_id)
+                        done=done, back=reverse("postloan-loan", args=[item.loan_id]), service=service, loan_id=item.loan_id,
+                        fragment=fragment)

@@ -83,3 +83,26 @@ def test_the_filer_cannot_approve_their_own_request_in_place(client, staff, acti
     assert response.status_code == 403
     own.refresh_from_db()
     assert own.status == ServicingRequest.PENDING
+
+
+def test_a_grade_upgrade_approved_in_place_answers_the_grade_changes_panel(client, staff, active):
+    from postloan.grades import grade_change_propose
+    from postloan.models import GradeChange
+
+    grade_change_propose(loan_id=active.pk, actor=staff.gen, to_grade="doubtful", reasons="涉诉")
+    up = grade_change_propose(loan_id=active.pk, actor=staff.gen, to_grade="special_mention", reasons="诉讼和解")
+    client.force_login(staff.boss)
+    approve = form_posting_to(client, reverse("postloan-loan", args=[active.pk]), f"/grade-changes/{up.pk}/approve/")
+    assert approve.attrs.get("hx-target") == "#grade-changes-panel"
+    response = client.post(approve.action, approve.data, headers=HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="grade-changes-panel"') and "Grade change approved." in html
+    up.refresh_from_db()
+    active.refresh_from_db()
+    assert up.status == GradeChange.APPLIED and active.grade == "special_mention"
+    again = client.post(approve.action, approve.data, headers=HTMX)  # the same form again: refused, nothing changes
+    assert again.status_code in (400, 409) and 'msg-error' in again.content.decode()
+    assert GradeChange.objects.get(pk=up.pk).decided_at == up.decided_at
+    plain = client.post(reverse("grade-change-action", args=[up.pk, "approve"]), approve.data)
+    assert plain.status_code == 302 and plain["Location"] == reverse("postloan-loan", args=[active.pk])
