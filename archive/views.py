@@ -289,10 +289,20 @@ def lending_action(request, pk: int, action: str):
     check_caller(service, request.user, loan_id=lending.loan_id)
     form = form_class(request.POST)
     if form.is_valid():
-        _run(request, service, str(done) % {"no": lending.lending_no}, lending_id=lending.pk,
-             version=versioning.expected_version(request, request.POST), **args(form.cleaned_data))
+        status, text = _attempt(service, str(done) % {"no": lending.lending_no}, actor=request.user,
+                                lending_id=lending.pk, version=versioning.expected_version(request, request.POST),
+                                **args(form.cleaned_data))
     else:
-        _form_errors(request, form)
+        status, text = 400, "; ".join(_error_texts(form))
+    if request.htmx:  # the register's line, as it is now, with the outcome (issue 15 part 14)
+        line = Lending.objects.select_related("loan__customer", "item", "requester", "decided_by").get(pk=lending.pk)
+        return render(request, "archive/_lending_row.html", {
+            "l": line, "is_archivist": request.user.has_post(P.ARCHIVIST),
+            "can_decide": request.user.has_any_post(*DECIDING_POSTS),
+            "overdue_ids": set(selectors.overdue_lendings().filter(pk=lending.pk).values_list("pk", flat=True)),
+            "notice": {"level": "success" if status == 200 else "error", "text": text},
+        }, status=status)
+    (messages.success if status == 200 else messages.error)(request, text)
     return redirect(_back(request, reverse("archive:lending-list")))
 
 

@@ -97,3 +97,32 @@ def test_the_folder_page_forms_post_in_place_and_without_javascript(client, staf
     url = reverse("archive:item-receive", args=[it.pk])
     assert f'action="{url}"' in page and f'hx-post="{url}"' in page  # works either way
     assert "vendor/htmx/htmx.min.js" in page
+
+
+def test_a_lending_approved_in_place_answers_its_register_line(client, staff, active):
+    from datetime import timedelta
+
+    from archive import services
+    from archive.models import Lending
+    from tests.archive.conftest import tick
+    from tests.support.forms import rendered_forms
+
+    it = tick(staff, item(active, "loan_application"))
+    lending = services.lending_request(item_id=it.pk, actor=staff.mkt, purpose="贷后检查",
+                                       due_on=today() + timedelta(days=7))
+    client.force_login(staff.arch)
+    forms = rendered_forms(client.get(reverse("archive:lending-list")).content)
+    (approve,) = [f for f in forms if f.action.endswith(f"/lendings/{lending.pk}/approve/")]
+    assert approve.attrs.get("hx-target") == "closest tr"
+    response = client.post(approve.action, approve.data, headers=HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith(f'<tr data-lending="{lending.lending_no}"') and "approved" in html
+    lending.refresh_from_db()
+    assert lending.status == Lending.APPROVED and lending.decided_by == staff.arch
+    again = client.post(approve.action, approve.data, headers=HTMX)  # the same form again: refused, nothing changes
+    assert again.status_code in (400, 409) and "msg-error" in again.content.decode()
+    plain = client.post(reverse("archive:lending-action", args=[lending.pk, "out"]), {"version": lending.version})
+    assert plain.status_code == 302
+    lending.refresh_from_db()
+    assert lending.status == Lending.OUT
