@@ -36,7 +36,7 @@ from loancenter.lib.identifiers import normalise_contract_no, normalise_phone
 MIN_DIGITS = 4  # "the last four digits": fewer would match a tenth of the book
 MIN_NAME = 2  # a Chinese name has two characters at least; one would match every customer of a surname
 MAX_QUERY = 60
-LOAN_LIMIT = 50
+LOAN_LIMIT = 20  # "the" loan is among the first; a page of 50 rows cost more to draw than to find (bench)
 CUSTOMER_LIMIT = 20
 # The customers a name or an ending may match before the loans are read: a query matching more is too broad to find
 # "the" loan and the page asks for more of the name or more digits (docs/decisions.md, "Global search").

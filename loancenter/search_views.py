@@ -32,7 +32,7 @@ class SearchCustomer(serializers.Serializer):
 
 
 class SearchView(APIView):
-    """``GET /api/search/?q=…``: the loans (newest first, at most 50) and customers the query finds in the caller's
+    """``GET /api/search/?q=…``: the loans (newest first, at most 20) and customers the query finds in the caller's
     scope; ``more_loans`` when more loans matched, ``too_broad`` when the query matched too many customers."""
 
     permission_classes = [HasPost]
