@@ -12,9 +12,10 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from applications import services
+from applications import listing, services
 from applications.models import Customer, Guarantor, Investigation, Loan, Product
 from applications.selectors import (
     access_customer,
@@ -199,7 +200,15 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Loan.objects.none()
-        return loans_visible_to(self.request.user).select_related("customer", "product", "marketing_officer")
+        loans = loans_visible_to(self.request.user).select_related("customer", "product", "marketing_officer")
+        if self.action != "list":
+            return loans
+        # The loan list's filters and sorts (issue 15 part 12: applications.listing), by the same names and codes as
+        # the page's address; one that cannot be applied is a 400, never dropped.
+        form = listing.LoanListForm(self.request.query_params, user=self.request.user, default_sort="newest")
+        if not form.is_valid():
+            raise ValidationError(form.errors.get_json_data())
+        return form.apply(loans)
 
     def get_serializer_class(self):
         if self.action == "list":

@@ -13,12 +13,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from applications import services
+from applications import listing, services
 from applications.calculator import estimate
 from applications.catalog import REPAYMENT_METHOD_LABELS
 from applications.forms import (
@@ -61,6 +61,9 @@ def customer_list(request):
     customers = customers_visible_to(request.user).select_related("officer").order_by("-id")
     if query:
         customers = customers.filter(name__icontains=query)
+    fmt = request.GET.get("format", "")
+    if fmt in EXPORT_FORMATS:  # the list as searched, numbers masked (the full ones are read on the customer's page)
+        return listing.customer_export_response(fmt, customers)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "applications/customer_list.html", {"page": page, "q": query})
 
@@ -190,18 +193,34 @@ def product_form(request, pk: int | None = None):
 
 
 def loan_list(request):
-    loans = loans_visible_to(request.user).select_related("customer", "product", "marketing_officer")
-    status = request.GET.get("status", "")
-    if status in Status.values:
-        loans = loans.filter(status=status)
+    """``/loans/``: the loans in the reader's scope, with sorting, filters (``applications.listing``) and the search box;
+    ``?format=csv|xlsx`` downloads the list as filtered, unpaginated."""
+    form = listing.LoanListForm(request.GET or None, user=request.user)
+    loans = loans_visible_to(request.user)
     query = request.GET.get("q", "").strip()
     if query:
-        loans = loans.filter(customer__name__icontains=query) | loans.filter(application_no__icontains=query)
-    page = Paginator(loans.order_by("status_changed_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        loans = loans.filter(Q(customer__name__icontains=query) | Q(application_no__icontains=query))
+    fmt = request.GET.get("format", "")
+    if form.is_bound and not form.is_valid():
+        # A filter that cannot be applied is never dropped silently (the list would show more than was asked for).
+        if fmt in EXPORT_FORMATS:
+            return HttpResponse(form.errors_text(), status=400, content_type="text/plain; charset=utf-8")
+        return render(request, "applications/loan_list.html", {"form": form, "page": None, "q": query}, status=400)
+    loans = form.apply(loans)
+    if fmt in EXPORT_FORMATS:
+        return listing.export_response(fmt, "loans", loans)
+    page = Paginator(loans.select_related("customer", "product", "marketing_officer"), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     with_age(page.object_list)
+    kept = request.GET.copy()
+    for name in ("page", "format"):
+        kept.pop(name, None)
     return render(request, "applications/loan_list.html", {
-        "page": page, "status": status, "q": query, "statuses": Status.choices,
+        "page": page, "q": query, "form": form, "kept": kept.urlencode(),
     })
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
 
 
 _EDITABLE = ("amount", "term_months", "repayment_method", "purpose", "purpose_detail", "long_term_reason",

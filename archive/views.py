@@ -64,10 +64,47 @@ def _run(request, fn, success: str, **kwargs) -> bool:
 
 
 def _form_errors(request, form) -> None:
+    for text in _error_texts(form):
+        messages.error(request, text)
+
+
+def _error_texts(form) -> list[str]:
+    texts = []
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
+        texts += [f"{label}: {error}" if label else error for error in errors]
+    return texts
+
+
+def _attempt(fn, success: str, **kwargs) -> tuple[int, str]:
+    """Call a service: (200, ``success``), or its refusal's status and message (nothing was written)."""
+    try:
+        fn(**kwargs)
+    except DomainError as error:
+        return error.status, error.message
+    return 200, success
+
+
+def _in_place(request, loan_file: LoanFile, status: int, text: str) -> HttpResponse:
+    """The answer to an htmx request (issue 15 part 14): the loan file's section of the folder page, as the page
+    shows it now, with the outcome above it; a refusal keeps its status (the page swaps it all the same)."""
+    view = next((f for f in selectors.folder_loans(loan_file.folder, request.user) if f.loan_file.pk == loan_file.pk),
+                None)
+    if view is None:  # the loan left the reader's scope meanwhile
+        raise Http404
+    notice = {"level": "success" if status == 200 else "error", "text": text}
+    return render(request, "archive/_loan_file.html", {
+        "f": view, "folder": loan_file.folder, "is_archivist": request.user.has_post(P.ARCHIVIST),
+        "can_decide": request.user.has_any_post(*DECIDING_POSTS), "notice": notice,
+    }, status=status)
+
+
+def _answer(request, loan_file: LoanFile, status: int, text: str, back: str):
+    """The same outcome, as a fragment to an htmx request or as a message and a redirect without JavaScript."""
+    if request.htmx:
+        return _in_place(request, loan_file, status, text)
+    (messages.success if status == 200 else messages.error)(request, text)
+    return redirect(back)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -130,27 +167,26 @@ def item_receive(request, pk: int):
     check_caller(services.item_receive, request.user, loan_id=item.loan_file.loan_id)  # the post before the input
     form = ReceiveForm(request.POST)
     if form.is_valid():
-        _run(request, services.item_receive, _("“%(item)s” ticked as received.") % {"item": item.label},
-             item_id=item.pk, **form.cleaned_data)
+        status, text = _attempt(services.item_receive, _("“%(item)s” ticked as received.") % {"item": item.label},
+                                actor=request.user, item_id=item.pk, **form.cleaned_data)
     else:
-        _form_errors(request, form)
-    return redirect(_back(request, _folder_url(item.loan_file, f"item-{item.pk}")))
+        status, text = 400, "; ".join(_error_texts(form))
+    return _answer(request, item.loan_file, status, text, _back(request, _folder_url(item.loan_file, f"item-{item.pk}")))
 
 
 @require_POST
 def items_receive_bulk(request, pk: int):
     """Tick the items chosen on one loan's checklist at once, as originals (or copies), pages from their scans."""
-    loan_file = get_object_or_404(LoanFile.objects.select_related("loan"), pk=pk)
+    loan_file = get_object_or_404(LoanFile.objects.select_related("loan", "folder"), pk=pk)
     access_loan(request.user, loan_file.loan_id)
     check_caller(services.items_receive_bulk, request.user, loan_id=loan_file.loan_id)
     form = BulkReceiveForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return redirect(_folder_url(loan_file))
+        return _answer(request, loan_file, 400, "; ".join(_error_texts(form)), _folder_url(loan_file))
     ids = [i for i in (params.parse_id(raw) for raw in request.POST.getlist("items")) if i is not None]
-    _run(request, services.items_receive_bulk, _("%(n)s items ticked as received.") % {"n": len(ids)},
-         loan_file_id=loan_file.pk, item_ids=ids, **form.cleaned_data)
-    return redirect(_folder_url(loan_file))
+    status, text = _attempt(services.items_receive_bulk, _("%(n)s items ticked as received.") % {"n": len(ids)},
+                            actor=request.user, loan_file_id=loan_file.pk, item_ids=ids, **form.cleaned_data)
+    return _answer(request, loan_file, status, text, _folder_url(loan_file))
 
 
 @require_POST
@@ -159,11 +195,12 @@ def item_unreceive(request, pk: int):
     check_caller(services.item_unreceive, request.user, loan_id=item.loan_file.loan_id)
     form = ReasonForm(request.POST)
     if form.is_valid():
-        _run(request, services.item_unreceive, _("The tick of “%(item)s” was withdrawn.") % {"item": item.label},
-             item_id=item.pk, reason=form.cleaned_data["reason"])
+        status, text = _attempt(services.item_unreceive,
+                                _("The tick of “%(item)s” was withdrawn.") % {"item": item.label},
+                                actor=request.user, item_id=item.pk, reason=form.cleaned_data["reason"])
     else:
-        _form_errors(request, form)
-    return redirect(_back(request, _folder_url(item.loan_file, f"item-{item.pk}")))
+        status, text = 400, "; ".join(_error_texts(form))
+    return _answer(request, item.loan_file, status, text, _back(request, _folder_url(item.loan_file, f"item-{item.pk}")))
 
 
 @require_POST
@@ -252,10 +289,20 @@ def lending_action(request, pk: int, action: str):
     check_caller(service, request.user, loan_id=lending.loan_id)
     form = form_class(request.POST)
     if form.is_valid():
-        _run(request, service, str(done) % {"no": lending.lending_no}, lending_id=lending.pk,
-             version=versioning.expected_version(request, request.POST), **args(form.cleaned_data))
+        status, text = _attempt(service, str(done) % {"no": lending.lending_no}, actor=request.user,
+                                lending_id=lending.pk, version=versioning.expected_version(request, request.POST),
+                                **args(form.cleaned_data))
     else:
-        _form_errors(request, form)
+        status, text = 400, "; ".join(_error_texts(form))
+    if request.htmx:  # the register's line, as it is now, with the outcome (issue 15 part 14)
+        line = Lending.objects.select_related("loan__customer", "item", "requester", "decided_by").get(pk=lending.pk)
+        return render(request, "archive/_lending_row.html", {
+            "l": line, "is_archivist": request.user.has_post(P.ARCHIVIST),
+            "can_decide": request.user.has_any_post(*DECIDING_POSTS),
+            "overdue_ids": set(selectors.overdue_lendings().filter(pk=lending.pk).values_list("pk", flat=True)),
+            "notice": {"level": "success" if status == 200 else "error", "text": text},
+        }, status=status)
+    (messages.success if status == 200 else messages.error)(request, text)
     return redirect(_back(request, reverse("archive:lending-list")))
 
 

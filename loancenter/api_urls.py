@@ -8,6 +8,7 @@ from applications.apis import CustomerViewSet, LoanViewSet, ProductViewSet
 from loancenter import transitions
 from loancenter.apis import HasPost, TokenView
 from loancenter.organisation_apis import HandoverApprove, HandoverDetail, HandoverList, HandoverReject, UnitList
+from loancenter.search_views import SearchView
 from loancenter.staff_apis import StaffRequestApprove, StaffRequestDetail, StaffRequestList, StaffRequestReject
 from loancenter.transition_apis import TransitionView, transition_view
 from postloan.report_apis import PortfolioView
@@ -31,6 +32,7 @@ urlpatterns = [
         for name in transitions.REGISTRY
     ],
     path("loans/<int:pk>/transitions/<str:name>/", TransitionView.as_view(), name="api-loan-transition"),
+    path("search/", SearchView.as_view(), name="api-search"),
     path("reports/portfolio/", PortfolioView.as_view(), name="api-portfolio"),
     path("staff-requests/", StaffRequestList.as_view(), name="api-staff-requests"),
     path("staff-requests/<int:pk>/", StaffRequestDetail.as_view(), name="api-staff-request"),

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "django_htmx",  # request.htmx: in-place actions answer a fragment (issue 15 part 14)
     "loancenter",
     "applications",
     "review",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "loancenter.middleware.LoginRequiredMiddleware",
     "loancenter.middleware.ForbiddenPageMiddleware",
 ]

@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from loancenter import handover_views, loan_page, security_views, staff_views, transition_views, views
+from loancenter import handover_views, loan_page, search_views, security_views, staff_views, transition_views, views
 
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("search/", search_views.search_page, name="search"),
     path("security/pii-views/", security_views.pii_views, name="pii-views"),
     path("staff-requests/", staff_views.staff_requests, name="staff-requests"),
     path("staff-requests/<int:pk>/<str:action>/", staff_views.staff_request_action, name="staff-request-action"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as InputError
 
 from applications.input_forms import describe, post_data
+from applications.listing import LoanListForm, export_response
 from applications.selectors import access_loan
 from loancenter import posts as P
 from loancenter.lib import versioning
@@ -66,10 +67,13 @@ def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: s
     }, status=status)
 
 
-def _post_action(request, call, *, input_cls, done: str, back: str, service=None, loan_id: int | None = None):
+def _post_action(request, call, *, input_cls, done: str, back: str, service=None, loan_id: int | None = None,
+                 fragment=None):
     """A small form on a detail page (approve, reject, done…): errors come back as a message on that page.
 
-    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2)."""
+    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2). ``fragment``: for a
+    request from htmx (issue 15 part 14), ``fragment(status, notice)`` answers the part of the page the decision
+    changed, with the outcome, instead of the message and the redirect; the same ``call`` runs either way."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     if service is not None:
@@ -83,11 +87,14 @@ def _post_action(request, call, *, input_cls, done: str, back: str, service=None
         call(data)
     except InputError as exc:
         detail = exc.detail if isinstance(exc.detail, dict) else {"": exc.detail}
-        messages.error(request, "; ".join(f"{k}: {v[0] if isinstance(v, list) else v}" for k, v in detail.items()))
+        status, text = 400, "; ".join(f"{k}: {v[0] if isinstance(v, list) else v}" for k, v in detail.items())
     except DomainError as exc:
-        messages.error(request, exc.message)
+        status, text = exc.status, exc.message
     else:
-        messages.success(request, done)
+        status, text = 200, done
+    if fragment is not None and request.htmx:
+        return fragment(status, {"level": "success" if status == 200 else "error", "text": text})
+    (messages.success if status == 200 else messages.error)(request, text)
     return redirect(back)
 
 
@@ -98,8 +105,19 @@ def _post_action(request, call, *, input_cls, done: str, back: str, service=None
 def collection_queue(request):
     if not request.user.has_any_post(P.MARKETING, P.GENERAL, P.MANAGER):
         raise PermissionDenied(_("The collection queues belong to marketing, the general post and the manager."))
-    cases = list(collections.collection_queue(request.user)[:500])
-    return render(request, "postloan/queue.html", {"cases": cases})
+    # Filters, sorting and export of the queue's loans (issue 15 part 12); without a sort chosen, the queue's order.
+    form = LoanListForm(request.GET or None, user=request.user, default_sort=None)
+    fmt = request.GET.get("format", "")
+    if form.is_bound and not form.is_valid():
+        if fmt in ("csv", "xlsx"):
+            return HttpResponse(form.errors_text(), status=400, content_type="text/plain; charset=utf-8")
+        return render(request, "postloan/queue.html", {"cases": [], "form": form}, status=400)
+    cases = form.apply(collections.collection_queue(request.user), path="loan__")
+    if fmt in ("csv", "xlsx"):
+        return export_response(fmt, "collection-queue", cases, path="loan__")
+    kept = request.GET.copy()
+    kept.pop("format", None)
+    return render(request, "postloan/queue.html", {"cases": list(cases[:500]), "form": form, "kept": kept.urlencode()})
 
 
 def _case(request, pk: int) -> CollectionCase:
@@ -135,11 +153,18 @@ def _contact_rows(case, values: dict, errors: dict) -> list[dict]:
     return rows
 
 
+def _contact_defaults(case) -> dict:
+    # Part 9: a permitted time (never inside 22:00–08:00), by the rule that refuses the forbidden window.
+    return {"contacted_at": default_contact_time(timezone.now()), "target": "borrower",
+            "phone": case.loan.customer.phone}
+
+
 def case_detail(request, pk: int):
     case = _case(request, pk)
     back = reverse("collection-case", args=[case.pk])
-    values = {"contacted_at": default_contact_time(timezone.now()), "target": "borrower",
-              "phone": case.loan.customer.phone}
+    if request.method == "POST" and request.htmx:
+        return _case_log_in_place(request, case)
+    values = _contact_defaults(case)
     errors: dict = {}
     error, status = None, 200
     if request.method == "POST":
@@ -166,6 +191,34 @@ def case_detail(request, pk: int):
         "case": case, "loan": case.loan, "rows": _contact_rows(case, values, errors), "error": error,
         "actions": case.actions.select_related("actor", "agency", "guarantor__customer"),
         "tasks": case.tasks.select_related("done_by"), "overdue": collections.overdue_amounts(case.loan),
+    }, status=status)
+
+
+def _case_log_in_place(request, case) -> HttpResponse:
+    """A contact logged from the case page with htmx (issue 15 part 14): the same service as the form without
+    JavaScript; the answer is the page's log and form (``postloan/_case_log.html``): the new line and a fresh form
+    when it worked, the entries kept with the refusal beside them when it did not."""
+    check_caller(collections.collection_action_log, request.user, loan_id=case.loan.pk)  # the post first
+    values = post_data(forms.CollectionActionInput(), request.POST)
+    parsed = forms.CollectionActionInput(data=values)
+    errors: dict = {}
+    try:
+        parsed.is_valid(raise_exception=True)
+        collections.collection_action_log(case_id=case.pk, actor=request.user, **dict(parsed.validated_data))
+    except InputError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        errors = {k: v if isinstance(v, list) else [v] for k, v in detail.items()}
+        status, text = 400, _("Please correct the fields marked below.")
+    except DomainError as exc:
+        status, text = exc.status, exc.message
+        if exc.field:
+            errors = {exc.field: [exc.message]}
+    else:
+        status, text, values = 200, _("Collection action logged."), _contact_defaults(case)
+    return render(request, "postloan/_case_log.html", {
+        "case": case, "loan": case.loan, "rows": _contact_rows(case, values, errors),
+        "actions": case.actions.select_related("actor", "agency", "guarantor__customer"),
+        "notice": {"level": "success" if status == 200 else "error", "text": text},
     }, status=status)
 
 
@@ -225,14 +278,18 @@ def servicing_list(request):
     return render(request, "postloan/pending.html", pending_for(request.user))
 
 
-def servicing_detail(request, pk: int):
+def _servicing_context(request, pk: int) -> dict:
     item = get_object_or_404(SR.objects.select_related("filed_by", "reviewed_by", "executed_by"), pk=pk)
     item.loan = access_loan(request.user, item.loan_id)
     quote = servicing.payoff_quote(item.loan, today()) if item.kind == SR.PREPAY_FULL and item.status != SR.EXECUTED else None
-    return render(request, "postloan/servicing_detail.html", {
+    return {
         "item": item, "loan": item.loan, "quote": quote,
         "execute_rows": describe(forms.ExecuteInput(), {"paid_on": today()}, {}),
-    })
+    }
+
+
+def servicing_detail(request, pk: int):
+    return render(request, "postloan/servicing_detail.html", _servicing_context(request, pk))
 
 
 def servicing_action(request, pk: int, action: str):
@@ -246,8 +303,14 @@ def servicing_action(request, pk: int, action: str):
         raise Http404
     service, input_cls, done = calls[action]
     access_loan(request.user, item.loan_id, action=service.action)
+
+    def fragment(status, notice):
+        return render(request, "postloan/_servicing_body.html", {**_servicing_context(request, item.pk), "notice": notice},
+                      status=status)
+
     return _post_action(request, lambda d: service(request_id=item.pk, actor=request.user, **d), input_cls=input_cls,
-                        done=done, back=reverse("servicing-detail", args=[item.pk]), service=service, loan_id=item.loan_id)
+                        done=done, back=reverse("servicing-detail", args=[item.pk]), service=service, loan_id=item.loan_id,
+                        fragment=fragment)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -265,15 +328,19 @@ def write_off_propose(request, pk: int):
     )
 
 
-def write_off_detail(request, pk: int):
+def _write_off_context(request, pk: int) -> dict:
     item = get_object_or_404(WriteOff.objects.select_related("proposed_by", "reviewed_by", "approved_by", "rejected_by"), pk=pk)
     item.loan = access_loan(request.user, item.loan_id)
     labels = dict(WriteOff.LEGAL_DOCUMENTS)
-    return render(request, "postloan/write_off_detail.html", {
+    return {
         "item": item, "loan": item.loan, "documents": [labels.get(c, c) for c in item.legal_documents],
         "recoveries": item.recoveries.select_related("recorded_by"), "recovered": write_off.recovered_total(item),
         "recovery_rows": describe(forms.RecoveryInput(), {"recovered_on": today()}, {}),
-    })
+    }
+
+
+def write_off_detail(request, pk: int):
+    return render(request, "postloan/write_off_detail.html", _write_off_context(request, pk))
 
 
 def write_off_action(request, pk: int, action: str):
@@ -290,8 +357,13 @@ def write_off_action(request, pk: int, action: str):
     input_cls, service, done = calls[action]
     access_loan(request.user, item.loan_id, action=service.action)
     target = {"loan_id": item.loan_id} if action == "recovery" else {"write_off_id": item.pk}
+
+    def fragment(status, notice):
+        return render(request, "postloan/_write_off_body.html", {**_write_off_context(request, item.pk), "notice": notice},
+                      status=status)
+
     return _post_action(request, lambda d: service(**target, actor=request.user, **d), input_cls=input_cls, done=done,
-                        back=back, service=service, loan_id=item.loan_id)
+                        back=back, service=service, loan_id=item.loan_id, fragment=fragment)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -319,6 +391,12 @@ def grade_change_action(request, pk: int, action: str):
     if action not in calls:
         raise Http404
     service, input_cls, done = calls[action]
-    access_loan(request.user, item.loan_id, action=service.action)
+    loan = access_loan(request.user, item.loan_id, action=service.action)
+
+    def fragment(status, notice):
+        return render(request, "postloan/_grade_changes.html",
+                      {"loan": loan, **loan_postloan_context(loan, request.user), "notice": notice}, status=status)
+
     return _post_action(request, lambda d: service(change_id=item.pk, actor=request.user, **d), input_cls=input_cls,
-                        done=done, back=reverse("postloan-loan", args=[item.loan_id]), service=service, loan_id=item.loan_id)
+                        done=done, back=reverse("postloan-loan", args=[item.loan_id]), service=service, loan_id=item.loan_id,
+                        fragment=fragment)

@@ -182,12 +182,13 @@ def test_customer_page_reads_the_same_for_one_loan_and_thirty(client, staff, pro
     assert queries(client, url) == one <= 8
 
 
-@pytest.mark.parametrize("page", ["loan-list", "customer-list", "product-list"])
-def test_list_page_reads_the_same_for_one_row_and_thirty(client, staff, page):  # 30 loans, customers, products
+# The loan list reads two more: its filters' product and officer choices (issue 15 part 12).
+@pytest.mark.parametrize("page,most", [("loan-list", 7), ("customer-list", 5), ("product-list", 5)])
+def test_list_page_reads_the_same_for_one_row_and_thirty(client, staff, page, most):  # 30 loans, customers, products
     client.force_login(staff.mkt)
     product = ProductFactory()
     LoanFactory(customer=CustomerFactory(officer=staff.mkt), product=product, marketing_officer=staff.mkt)
     one = counted(client, reverse(page))
     for _ in range(29):
         LoanFactory(customer=CustomerFactory(officer=staff.mkt), product=ProductFactory(), marketing_officer=staff.mkt)
-    assert queries(client, reverse(page)) == one <= 5
+    assert queries(client, reverse(page)) == one <= most
