@@ -75,7 +75,7 @@ class ServicingSerializer(serializers.ModelSerializer):
     class Meta:
         model = ServicingRequest
         fields = ["id", "loan", "kind", "status", "filed_by", "filed_at", "reason", "amount", "paid_on", "reference",
-                  "extension_months", "guarantor_consent", "new_value", "old_value", "reviewed_by", "reviewed_at",
+                  "extension_months", "guarantor_consent", "plan_months", "plan_method", "new_value", "old_value", "reviewed_by", "reviewed_at",
                   "review_note", "executed_by", "executed_at", "result", "version"]
 
 

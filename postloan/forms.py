@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from applications.models import Customer, Guarantor
+from loancenter.lib.money import RepaymentMethod
 from postloan.models import GRADE_CHOICES, CollectionAction, CollectionAgency, ServicingRequest, WriteOff
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -63,6 +64,10 @@ BORROWER_INPUTS = {
 }
 
 
+PLAN_METHOD_CHOICES = [(m, RepaymentMethod(m).label) for m in (RepaymentMethod.EQUAL_INSTALLMENT,
+                                                               RepaymentMethod.EQUAL_PRINCIPAL)]
+
+
 class ServicingInput(serializers.Serializer):
     kind = serializers.ChoiceField(label=_("Kind"), choices=ServicingRequest.KINDS)
     reason = serializers.CharField(label=_("Reason"), required=False, allow_blank=True, max_length=2000, style=TEXTAREA)
@@ -73,6 +78,10 @@ class ServicingInput(serializers.Serializer):
     account_no = serializers.CharField(label=_("New repayment account"), required=False, allow_blank=True, max_length=34)
     bank = serializers.CharField(label=_("Bank"), required=False, allow_blank=True, max_length=100)
     changes = serializers.DictField(label=_("Borrower data changes"), required=False, write_only=True)
+    plan_months = serializers.IntegerField(label=_("Plan installments (months)"), required=False, allow_null=True,
+                                           min_value=1, max_value=120)
+    plan_method = serializers.ChoiceField(label=_("Plan repayment method"), required=False, allow_blank=True,
+                                          choices=PLAN_METHOD_CHOICES)
 
     def to_service(self) -> dict:
         data = dict(self.validated_data)
@@ -101,6 +110,10 @@ def servicing_input_for(kind: str):
     elif kind == ServicingRequest.ACCOUNT:
         fields["account_no"] = serializers.CharField(label=_("New repayment account"), max_length=34)
         fields["bank"] = serializers.CharField(label=_("Bank"), required=False, allow_blank=True, max_length=100)
+    elif kind == ServicingRequest.PLAN:
+        fields["plan_months"] = serializers.IntegerField(label=_("Plan installments (months)"), min_value=1, max_value=120)
+        fields["plan_method"] = serializers.ChoiceField(label=_("Plan repayment method"), choices=PLAN_METHOD_CHOICES)
+        fields["guarantor_consent"] = serializers.BooleanField(label=_("Guarantors' written consent received"), default=False)
     elif kind == ServicingRequest.BORROWER:
         fields.update({k: type(f)(**{**f._kwargs, "required": False}) for k, f in BORROWER_INPUTS.items()})
     return type(f"ServicingInput_{kind}", (serializers.Serializer,), {k: _fresh(f) for k, f in fields.items()})

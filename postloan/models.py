@@ -237,6 +237,8 @@ class LoanMonthEnd(models.Model):
     grade = models.CharField(max_length=16, blank=True)
     balance = MoneyField()
     provision = MoneyField()
+    # Restructured (an extension or a negotiated plan): the classification report counts these apart (SPEC §6, §12).
+    restructured = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["month_end", "loan"], name="month_end_once")]
@@ -354,9 +356,11 @@ class ServicingRequest(FSMModelMixin, models.Model):
 
     PREPAY_PARTIAL, PREPAY_FULL = "prepayment_partial", "prepayment_full"
     EXTENSION, ACCOUNT, BORROWER = "extension", "account_change", "borrower_change"
+    PLAN = "repayment_plan"
     KINDS = [
         (PREPAY_PARTIAL, _("Partial prepayment")), (PREPAY_FULL, _("Full prepayment")), (EXTENSION, _("Extension")),
         (ACCOUNT, _("Change of repayment account")), (BORROWER, _("Change of borrower data")),
+        (PLAN, _("Negotiated repayment plan (restructuring)")),
     ]
     PENDING, APPROVED, REJECTED, EXECUTED = "pending", "approved", "rejected", "executed"
     STATUSES = [(PENDING, _("Pending review")), (APPROVED, _("Approved")), (REJECTED, _("Rejected")),
@@ -375,6 +379,10 @@ class ServicingRequest(FSMModelMixin, models.Model):
     # Extension (展期): months and the guarantors' written consent.
     extension_months = models.PositiveIntegerField(_("extension (months)"), null=True, blank=True)
     guarantor_consent = models.BooleanField(_("guarantors' written consent received"), default=False)
+    # Negotiated repayment plan (a restructuring, SPEC §12): the unpaid installments become ``plan_months`` monthly
+    # installments of ``plan_method`` (postloan.servicing.plan_for).
+    plan_months = models.PositiveIntegerField(_("plan installments (months)"), null=True, blank=True)
+    plan_method = models.CharField(_("plan repayment method"), max_length=20, blank=True)
     # Account / borrower data: the new values, and the old ones kept when applied.
     new_value = models.JSONField(default=dict, blank=True)
     old_value = models.JSONField(default=dict, blank=True)

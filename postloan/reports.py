@@ -69,6 +69,8 @@ class GradeLine:
     balance: Decimal = ZERO
     provision: Decimal = ZERO
     share: Decimal | None = None  # of the total balance
+    restructured_loans: int = 0  # of which restructured (extension, negotiated plan)
+    restructured_balance: Decimal = ZERO
 
     @property
     def share_text(self) -> str:
@@ -143,15 +145,21 @@ def grade_table(month_end: date, f: dict | None = None) -> tuple[list[GradeLine]
     written_off = GradeLine(WRITTEN_OFF, "")
     rows = (
         _month_end_rows(f).filter(month_end=month_end, status__in=[Status.ACTIVE, Status.WRITTEN_OFF])
-        .values("status", "grade").annotate(n=Count("id"), bal=Sum("balance"), prov=Sum("provision")).order_by()
+        .values("status", "grade", "restructured").annotate(n=Count("id"), bal=Sum("balance"), prov=Sum("provision"))
+        .order_by()
     )
     for row in rows:
         line = written_off if row["status"] == Status.WRITTEN_OFF else lines[_grade(row["grade"])]
         line.loans += row["n"]
         line.balance += row["bal"] or ZERO
         line.provision += row["prov"] or ZERO
+        if row["restructured"]:
+            line.restructured_loans += row["n"]
+            line.restructured_balance += row["bal"] or ZERO
     total = GradeLine("total", "", sum(x.loans for x in lines.values()), sum((x.balance for x in lines.values()), ZERO),
-                      sum((x.provision for x in lines.values()), ZERO))
+                      sum((x.provision for x in lines.values()), ZERO),
+                      restructured_loans=sum(x.restructured_loans for x in lines.values()),
+                      restructured_balance=sum((x.restructured_balance for x in lines.values()), ZERO))
     for line in lines.values():
         line.share = ratio(line.balance, total.balance)
     total.share = ratio(total.balance, total.balance)

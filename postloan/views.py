@@ -193,8 +193,10 @@ def servicing_detail(request, pk: int):
     item = get_object_or_404(SR.objects.select_related("filed_by", "reviewed_by", "executed_by"), pk=pk)
     item.loan = access_loan(request.user, item.loan_id)
     quote = servicing.payoff_quote(item.loan, today()) if item.kind == SR.PREPAY_FULL and item.status != SR.EXECUTED else None
+    plan = servicing.plan_preview(item, today())
+    result = {k: v for k, v in item.result.items() if k not in ("replaced", "closed")}
     return render(request, "postloan/servicing_detail.html", {
-        "item": item, "loan": item.loan, "quote": quote,
+        "item": item, "loan": item.loan, "quote": quote, "plan": plan, "result": result,
         "execute_rows": describe(forms.ExecuteInput(), {"paid_on": today()}, {}),
     })
 
