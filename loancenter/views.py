@@ -74,11 +74,14 @@ def home(request):
 
 
 def monitoring_figures() -> dict:
-    """Post-loan monitoring on the dashboard (issue 18): overdue checks and open signals by level (two queries)."""
+    """Post-loan monitoring on the dashboard (issue 18): overdue checks, open signals by level and the restructured
+    loans (three queries)."""
     from postloan.checks import overdue_checks
+    from postloan.reports import restructured_figures
     from postloan.signals import level_counts
 
-    return {"overdue_checks": overdue_checks().count(), "signals": level_counts()}
+    return {"overdue_checks": overdue_checks().count(), "signals": level_counts(),
+            "restructured": restructured_figures()}
 
 
 def dashboard(request):

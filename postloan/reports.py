@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -224,6 +225,16 @@ def classification_report(month_end: date, f: dict | None = None) -> Classificat
     return ClassificationReport(
         month_end=month_end, grades=grades, total=total, npl_balance=npl, npl_ratio=ratio(npl, total.balance),
         written_off=written_off, matrix=migration_matrix(month_end, f),
+    )
+
+
+def restructured_figures(on: date | None = None) -> dict:
+    """Active restructured loans (extended or on a negotiated plan, SPEC §6, §12): how many, their balance, and how many
+    are still in their observation period — one query over the loans' restructured index."""
+    on = on or timezone.localdate()
+    return Loan.objects.filter(status=Status.ACTIVE, restructured_on__isnull=False).aggregate(
+        loans=Count("id"), balance=Coalesce(Sum("outstanding_principal"), ZERO),
+        observed=Count("id", filter=Q(observation_until__gte=on)),
     )
 
 

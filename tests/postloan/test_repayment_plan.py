@@ -216,3 +216,17 @@ def test_classification_report_counts_the_restructured_loan(staff, loan):
     loan.refresh_from_db()
     assert line.restructured_balance == loan.outstanding_principal
     assert report.total.restructured_loans == 1
+
+
+def test_dashboard_counts_the_restructured_loan(client, staff, loan):
+    with at(date(2025, 5, 20)):
+        request = servicing_file(loan_id=loan.pk, actor=staff.mkt, kind=SR.PLAN, plan_months=12,
+                                 plan_method="equal_principal")
+        servicing_approve(request_id=request.pk, actor=staff.rev)
+        client.force_login(staff.boss)
+        page = client.get("/dashboard/")
+    assert page.status_code == 200
+    figures = page.context["monitoring"]["restructured"]
+    loan.refresh_from_db()
+    assert figures == {"loans": 1, "balance": loan.outstanding_principal, "observed": 1}
+    assert 'data-testid="restructured"><div class="n">1</div>' in page.content.decode()
