@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from applications.models import Customer, Guarantor
 from loancenter.lib.money import RepaymentMethod
-from postloan.models import GRADE_CHOICES, CollectionAction, CollectionAgency, ServicingRequest, WriteOff
+from postloan.models import GRADE_CHOICES, CollectionAction, CollectionAgency, DebtorAssessment, ServicingRequest, WriteOff
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
 TEXTAREA = {"base_template": "textarea.html"}
@@ -143,3 +143,35 @@ class RecoveryInput(serializers.Serializer):
 class GradeChangeInput(serializers.Serializer):
     to_grade = serializers.ChoiceField(label=_("New grade"), choices=GRADE_CHOICES)
     reasons = serializers.CharField(label=_("Reasons"), max_length=4000, style=TEXTAREA)
+
+
+class AssignmentInput(serializers.Serializer):
+    agency = serializers.PrimaryKeyRelatedField(label=_("Agency"), queryset=CollectionAgency.objects.all())
+    assigned_on = serializers.DateField(label=_("Assigned on"), required=False, allow_null=True)
+    until = serializers.DateField(label=_("Agreed until"), required=False, allow_null=True)
+    note = serializers.CharField(label=_("Note"), required=False, allow_blank=True, max_length=2000, style=TEXTAREA)
+
+    def to_service(self) -> dict:
+        data = dict(self.validated_data)
+        data["agency_id"] = data.pop("agency").pk
+        return data
+
+
+class RecallInput(serializers.Serializer):
+    reason = serializers.CharField(label=_("Reason for the recall"), max_length=2000, style=TEXTAREA)
+    recalled_on = serializers.DateField(label=_("Recalled on"), required=False, allow_null=True)
+
+
+class AssessmentInput(serializers.Serializer):
+    stance = serializers.ChoiceField(label=_("Debtor"), choices=DebtorAssessment.STANCES)
+    # A file id of the loan's or the borrower's folder; whether it is one is the service's rule (400 evidence_required).
+    evidence = serializers.IntegerField(label=_("Evidence (file)"), required=False, allow_null=True, min_value=1,
+                                        max_value=2**63 - 1)
+    note = serializers.CharField(label=_("What the evidence shows"), required=False, allow_blank=True, max_length=2000,
+                                 style=TEXTAREA)
+
+    def to_service(self) -> dict:
+        data = dict(self.validated_data)
+        data["evidence_id"] = data.pop("evidence", None)
+        data.setdefault("note", "")
+        return data

@@ -342,6 +342,65 @@ class CollectionAction(models.Model):
         ]
 
 
+class AgencyAssignment(models.Model):
+    """A collection case handed to an outsourced agency from the whitelist, from ``assigned_on`` until it is recalled
+    (SPEC §12 collections strategy). The agency's recoveries are the loan's payments received while it held the case:
+    on or after ``assigned_on`` and before ``recalled_on`` (the recall day is the bank's again)."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="assignments")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="agency_assignments")
+    agency = models.ForeignKey(CollectionAgency, on_delete=models.PROTECT, related_name="assignments",
+                               verbose_name=_("agency"))
+    assigned_on = models.DateField(_("assigned on"))
+    until = models.DateField(_("agreed until"), null=True, blank=True)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # What the agency took over: the overdue amount (principal, interest, penalty) and the outstanding principal.
+    overdue_at_assignment = MoneyField(_("overdue when assigned"))
+    principal_at_assignment = MoneyField(_("outstanding principal when assigned"))
+    note = models.TextField(_("note"), blank=True)
+    recalled_on = models.DateField(_("recalled on"), null=True, blank=True)
+    recalled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    recall_reason = models.TextField(_("reason for the recall"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-assigned_on", "-id"]
+        constraints = [
+            # One agency at a time on a loan.
+            models.UniqueConstraint(fields=["loan"], condition=Q(recalled_on__isnull=True), name="one_open_assignment"),
+            models.CheckConstraint(condition=Q(recalled_on__isnull=True) | Q(recalled_on__gte=models.F("assigned_on")),
+                                   name="assignment_recalled_after"),
+        ]
+        # The monthly agency report: the assignments that overlap a month, per agency.
+        indexes = [models.Index(fields=["agency", "assigned_on"], name="assignment_agency")]
+
+    def __str__(self) -> str:
+        return f"{self.agency} {self.assigned_on}"
+
+
+class DebtorAssessment(models.Model):
+    """The collector's finding on why a debtor does not pay (SPEC §12 collections strategy): cannot pay (hardship —
+    job loss, illness, business failure) or will not pay (able but refusing), with the evidence as a file of the loan's
+    or the customer's folder. The latest one on a case stands; earlier ones are kept."""
+
+    CANNOT_PAY, WILL_NOT_PAY = "cannot_pay", "will_not_pay"
+    STANCES = [(CANNOT_PAY, _("Cannot pay")), (WILL_NOT_PAY, _("Will not pay"))]
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="assessments")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="debtor_assessments")
+    stance = models.CharField(_("debtor"), max_length=12, choices=STANCES)
+    evidence = models.ForeignKey("applications.DocumentFile", on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("evidence"))
+    note = models.TextField(_("what the evidence shows"))
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assessed_on = models.DateField(_("assessed on"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
 class RepaymentAccount(models.Model):
     """The account a loan's installments are debited from; changed only through a reviewed request (rule 20)."""
 

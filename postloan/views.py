@@ -16,14 +16,23 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as InputError
 
 from applications.input_forms import describe, post_data
-from applications.selectors import access_loan
+from applications.selectors import access_loan, unit_scope
 from loancenter import posts as P
-from loancenter.lib import versioning
+from loancenter.lib import export, versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import check_caller
+from postloan import agencies as agency_ops
 from postloan import collections, forms, grades, servicing, write_off
-from postloan.models import CollectionAgency, CollectionCase, EscalationTask, GradeChange, ServicingRequest, WriteOff
+from postloan.models import (
+    AgencyAssignment,
+    CollectionAgency,
+    CollectionCase,
+    EscalationTask,
+    GradeChange,
+    ServicingRequest,
+    WriteOff,
+)
 from postloan.selectors import loan_postloan_context, pending_for
 
 SR = ServicingRequest
@@ -126,11 +135,90 @@ def case_detail(request, pk: int):
                                                for g in case.loan.guarantors.select_related("customer")])
         if row["name"] == "agency":
             row.update(kind="select", options=[(str(a.pk), a.name, False) for a in CollectionAgency.objects.filter(active=True)])
+    assignments = list(case.assignments.select_related("agency", "assigned_by", "recalled_by"))
+    for a in assignments:
+        a.recovered = agency_ops.recovered_by(a)
+    files = case.loan.files.filter(state="active").order_by("code", "-version")
+    assess_rows = describe(forms.AssessmentInput(), {}, {})
+    for row in assess_rows:
+        if row["name"] == "evidence":
+            row.update(kind="select", options=[(str(f.pk), f"{f.label} v{f.version} · {f.name}", False) for f in files])
+    assign_rows = describe(forms.AssignmentInput(), {"assigned_on": today()}, {})
+    for row in assign_rows:
+        if row["name"] == "agency":
+            row.update(kind="select", options=[(str(a.pk), a.name, False) for a in CollectionAgency.objects.filter(active=True)])
     return render(request, "postloan/case_detail.html", {
         "case": case, "loan": case.loan, "rows": rows,
         "actions": case.actions.select_related("actor", "agency", "guarantor__customer"),
         "tasks": case.tasks.select_related("done_by"), "overdue": collections.overdue_amounts(case.loan),
+        "assignments": assignments, "open_assignment": next((a for a in assignments if a.recalled_on is None), None),
+        "assign_rows": assign_rows, "assess_rows": assess_rows,
+        "assessments": case.assessments.select_related("evidence", "assessed_by"),
     })
+
+
+def case_assign(request, pk: int):
+    case = _case(request, pk)
+    return _form_page(request, input_cls=forms.AssignmentInput, title=_("Assign the case to an agency"), loan=case.loan,
+                      call=lambda d: agency_ops.agency_assign(case_id=case.pk, actor=request.user,
+                                                              agency_id=d.pop("agency").pk, **d),
+                      done=_("Case assigned to the agency."), back=reverse("collection-case", args=[case.pk]),
+                      service=agency_ops.agency_assign)
+
+
+def assignment_recall(request, pk: int):
+    item = get_object_or_404(AgencyAssignment, pk=pk)
+    access_loan(request.user, item.loan_id, action=agency_ops.agency_recall.action)
+    return _post_action(request, lambda d: agency_ops.agency_recall(assignment_id=item.pk, actor=request.user, **d),
+                        input_cls=forms.RecallInput, done=_("Case recalled from the agency."),
+                        back=reverse("collection-case", args=[item.case_id]), service=agency_ops.agency_recall,
+                        loan_id=item.loan_id)
+
+
+def case_assess(request, pk: int):
+    case = _case(request, pk)
+
+    def call(data):
+        agency_ops.debtor_assess(case_id=case.pk, actor=request.user, stance=data["stance"],
+                                 evidence_id=data.get("evidence"), note=data.get("note", ""))
+
+    return _post_action(request, call, input_cls=forms.AssessmentInput, done=_("The debtor's stance is recorded."),
+                        back=reverse("collection-case", args=[case.pk]), service=agency_ops.debtor_assess,
+                        loan_id=case.loan_id)
+
+
+def agency_report(request):
+    """The monthly agency report: per agency, cases assigned, recalled and held, and what was recovered while they
+    held the loans (``?month=YYYY-MM``; ``&format=xlsx`` for Excel)."""
+    if not request.user.has_any_post(P.GENERAL, P.MANAGER):
+        raise PermissionDenied(_("The agency report is for the general post and the manager."))
+    on = today()
+    year, month = on.year, on.month
+    text = request.GET.get("month") or ""
+    if text:
+        try:
+            year, month = (int(x) for x in text.split("-"))
+            agency_ops.month_bounds(year, month)
+            if not 2000 <= year <= on.year + 1:
+                raise ValueError
+        except ValueError:
+            messages.warning(request, _("%(m)s is not a month (YYYY-MM); showing this month.") % {"m": text[:20]})
+            year, month = on.year, on.month
+    lines = agency_ops.monthly_report(year, month, unit=unit_scope(request.user, "loan__"))
+    label = f"{year:04d}-{month:02d}"
+    if request.GET.get("format") == "xlsx":
+        return export.xlsx_response(f"agencies-{label}.xlsx", str(_("Agency report")), _agency_rows(lines, label))
+    return render(request, "postloan/agency_report.html", {"lines": lines, "month": label})
+
+
+def _agency_rows(lines, label: str):
+    yield [_("Agency report"), label]
+    yield [_("Agency"), _("Cases held during the month"), _("Assigned in the month"), _("Recalled in the month"),
+           _("Held at the month end"), _("Overdue taken over"), _("Payments received"), _("Recovered in the month"),
+           _("Recovery rate")]
+    for line in lines:
+        yield [line.agency.name, line.active, line.assigned, line.recalled, line.held, line.overdue_assigned,
+               line.payments, line.recovered, line.recovery_rate]
 
 
 def task_done(request, pk: int):
