@@ -12,7 +12,14 @@ from rest_framework import serializers
 
 from applications.models import Customer, Guarantor
 from loancenter.lib.money import RepaymentMethod
-from postloan.models import GRADE_CHOICES, CollectionAction, CollectionAgency, DebtorAssessment, ServicingRequest, WriteOff
+from postloan.models import (
+    GRADE_CHOICES,
+    CollectionAction,
+    CollectionAgency,
+    DebtorAssessment,
+    ServicingRequest,
+    WriteOff,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
 TEXTAREA = {"base_template": "textarea.html"}

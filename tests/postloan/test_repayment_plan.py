@@ -89,7 +89,7 @@ def expected_plan(before: list[Installment], *, on: date, months: int, method: s
     share = (arrears / months).quantize(CENT, rounding=ROUND_DOWN)
     for k, row in enumerate(rows):
         row[1] += share if k < months - 1 else arrears - share * (months - 1)
-    return principal, arrears_interest, arrears_penalty, [(d, p, i) for d, (p, i) in zip(first_due_dates, rows)]
+    return principal, arrears_interest, arrears_penalty, [(d, p, i) for d, (p, i) in zip(first_due_dates, rows, strict=True)]
 
 
 def monthly(start: date, n: int) -> list[date]:
