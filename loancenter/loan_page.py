@@ -18,6 +18,7 @@ from disbursement.selectors import after_approval
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.models import User
+from postloan.monitoring_models import CreditQuery
 
 
 def _row_label(row) -> str:
@@ -64,7 +65,8 @@ def loan_detail(request, pk: int):
         for code in dict.fromkeys([*required, *received])
     ]
     investigations = list(loan.investigations.select_related("assignee", "cosigner").prefetch_related(
-        Prefetch("investigators", queryset=User.objects.order_by("username"))))
+        Prefetch("investigators", queryset=User.objects.order_by("username")),
+        Prefetch("credit_queries", queryset=CreditQuery.objects.select_related("customer"))))
     actions = [STEPS[name] for name in available_transitions(loan, request.user)]
     status_labels = dict(Status.choices)
     audit_entries = list(loan.audit_entries.select_related("actor"))

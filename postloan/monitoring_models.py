@@ -231,6 +231,9 @@ class CreditQuery(models.Model):
     queries_6m = models.PositiveIntegerField(_("queries, 6 months"), null=True, blank=True)
     new_debt = models.DecimalField(_("new debt"), **MONEY, null=True, blank=True)
     report_document = models.CharField(_("report (document reference)"), max_length=100, blank=True)
+    # The investigations that relied on this query (SPEC §12: "the investigation … link to the queries they relied
+    # on"); declared here so that applications, below postloan, imports nothing of it (Investigation.credit_queries).
+    investigations = models.ManyToManyField("applications.Investigation", blank=True, related_name="credit_queries")
 
     class Meta:
         ordering = ["-queried_at", "-id"]

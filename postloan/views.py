@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,8 +29,10 @@ from postloan.models import (
     AgencyAssignment,
     CollectionAgency,
     CollectionCase,
+    CreditQuery,
     EscalationTask,
     GradeChange,
+    PostLoanCheck,
     ServicingRequest,
     WriteOff,
 )
@@ -39,10 +42,11 @@ SR = ServicingRequest
 
 
 def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: str, initial: dict | None = None,
-               intro: str = "", service=None):
+               intro: str = "", service=None, adjust=None):
     """One page with one form built from a DRF input; POST parses it and calls ``call(validated_data)``.
 
-    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2)."""
+    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2); ``adjust(rows)``
+    fills in what the input cannot know (the options of a list field)."""
     serializer = input_cls()
     values, field_errors, error, status = dict(initial or {}), {}, None, 200
     if request.method == "POST":
@@ -68,6 +72,8 @@ def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: s
             messages.success(request, done)
             return redirect(back)
     rows = describe(serializer, values, field_errors)
+    if adjust is not None:
+        adjust(rows)
     return render(request, "postloan/form.html", {
         "title": title, "loan": loan, "rows": rows, "error": error, "back": back, "intro": intro,
     }, status=status)
@@ -250,7 +256,11 @@ def agencies(request):
 
 def loan_page(request, pk: int):
     loan = access_loan(request.user, pk)
-    return render(request, "postloan/loan.html", {"loan": loan, **loan_postloan_context(loan, request.user)})
+    post_loan_checks = (PostLoanCheck.objects.filter(loan=loan).select_related("owner", "completed_by")
+                        .prefetch_related(Prefetch("credit_queries", CreditQuery.objects.select_related("customer")))
+                        .order_by("-due_on", "-id"))
+    return render(request, "postloan/loan.html", {"loan": loan, "post_loan_checks": post_loan_checks,
+                                                  **loan_postloan_context(loan, request.user)})
 
 
 def servicing_file(request, pk: int, kind: str):
