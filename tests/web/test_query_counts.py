@@ -99,7 +99,8 @@ def test_investigators_queue_with_their_rounds_reads_the_same_for_one_loan_and_t
 # ---------------------------------------------------------------------------------------------------------------
 # The loan page and its schedule
 
-LOAN_PAGE_PIN = 21  # the loan and its rows, role facts, the buttons' rules, the rows after approval, the files (§11)
+LOAN_PAGE_PIN = 22  # the loan and its rows, role facts, the buttons' rules, the rows after approval, the files (§11),
+# the credit reports the investigation relied on (§12)
 DRAFT_PAGE_PIN = 11  # with the gallery of its files (SPEC §11)
 SCHEDULE_PIN = 6  # session, user, posts, the loan, its installments, the book date
 
