@@ -20,6 +20,7 @@ from loancenter.lib import params
 from loancenter.lib.errors import DomainError
 from loancenter.rules import require_post
 from loancenter.selectors import approval_dashboard
+from loancenter.work import queues_for
 
 
 class LoginForm(AuthenticationForm):
@@ -69,7 +70,7 @@ def home(request):
     loans = work_queue_page(request.user, offset=page.object_list.start, limit=len(page.object_list))
     return render(request, "loancenter/home.html", {
         "loans": with_age(loans), "page": page, "total": page.paginator.count,
-        "summary": summary,
+        "summary": summary, "queues": queues_for(request.user),
     })
 
 

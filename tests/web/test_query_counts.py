@@ -65,6 +65,7 @@ QUEUES = {
     "boss": (Status.PENDING_APPROVAL, {}),
 }
 QUEUE_PIN = 6  # session, user, posts; the queue's counts, the page's ids, its rows
+COLLECTOR_PIN = QUEUE_PIN + 3  # marketing and general: their post-loan queues' counts (checks, signals, promises)
 
 
 @pytest.mark.parametrize("persona", sorted(QUEUES))
@@ -79,7 +80,7 @@ def test_work_queue_reads_the_same_for_one_loan_and_thirty(client, staff, person
     thirty = queries(client, reverse("home"))
     response = client.get(reverse("home"))
     assert len(response.context["loans"]) == 30
-    assert one == thirty <= QUEUE_PIN
+    assert one == thirty <= (COLLECTOR_PIN if user.has_any_post("marketing", "general") else QUEUE_PIN)
 
 
 def test_investigators_queue_with_their_rounds_reads_the_same_for_one_loan_and_thirty(client, staff):
