@@ -13,6 +13,7 @@ urlpatterns = [
     path("collection-agencies/", apis.AgencyList.as_view(), name="api-collection-agencies"),
     path("collection-cases/<int:pk>/assignments/", apis.CaseAssignments.as_view(), name="api-case-assignments"),
     path("agency-assignments/<int:pk>/recall/", apis.AssignmentRecall.as_view(), name="api-assignment-recall"),
+    path("collaterals/<int:pk>/revaluations/", apis.CollateralRevaluations.as_view(), name="api-collateral-revaluations"),
     path("collection-cases/<int:pk>/assessments/", apis.CaseAssessments.as_view(), name="api-case-assessments"),
     path("loans/<int:pk>/servicing-requests/", apis.LoanServicing.as_view(), name="api-loan-servicing"),
     path("servicing-requests/<int:pk>/approve/", apis.ServicingApprove.as_view(), name="api-servicing-approve"),

@@ -12,13 +12,16 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from applications.models import Collateral
 from applications.selectors import access_loan
 from loancenter.apis import HasPost
 from loancenter.lib import versioning
 from loancenter.refusals import check_caller
 from postloan import agencies, collections, forms, grades, servicing, write_off
+from postloan import collateral as collateral_ops
 from postloan.models import (
     AgencyAssignment,
+    CollateralRevaluation,
     CollectionAction,
     CollectionAgency,
     CollectionCase,
@@ -205,6 +208,33 @@ class AssessmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = DebtorAssessment
         fields = ["id", "case", "loan", "stance", "evidence", "note", "assessed_by", "assessed_on"]
+
+
+class RevaluationSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+    class Meta:
+        model = CollateralRevaluation
+        fields = ["id", "collateral", "loan", "valued_on", "value", "valuer", "document", "ltv", "max_ltv", "signal",
+                  "recorded_by", "recorded_at"]
+
+
+class CollateralRevaluations(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="A collateral's revaluations", responses=RevaluationSerializer(many=True))
+    def get(self, request, pk: int):
+        collateral = _scoped(Collateral, request, pk)
+        return Response(RevaluationSerializer(collateral.revaluations.select_related("recorded_by"), many=True).data)
+
+    @extend_schema(summary="Record a revaluation (value, date, valuer, the valuation report's file id); above the "
+                           "product's LTV limit it raises the collateral_value_drop signal",
+                   request=forms.RevaluationInput, responses={201: RevaluationSerializer})
+    def post(self, request, pk: int):
+        collateral = _scoped(Collateral, request, pk, collateral_ops.collateral_revalue)
+        item = collateral_ops.collateral_revalue(collateral_id=collateral.pk, actor=request.user,
+                                                 **_parsed(forms.RevaluationInput, request))
+        return Response(RevaluationSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
 class CaseAssignments(APIView):

@@ -182,3 +182,17 @@ class AssessmentInput(serializers.Serializer):
         data["evidence_id"] = data.pop("evidence", None)
         data.setdefault("note", "")
         return data
+
+
+class RevaluationInput(serializers.Serializer):
+    value = serializers.DecimalField(label=_("Value"), **MONEY)
+    valued_on = serializers.DateField(label=_("Valued on"))
+    valuer = serializers.CharField(label=_("Valuer"), max_length=100)
+    # A file id of the loan's or the borrower's folder; whether it is one is the service's rule (400 document_required).
+    document = serializers.IntegerField(label=_("Valuation report (file)"), required=False, allow_null=True,
+                                        min_value=1, max_value=2**63 - 1)
+
+    def to_service(self) -> dict:
+        data = dict(self.validated_data)
+        data["document_id"] = data.pop("document", None)
+        return data

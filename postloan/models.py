@@ -648,6 +648,7 @@ class WeeklyReport(models.Model):
 # After disbursement: monitoring and early warning (issue 18), in a module of their own.
 from postloan.monitoring_models import (  # noqa: E402, F401
     CheckPlan,
+    CollateralRevaluation,
     CreditQuery,
     FundUse,
     FundUseProof,

@@ -19,6 +19,7 @@ urlpatterns = [
     path("loans/<int:pk>/servicing/<slug:kind>/", views.servicing_file, name="servicing-file"),
     path("servicing/<int:pk>/", views.servicing_detail, name="servicing-detail"),
     path("servicing/<int:pk>/<slug:action>/", views.servicing_action, name="servicing-action"),
+    path("collaterals/<int:pk>/revalue/", views.collateral_revalue, name="collateral-revalue"),
     path("loans/<int:pk>/write-off/", views.write_off_propose, name="write-off-propose"),
     path("write-offs/<int:pk>/", views.write_off_detail, name="write-off-detail"),
     path("write-offs/<int:pk>/<slug:action>/", views.write_off_action, name="write-off-action"),

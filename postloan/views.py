@@ -23,7 +23,9 @@ from loancenter.lib import export, versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import check_caller
+from applications.models import Collateral
 from postloan import agencies as agency_ops
+from postloan import collateral as collateral_ops
 from postloan import collections, forms, grades, servicing, write_off
 from postloan.models import (
     AgencyAssignment,
@@ -259,8 +261,38 @@ def loan_page(request, pk: int):
     post_loan_checks = (PostLoanCheck.objects.filter(loan=loan).select_related("owner", "completed_by")
                         .prefetch_related(Prefetch("credit_queries", CreditQuery.objects.select_related("customer")))
                         .order_by("-due_on", "-id"))
-    return render(request, "postloan/loan.html", {"loan": loan, "post_loan_checks": post_loan_checks,
-                                                  **loan_postloan_context(loan, request.user)})
+    collaterals = list(loan.collaterals.all())
+    values = {c.pk: collateral_ops.current_value(c) for c in collaterals}
+    for c in collaterals:
+        c.current_value = values[c.pk]
+    return render(request, "postloan/loan.html", {
+        "loan": loan, "post_loan_checks": post_loan_checks, "collaterals": collaterals,
+        "ltv": collateral_ops.loan_to_value(loan, values) if collaterals else None,
+        "revaluations": collateral_ops.revaluations_of(loan),
+        "can_revalue": loan.status == "active" and (request.user.has_any_post(P.GENERAL, P.MANAGER)
+                                                     or loan.marketing_officer_id == request.user.pk),
+        **loan_postloan_context(loan, request.user)})
+
+
+def collateral_revalue(request, pk: int):
+    collateral = get_object_or_404(Collateral, pk=pk)
+    loan = access_loan(request.user, collateral.loan_id, action=collateral_ops.collateral_revalue.action)
+    files = loan.files.filter(state="active").order_by("code", "-version")
+
+    def offer_files(rows: list[dict]) -> None:
+        for row in rows:
+            if row["name"] == "document":
+                row.update(kind="select", options=[("", "—", False)] + [
+                    (str(f.pk), f"{f.label} v{f.version} · {f.name}", str(f.pk) == str(row.get("value") or ""))
+                    for f in files])
+
+    return _form_page(
+        request, input_cls=forms.RevaluationInput, title=_("Revalue the collateral: %(c)s") % {"c": collateral.description},
+        loan=loan, initial={"valued_on": today()}, adjust=offer_files, service=collateral_ops.collateral_revalue,
+        call=lambda d: collateral_ops.collateral_revalue(collateral_id=collateral.pk, actor=request.user,
+                                                         document_id=d.pop("document", None), **d),
+        done=_("Revaluation recorded."), back=reverse("postloan-loan", args=[loan.pk]),
+        intro=_("Upload the valuation report to the loan's files first (collateral revaluation report)."))
 
 
 def servicing_file(request, pk: int, kind: str):

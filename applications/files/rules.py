@@ -27,6 +27,7 @@ PAPER_POSTS = {
     "fund_use_proof": frozenset({P.MARKETING, P.GENERAL, P.ARCHIVIST}),
     "credit_report": frozenset({P.MARKETING, P.INVESTIGATOR, P.GENERAL, P.ARCHIVIST}),
     "collection_evidence": frozenset({P.MARKETING, P.GENERAL, P.ARCHIVIST}),
+    "collateral_valuation": frozenset({P.MARKETING, P.GENERAL, P.MORTGAGE_CLERK, P.ARCHIVIST}),
 }
 
 
