@@ -17,13 +17,13 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as InputError
 
 from applications.input_forms import describe, post_data
+from applications.models import Collateral
 from applications.selectors import access_loan, unit_scope
 from loancenter import posts as P
 from loancenter.lib import export, versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import check_caller
-from applications.models import Collateral
 from postloan import agencies as agency_ops
 from postloan import collateral as collateral_ops
 from postloan import collections, forms, grades, servicing, write_off
