@@ -71,6 +71,7 @@ def test_recoveries_count_only_while_assigned(staff, case, agency):
     assert agencies.monthly_report(2025, 4) == []
 
 
+@pytest.mark.sidedoor(rule="12-collections", path="service: agency_save takes an agency holding cases off the whitelist")
 def test_assignment_rules(staff, case, agency):
     off = agency_save(actor=staff.gen, name="已停用公司", active=False)
     with at(date(2025, 2, 21)):
@@ -134,6 +135,7 @@ def test_monthly_agency_report_page_and_excel(client, staff, case, agency):
 # Cannot pay / will not pay
 
 
+@pytest.mark.sidedoor(rule="12-collections", path="api: POST /api/collection-cases/{id}/assessments/ without evidence")
 def test_stance_needs_evidence_of_this_loan(api, staff, case, product):
     with at(date(2025, 2, 21)):
         with pytest.raises(DomainError) as caught:

@@ -37,6 +37,7 @@ def secured(staff, flow):
     return loan
 
 
+@pytest.mark.sidedoor(rule="12-collections", path="service: collateral_revalue without a valuation report")
 def test_a_revaluation_needs_its_valuation_report(staff, secured):
     collateral = secured.collaterals.get()
     with at(date(2025, 6, 1)), pytest.raises(DomainError) as caught:

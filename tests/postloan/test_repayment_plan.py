@@ -137,6 +137,7 @@ def test_approved_plan_rebuilds_the_schedule_exactly(staff, loan, method):
     assert AuditEntry.objects.filter(action="servicing_approve", loan=loan).exists()
 
 
+@pytest.mark.sidedoor(rule="sod", path="service: servicing_approve of a repayment plan by the person who filed it")
 def test_plan_approved_by_its_filer_is_refused(staff, loan):
     both = staff_create(username="gen_rev", posts=["general", "reviewer"], password=PASSWORD, full_name="gen_rev")
     with at(date(2025, 5, 20)):

@@ -55,6 +55,8 @@ RULES = {
     "13-open-work": "Open work is handed over before an account closes, a post goes or a person moves unit (§13, §16.27)",
     "13-last-clerk": "A disbursing sub-center keeps a mortgage clerk (§13)",
     "monitoring": "Post-loan monitoring (§12, §16.17–24: one fund-use check per loan, credit queries need an authorisation)",
+    "12-collections": "Collections strategy (§12: a restructuring decided by someone else, agencies only from the "
+                      "whitelist, the debtor's stance and a revaluation with their evidence)",
 }
 
 SURFACES = ("browser", "api", "admin", "command", "service")
