@@ -231,3 +231,41 @@ def test_dashboard_counts_the_restructured_loan(client, staff, loan):
     loan.refresh_from_db()
     assert figures == {"loans": 1, "balance": loan.outstanding_principal, "observed": 1}
     assert 'data-testid="restructured"><div class="n">1</div>' in page.content.decode()
+
+
+def test_plan_filed_and_approved_through_the_api(api, staff, loan):
+    with at(date(2025, 5, 20)):
+        filed = api(staff.gen).post(f"/api/loans/{loan.pk}/servicing-requests/", {
+            "kind": "repayment_plan", "plan_months": 12, "plan_method": "equal_installment", "reason": "协商分期"},
+            format="json")
+        assert filed.status_code == 201, filed.content
+        body = filed.json()
+        assert (body["kind"], body["plan_months"], body["plan_method"], body["status"]) == (
+            "repayment_plan", 12, "equal_installment", "pending")
+        approved = api(staff.rev).post(f"/api/servicing-requests/{body['id']}/approve/", {"note": "同意"}, format="json")
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["result"]["first_due"] == "2025-06-15"
+    loan.refresh_from_db()
+    assert loan.restructured and sum(i.principal for i in schedule(loan) if i.paid_off_on is None) == \
+        loan.outstanding_principal
+
+
+def test_plan_form_shows_its_fields_and_the_reviewer_sees_the_plan(client, staff, loan):
+    with at(date(2025, 5, 20)):
+        client.force_login(staff.mkt)
+        url = f"/postloan/loans/{loan.pk}/servicing/repayment_plan/"
+        page = client.get(url)
+        assert [r["name"] for r in page.context["rows"]] == ["reason", "plan_months", "plan_method", "guarantor_consent"]
+        done = client.post(url, {"reason": "失业,协商还款", "plan_months": "12", "plan_method": "equal_principal"})
+        assert done.status_code == 302
+        request = ServicingRequest.objects.get(loan=loan, kind=SR.PLAN)
+        client.force_login(staff.rev)
+        detail = client.get(f"/postloan/servicing/{request.pk}/")
+        assert detail.status_code == 200
+        plan = detail.context["plan"]
+        assert len(plan.rows) == 12 and sum(r.principal for r in plan.rows) == loan.outstanding_principal
+        assert 'data-testid="plan-preview"' in detail.content.decode()
+        approved = client.post(f"/postloan/servicing/{request.pk}/approve/", {"note": "同意", "version": request.version})
+    assert approved.status_code == 302
+    request.refresh_from_db()
+    assert request.status == SR.APPROVED
