@@ -90,6 +90,8 @@ LOAN_FILE_CODES = {
     "postloan_photo": _("Post-loan check photo"),
     "fund_use_proof": _("Proof of use of funds"),
     "credit_report": _("Credit report"),
+    "collection_evidence": _("Collection evidence (the debtor's situation)"),
+    "collateral_valuation": _("Collateral revaluation report"),
 }
 # Papers of the customer's folder rather than of one loan (SPEC §16.8): the ID scans and the credit-report
 # authorisation, also uploaded on their own through /api/customers/{id}/documents/.

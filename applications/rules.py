@@ -349,6 +349,20 @@ def field_visit_required(loan) -> bool:
     return draw < rate
 
 
+def check_credit_queries(loan, investigation, query_ids) -> None:
+    """SPEC §12: the report links the credit-bureau queries it relied on — queries of the register on the borrower or
+    one of the loan's guarantors; any other id is refused, named (400 ``credit_query_unknown``). The register's model
+    is reached through the investigation's relation (it belongs to postloan, above this app)."""
+    people = {loan.customer_id, *loan.guarantors.values_list("customer_id", flat=True)}
+    known = set(investigation.credit_queries.model.objects.filter(pk__in=query_ids, customer_id__in=people)
+                .values_list("pk", flat=True))
+    unknown = [q for q in query_ids if q not in known]
+    if unknown:
+        raise RuleViolation("credit_query_unknown", _("No credit-bureau query %(ids)s on the borrower or a guarantor of "
+                                                      "this loan.") % {"ids": ", ".join(map(str, unknown))},
+                            field="credit_queries")
+
+
 def check_investigation_report(loan, report: dict, *, field_visit: bool) -> None:
     """Rule 6: the report states identity, income, purpose, guarantor and collateral findings and a clear opinion."""
     investigators = report["investigators"]

@@ -588,7 +588,9 @@ def loan_complete_investigation(
     comment: str = "",
     verified_monthly_income: Decimal | None = None,
     verified_monthly_debt: Decimal | None = None,
+    credit_queries: Sequence[int] = (),
 ) -> Loan:
+    query_ids = sorted({int(q) for q in credit_queries or ()})
     report = {
         "investigators": list(investigators), "opinion": opinion, "field_visit_on": field_visit_on,
         "identity_verified": identity_verified, "income_verified": income_verified,
@@ -597,7 +599,8 @@ def loan_complete_investigation(
         "recommended_term_months": recommended_term_months, "comment": comment,
     }
     # The audit row carries the report and the figures the loan keeps (rule 23).
-    payload = {**report, "verified_monthly_income": verified_monthly_income, "verified_monthly_debt": verified_monthly_debt}
+    payload = {**report, "verified_monthly_income": verified_monthly_income, "verified_monthly_debt": verified_monthly_debt,
+               "credit_queries": query_ids}
 
     def check(loan: Loan) -> None:
         people = report["investigators"]
@@ -618,6 +621,8 @@ def loan_complete_investigation(
             rules.check_amount(loan.product, recommended_amount, field="recommended_amount")
             rules.check_term(loan.product, recommended_term_months, long_term_reason=loan.long_term_reason,
                              field="recommended_term_months")
+        if query_ids:
+            rules.check_credit_queries(loan, investigation, query_ids)
 
     def apply(loan: Loan) -> None:
         investigation = loan.current_investigation
@@ -631,6 +636,7 @@ def loan_complete_investigation(
             investigation.cosigner, investigation.completed_at = None, investigation.reported_at
         investigation.save()
         investigation.investigators.set(report["investigators"])
+        investigation.credit_queries.set(query_ids)
         keep_verified_facts(loan, monthly_income=verified_monthly_income, monthly_debt=verified_monthly_debt)
         payload.update(verified_monthly_income=loan.verified_monthly_income,
                        verified_monthly_debt=loan.verified_monthly_debt)

@@ -19,6 +19,7 @@ from loancenter import audit_text
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.models import User
+from postloan.monitoring_models import CreditQuery
 from review.selectors import flag_over_limit
 
 
@@ -31,7 +32,8 @@ def loan_detail(request, pk: int):
         for code in dict.fromkeys([*required, *received])
     ]
     investigations = list(loan.investigations.select_related("assignee", "cosigner").prefetch_related(
-        Prefetch("investigators", queryset=User.objects.order_by("username"))))
+        Prefetch("investigators", queryset=User.objects.order_by("username")),
+        Prefetch("credit_queries", queryset=CreditQuery.objects.select_related("customer"))))
     actions = [STEPS[name] for name in available_transitions(loan, request.user)]
     held = held_back(loan, request.user) if not actions else []
     if any(step.name == "escalate" for step in actions):  # rule 11: say so where the approver would decide

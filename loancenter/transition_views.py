@@ -91,6 +91,8 @@ def loan_transition(request, pk: int, name: str):
             if isinstance(field, serializers.DateField) and field.required and field_name not in values:
                 values[field_name] = today()
     rows = describe(form, values, field_errors)
+    if name == "complete_investigation":
+        _offer_credit_queries(rows, loan, values.get("credit_queries") or [])
     extra = [str(e) for key, errs in field_errors.items() if key not in form.fields for e in errs]
     facts = _decision_facts(name, loan, request.user)
     # Rule 11: where the limit refuses the approval (or the loan is over it), the way on is to escalate it.
@@ -100,6 +102,20 @@ def loan_transition(request, pk: int, name: str):
         "loan": loan, "step": step, "rows": rows, "error": error, "extra_errors": extra,
         "blocked": request.method == "GET" and error is not None, "facts": facts, "can_escalate": can_escalate,
     }, status=status)
+
+
+def _offer_credit_queries(rows: list[dict], loan, chosen) -> None:
+    """The investigation report links the credit-bureau queries it relied on (SPEC §12): the register's queries on the
+    borrower and the guarantors are offered."""
+    from postloan.monitoring_models import CreditQuery
+
+    people = [loan.customer_id, *loan.guarantors.values_list("customer_id", flat=True)]
+    chosen = {str(c) for c in chosen}
+    options = [(str(q.pk), f"{q.queried_at:%Y-%m-%d} · {q.customer.name} · {q.get_purpose_display()}", str(q.pk) in chosen)
+               for q in CreditQuery.objects.filter(customer_id__in=people).select_related("customer")]
+    for row in rows:
+        if row["name"] == "credit_queries":
+            row.update(kind="multiselect", options=options)
 
 
 # The reviewer's and the approver's decisions: their forms show what the rules measure (rules 8, 11, 23, 27).

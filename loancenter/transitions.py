@@ -63,6 +63,13 @@ class CompleteInvestigationInput(serializers.Serializer):
         label=_("Verified monthly debt payment"), required=False, allow_null=True, max_digits=14, decimal_places=2,
         min_value=Decimal("0"), help_text=_("As the investigation verified it; empty: the customer's own figure."),
     )
+    # The credit-bureau queries the report relied on (SPEC §12): ids of the register's queries on the borrower or a
+    # guarantor; whether they are is the service's rule (400 ``credit_query_unknown``).
+    credit_queries = serializers.ListField(
+        label=_("Credit reports relied on"), child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False, max_length=50,
+        help_text=_("The credit-bureau queries on the borrower and the guarantors this report relied on."),
+    )
 
 
 class CosignInvestigationInput(serializers.Serializer):

@@ -21,6 +21,7 @@ from loancenter.lib import params
 from loancenter.lib.errors import DomainError
 from loancenter.rules import require_post
 from loancenter.selectors import BOOK_STATES, approval_dashboard
+from loancenter.work import queues_for
 from review.selectors import flag_over_limit
 
 
@@ -74,16 +75,19 @@ def home(request):
         loan.status_label = labels[loan.status]
     return render(request, "loancenter/home.html", {
         "loans": flag_over_limit(with_age(loans), request.user), "page": page, "total": page.paginator.count,
-        "summary": summary,
+        "summary": summary, "queues": queues_for(request.user),
     })
 
 
 def monitoring_figures() -> dict:
-    """Post-loan monitoring on the dashboard (issue 18): overdue checks and open signals by level (two queries)."""
+    """Post-loan monitoring on the dashboard (issue 18): overdue checks, open signals by level and the restructured
+    loans (three queries)."""
     from postloan.checks import overdue_checks
+    from postloan.reports import restructured_figures
     from postloan.signals import level_counts
 
-    return {"overdue_checks": overdue_checks().count(), "signals": level_counts()}
+    return {"overdue_checks": overdue_checks().count(), "signals": level_counts(),
+            "restructured": restructured_figures()}
 
 
 def snapshot_of(figures) -> dict:

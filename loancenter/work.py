@@ -92,3 +92,47 @@ def check_no_open_work(user, *, what: str, posts: Iterable[str] | None = None) -
             _("%(name)s still holds open work: %(work)s. Hand it over to a successor first (岗位变动交接) before "
               "%(what)s.") % {"name": user.username, "work": describe(work), "what": what},
         )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Queues: the work each post finds on its home page (SPEC §8 "one work queue per post"). An app registers the queues
+# it keeps (``register_queue`` in its ``AppConfig.ready``), each counting, for one reader, what waits for them and
+# listing the first rows; the home page and the menu's badges read them here without importing the apps.
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    label: str  # what the row shows (the loan, the borrower, what is due)
+    due: object  # the date it is due, or None
+    url: str
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class QueueKind:
+    code: str
+    label: Callable[[], str]  # lazy: the reader's language
+    posts: frozenset[str]  # the posts whose home shows it
+    count: Callable[..., int]  # count(user) → how many wait for the reader (within their scope)
+    rows: Callable[..., list[QueueRow]]  # rows(user, limit) → the first ones, most urgent first
+    url_name: str  # the page that lists them all
+    order: int = 100
+
+
+QUEUES: dict[str, QueueKind] = {}
+
+
+def register_queue(kind: QueueKind) -> None:
+    QUEUES[kind.code] = kind
+
+
+def queues_for(user, *, limit: int = 5) -> list[dict]:
+    """The registered queues of ``user``'s posts: each with its count and its first ``limit`` rows."""
+    found = []
+    for kind in sorted(QUEUES.values(), key=lambda k: (k.order, k.code)):
+        if not kind.posts & set(user.posts):
+            continue
+        count = kind.count(user)
+        found.append({"kind": kind, "code": kind.code, "label": kind.label(), "count": count,
+                      "rows": kind.rows(user, limit) if count else []})
+    return found

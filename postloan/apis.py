@@ -12,15 +12,20 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from applications.models import Collateral
 from applications.selectors import access_loan
 from loancenter.apis import HasPost
 from loancenter.lib import versioning
 from loancenter.refusals import check_caller
-from postloan import collections, forms, grades, servicing, write_off
+from postloan import agencies, collections, forms, grades, servicing, write_off
+from postloan import collateral as collateral_ops
 from postloan.models import (
+    AgencyAssignment,
+    CollateralRevaluation,
     CollectionAction,
     CollectionAgency,
     CollectionCase,
+    DebtorAssessment,
     EscalationTask,
     GradeChange,
     ServicingRequest,
@@ -75,7 +80,7 @@ class ServicingSerializer(serializers.ModelSerializer):
     class Meta:
         model = ServicingRequest
         fields = ["id", "loan", "kind", "status", "filed_by", "filed_at", "reason", "amount", "paid_on", "reference",
-                  "extension_months", "guarantor_consent", "new_value", "old_value", "reviewed_by", "reviewed_at",
+                  "extension_months", "guarantor_consent", "plan_months", "plan_method", "new_value", "old_value", "reviewed_by", "reviewed_at",
                   "review_note", "executed_by", "executed_at", "result", "version"]
 
 
@@ -179,6 +184,100 @@ class AgencyList(APIView):
         check_caller(collections.agency_save, request.user)
         agency = collections.agency_save(actor=request.user, **_parsed(forms.AgencyInput, request))
         return Response(AgencySerializer(agency).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    agency_name = serializers.CharField(source="agency.name")
+    assigned_by = serializers.CharField(source="assigned_by.username")
+    recalled_by = serializers.CharField(source="recalled_by.username", default=None, allow_null=True)
+    recovered = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AgencyAssignment
+        fields = ["id", "case", "loan", "agency", "agency_name", "assigned_on", "until", "assigned_by",
+                  "overdue_at_assignment", "principal_at_assignment", "note", "recalled_on", "recalled_by",
+                  "recall_reason", "recovered"]
+
+    def get_recovered(self, obj) -> str:
+        return f"{agencies.recovered_by(obj):.2f}"
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    assessed_by = serializers.CharField(source="assessed_by.username")
+
+    class Meta:
+        model = DebtorAssessment
+        fields = ["id", "case", "loan", "stance", "evidence", "note", "assessed_by", "assessed_on"]
+
+
+class RevaluationSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+    class Meta:
+        model = CollateralRevaluation
+        fields = ["id", "collateral", "loan", "valued_on", "value", "valuer", "document", "ltv", "max_ltv", "signal",
+                  "recorded_by", "recorded_at"]
+
+
+class CollateralRevaluations(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="A collateral's revaluations", responses=RevaluationSerializer(many=True))
+    def get(self, request, pk: int):
+        collateral = _scoped(Collateral, request, pk)
+        return Response(RevaluationSerializer(collateral.revaluations.select_related("recorded_by"), many=True).data)
+
+    @extend_schema(summary="Record a revaluation (value, date, valuer, the valuation report's file id); above the "
+                           "product's LTV limit it raises the collateral_value_drop signal",
+                   request=forms.RevaluationInput, responses={201: RevaluationSerializer})
+    def post(self, request, pk: int):
+        collateral = _scoped(Collateral, request, pk, collateral_ops.collateral_revalue)
+        item = collateral_ops.collateral_revalue(collateral_id=collateral.pk, actor=request.user,
+                                                 **_parsed(forms.RevaluationInput, request))
+        return Response(RevaluationSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class CaseAssignments(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="A case's agency assignments, with each one's recoveries", responses=AssignmentSerializer(many=True))
+    def get(self, request, pk: int):
+        case = _scoped(CollectionCase, request, pk)
+        return Response(AssignmentSerializer(case.assignments.select_related("agency", "assigned_by", "recalled_by"),
+                                             many=True).data)
+
+    @extend_schema(summary="Assign the case to a whitelisted agency (the case's collector)", request=forms.AssignmentInput,
+                   responses={201: AssignmentSerializer})
+    def post(self, request, pk: int):
+        case = _scoped(CollectionCase, request, pk, agencies.agency_assign)
+        item = agencies.agency_assign(case_id=case.pk, actor=request.user, **_parsed(forms.AssignmentInput, request))
+        return Response(AssignmentSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentRecall(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="Recall a case from its agency", request=forms.RecallInput, responses=AssignmentSerializer)
+    def post(self, request, pk: int):
+        item = _scoped(AgencyAssignment, request, pk, agencies.agency_recall)
+        item = agencies.agency_recall(assignment_id=item.pk, actor=request.user, **_parsed(forms.RecallInput, request))
+        return Response(AssignmentSerializer(item).data)
+
+
+class CaseAssessments(APIView):
+    permission_classes = [HasPost]
+
+    @extend_schema(summary="The debtor's stance on a case (cannot pay / will not pay)", responses=AssessmentSerializer(many=True))
+    def get(self, request, pk: int):
+        case = _scoped(CollectionCase, request, pk)
+        return Response(AssessmentSerializer(case.assessments.select_related("assessed_by"), many=True).data)
+
+    @extend_schema(summary="Mark the debtor cannot pay / will not pay, with the evidence (a file id)",
+                   request=forms.AssessmentInput, responses={201: AssessmentSerializer})
+    def post(self, request, pk: int):
+        case = _scoped(CollectionCase, request, pk, agencies.debtor_assess)
+        item = agencies.debtor_assess(case_id=case.pk, actor=request.user, **_parsed(forms.AssessmentInput, request))
+        return Response(AssessmentSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ class PostloanConfig(AppConfig):
         from postloan import book, work
 
         work.register_work()  # the T1 collection cases a hand-over moves (SPEC §13)
+        work.register_queues()  # checks, signals and promises due on each collector's home page (SPEC §12)
 
         # The loan model (below postloan) reads the book date through loancenter.lib.dates.
         set_book_date_reader(book.book_date)

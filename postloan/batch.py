@@ -323,8 +323,9 @@ def write_snapshot(as_of: date) -> None:
             cur.execute("DELETE FROM postloan_loanmonthend WHERE month_end = %s", [as_of])
             cur.execute(
                 f"""
-                INSERT INTO postloan_loanmonthend (month_end, loan_id, product_id, status, grade, balance, provision)
-                SELECT {_d('d')}, id, product_id, status, grade, outstanding_principal, provision
+                INSERT INTO postloan_loanmonthend (month_end, loan_id, product_id, status, grade, balance, provision,
+                                                   restructured)
+                SELECT {_d('d')}, id, product_id, status, grade, outstanding_principal, provision, restructured
                   FROM {LOAN}
                  WHERE status IN ('active', 'written_off')
                     OR (status = 'settled' AND status_changed_at >= %(start)s)

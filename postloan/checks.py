@@ -187,7 +187,7 @@ def check_complete(*, check_id: int, actor, findings: str, conclusion: str, borr
             if not signal_code:
                 raise RuleViolation("signal_code", _("Name the signal to raise."), field="signal_code")
             raised.append(signals.raise_signal(loan=loan, actor=actor, code=signal_code, note=signal_note or findings))
-        queries = list(CreditQuery.objects.filter(pk__in=list(credit_query_ids or []), customer_id=loan.customer_id))
+        queries = _relied_on(loan, credit_query_ids)
         check.findings, check.borrower_situation, check.conclusion = findings, (borrower_situation or "").strip(), conclusion
         check.status, check.completed_by, check.completed_at = PostLoanCheck.DONE, actor, timezone.now()
         check.save(update_fields=["findings", "borrower_situation", "conclusion", "status", "completed_by", "completed_at"])
@@ -197,6 +197,22 @@ def check_complete(*, check_id: int, actor, findings: str, conclusion: str, borr
               payload={"kind": check.kind, "conclusion": conclusion, "signals": [s.code for s in raised]},
               reason=findings)
     return check
+
+
+def _relied_on(loan, credit_query_ids) -> list[CreditQuery]:
+    """The credit-bureau queries a check relied on (SPEC §12): the register's queries on the borrower or a guarantor of
+    the loan; an id that is none of them is refused, named (400 ``credit_query_unknown``)."""
+    ids = sorted({int(q) for q in credit_query_ids or ()})
+    if not ids:
+        return []
+    people = {loan.customer_id, *loan.guarantors.values_list("customer_id", flat=True)}
+    queries = list(CreditQuery.objects.filter(pk__in=ids, customer_id__in=people))
+    unknown = sorted(set(ids) - {q.pk for q in queries})
+    if unknown:
+        raise RuleViolation("credit_query_unknown", _("No credit-bureau query %(ids)s on the borrower or a guarantor of "
+                                                      "this loan.") % {"ids": ", ".join(map(str, unknown))},
+                            field="credit_queries")
+    return queries
 
 
 def _settle_fund_use(check, loan, actor, *, conclusion, prohibited_use, evidence, counterparty) -> list[Signal]:

@@ -22,7 +22,14 @@ from loancenter.refusals import recorded
 from loancenter.rules import check_past_date
 from postloan import rules
 from postloan.book import penalty_on_sql
-from postloan.models import CollectionAction, CollectionAgency, CollectionCase, EscalationTask, Installment
+from postloan.models import (
+    AgencyAssignment,
+    CollectionAction,
+    CollectionAgency,
+    CollectionCase,
+    EscalationTask,
+    Installment,
+)
 
 
 @recorded("collection_action", loan=("case_id", CollectionCase), posts=(P.MARKETING, P.GENERAL))
@@ -101,6 +108,12 @@ def agency_save(*, actor, name: str, licence_no: str = "", phone: str = "", acti
         if not changed:
             return agency  # an unchanged save changes nothing and writes no audit row (rule 22)
         old = {k: getattr(agency, k) for k in changed} if agency_id else {}
+        if agency_id and "active" in changed and not active:
+            # Agencies only from the whitelist (SPEC §3): one that leaves it gives its cases back first.
+            held = AgencyAssignment.objects.filter(agency=agency, recalled_on__isnull=True).count()
+            if held:
+                raise RuleViolation("agency_holds_cases", _("%(name)s still holds %(n)s case(s); recall them before "
+                                                            "taking it off the whitelist.") % {"name": agency.name, "n": held})
         for key in changed:
             setattr(agency, key, new[key])
         agency.full_clean()

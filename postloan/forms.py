@@ -11,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from applications.models import Customer, Guarantor
-from postloan.models import GRADE_CHOICES, CollectionAction, CollectionAgency, ServicingRequest, WriteOff
+from loancenter.lib.money import RepaymentMethod
+from postloan.models import (
+    GRADE_CHOICES,
+    CollectionAction,
+    CollectionAgency,
+    DebtorAssessment,
+    ServicingRequest,
+    WriteOff,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
 TEXTAREA = {"base_template": "textarea.html"}
@@ -63,6 +71,10 @@ BORROWER_INPUTS = {
 }
 
 
+PLAN_METHOD_CHOICES = [(m, RepaymentMethod(m).label) for m in (RepaymentMethod.EQUAL_INSTALLMENT,
+                                                               RepaymentMethod.EQUAL_PRINCIPAL)]
+
+
 class ServicingInput(serializers.Serializer):
     kind = serializers.ChoiceField(label=_("Kind"), choices=ServicingRequest.KINDS)
     reason = serializers.CharField(label=_("Reason"), required=False, allow_blank=True, max_length=2000, style=TEXTAREA)
@@ -73,6 +85,10 @@ class ServicingInput(serializers.Serializer):
     account_no = serializers.CharField(label=_("New repayment account"), required=False, allow_blank=True, max_length=34)
     bank = serializers.CharField(label=_("Bank"), required=False, allow_blank=True, max_length=100)
     changes = serializers.DictField(label=_("Borrower data changes"), required=False, write_only=True)
+    plan_months = serializers.IntegerField(label=_("Plan installments (months)"), required=False, allow_null=True,
+                                           min_value=1, max_value=120)
+    plan_method = serializers.ChoiceField(label=_("Plan repayment method"), required=False, allow_blank=True,
+                                          choices=PLAN_METHOD_CHOICES)
 
     def to_service(self) -> dict:
         data = dict(self.validated_data)
@@ -101,6 +117,10 @@ def servicing_input_for(kind: str):
     elif kind == ServicingRequest.ACCOUNT:
         fields["account_no"] = serializers.CharField(label=_("New repayment account"), max_length=34)
         fields["bank"] = serializers.CharField(label=_("Bank"), required=False, allow_blank=True, max_length=100)
+    elif kind == ServicingRequest.PLAN:
+        fields["plan_months"] = serializers.IntegerField(label=_("Plan installments (months)"), min_value=1, max_value=120)
+        fields["plan_method"] = serializers.ChoiceField(label=_("Plan repayment method"), choices=PLAN_METHOD_CHOICES)
+        fields["guarantor_consent"] = serializers.BooleanField(label=_("Guarantors' written consent received"), default=False)
     elif kind == ServicingRequest.BORROWER:
         fields.update({k: type(f)(**{**f._kwargs, "required": False}) for k, f in BORROWER_INPUTS.items()})
     return type(f"ServicingInput_{kind}", (serializers.Serializer,), {k: _fresh(f) for k, f in fields.items()})
@@ -130,3 +150,49 @@ class RecoveryInput(serializers.Serializer):
 class GradeChangeInput(serializers.Serializer):
     to_grade = serializers.ChoiceField(label=_("New grade"), choices=GRADE_CHOICES)
     reasons = serializers.CharField(label=_("Reasons"), max_length=4000, style=TEXTAREA)
+
+
+class AssignmentInput(serializers.Serializer):
+    agency = serializers.PrimaryKeyRelatedField(label=_("Agency"), queryset=CollectionAgency.objects.all())
+    assigned_on = serializers.DateField(label=_("Assigned on"), required=False, allow_null=True)
+    until = serializers.DateField(label=_("Agreed until"), required=False, allow_null=True)
+    note = serializers.CharField(label=_("Note"), required=False, allow_blank=True, max_length=2000, style=TEXTAREA)
+
+    def to_service(self) -> dict:
+        data = dict(self.validated_data)
+        data["agency_id"] = data.pop("agency").pk
+        return data
+
+
+class RecallInput(serializers.Serializer):
+    reason = serializers.CharField(label=_("Reason for the recall"), max_length=2000, style=TEXTAREA)
+    recalled_on = serializers.DateField(label=_("Recalled on"), required=False, allow_null=True)
+
+
+class AssessmentInput(serializers.Serializer):
+    stance = serializers.ChoiceField(label=_("Debtor"), choices=DebtorAssessment.STANCES)
+    # A file id of the loan's or the borrower's folder; whether it is one is the service's rule (400 evidence_required).
+    evidence = serializers.IntegerField(label=_("Evidence (file)"), required=False, allow_null=True, min_value=1,
+                                        max_value=2**63 - 1)
+    note = serializers.CharField(label=_("What the evidence shows"), required=False, allow_blank=True, max_length=2000,
+                                 style=TEXTAREA)
+
+    def to_service(self) -> dict:
+        data = dict(self.validated_data)
+        data["evidence_id"] = data.pop("evidence", None)
+        data.setdefault("note", "")
+        return data
+
+
+class RevaluationInput(serializers.Serializer):
+    value = serializers.DecimalField(label=_("Value"), **MONEY)
+    valued_on = serializers.DateField(label=_("Valued on"))
+    valuer = serializers.CharField(label=_("Valuer"), max_length=100)
+    # A file id of the loan's or the borrower's folder; whether it is one is the service's rule (400 document_required).
+    document = serializers.IntegerField(label=_("Valuation report (file)"), required=False, allow_null=True,
+                                        min_value=1, max_value=2**63 - 1)
+
+    def to_service(self) -> dict:
+        data = dict(self.validated_data)
+        data["document_id"] = data.pop("document", None)
+        return data

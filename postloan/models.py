@@ -253,6 +253,8 @@ class LoanMonthEnd(models.Model):
     grade = models.CharField(max_length=16, blank=True)
     balance = MoneyField()
     provision = MoneyField()
+    # Restructured (an extension or a negotiated plan): the classification report counts these apart (SPEC §6, §12).
+    restructured = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("loan month-end figure")
@@ -365,6 +367,65 @@ class CollectionAction(models.Model):
         ]
 
 
+class AgencyAssignment(models.Model):
+    """A collection case handed to an outsourced agency from the whitelist, from ``assigned_on`` until it is recalled
+    (SPEC §12 collections strategy). The agency's recoveries are the loan's payments received while it held the case:
+    on or after ``assigned_on`` and before ``recalled_on`` (the recall day is the bank's again)."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="assignments")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="agency_assignments")
+    agency = models.ForeignKey(CollectionAgency, on_delete=models.PROTECT, related_name="assignments",
+                               verbose_name=_("agency"))
+    assigned_on = models.DateField(_("assigned on"))
+    until = models.DateField(_("agreed until"), null=True, blank=True)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # What the agency took over: the overdue amount (principal, interest, penalty) and the outstanding principal.
+    overdue_at_assignment = MoneyField(_("overdue when assigned"))
+    principal_at_assignment = MoneyField(_("outstanding principal when assigned"))
+    note = models.TextField(_("note"), blank=True)
+    recalled_on = models.DateField(_("recalled on"), null=True, blank=True)
+    recalled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    recall_reason = models.TextField(_("reason for the recall"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-assigned_on", "-id"]
+        constraints = [
+            # One agency at a time on a loan.
+            models.UniqueConstraint(fields=["loan"], condition=Q(recalled_on__isnull=True), name="one_open_assignment"),
+            models.CheckConstraint(condition=Q(recalled_on__isnull=True) | Q(recalled_on__gte=models.F("assigned_on")),
+                                   name="assignment_recalled_after"),
+        ]
+        # The monthly agency report: the assignments that overlap a month, per agency.
+        indexes = [models.Index(fields=["agency", "assigned_on"], name="assignment_agency")]
+
+    def __str__(self) -> str:
+        return f"{self.agency} {self.assigned_on}"
+
+
+class DebtorAssessment(models.Model):
+    """The collector's finding on why a debtor does not pay (SPEC §12 collections strategy): cannot pay (hardship —
+    job loss, illness, business failure) or will not pay (able but refusing), with the evidence as a file of the loan's
+    or the customer's folder. The latest one on a case stands; earlier ones are kept."""
+
+    CANNOT_PAY, WILL_NOT_PAY = "cannot_pay", "will_not_pay"
+    STANCES = [(CANNOT_PAY, _("Cannot pay")), (WILL_NOT_PAY, _("Will not pay"))]
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="assessments")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="debtor_assessments")
+    stance = models.CharField(_("debtor"), max_length=12, choices=STANCES)
+    evidence = models.ForeignKey("applications.DocumentFile", on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("evidence"))
+    note = models.TextField(_("what the evidence shows"))
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assessed_on = models.DateField(_("assessed on"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
 class RepaymentAccount(models.Model):
     """The account a loan's installments are debited from; changed only through a reviewed request (rule 20)."""
 
@@ -383,9 +444,11 @@ class ServicingRequest(FSMModelMixin, models.Model):
 
     PREPAY_PARTIAL, PREPAY_FULL = "prepayment_partial", "prepayment_full"
     EXTENSION, ACCOUNT, BORROWER = "extension", "account_change", "borrower_change"
+    PLAN = "repayment_plan"
     KINDS = [
         (PREPAY_PARTIAL, _("Partial prepayment")), (PREPAY_FULL, _("Full prepayment")), (EXTENSION, _("Extension")),
         (ACCOUNT, _("Change of repayment account")), (BORROWER, _("Change of borrower data")),
+        (PLAN, _("Negotiated repayment plan (restructuring)")),
     ]
     PENDING, APPROVED, REJECTED, EXECUTED = "pending", "approved", "rejected", "executed"
     STATUSES = [(PENDING, _("Pending review")), (APPROVED, _("Approved")), (REJECTED, _("Rejected")),
@@ -404,6 +467,10 @@ class ServicingRequest(FSMModelMixin, models.Model):
     # Extension (展期): months and the guarantors' written consent.
     extension_months = models.PositiveIntegerField(_("extension (months)"), null=True, blank=True)
     guarantor_consent = models.BooleanField(_("guarantors' written consent received"), default=False)
+    # Negotiated repayment plan (a restructuring, SPEC §12): the unpaid installments become ``plan_months`` monthly
+    # installments of ``plan_method`` (postloan.servicing.plan_for).
+    plan_months = models.PositiveIntegerField(_("plan installments (months)"), null=True, blank=True)
+    plan_method = models.CharField(_("plan repayment method"), max_length=20, blank=True)
     # Account / borrower data: the new values, and the old ones kept when applied.
     new_value = models.JSONField(default=dict, blank=True)
     old_value = models.JSONField(default=dict, blank=True)
@@ -622,6 +689,7 @@ class WeeklyReport(models.Model):
 # After disbursement: monitoring and early warning (issue 18), in a module of their own.
 from postloan.monitoring_models import (  # noqa: E402, F401
     CheckPlan,
+    CollateralRevaluation,
     CreditQuery,
     FundUse,
     FundUseProof,

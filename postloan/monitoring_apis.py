@@ -59,7 +59,9 @@ class CreditQuerySerializer(serializers.ModelSerializer):
     class Meta:
         model = CreditQuery
         fields = ["id", "customer", "loan", "purpose", "authorisation_document", "queried_by", "queried_at", "summary",
-                  "overdue_count_24m", "worst_dpd", "queries_6m", "new_debt", "report_document"]
+                  "overdue_count_24m", "worst_dpd", "queries_6m", "new_debt", "report_document", "investigations",
+                  "checks"]
+        read_only_fields = ["investigations", "checks"]
 
 
 class NoticeSerializer(serializers.ModelSerializer):

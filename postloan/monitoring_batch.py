@@ -93,7 +93,12 @@ def _routine_lead() -> int:
 
 
 def _signal_insert(cur, params: dict, code: str, loan_ids_sql: str) -> int:
-    """Raise ``code`` on the active loans ``loan_ids_sql`` selects, where none is open; returns how many."""
+    """Raise ``code`` on the active loans ``loan_ids_sql`` selects, where none is open; returns how many.
+
+    "Where none is open" is the unique index of open signals (``signal_open_once``), probed once per row by ``ON
+    CONFLICT DO NOTHING``. A ``NOT EXISTS`` over the open signals let the planner, with the signal table's statistics
+    from before tonight's inserts, join every candidate against every open signal of the code (22 million comparisons
+    for 3,334 loans at 1,000,000 loans: 21 s of a 28 s night)."""
     general = "(t.owner_post = 'general' OR l.collection_tier IN ('T2', 'T3'))"
     cur.execute(
         f"""
@@ -105,8 +110,6 @@ def _signal_insert(cur, params: dict, code: str, loan_ids_sql: str) -> int:
                {_plus_days(_d('d'), 't.deadline_days')}, '', 'open', ''
           FROM applications_loan AS l JOIN postloan_signaltype AS t ON t.code = %(code)s
          WHERE l.status = 'active' AND l.id IN ({loan_ids_sql})
-           AND NOT EXISTS (SELECT 1 FROM postloan_signal AS s WHERE s.loan_id = l.id AND s.code = t.code
-                                                               AND s.status = 'open')
         ON CONFLICT DO NOTHING
         """,
         {**params, "code": code},

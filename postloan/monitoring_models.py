@@ -248,6 +248,9 @@ class CreditQuery(models.Model):
     queries_6m = models.PositiveIntegerField(_("queries, 6 months"), null=True, blank=True)
     new_debt = models.DecimalField(_("new debt"), **MONEY, null=True, blank=True)
     report_document = models.CharField(_("report (document reference)"), max_length=100, blank=True)
+    # The investigations that relied on this query (SPEC §12: "the investigation … link to the queries they relied
+    # on"); declared here so that applications, below postloan, imports nothing of it (Investigation.credit_queries).
+    investigations = models.ManyToManyField("applications.Investigation", blank=True, related_name="credit_queries")
 
     class Meta:
         verbose_name = _("credit query")
@@ -300,6 +303,33 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.channel} {self.due_date}"
+
+
+class CollateralRevaluation(models.Model):
+    """A revaluation of a collateral after disbursement (SPEC §12): when, what it is worth, who valued it and the
+    valuation report as a file. The loan-to-value it gives (outstanding principal over the collateral's latest values)
+    above the product's limit raises the ``collateral_value_drop`` signal (``postloan.collateral``)."""
+
+    collateral = models.ForeignKey("applications.Collateral", on_delete=models.PROTECT, related_name="revaluations",
+                                   verbose_name=_("collateral"))
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="revaluations")
+    valued_on = models.DateField(_("valued on"))
+    value = models.DecimalField(_("value"), **MONEY)
+    valuer = models.CharField(_("valuer"), max_length=100)
+    document = models.ForeignKey("applications.DocumentFile", on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("valuation report"))
+    ltv = models.DecimalField(_("loan-to-value"), max_digits=9, decimal_places=4)
+    max_ltv = models.DecimalField(_("the product's limit"), max_digits=5, decimal_places=4, null=True, blank=True)
+    signal = models.ForeignKey("postloan.Signal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-valued_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(value__gt=0), name="revaluation_value_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.collateral_id} {self.valued_on} {self.value}"
 
 
 COLLECTION_TIERS = ("T2", "T3")  # the tiers whose loans the general post works (SPEC §12)

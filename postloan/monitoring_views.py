@@ -103,6 +103,9 @@ class CheckForm(serializers.Serializer):
                                               allow_blank=True)
     pays_for = serializers.CharField(label=gettext_lazy("What the payment pays for"), max_length=200, required=False,
                                      allow_blank=True)
+    credit_queries = serializers.ListField(label=gettext_lazy("Credit reports relied on"), required=False,
+                                           child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                           max_length=50)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,11 +122,20 @@ def check_complete(request, pk: int):
     def call(data: dict) -> None:
         counterparty = {k: data.pop(k) for k in ("counterparty_name", "counterparty_account", "counterparty_bank",
                                                    "pays_for") if k in data}
+        data["credit_query_ids"] = data.pop("credit_queries", [])
         checks.check_complete(check_id=check.pk, actor=request.user, counterparty=counterparty, **data)
+
+    def offer_queries(rows: list[dict]) -> None:  # the register's queries on the borrower and the guarantors
+        people = [loan.customer_id, *loan.guarantors.values_list("customer_id", flat=True)]
+        options = [(str(q.pk), f"{q.queried_at:%Y-%m-%d} · {q.customer.name} · {q.get_purpose_display()}", False)
+                   for q in CreditQuery.objects.filter(customer_id__in=people).select_related("customer")]
+        for row in rows:
+            if row["name"] == "credit_queries":
+                row.update(kind="multiselect", options=options)
 
     return _form_page(request, input_cls=CheckForm, title=_("%(kind)s due %(due)s") % {
         "kind": check.get_kind_display(), "due": check.due_on}, loan=loan, call=call, done=_("Check completed."),
-        back=reverse("monitoring-queue"), service=checks.check_complete,
+        back=reverse("monitoring-queue"), service=checks.check_complete, adjust=offer_queries,
         intro=_("Write down what you found; attach photos and papers through the loan's documents."))
 
 

@@ -64,9 +64,11 @@ def cut_text(form: DimensionForm) -> str:
 def _csv(report: reports.ClassificationReport, cut: str = ""):
     def rows():
         yield [_("Classification report"), report.month_end, cut]
-        yield [_("Grade"), _("Loans"), _("Balance"), _("Provision"), _("Share of balance")]
+        yield [_("Grade"), _("Loans"), _("Balance"), _("Provision"), _("Share of balance"),
+               _("Of which restructured: loans"), _("Restructured balance")]
         for line in [*report.grades, report.total]:
-            yield [line.label or _("Total"), line.loans, q2(line.balance), q2(line.provision), _pct(line.share)]
+            yield [line.label or _("Total"), line.loans, q2(line.balance), q2(line.provision), _pct(line.share),
+                   line.restructured_loans, q2(line.restructured_balance)]
         yield [_("Non-performing balance"), None, q2(report.npl_balance), None, _pct(report.npl_ratio)]
         yield [_("Written off (off the books)"), report.written_off.loans, q2(report.written_off.balance), None, None]
         yield []

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,6 +70,8 @@ class GradeLine:
     balance: Decimal = ZERO
     provision: Decimal = ZERO
     share: Decimal | None = None  # of the total balance
+    restructured_loans: int = 0  # of which restructured (extension, negotiated plan)
+    restructured_balance: Decimal = ZERO
 
     @property
     def share_text(self) -> str:
@@ -151,15 +154,21 @@ def grade_table(month_end: date, f: dict | None = None) -> tuple[list[GradeLine]
     written_off = GradeLine(WRITTEN_OFF, "")
     rows = (
         _month_end_rows(f).filter(month_end=month_end, status__in=[Status.ACTIVE, Status.WRITTEN_OFF])
-        .values("status", "grade").annotate(n=Count("id"), bal=Sum("balance"), prov=Sum("provision")).order_by()
+        .values("status", "grade", "restructured").annotate(n=Count("id"), bal=Sum("balance"), prov=Sum("provision"))
+        .order_by()
     )
     for row in rows:
         line = written_off if row["status"] == Status.WRITTEN_OFF else lines[_grade(row["grade"])]
         line.loans += row["n"]
         line.balance += row["bal"] or ZERO
         line.provision += row["prov"] or ZERO
+        if row["restructured"]:
+            line.restructured_loans += row["n"]
+            line.restructured_balance += row["bal"] or ZERO
     total = GradeLine("total", "", sum(x.loans for x in lines.values()), sum((x.balance for x in lines.values()), ZERO),
-                      sum((x.provision for x in lines.values()), ZERO))
+                      sum((x.provision for x in lines.values()), ZERO),
+                      restructured_loans=sum(x.restructured_loans for x in lines.values()),
+                      restructured_balance=sum((x.restructured_balance for x in lines.values()), ZERO))
     for line in lines.values():
         line.share = ratio(line.balance, total.balance)
     total.share = ratio(total.balance, total.balance)
@@ -234,6 +243,16 @@ def classification_report(month_end: date, f: dict | None = None) -> Classificat
     return ClassificationReport(
         month_end=month_end, grades=grades, total=total, npl_balance=npl, npl_ratio=ratio(npl, total.balance),
         written_off=written_off, matrix=migration_matrix(month_end, f),
+    )
+
+
+def restructured_figures(on: date | None = None) -> dict:
+    """Active restructured loans (extended or on a negotiated plan, SPEC §6, §12): how many, their balance, and how many
+    are still in their observation period — one query over the loans' restructured index."""
+    on = on or timezone.localdate()
+    return Loan.objects.filter(status=Status.ACTIVE, restructured_on__isnull=False).aggregate(
+        loans=Count("id"), balance=Coalesce(Sum("outstanding_principal"), ZERO),
+        observed=Count("id", filter=Q(observation_until__gte=on)),
     )
 
 

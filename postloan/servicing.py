@@ -8,8 +8,9 @@ only then is the money there. See docs/decisions.md, "Servicing requests".
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -24,7 +25,7 @@ from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import add_months, today
 from loancenter.lib.errors import Conflict, Forbidden, InvalidState, RuleViolation
-from loancenter.lib.money import BULLET, ZERO, monthly_rate, q2
+from loancenter.lib.money import BULLET, EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, ZERO, monthly_rate, q2
 from loancenter.refusals import recorded
 from loancenter.rules import check_maker_checker, check_past_date, check_transition
 from postloan import rules
@@ -36,6 +37,8 @@ SR = ServicingRequest
 BORROWER_FIELDS = ("name", "phone", "address", "employer", "occupation", "monthly_income", "monthly_debt_payment",
                    "civil_capacity", "id_number")  # every verified fact of rule 23 changes here after disbursement
 PREPAYMENTS = (SR.PREPAY_PARTIAL, SR.PREPAY_FULL)
+PLAN_METHODS = (EQUAL_INSTALLMENT, EQUAL_PRINCIPAL)  # a negotiated plan pays by monthly installments
+PLAN_MAX_MONTHS = 120
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -155,7 +158,8 @@ def _validate_customer(customer: Customer, changes: dict) -> None:
 @recorded("servicing_file", posts=(P.MARKETING, P.GENERAL))
 def servicing_file(*, loan_id: int, actor, kind: str, reason: str = "", amount: Decimal | None = None,
                    extension_months: int | None = None, guarantor_consent: bool = False,
-                   account_no: str = "", bank: str = "", changes: dict | None = None) -> ServicingRequest:
+                   account_no: str = "", bank: str = "", changes: dict | None = None,
+                   plan_months: int | None = None, plan_method: str = "") -> ServicingRequest:
     """File a servicing request; the rules are checked now (to fail early) and again when it is approved."""
     with transaction.atomic():
         loan = Loan.objects.select_for_update().select_related("customer", "product").get(pk=loan_id)
@@ -177,6 +181,10 @@ def servicing_file(*, loan_id: int, actor, kind: str, reason: str = "", amount: 
                 raise RuleViolation("extension_months", _("Give the extension in months."), field="extension_months")
             _check_extension(loan, extension_months, guarantor_consent)
             request.extension_months, request.guarantor_consent = extension_months, guarantor_consent
+        elif kind == SR.PLAN:
+            _check_plan_terms(loan, plan_months, plan_method, guarantor_consent, today())
+            request.plan_months, request.plan_method = plan_months, plan_method
+            request.guarantor_consent = guarantor_consent
         elif kind == SR.ACCOUNT:
             if not account_no.strip():
                 raise RuleViolation("account_no", _("Give the new repayment account."), field="account_no")
@@ -192,6 +200,7 @@ def servicing_file(*, loan_id: int, actor, kind: str, reason: str = "", amount: 
         request.save()
         audit(actor=actor, action="servicing_file", loan=loan, obj=request,
               payload={"kind": kind, "amount": request.amount, "extension_months": request.extension_months,
+                       "plan_months": request.plan_months, "plan_method": request.plan_method,
                        "new": request.new_value}, reason=request.reason)
     return request
 
@@ -230,6 +239,8 @@ def servicing_approve(*, request_id: int, actor, note: str = "", version: int | 
             raise RuleViolation("amount", _("The amount now covers the whole outstanding principal; a full prepayment is needed."))
         if request.kind == SR.EXTENSION:
             result = _apply_extension(loan, request, on)
+        elif request.kind == SR.PLAN:
+            result = _apply_plan(loan, request, on)
         elif request.kind == SR.ACCOUNT:
             current = RepaymentAccount.objects.filter(loan=loan).first()
             request.old_value = {"account_no": current.account_no, "bank": current.bank} if current else {}
@@ -302,6 +313,148 @@ def _apply_extension(loan: Loan, request: ServicingRequest, on: date) -> dict:
     loan.save(update_fields=["restructured", "restructured_on", "observation_until", "grade", "provision", "oldest_unpaid_due"])
     return {"old_maturity": old_maturity, "new_maturity": new_maturity, "months": months,
             "observation_until": loan.observation_until}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Negotiated repayment plan (协商还款计划): a reviewed restructuring (SPEC §12 collections strategy, §6 observation)
+
+
+@dataclass
+class Plan:
+    """A negotiated plan as it stands on ``on``: what is replaced and the new installments.
+
+    - ``principal``: the outstanding principal, which the new installments' principal sums to exactly;
+    - ``arrears``: the unpaid interest of the installments due on or before ``on`` plus the penalty accrued up to
+      ``on``; not capitalised (no interest on it), it is spread over the new installments' interest in equal cents,
+      the last one taking what is left;
+    - the new installments fall due monthly on the value date's day, the first one month after the start of the running
+      period (so the running period's interest is charged once, by the first new installment);
+    - ``replaced``: the unpaid installments without any payment (removed); ``closed``: those partly paid, closed at what
+      was paid (their unpaid rest is in ``principal`` and ``arrears``); paid installments are untouched.
+    """
+
+    on: date
+    months: int
+    method: str
+    principal: Decimal
+    arrears_interest: Decimal
+    arrears_penalty: Decimal
+    first_number: int
+    rows: list[Installment] = field(default_factory=list)
+    replaced: list[Installment] = field(default_factory=list)
+    closed: list[Installment] = field(default_factory=list)
+
+    @property
+    def arrears(self) -> Decimal:
+        return self.arrears_interest + self.arrears_penalty
+
+    @property
+    def first_due(self) -> date:
+        return self.rows[0].due_date
+
+    @property
+    def last_due(self) -> date:
+        return self.rows[-1].due_date
+
+
+def _check_plan_terms(loan: Loan, months, method: str, consent: bool, on: date) -> None:
+    if not months or not 1 <= months <= PLAN_MAX_MONTHS:
+        raise RuleViolation("plan_months", _("Give the plan's number of monthly installments (1 to %(max)s).")
+                            % {"max": PLAN_MAX_MONTHS}, field="plan_months")
+    if method not in PLAN_METHODS:
+        raise RuleViolation("plan_method", _("A repayment plan pays by equal installments or equal principal."),
+                            field="plan_method")
+    if loan.days_past_due_on(on) <= 0:
+        raise RuleViolation("not_in_arrears", _("A negotiated repayment plan is for a loan in arrears; a borrower who is "
+                                                "current and needs more time asks for an extension (rule 19)."))
+    if loan.guarantors.exists() and not consent:
+        raise RuleViolation("guarantor_consent", _("The guarantors' written consent to the restructuring is required "
+                                                   "(their obligation changes with the schedule)."),
+                            field="guarantor_consent")
+
+
+def plan_for(loan: Loan, installments: list[Installment], *, months: int, method: str, on: date) -> Plan:
+    """The plan of ``months`` installments by ``method`` replacing ``installments``' unpaid ones on ``on`` (the rows are
+    not saved; the unpaid installments get their penalty accrued up to ``on``, in memory)."""
+    receipt = loan.receipt
+    unpaid = [i for i in installments if i.paid_off_on is None]
+    accrue_penalties(loan, unpaid, on)
+    closed = [i for i in unpaid if i.paid_principal or i.paid_interest or i.paid_penalty]
+    replaced = [i for i in unpaid if i not in closed]
+    kept = [i for i in installments if i.paid_off_on is not None] + closed
+    principal = sum((i.principal - i.paid_principal for i in unpaid), ZERO)
+    arrears_interest = sum((i.interest - i.paid_interest for i in unpaid if i.due_date <= on), ZERO)
+    arrears_penalty = sum((i.penalty - i.paid_penalty for i in unpaid), ZERO)
+    # Installment numbers are month indexes from the value date (as the schedule, extension and prepayment keep them):
+    # the first new one is the first month whose due date is after ``on`` and after every installment kept.
+    number = max([i.number for i in kept], default=0) + 1
+    last_kept = max([i.due_date for i in kept], default=receipt.value_date)
+    while add_months(receipt.value_date, number) <= max(on, last_kept):
+        number += 1
+    rows = build_schedule(amount=principal, annual_rate=receipt.annual_rate, term_months=months, method=method,
+                          value_date=receipt.value_date)
+    arrears = arrears_interest + arrears_penalty
+    share = (arrears / months).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    shares = [share] * (months - 1) + [arrears - share * (months - 1)]
+    new = [Installment(loan=loan, number=number + k, due_date=add_months(receipt.value_date, number + k),
+                       principal=row.principal, interest=row.interest + shares[k])
+           for k, row in enumerate(rows)]
+    return Plan(on=on, months=months, method=method, principal=principal, arrears_interest=arrears_interest,
+                arrears_penalty=arrears_penalty, first_number=number, rows=new, replaced=replaced, closed=closed)
+
+
+def plan_preview(request: ServicingRequest, on: date) -> Plan | None:
+    """What approving a pending plan today would write (the reviewer's page); None when it cannot be computed."""
+    loan = request.loan
+    if request.kind != SR.PLAN or request.status != SR.PENDING or loan.status != Status.ACTIVE:
+        return None
+    installments = list(loan.installments.order_by("number"))
+    if not any(i.paid_off_on is None for i in installments):
+        return None
+    return plan_for(loan, installments, months=request.plan_months, method=request.plan_method, on=on)
+
+
+def _row(i: Installment) -> dict:
+    return {"number": i.number, "due_date": i.due_date, "principal": i.principal, "interest": i.interest,
+            "paid_principal": i.paid_principal, "paid_interest": i.paid_interest, "penalty": i.penalty,
+            "paid_penalty": i.paid_penalty}
+
+
+def _apply_plan(loan: Loan, request: ServicingRequest, on: date) -> dict:
+    """Approve a negotiated plan: the unpaid installments are replaced by the plan's, the principal sums exactly to the
+    outstanding principal, paid installments stay as they are; the loan is restructured (SPEC §6 observation)."""
+    _check_plan_terms(loan, request.plan_months, request.plan_method, request.guarantor_consent, on)
+    installments = _installments(loan)
+    months = request.plan_months
+    plan = plan_for(loan, installments, months=months, method=request.plan_method, on=on)
+    app_rules.check_age_at_maturity(loan.customer, loan.product, start=loan.receipt.value_date,
+                                    term_months=plan.rows[-1].number)
+    if plan.principal != loan.outstanding_principal or sum((r.principal for r in plan.rows), ZERO) != plan.principal:
+        raise RuleViolation("schedule_mismatch", _("The schedule's unpaid principal %(s)s differs from the loan's "
+                                                   "outstanding principal %(o)s; the plan cannot be applied.")
+                            % {"s": f"{plan.principal:,.2f}", "o": f"{loan.outstanding_principal:,.2f}"})
+    old = {"replaced": [_row(i) for i in plan.replaced], "closed": [_row(i) for i in plan.closed]}
+    for inst in plan.closed:  # closed at what was paid; the rest moved into the plan
+        inst.principal, inst.interest = inst.paid_principal, inst.paid_interest
+        inst.penalty = inst.penalty_accrued = inst.paid_penalty
+        inst.penalty_through, inst.paid_off_on, inst.status = on, on, Installment.PAID
+    Installment.objects.bulk_update(plan.closed, ["principal", "interest", "penalty", "penalty_accrued",
+                                                  "penalty_through", "paid_off_on", "status"])
+    Installment.objects.filter(pk__in=[i.pk for i in plan.replaced]).delete()
+    Installment.objects.bulk_create(plan.rows)
+    # Restructured (SPEC §6): at least 关注 for an observation period of at least 2 repayment periods and 1 year,
+    # restarted by a missed payment (the nightly batch).
+    loan.restructured, loan.restructured_on = True, on
+    loan.observation_until = max(add_months(on, 2), add_months(on, 12))
+    loan.grade = rules.worse(loan.grade or "normal", "special_mention")
+    reprovision(loan)
+    loan.oldest_unpaid_due = plan.first_due
+    loan.save(update_fields=["restructured", "restructured_on", "observation_until", "grade", "provision",
+                             "oldest_unpaid_due"])
+    return {"plan_months": months, "plan_method": request.plan_method, "principal": plan.principal,
+            "arrears_interest": plan.arrears_interest, "arrears_penalty": plan.arrears_penalty,
+            "first_due": plan.first_due, "last_due": plan.last_due, "observation_until": loan.observation_until,
+            **old}
 
 
 # ---------------------------------------------------------------------------------------------------------------

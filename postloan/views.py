@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,14 +19,27 @@ from rest_framework.exceptions import ValidationError as InputError
 
 from applications.input_forms import describe, post_data
 from applications.listing import LoanListForm, export_response
-from applications.selectors import access_loan
+from applications.models import Collateral
+from applications.selectors import access_loan, unit_scope
 from loancenter import posts as P
-from loancenter.lib import versioning
+from loancenter.lib import export, versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import check_caller
+from postloan import agencies as agency_ops
+from postloan import collateral as collateral_ops
 from postloan import collections, forms, grades, servicing, write_off
-from postloan.models import CollectionAgency, CollectionCase, EscalationTask, GradeChange, ServicingRequest, WriteOff
+from postloan.models import (
+    AgencyAssignment,
+    CollectionAgency,
+    CollectionCase,
+    CreditQuery,
+    EscalationTask,
+    GradeChange,
+    PostLoanCheck,
+    ServicingRequest,
+    WriteOff,
+)
 from postloan.rules import default_contact_time
 from postloan.selectors import loan_postloan_context, pending_for
 
@@ -33,10 +47,11 @@ SR = ServicingRequest
 
 
 def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: str, initial: dict | None = None,
-               intro: str = "", service=None):
+               intro: str = "", service=None, adjust=None):
     """One page with one form built from a DRF input; POST parses it and calls ``call(validated_data)``.
 
-    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2)."""
+    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2); ``adjust(rows)``
+    fills in what the input cannot know (the options of a list field)."""
     serializer = input_cls()
     values, field_errors, error, status = dict(initial or {}), {}, None, 200
     if request.method == "POST":
@@ -62,6 +77,8 @@ def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: s
             messages.success(request, done)
             return redirect(back)
     rows = describe(serializer, values, field_errors)
+    if adjust is not None:
+        adjust(rows)
     return render(request, "postloan/form.html", {
         "title": title, "loan": loan, "rows": rows, "error": error, "back": back, "intro": intro,
     }, status=status)
@@ -153,6 +170,27 @@ def _contact_rows(case, values: dict, errors: dict) -> list[dict]:
     return rows
 
 
+def _case_extras(case) -> dict:
+    """The case page's agency assignments (with what each recovered) and the debtor's assessments (issue 18 part 6)."""
+    assignments = list(case.assignments.select_related("agency", "assigned_by", "recalled_by"))
+    for a in assignments:
+        a.recovered = agency_ops.recovered_by(a)
+    files = case.loan.files.filter(state="active").order_by("code", "-version")
+    assess_rows = describe(forms.AssessmentInput(), {}, {})
+    for row in assess_rows:
+        if row["name"] == "evidence":
+            row.update(kind="select", options=[(str(f.pk), f"{f.label} v{f.version} · {f.name}", False) for f in files])
+    assign_rows = describe(forms.AssignmentInput(), {"assigned_on": today()}, {})
+    for row in assign_rows:
+        if row["name"] == "agency":
+            row.update(kind="select", options=[(str(a.pk), a.name, False)
+                                               for a in CollectionAgency.objects.filter(active=True)])
+    return {"assignments": assignments,
+            "open_assignment": next((a for a in assignments if a.recalled_on is None), None),
+            "assign_rows": assign_rows, "assess_rows": assess_rows,
+            "assessments": case.assessments.select_related("evidence", "assessed_by")}
+
+
 def _contact_defaults(case) -> dict:
     # Part 9: a permitted time (never inside 22:00–08:00), by the rule that refuses the forbidden window.
     return {"contacted_at": default_contact_time(timezone.now()), "target": "borrower",
@@ -187,10 +225,12 @@ def case_detail(request, pk: int):
             messages.success(request, _("Collection action logged."))
             return redirect(back)
     # After a refusal the case page comes back whole: its context, and the form with its widgets and entries.
+    extras = _case_extras(case)
     return render(request, "postloan/case_detail.html", {
         "case": case, "loan": case.loan, "rows": _contact_rows(case, values, errors), "error": error,
         "actions": case.actions.select_related("actor", "agency", "guarantor__customer"),
         "tasks": case.tasks.select_related("done_by"), "overdue": collections.overdue_amounts(case.loan),
+        **extras,
     }, status=status)
 
 
@@ -222,6 +262,70 @@ def _case_log_in_place(request, case) -> HttpResponse:
     }, status=status)
 
 
+def case_assign(request, pk: int):
+    case = _case(request, pk)
+    return _form_page(request, input_cls=forms.AssignmentInput, title=_("Assign the case to an agency"), loan=case.loan,
+                      call=lambda d: agency_ops.agency_assign(case_id=case.pk, actor=request.user,
+                                                              agency_id=d.pop("agency").pk, **d),
+                      done=_("Case assigned to the agency."), back=reverse("collection-case", args=[case.pk]),
+                      service=agency_ops.agency_assign)
+
+
+def assignment_recall(request, pk: int):
+    item = get_object_or_404(AgencyAssignment, pk=pk)
+    access_loan(request.user, item.loan_id, action=agency_ops.agency_recall.action)
+    return _post_action(request, lambda d: agency_ops.agency_recall(assignment_id=item.pk, actor=request.user, **d),
+                        input_cls=forms.RecallInput, done=_("Case recalled from the agency."),
+                        back=reverse("collection-case", args=[item.case_id]), service=agency_ops.agency_recall,
+                        loan_id=item.loan_id)
+
+
+def case_assess(request, pk: int):
+    case = _case(request, pk)
+
+    def call(data):
+        agency_ops.debtor_assess(case_id=case.pk, actor=request.user, stance=data["stance"],
+                                 evidence_id=data.get("evidence"), note=data.get("note", ""))
+
+    return _post_action(request, call, input_cls=forms.AssessmentInput, done=_("The debtor's stance is recorded."),
+                        back=reverse("collection-case", args=[case.pk]), service=agency_ops.debtor_assess,
+                        loan_id=case.loan_id)
+
+
+def agency_report(request):
+    """The monthly agency report: per agency, cases assigned, recalled and held, and what was recovered while they
+    held the loans (``?month=YYYY-MM``; ``&format=xlsx`` for Excel)."""
+    if not request.user.has_any_post(P.GENERAL, P.MANAGER):
+        raise PermissionDenied(_("The agency report is for the general post and the manager."))
+    on = today()
+    year, month = on.year, on.month
+    text = request.GET.get("month") or ""
+    if text:
+        try:
+            year, month = (int(x) for x in text.split("-"))
+            agency_ops.month_bounds(year, month)
+            if not 2000 <= year <= on.year + 1:
+                raise ValueError
+        except ValueError:
+            messages.warning(request, _("%(m)s is not a month (YYYY-MM); showing this month.") % {"m": text[:20]})
+            year, month = on.year, on.month
+    lines = agency_ops.monthly_report(year, month, unit=unit_scope(request.user, "loan__"))
+    label = f"{year:04d}-{month:02d}"
+    if request.GET.get("format") == "xlsx":
+        return export.xlsx_response(f"agencies-{label}.xlsx", str(_("Agency report")), _agency_rows(lines, label))
+    return render(request, "postloan/agency_report.html", {"lines": lines, "month": label})
+
+
+def _agency_rows(lines, label: str):
+    yield [_("Agency report"), label]
+    yield [_("Agency"), _("Cases held during the month"), _("Assigned in the month"), _("Recalled in the month"),
+           _("Held at the month end"), _("Overdue taken over"), _("Payments received"), _("Recovered in the month"),
+           _("Recovery rate")]
+    for line in lines:
+        yield [line.agency.name, line.active, line.assigned, line.recalled, line.held, line.overdue_assigned,
+               line.payments, line.recovered, line.recovery_rate]
+
+
 def task_done(request, pk: int):
     task = get_object_or_404(EscalationTask, pk=pk)
     access_loan(request.user, task.loan_id)
@@ -251,7 +355,41 @@ def agencies(request):
 
 def loan_page(request, pk: int):
     loan = access_loan(request.user, pk)
-    return render(request, "postloan/loan.html", {"loan": loan, **loan_postloan_context(loan, request.user)})
+    post_loan_checks = (PostLoanCheck.objects.filter(loan=loan).select_related("owner", "completed_by")
+                        .prefetch_related(Prefetch("credit_queries", CreditQuery.objects.select_related("customer")))
+                        .order_by("-due_on", "-id"))
+    collaterals = list(loan.collaterals.all())
+    values = {c.pk: collateral_ops.current_value(c) for c in collaterals}
+    for c in collaterals:
+        c.current_value = values[c.pk]
+    return render(request, "postloan/loan.html", {
+        "loan": loan, "post_loan_checks": post_loan_checks, "collaterals": collaterals,
+        "ltv": collateral_ops.loan_to_value(loan, values) if collaterals else None,
+        "revaluations": collateral_ops.revaluations_of(loan),
+        "can_revalue": loan.status == "active" and (request.user.has_any_post(P.GENERAL, P.MANAGER)
+                                                     or loan.marketing_officer_id == request.user.pk),
+        **loan_postloan_context(loan, request.user)})
+
+
+def collateral_revalue(request, pk: int):
+    collateral = get_object_or_404(Collateral, pk=pk)
+    loan = access_loan(request.user, collateral.loan_id, action=collateral_ops.collateral_revalue.action)
+    files = loan.files.filter(state="active").order_by("code", "-version")
+
+    def offer_files(rows: list[dict]) -> None:
+        for row in rows:
+            if row["name"] == "document":
+                row.update(kind="select", options=[("", "—", False)] + [
+                    (str(f.pk), f"{f.label} v{f.version} · {f.name}", str(f.pk) == str(row.get("value") or ""))
+                    for f in files])
+
+    return _form_page(
+        request, input_cls=forms.RevaluationInput, title=_("Revalue the collateral: %(c)s") % {"c": collateral.description},
+        loan=loan, initial={"valued_on": today()}, adjust=offer_files, service=collateral_ops.collateral_revalue,
+        call=lambda d: collateral_ops.collateral_revalue(collateral_id=collateral.pk, actor=request.user,
+                                                         document_id=d.pop("document", None), **d),
+        done=_("Revaluation recorded."), back=reverse("postloan-loan", args=[loan.pk]),
+        intro=_("Upload the valuation report to the loan's files first (collateral revaluation report)."))
 
 
 def servicing_file(request, pk: int, kind: str):
@@ -282,8 +420,10 @@ def _servicing_context(request, pk: int) -> dict:
     item = get_object_or_404(SR.objects.select_related("filed_by", "reviewed_by", "executed_by"), pk=pk)
     item.loan = access_loan(request.user, item.loan_id)
     quote = servicing.payoff_quote(item.loan, today()) if item.kind == SR.PREPAY_FULL and item.status != SR.EXECUTED else None
+    plan = servicing.plan_preview(item, today())
+    result = {k: v for k, v in item.result.items() if k not in ("replaced", "closed")}
     return {
-        "item": item, "loan": item.loan, "quote": quote,
+        "item": item, "loan": item.loan, "quote": quote, "plan": plan, "result": result,
         "execute_rows": describe(forms.ExecuteInput(), {"paid_on": today()}, {}),
     }
 

@@ -26,6 +26,8 @@ PAPER_POSTS = {
     "postloan_photo": frozenset({P.MARKETING, P.GENERAL, P.ARCHIVIST}),
     "fund_use_proof": frozenset({P.MARKETING, P.GENERAL, P.ARCHIVIST}),
     "credit_report": frozenset({P.MARKETING, P.INVESTIGATOR, P.GENERAL, P.ARCHIVIST}),
+    "collection_evidence": frozenset({P.MARKETING, P.GENERAL, P.ARCHIVIST}),
+    "collateral_valuation": frozenset({P.MARKETING, P.GENERAL, P.MORTGAGE_CLERK, P.ARCHIVIST}),
 }
 
 

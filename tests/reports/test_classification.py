@@ -118,8 +118,9 @@ def test_csv_export(client, staff, month_ends):
     response = client.get(reverse("classification-report"), {"month": "2025-04", "format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[2][1:] == ["3", "167500.00", "1675.00", "58.88%"]  # 正常
-    assert rows[7][1:] == ["6", "284500.00", "19655.00", "100.00%"]  # total
+    # … and of which restructured (extension, negotiated plan): loans and balance (none here)
+    assert rows[2][1:] == ["3", "167500.00", "1675.00", "58.88%", "0", "0.00"]  # 正常
+    assert rows[7][1:] == ["6", "284500.00", "19655.00", "100.00%", "0", "0.00"]  # total
     assert rows[8][2:] == ["68000.00", "", "23.90%"]  # NPL
     normal_row = rows[13]
     # per column: loans, previous balance, share of the row's loans; normal → normal, special mention, …, settled

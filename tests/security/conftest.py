@@ -53,6 +53,15 @@ def world(staff, flow, draft, product, customer):
     signal = Signal.objects.create(loan=loan, code="job_loss", level="orange", source=Signal.MANUAL, raised_on=today(),
                                    raised_by=staff.mkt, owner_post="marketing", owner=staff.mkt,
                                    deadline=today() + timedelta(days=15))
+    from applications.models import Collateral
+    from postloan.models import AgencyAssignment, CollectionAgency
+
+    collateral = Collateral.objects.create(loan=loan, kind="property", description="东城区某小区1号楼101",
+                                           owner_name=customer.name, appraised_value=Decimal("1000000.00"),
+                                           appraised_on=today())
+    assignment = AgencyAssignment.objects.create(
+        case=case, loan=loan, agency=CollectionAgency.objects.create(name="某某资产管理有限公司"), assigned_on=today(),
+        assigned_by=staff.mkt, overdue_at_assignment=Decimal("0.00"), principal_at_assignment=loan.outstanding_principal)
     ids = {
         "loan": loan.pk,
         "customer": customer.pk,
@@ -70,5 +79,7 @@ def world(staff, flow, draft, product, customer):
         "document": loan.files.order_by("pk").first().pk,  # the factory's scans (rule 5 reads files)
         "check": check.pk,  # the fund-use check disburse made (SPEC §12)
         "signal": signal.pk,
+        "collateral": collateral.pk,
+        "assignment": assignment.pk,
     }
     return loan, ids

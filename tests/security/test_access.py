@@ -26,6 +26,7 @@ SEGMENT_KIND = {
     "servicing-requests": "servicing", "write-offs": "write_off", "grade-changes": "grade_change",
     "cases": "case", "collection-cases": "case", "tasks": "task", "escalation-tasks": "task",
     "documents": "document", "checks": "check", "signals": "signal",
+    "collaterals": "collateral", "agency-assignments": "assignment",
     # Not seeded (archivist-only registers, no loan of mkt's behind them): any id proves the refusal.
     "handovers": None, "destructions": None, "notices": None,
     # A unit's weekly report: the unit's own staff read it (SPEC §13); any id proves the refusal.
