@@ -18,6 +18,7 @@ from loancenter import posts as P
 from loancenter.auth import address_throttled, client_address, refused_as_throttled
 from loancenter.lib import params
 from loancenter.lib.errors import DomainError
+from loancenter.menu import home_badges
 from loancenter.rules import require_post
 from loancenter.selectors import approval_dashboard
 
@@ -61,7 +62,9 @@ QUEUE_PAGE_SIZE = 50
 
 
 def home(request):
-    """My work queue: the loans waiting for my action, oldest first, 50 a page; the cards count the whole queue."""
+    """My work queue: a badge per queue of my posts (issue 15: collections, servicing, the archive… counted within my
+    scope, each linking to its page), then the loans waiting for my action, oldest first, 50 a page; the cards count
+    the whole loan queue."""
     by_status = work_queue_counts(request.user)
     summary = [(value, label, by_status[value]) for value, label in Status.choices if by_status.get(value)]
     # The pages of the counted queue (the cards' counts add up to it: no second count), then the page's loans.
@@ -69,7 +72,7 @@ def home(request):
     loans = work_queue_page(request.user, offset=page.object_list.start, limit=len(page.object_list))
     return render(request, "loancenter/home.html", {
         "loans": with_age(loans), "page": page, "total": page.paginator.count,
-        "summary": summary,
+        "summary": summary, "badges": home_badges(request.user),
     })
 
 
