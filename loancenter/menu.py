@@ -283,11 +283,13 @@ class Badge:
     n: int
 
 
-def home_badges(user) -> list[Badge]:
+def home_badges(user, *, work_queue: dict[str, int] | None = None) -> list[Badge]:
     """A badge per queue of the reader's posts, with the number waiting in it (zero included: an empty queue is news
-    too)."""
+    too). ``work_queue``: the loan queue's counts by state, when the page has read them already."""
     posts = frozenset(user.posts)
     counts = Counts(user)
+    if work_queue is not None:
+        counts.memo("work_queue", lambda: work_queue)
     return [Badge(entry, entry.count(counts)) for entry in MENU if entry.shows_badge_to(posts)]
 
 

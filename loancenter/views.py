@@ -72,7 +72,7 @@ def home(request):
     loans = work_queue_page(request.user, offset=page.object_list.start, limit=len(page.object_list))
     return render(request, "loancenter/home.html", {
         "loans": with_age(loans), "page": page, "total": page.paginator.count,
-        "summary": summary, "badges": home_badges(request.user),
+        "summary": summary, "badges": home_badges(request.user, work_queue=by_status),
     })
 
 
