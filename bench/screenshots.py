@@ -49,7 +49,7 @@ def main() -> None:
                                           "--disable-background-networking"])
         # Who sees each page: the manager's dashboard and loan page, the marketing officer's application form.
         shots = [("boss1", "dashboard", lambda page: "/dashboard/"),
-                 ("boss1", "loan", lambda page: first_loan(page, args.base, "active")),
+                 ("boss1", "loan", lambda page: first_loan(page, args.base, "pending_approval")),
                  ("mkt1", "application-form", lambda page: "/loans/new/")]
         for width in WIDTHS:
             contexts = {}
