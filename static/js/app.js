@@ -17,7 +17,6 @@ document.addEventListener("click", function (event) {
 });
 
 // The menu button of narrow screens (issue 15 part 2). Without JavaScript the menu stays open above the page.
-document.documentElement.classList.remove("no-js");
 document.documentElement.classList.add("js");
 document.addEventListener("click", function (event) {
   var toggle = event.target.closest(".menu-toggle");

@@ -227,7 +227,7 @@ def test_a_post_reaches_every_page_of_its_menu_and_finds_its_counts(site, pages,
 
     links = menu_links(page)
     assert {key for key, _ in links} == {e.key for e in MENU if post in e.posts}
-    for key, href in links:
+    for _key, href in links:
         address, _, part = href.partition("#")
         url = f"{site.url}{address}"
         open_page(page, url)
@@ -268,3 +268,25 @@ def test_the_loan_page_shows_where_the_loan_stands_and_its_trail_in_a_tab(site, 
     page.click("[data-testid=loan-tabs] [data-tab=audit-trail]")
     expect(page.locator("[data-testid=audit]")).to_be_visible()
     expect(page.locator("[data-testid=actions]")).to_be_hidden()
+
+
+def test_the_loan_page_and_a_list_print_on_a4_without_menu_or_buttons(site, pages):
+    page = pages(P.MANAGER)
+    a4 = 703  # 210 mm less the print stylesheet's 2 × 12 mm margins, at 96 px per inch
+    page.set_viewport_size({"width": a4, "height": 1000})
+    page.emulate_media(media="print")
+    try:
+        open_page(page, f"{site.url}/loans/{site.loans[Status.ACTIVE].pk}/")
+        for hidden in (".topbar", "[data-testid=menu]", "[data-testid=loan-tabs]", "[data-testid=actions] .btn"):
+            assert all(not e.is_visible() for e in page.locator(hidden).all()), hidden
+        expect(page.locator("[data-testid=lifecycle]")).to_be_visible()
+        expect(page.locator("[data-testid=audit]")).to_be_visible()  # the trail prints with the overview
+        assert page.evaluate("document.documentElement.scrollWidth") <= a4
+        open_page(page, f"{site.url}/loans/")
+        expect(page.locator("table[data-testid=loans]")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= a4
+        pdf = page.pdf(prefer_css_page_size=True)
+        assert pdf.startswith(b"%PDF") and b"/MediaBox [0 0 595" in pdf  # A4: 595 × 842 points
+    finally:
+        page.emulate_media(media="screen")
+        page.set_viewport_size(DESKTOP)
