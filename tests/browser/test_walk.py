@@ -15,8 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.core.management import call_command
-from django.db import connections
+from django.db import connections, transaction
 from django.test import override_settings
 from django.test.testcases import LiveServerThread
 from playwright.sync_api import Browser, Page, expect
@@ -30,8 +29,8 @@ from postloan.models import CollectionCase
 from tests.conftest import PASSWORD, PERSONAS, Flow
 from tests.factories import CustomerFactory, LoanFactory, ProductFactory, SecuredProductFactory, add_collateral
 
-# The data is built once for the module (committed, flushed at its end); each test runs in a transaction of its own
-# that rolls back what the walk wrote (sessions), so each test logs its post in afresh.
+# The data is built once for the module (in a transaction rolled back at its end); each test runs in a transaction of
+# its own that rolls back what the walk wrote (sessions), so each test logs its post in afresh.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
@@ -59,6 +58,11 @@ def site(django_db_setup, django_db_blocker):
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
     with django_db_blocker.unblock():
+        # The module's data lives in one transaction, rolled back at the module's end: the database is left exactly
+        # as it was (these tests run among the ordinary database tests, before the data migrations' rows are needed
+        # again). Each test's own transaction nests inside it.
+        outer = transaction.atomic()
+        outer.__enter__()
         staff = SimpleNamespace(**{
             name: staff_create(username=name, posts=posts, approval_limit=limit, password=PASSWORD, full_name=name)
             for name, (posts, limit) in PERSONAS.items()})
@@ -84,9 +88,9 @@ def site(django_db_setup, django_db_blocker):
         loans["secured"] = flow.advance(secured, Status.CONTRACT_SIGNED)
         CollectionCase.objects.create(loan=loans[Status.ACTIVE], opened_on=today(),
                                       tier="T1", owner_post="marketing", owner=staff.mkt)
-        # SQLite's in-memory test database is one connection, shared with the server's thread (as Django's
-        # LiveServerTestCase shares it).
-        overrides = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
+        # The server's thread reads the uncommitted data through the test's own connection (as Django's
+        # LiveServerTestCase shares SQLite's in-memory one); the test thread waits while a page loads.
+        overrides = {"default": connections["default"]}
         for connection in overrides.values():
             connection.inc_thread_sharing()
         server = LiveServerThread("localhost", StaticFilesHandler, connections_override=overrides, port=0)
@@ -101,7 +105,8 @@ def site(django_db_setup, django_db_blocker):
             server.terminate()
             for connection in overrides.values():
                 connection.dec_thread_sharing()
-            call_command("flush", interactive=False, verbosity=0)  # what a transactional test leaves behind
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
             app.conf.task_always_eager = eager
             hashers.disable()
 
