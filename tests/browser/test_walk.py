@@ -9,13 +9,16 @@ one login per post and test: the module stays well under two minutes on two busy
 from __future__ import annotations
 
 import re
+import threading
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.db import connections, transaction
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connections, transaction
 from django.test import override_settings
 from django.test.testcases import LiveServerThread
 from playwright.sync_api import Browser, Page, expect
@@ -44,6 +47,25 @@ PERSONA = {P.MARKETING: "mkt", P.INVESTIGATOR: "inv", P.REVIEWER: "rev", P.APPRO
 
 # ---------------------------------------------------------------------------------------------------------------
 # One server and one set of data for the module
+
+
+class SharedConnectionServer(ThreadedWSGIServer):
+    def _close_connections(self):
+        pass  # the shared connection holds the module's transaction: a finished request must not close it
+
+
+class SerialServerThread(LiveServerThread):
+    server_class = SharedConnectionServer
+
+
+class SerialHandler(StaticFilesHandler):
+    """One request at a time: the requests share the test's connection (and its transaction)."""
+
+    lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            return super().__call__(environ, start_response)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +115,11 @@ def site(django_db_setup, django_db_blocker):
         overrides = {"default": connections["default"]}
         for connection in overrides.values():
             connection.inc_thread_sharing()
-        server = LiveServerThread("localhost", StaticFilesHandler, connections_override=overrides, port=0)
+        # A request must not close the shared connection (its transaction holds the data), as the test client's
+        # requests do not.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        server = SerialServerThread("localhost", SerialHandler, connections_override=overrides, port=0)
         server.daemon = True
         server.start()
         server.is_ready.wait()
@@ -105,6 +131,8 @@ def site(django_db_setup, django_db_blocker):
             server.terminate()
             for connection in overrides.values():
                 connection.dec_thread_sharing()
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
             app.conf.task_always_eager = eager
