@@ -29,7 +29,7 @@ SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils libharfbuzz-subset0 get
 .PHONY: help run test lint bench system-deps venv migrate seed messages clean
 
 help:
-	@echo "make run    install, migrate, load the demo, serve http://$(HOST):$(PORT)"
+	@echo "make run    install, migrate, load the demo, serve http://$(HOST):$(PORT)  (PORT=8080 / HOST=0.0.0.0 to change)"
 	@echo "make test   install and run the whole test suite"
 	@echo "make lint   ruff"
 	@echo "make bench  nightly-batch benchmark on PostgreSQL (BENCH_ARGS=\"--loans 1000000\")"

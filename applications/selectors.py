@@ -405,9 +405,20 @@ def waiting_age(changed_at, now) -> tuple[int, int, bool]:
     return waited.days, waited.seconds // 3600, waited.days >= STALE_AFTER_DAYS
 
 
+def waiting_states() -> frozenset[str]:
+    """The states in which a loan waits for someone's action: those a work-queue transition starts from (an active
+    loan waits for nobody: it repays by its schedule, so no waiting time is shown for it, issue 15 part 10)."""
+    return frozenset(t.source for t in declared_transitions() if t.custom.get("queue"))
+
+
 def with_age(loans, now=None):
-    """Annotate each loan with how long it has waited in its state (for the queue's age column)."""
+    """Annotate each loan with how long it has waited in its state (for the queue's age column); ``waiting`` is false
+    for a loan in a state where nobody has to act."""
     now = now or timezone.now()
+    waiting = waiting_states()
     for loan in loans:
         loan.waited_days, loan.waited_hours, loan.stale = waiting_age(loan.status_changed_at, now)
+        loan.waiting = loan.status in waiting
+        loan.waited = now - loan.status_changed_at
+        loan.stale = loan.stale and loan.waiting
     return loans

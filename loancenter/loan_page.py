@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.shortcuts import render
+from django.utils import timezone
 
 from applications.catalog import DOCUMENTS, PURPOSES, RELATIONSHIPS, REPAYMENT_METHOD_LABELS
 from applications.files.selectors import gallery
+from applications.lifecycle import lifecycle
 from applications.models import Status
-from applications.selectors import access_loan
+from applications.selectors import access_loan, waiting_states
 from applications.workflow import STEPS, available_transitions, held_back
 from disbursement.selectors import after_approval
 from loancenter import audit_text
 from loancenter import posts as P
-from loancenter.lib.dates import today
+from loancenter.lib.dates import format_duration, today
 from loancenter.models import User
 from postloan.monitoring_models import CreditQuery
 from review.selectors import flag_over_limit
@@ -57,5 +59,8 @@ def loan_detail(request, pk: int):
         "can_notify": can_notify, "today": today(), "purpose_label": PURPOSES.get(loan.purpose, loan.purpose),
         "method_labels": REPAYMENT_METHOD_LABELS, "relationships": RELATIONSHIPS,
         "can_edit": loan.status == Status.DRAFT and loan.marketing_officer_id == request.user.pk,
+        # Where the loan stands, who acts next, by when (issue 15 part 10); no waiting time where nobody has to act.
+        "lifecycle": lifecycle(loan, today=today()), "waiting": loan.status in waiting_states(),
+        "waited": format_duration(timezone.now() - loan.status_changed_at),
         **after_approval(loan, request.user),  # contracts, receipt, disbursement, schedule, repayments
     })

@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "loancenter.context_processors.posts",
+                "loancenter.menu.navigation",  # the side menu (wiring: reads every app's queues)
             ],
         },
     },

@@ -19,6 +19,7 @@ from loancenter import posts as P
 from loancenter.auth import address_throttled, client_address, refused_as_throttled
 from loancenter.lib import params
 from loancenter.lib.errors import DomainError
+from loancenter.menu import home_badges
 from loancenter.rules import require_post
 from loancenter.selectors import BOOK_STATES, approval_dashboard
 from loancenter.work import queues_for
@@ -64,7 +65,9 @@ QUEUE_PAGE_SIZE = 50
 
 
 def home(request):
-    """My work queue: the loans waiting for my action, oldest first, 50 a page; the cards count the whole queue."""
+    """My work queue: a badge per queue of my posts (issue 15: collections, servicing, the archive… counted within my
+    scope, each linking to its page), then the loans waiting for my action, oldest first, 50 a page; the cards count
+    the whole loan queue."""
     by_status = work_queue_counts(request.user)
     summary = [(value, label, by_status[value]) for value, label in Status.choices if by_status.get(value)]
     # The pages of the counted queue (the cards' counts add up to it: no second count), then the page's loans.
@@ -75,7 +78,7 @@ def home(request):
         loan.status_label = labels[loan.status]
     return render(request, "loancenter/home.html", {
         "loans": flag_over_limit(with_age(loans), request.user), "page": page, "total": page.paginator.count,
-        "summary": summary, "queues": queues_for(request.user),
+        "summary": summary, "queues": queues_for(request.user), "badges": home_badges(request.user, work_queue=by_status),
     })
 
 

@@ -88,3 +88,23 @@ def days_past_due(oldest_unpaid_due: date | None, on: date | None) -> int:
     if oldest_unpaid_due is None or on is None or oldest_unpaid_due >= on:
         return 0
     return (on - oldest_unpaid_due).days
+
+
+# --- durations -------------------------------------------------------------------------------------------------------
+# One way to print how long something took or has waited (issue 15 part 10): whole days and the hours beyond them,
+# "under an hour" below that. Pages print it with ``{{ delta|duration }}`` (loancenter/templatetags/durations.py).
+
+
+def format_duration(delta: timedelta) -> str:
+    from django.utils.translation import gettext, ngettext
+
+    seconds = max(int(delta.total_seconds()), 0)
+    days, hours = seconds // 86400, seconds % 86400 // 3600
+    if not days and not hours:
+        return gettext("under an hour")
+    parts = []
+    if days:
+        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
+    if hours:
+        parts.append(ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
+    return " ".join(parts)

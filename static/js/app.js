@@ -15,3 +15,18 @@ document.addEventListener("click", function (event) {
   while (holder.firstChild) body.appendChild(holder.firstChild);
   total.value = String(index + 1);
 });
+
+// The menu button of narrow screens (issue 15 part 2). Without JavaScript the menu stays open above the page.
+document.documentElement.classList.add("js");
+document.addEventListener("click", function (event) {
+  var toggle = event.target.closest(".menu-toggle");
+  if (!toggle) return;
+  var open = document.body.classList.toggle("nav-open");
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape" || !document.body.classList.contains("nav-open")) return;
+  document.body.classList.remove("nav-open");
+  var toggle = document.querySelector(".menu-toggle");
+  if (toggle) { toggle.setAttribute("aria-expanded", "false"); toggle.focus(); }
+});

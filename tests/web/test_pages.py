@@ -176,7 +176,7 @@ def test_work_queue_lists_oldest_first_with_age(login, staff, product, customer)
     assert [loan.pk for loan in response.context["loans"]] == [older.pk, newer.pk]
     html = response.content.decode()
     assert html.index(f'data-loan="{older.pk}"') < html.index(f'data-loan="{newer.pk}"')
-    assert "4 d 2 h" in html and "0 d 5 h" in html
+    assert "4 days 2 hours" in html and "5 hours" in html
 
 
 def test_work_queue_shows_only_what_waits_for_me(login, staff, flow, draft, product, customer):
@@ -193,7 +193,8 @@ def test_work_queue_query_count_is_constant(login, staff, product, customer, dja
         LoanFactory(customer=CustomerFactory(officer=staff.mkt), product=product, marketing_officer=staff.mkt)
     client = login(staff.mkt)
     # The session, the user and their posts; the queue's counts, the page's ids and their rows; the session's refresh;
-    # the post-loan queues' counts (checks, signals, promises to pay: issue 18).
+    # the post-loan queues' counts (checks, signals, promises to pay: issue 18) and the home's queue badges (T1 cases,
+    # open checks, open signals: issue 15).
     with django_assert_max_num_queries(12):
         response = client.get(reverse("home"))
     assert len(response.context["loans"]) == 15

@@ -68,6 +68,18 @@ QUEUE_PIN = 6  # session, user, posts; the queue's counts, the page's ids, its r
 # Approvers deciding with a limit: one more, the page's exposures for the over-limit flag (issue 15, part 7).
 DECIDING = {"appr", "branch"}
 COLLECTOR_PIN = QUEUE_PIN + 3  # marketing and general: their post-loan queues' counts (checks, signals, promises)
+# One COUNT per queue badge of the post's home (issue 15 part 1, loancenter.menu), whatever the number of loans;
+# the loan queue's own badges reuse the queue's counts.
+BADGE_QUERIES = {
+    "appr": 1,  # write-offs to approve
+    "boss": 5,  # collection cases, write-offs, grade changes, staff requests, hand-overs
+    "branch": 0,
+    "clerk": 1,  # the registration ledger's open lines
+    "disb": 1,  # approved prepayments waiting for the money
+    "inv": 0,
+    "mkt": 3,  # T1 collection cases; open checks; open signals
+    "rev": 4,  # servicing requests, write-offs, grade changes; checks to sign off
+}
 
 
 @pytest.mark.parametrize("persona", sorted(QUEUES))
@@ -82,7 +94,7 @@ def test_work_queue_reads_the_same_for_one_loan_and_thirty(client, staff, person
     thirty = queries(client, reverse("home"))
     response = client.get(reverse("home"))
     assert len(response.context["loans"]) == 30
-    assert one == thirty <= (COLLECTOR_PIN if user.has_any_post("marketing", "general") else QUEUE_PIN) + (persona in DECIDING)
+    assert one == thirty <= (COLLECTOR_PIN if user.has_any_post("marketing", "general") else QUEUE_PIN) + (persona in DECIDING) + BADGE_QUERIES[persona]
 
 
 def test_investigators_queue_with_their_rounds_reads_the_same_for_one_loan_and_thirty(client, staff):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
+
 from django.core.management.base import BaseCommand, CommandError
 
 from demo.loans import DEMO_PASSWORD, demo_present
@@ -15,6 +18,24 @@ from loancenter.refusals import record_refusal
 # powers nobody granted through rule 30's four-eyes staff administration.
 REAL_STAFF = "Staff already exist: the demo's accounts (every post, one published password) would join them without "\
              "rule 30's staff requests. Load the demo into a database without staff."
+
+
+# The demo runs hundreds of Celery tasks in-process; each would log a line ("Task … succeeded"), and kombu warns
+# that the in-memory broker has no hostname. `make run` prints the summary instead (issue 15: a quiet start).
+QUIET_LOGGERS = ("celery", "kombu")
+
+
+@contextmanager
+def quiet(names=QUIET_LOGGERS, level=logging.ERROR):
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, previous in zip(loggers, before, strict=True):
+            logger.setLevel(previous)
 
 
 class Command(BaseCommand):
@@ -34,8 +55,9 @@ class Command(BaseCommand):
         if User.objects.filter(is_superuser=False).exists():  # the operator's superuser alone holds no post
             record_refusal(actor=None, action="seed_demo", loan_id=None, error=Conflict("real_staff", REAL_STAFF))
             raise CommandError(REAL_STAFF)
-        result = load_demo()
-        seed_warnings(result.staff)
+        with quiet():
+            result = load_demo()
+            seed_warnings(result.staff)
         counts = result.status_counts
         self.stdout.write(f"Demo staff (password for all: {DEMO_PASSWORD}):")
         for user in result.staff:
