@@ -114,3 +114,6 @@ REPRICING_RULE_LABELS = {
     REPRICING_ANNIVERSARY: _("Each anniversary of the value date"),
     REPRICING_JANUARY: _("Each 1 January"),
 }
+# The (value, label) pairs the loan's repricing_rule and the signing input offer; also the API schema's one
+# RepricingRuleEnum (SPEC_SETTINGS ENUM_NAME_OVERRIDES hashes the pairs, not a dict's keys).
+REPRICING_RULE_CHOICES = list(REPRICING_RULE_LABELS.items())

@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from applications.catalog import COLLATERAL_KINDS, DOCUMENTS, PURPOSES, RELATIONSHIPS
+from applications.catalog import COLLATERAL_KINDS, DOCUMENTS, PURPOSES, RELATIONSHIPS, REPRICING_RULE_CHOICES
 from applications.models import Collateral, Customer, Loan, Product
 from applications.selectors import customers_visible_to, exposure_shown
 from applications.services import ApplicationInput
@@ -321,6 +321,9 @@ class LoanSerializer(LoanSummarySerializer):
     lpr_at_approval = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
     current_rate = RateField(max_digits=7, decimal_places=6, read_only=True, allow_null=True)
     next_repricing_on = serializers.DateField(read_only=True, allow_null=True)
+    # Declared (not generated): a read-only model field loses allow_blank, and a fixed-rate loan's rule is "".
+    repricing_rule = serializers.ChoiceField(choices=REPRICING_RULE_CHOICES, read_only=True, allow_blank=True, help_text=_(
+        "When an LPR-linked loan reprices, chosen at contract signing; blank for a fixed-rate loan or before signing."))
 
     class Meta(LoanSummarySerializer.Meta):
         fields = [

@@ -287,6 +287,8 @@ SPECTACULAR_SETTINGS = {
         "NoticeChannelEnum": "postloan.monitoring_models.Notice.CHANNELS",
         "ContactChannelEnum": "postloan.models.CollectionAction.CHANNELS",
         "ProductCategoryEnum": "applications.catalog.CATEGORIES",
+        # A loan's repricing_rule and the contract signing's repricing input (SPEC §16.31) share one choice set.
+        "RepricingRuleEnum": "applications.catalog.REPRICING_RULE_CHOICES",
     },
 }
 

@@ -165,6 +165,8 @@ def rating_for(total: int, cutoffs: Mapping) -> str:
 
 def validate_card(card: Mapping, cutoffs: Mapping) -> None:
     """Refuse a card that cannot be read, or whose points fall as a factor improves (SPEC §16.30)."""
+    if not isinstance(card, Mapping):  # JSON input: a list, a number or true is no card (it was a 500)
+        raise CardError(_("The factors must map each factor to its bands."))
     unknown = set(card) - set(FACTORS)
     if unknown:
         raise CardError(_("Unknown factors: %(names)s.") % {"names": ", ".join(sorted(unknown))})
@@ -198,7 +200,7 @@ def validate_card(card: Mapping, cutoffs: Mapping) -> None:
             raise CardError(_("%(factor)s: points must not grow as the value grows.") % {"factor": label})
     try:
         cuts = [int(cutoffs[r]) for r in RATINGS[:-1]]
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, ArithmeticError):
         raise CardError(_("Give the lowest score of each rating A to D.")) from None
     if any(a <= b for a, b in zip(cuts, cuts[1:], strict=False)):
         raise CardError(_("The cut-offs must fall from A to D."))

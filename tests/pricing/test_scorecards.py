@@ -118,3 +118,14 @@ def test_the_api_files_new_versions_approves_by_another_and_never_edits_one(api,
     assert approved.status_code == 200 and approved.json()["status"] == "active"
     used.refresh_from_db()
     assert used.status == "retired" and loan.scorecard_version_id == used.pk  # the loan keeps its version
+
+
+@pytest.mark.parametrize("factors, cutoffs", [(True, {"A": 1}), ([1, 2], {"A": 1}), ("x", {"A": 1}), (7, [1])])
+def test_the_api_refuses_factors_or_cutoffs_that_are_no_card_with_400_not_500(api, staff, factors, cutoffs):
+    """Regression: POST /api/scorecards/ with ``"factors": true`` (schemathesis) was a 500 (``set(True)``)."""
+    before = ScorecardVersion.objects.count()
+    refused = api(staff.gen).post("/api/scorecards/", {"category": "consumer", "factors": factors, "cutoffs": cutoffs},
+                                  format="json")
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["code"] == "invalid_scorecard"
+    assert ScorecardVersion.objects.count() == before

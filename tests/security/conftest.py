@@ -62,6 +62,10 @@ def world(staff, flow, draft, product, customer):
     assignment = AgencyAssignment.objects.create(
         case=case, loan=loan, agency=CollectionAgency.objects.create(name="某某资产管理有限公司"), assigned_on=today(),
         assigned_by=staff.mkt, overdue_at_assignment=Decimal("0.00"), principal_at_assignment=loan.outstanding_principal)
+    from applications.lpr.services import lpr_file
+    from applications.models import ScorecardVersion
+
+    publication = lpr_file(actor=staff.gen, published_on=today(), lpr_1y=Decimal("0.0310"), lpr_5y=Decimal("0.0360"))
     ids = {
         "loan": loan.pk,
         "customer": customer.pk,
@@ -81,5 +85,7 @@ def world(staff, flow, draft, product, customer):
         "signal": signal.pk,
         "collateral": collateral.pk,
         "assignment": assignment.pk,
+        "lpr": publication.pk,  # pending: confirm/reject are live for a second general or manager
+        "scorecard": ScorecardVersion.objects.order_by("pk").first().pk,  # a default card (migration 0023)
     }
     return loan, ids
