@@ -124,14 +124,21 @@ def _grade_changes(c: Counts) -> int:
     return _in_scope(_pending(c)["grade_changes"], c.user).order_by().count()
 
 
+def _home_queue(c: Counts, code: str) -> int:
+    """The count of a registered home queue (``loancenter.work.QUEUES``): the same number the home page's post-loan
+    panel shows, read once a page (``home_badges(queues=…)`` hands over the panel's counts)."""
+    from loancenter.work import QUEUES
+
+    return c.memo(f"queue:{code}", lambda: QUEUES[code].count(c.user))
+
+
 def _monitoring(c: Counts) -> int:
-    from postloan.checks import open_checks_for, signoff_queue
-    from postloan.signals import open_signals_for
+    from postloan.checks import signoff_queue
 
     user, n = c.user, 0
     if user.has_any_post(P.MARKETING, P.GENERAL):
-        n += _in_scope(open_checks_for(user), user).order_by().count()
-        n += _in_scope(open_signals_for(user), user).order_by().count()
+        # The open checks and signals the reader works: the home panel's post-loan queues, not a second count.
+        n += _home_queue(c, "post_loan_checks") + _home_queue(c, "warning_signals")
     if user.has_post(P.REVIEWER):
         n += _in_scope(signoff_queue(), user).order_by().count()
     return n
@@ -289,13 +296,16 @@ class Badge:
     n: int
 
 
-def home_badges(user, *, work_queue: dict[str, int] | None = None) -> list[Badge]:
+def home_badges(user, *, work_queue: dict[str, int] | None = None, queues: list[dict] | None = None) -> list[Badge]:
     """A badge per queue of the reader's posts, with the number waiting in it (zero included: an empty queue is news
-    too). ``work_queue``: the loan queue's counts by state, when the page has read them already."""
+    too). ``work_queue``: the loan queue's counts by state, ``queues``: the home's registered queues
+    (``loancenter.work.queues_for``), when the page has read them already."""
     posts = frozenset(user.posts)
     counts = Counts(user)
     if work_queue is not None:
         counts.memo("work_queue", lambda: work_queue)
+    for queue in queues or ():
+        counts.memo(f"queue:{queue['code']}", lambda n=queue["count"]: n)
     return [Badge(entry, entry.count(counts)) for entry in MENU if entry.shows_badge_to(posts)]
 
 

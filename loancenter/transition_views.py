@@ -140,4 +140,5 @@ def _decision_facts(name: str, loan, user) -> dict | None:
             # SPEC §15: the risk rating beside the decision, with its reasons and the product's row of the rate grid.
             "rating": rating_shown(loan),
             "aids": decision_aids(loan, user, amount=terms["amount"], term_months=terms["term_months"],
-                                  annual_rate=terms["annual_rate"], method=terms["repayment_method"])}
+                                  annual_rate=terms["annual_rate"], method=terms["repayment_method"],
+                                  spread_bp=terms.get("spread_bp"))}

@@ -76,9 +76,11 @@ def home(request):
     labels = dict(Status.choices)  # once a page: get_status_display() hashes every state's label for each row
     for loan in loans:
         loan.status_label = labels[loan.status]
+    queues = queues_for(request.user)  # the post-loan panel's counts are the monitoring badge's too (one count each)
     return render(request, "loancenter/home.html", {
         "loans": flag_over_limit(with_age(loans), request.user), "page": page, "total": page.paginator.count,
-        "summary": summary, "queues": queues_for(request.user), "badges": home_badges(request.user, work_queue=by_status),
+        "summary": summary, "queues": queues,
+        "badges": home_badges(request.user, work_queue=by_status, queues=queues),
     })
 
 

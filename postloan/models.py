@@ -399,6 +399,8 @@ class AgencyAssignment(models.Model):
         ]
         # The monthly agency report: the assignments that overlap a month, per agency.
         indexes = [models.Index(fields=["agency", "assigned_on"], name="assignment_agency")]
+        verbose_name = _("agency assignment")
+        verbose_name_plural = _("agency assignments")
 
     def __str__(self) -> str:
         return f"{self.agency} {self.assigned_on}"
@@ -424,6 +426,8 @@ class DebtorAssessment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("debtor assessment")
+        verbose_name_plural = _("debtor assessments")
 
 
 class RepaymentAccount(models.Model):
@@ -714,6 +718,8 @@ class RateClock(models.Model):
         # The batch's repricing step: the clocks whose date has come, by loan id range (a chunk).
         indexes = [models.Index(fields=["next_repricing_on", "loan"], condition=Q(next_repricing_on__isnull=False),
                                 name="rateclock_due")]
+        verbose_name = _("rate clock")
+        verbose_name_plural = _("rate clocks")
 
 
 class Repricing(models.Model):

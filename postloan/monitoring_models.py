@@ -327,6 +327,8 @@ class CollateralRevaluation(models.Model):
     class Meta:
         ordering = ["-valued_on", "-id"]
         constraints = [models.CheckConstraint(condition=Q(value__gt=0), name="revaluation_value_positive")]
+        verbose_name = _("collateral revaluation")
+        verbose_name_plural = _("collateral revaluations")
 
     def __str__(self) -> str:
         return f"{self.collateral_id} {self.valued_on} {self.value}"

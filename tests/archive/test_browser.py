@@ -32,9 +32,11 @@ def test_archivist_ticks_two_items_and_downloads_the_checklist(page: Page, live_
     page.click("[data-testid=nav-archive]")
     expect(page.locator("[data-testid=to-receive]")).to_contain_text(folder.folder_no)
 
-    # Find the folder by the customer's contract number.
-    page.fill("input[name=q]", loan.contracts.get(kind="loan").contract_no)
-    page.press("input[name=q]", "Enter")
+    # Find the folder by the customer's contract number, in the archive's own search (the header's global search
+    # has an input named q too).
+    search = page.locator("[data-testid=folder-search] input[name=q]")
+    search.fill(loan.contracts.get(kind="loan").contract_no)
+    search.press("Enter")
     page.click(f"[data-folder='{folder.folder_no}']")
     expect(page.locator("[data-testid=folder-no]")).to_have_text(folder.folder_no)
 

@@ -235,7 +235,7 @@ def test_the_receipt_and_the_contract_state_lpr_spread_and_repricing(client, sta
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
         if PDFTOTEXT:
             text = "".join(pdf_text(response.content).split())  # pdftotext breaks lines anywhere in Chinese
-            assert "LPR减20个基点" in text and "2025-02-20" in text and "3.6%" in text and "3.4%" in text
+            assert "LPR减20个基点" in text and "2025-02-20" in text and "3.60%" in text and "3.40%" in text
             assert "每年贷款发放日对应日" in text
 
 

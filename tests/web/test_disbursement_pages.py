@@ -168,9 +168,10 @@ def test_posting_a_repayment_shows_its_allocation(login, staff, active):
     assert "Repayment CNT-0001 applied." in html
     first = Installment.objects.get(loan=active, number=1)
     table = re.search(r'data-testid="allocation">(.*?)</table>', html, re.S).group(1)
-    cells = re.findall(r'<td class="num">#?([\d.]+)</td>', table)
+    cells = re.findall(r'<td class="num">#?([\d.,]+)</td>', table)  # amounts as |money prints them: 2,605.49
     second_interest = Decimal("3000.00") - first.principal - first.interest
-    assert cells == ["1", "0.00", str(first.interest), str(first.principal), "2", "0.00", str(second_interest), "0.00"]
+    assert cells == ["1", "0.00", f"{first.interest:,.2f}", f"{first.principal:,.2f}", "2", "0.00",
+                     f"{second_interest:,.2f}", "0.00"]
     assert html_of(page(client, active)).count('data-repayment="CNT-0001"') == 1
 
 
