@@ -69,7 +69,7 @@ def test_a_product_edit_in_the_admin_does_not_change_what_a_repayment_owes(clien
     product = active.product
     with at(FIRST_DUE + timedelta(days=1), hour=10):
         response = client.post(reverse("admin:applications_product_change", args=[product.pk]),
-                               product_data(product, penalty_markup="2.0000", min_rate="0.050000"))
+                               product_data(product, penalty_markup="200", min_rate="5"))  # percentages (issue 15 part 5)
     assert response.status_code == 302
     paid_on = FIRST_DUE + timedelta(days=20)
     first = active.installments.get(number=1)
@@ -126,8 +126,9 @@ def test_a_product_edit_in_the_browser_does_not_change_the_schedule_or_the_terms
     client.force_login(staff.gen)
     url = reverse("product-edit", args=[active.product_id])
     form = client.get(url).context["form"]
-    data = {name: value for name, value in form.initial.items() if name in form.fields and value is not None}
-    data.update(penalty_markup="1.5", min_rate="0.05", max_rate="0.2")
+    # What the form rendered (rates as percentages, issue 15 part 5), then the edit: markup 150 %, rates 5–20 %.
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(penalty_markup="150", min_rate="5", max_rate="20")
     data.pop("max_ltv", None)
     data["active"] = "on"
 
