@@ -107,14 +107,15 @@ def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "") ->
                 outstanding_principal, collection_tier, grade, restructured, customer_id, marketing_officer_id,
                 product_id, manual_grade, provision, rate_type, penalty_markup, decision_reason, approved_guarantee,
                 verified_id_number, verified_civil_capacity, oldest_unpaid_due, version,
-                spread_bp, lpr_at_approval, repricing_rule)
+                spread_bp, lpr_at_approval, repricing_rule, rating, rating_reasons, rating_facts)
             SELECT g, 'BENCH' || g, 100000, %(k)s, 'equal_principal', 'home_renovation', '', '', true, 'active', 10, now(), now(),
                    '', '', 'equal_principal', 100000, %(k)s, 0.0435, now(),
                    100000 - %(p)s * GREATEST(age - missed, 0), '', 'normal', false, %(cust)s, %(user)s, %(prod)s, '', 0,
                    CASE WHEN %(lpr)s <> '' THEN 'lpr_1y' ELSE 'fixed' END, (SELECT penalty_markup FROM applications_product WHERE id = %(prod)s), '', '{{}}', '', '',
                    (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' + (GREATEST(age - missed, 0) + 1) * INTERVAL '1 month'
                     - shift * INTERVAL '1 day')::date, 1,
-                   CASE WHEN %(lpr)s <> '' THEN 90 END, CASE WHEN %(lpr)s <> '' THEN 0.0345 END, %(rule)s
+                   CASE WHEN %(lpr)s <> '' THEN 90 END, CASE WHEN %(lpr)s <> '' THEN 0.0345 END, %(rule)s,
+                   '', '[]', '{{}}'
               FROM {shape}
             """,
             params,

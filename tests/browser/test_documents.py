@@ -41,6 +41,8 @@ def test_drag_two_files_see_progress_and_previews_submit_and_the_reviewer_opens_
                                                                          "image/jpeg,image/png,application/pdf")
     # Two files dragged onto the form at once: the pay slip (PDF, 3 pages) and the employer's letter (a photo).
     page.select_option("[data-testid=upload-code]", "income_proof")
+    # The drop is a synthetic event: wait until the page's deferred script is listening, as a person's drag would.
+    page.wait_for_load_state("load")
     transfer = page.evaluate_handle(DROP, [[_file("工资单.pdf", sample_pdf("pay slip", pages=3), "application/pdf"),
                                             _file("单位证明.jpg", sample_jpeg("letter"), "image/jpeg")]])
     page.dispatch_event("[data-testid=dropzone]", "drop", {"dataTransfer": transfer})
