@@ -138,11 +138,11 @@ def top_up_drafts(target: int) -> int:
                     status_changed_at, review_opinion, proposed_method, approved_method, outstanding_principal,
                     collection_tier, grade, restructured, customer_id, marketing_officer_id, product_id,
                     manual_grade, provision, rate_type, decision_reason, approved_guarantee, verified_id_number,
-                    verified_civil_capacity, version)
+                    verified_civil_capacity, version, repricing_rule, rating, rating_reasons, rating_facts)
                 SELECT 'LD' || nextval(pg_get_serial_sequence('applications_loan', 'id')), 50000, 12, 'equal_principal',
                        'home_renovation', '', '', CURRENT_DATE, true, 'draft', 0, now(),
                        now() - (%(m)s - g) * INTERVAL '1 second', '', '', '', 0, '', '', false,
-                       %(cust)s, %(user)s, %(prod)s, '', 0, '', '', '{}', '', '', 1
+                       %(cust)s, %(user)s, %(prod)s, '', 0, '', '', '{}', '', '', 1, '', '', '[]', '{}'
                   FROM generate_series(1, %(m)s) AS g
                 """,
                 {"m": missing, "cust": customer.pk, "user": officer.pk, "prod": product.pk},

@@ -89,7 +89,7 @@ def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "") ->
                     "postloan_repricing, postloan_rateclock, applications_lprpublication, "
                     "postloan_batchchunk, postloan_batchrun, postloan_dailysnapshot, postloan_loanmonthend, "
                     "disbursement_disbursement, disbursement_loanreceipt, disbursement_contract, "
-                    "disbursement_collateralregistration, loancenter_auditentry, applications_loan CASCADE")
+                    "disbursement_collateralregistration, loancenter_auditentry, loancenter_audithead, applications_loan CASCADE")
         # Bulk load without per-row foreign-key triggers (bench data is consistent by construction).
         cur.execute("SET session_replication_role = replica")
         params = {"n": n, "k": k, "d": as_of, "p": principal, "cust": customer.pk, "user": user.pk, "prod": product.pk,
@@ -165,6 +165,11 @@ def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "") ->
         cur.execute("ANALYZE applications_loan")
         cur.execute("ANALYZE postloan_installment")
         cur.execute("ANALYZE postloan_loanmonitoring")
+    # The audit chain starts again with the emptied audit table (the migration's own genesis head).
+    from loancenter import audit as audit_chain
+    from loancenter.models import AuditEntry, AuditHead
+
+    audit_chain.start_head(AuditHead, AuditEntry, connection.alias)
     return time.perf_counter() - started
 
 
