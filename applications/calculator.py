@@ -15,7 +15,7 @@ from applications import rules
 from applications.selectors import customer_other_installments
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
-from loancenter.lib.money import first_installment, fmt_pct
+from loancenter.lib.money import first_installment, fmt_pct, fmt_rate
 from loancenter.templatetags.money import money
 
 
@@ -63,7 +63,7 @@ def estimate(*, product, amount: Decimal, term_months: int, method: str, custome
     warnings = [found for found in map(_finding, checks) if found is not None]
     return {
         "product": product.code,
-        "annual_rate": f"{rate:.6f}", "annual_rate_pct": fmt_pct(rate, 2),
+        "annual_rate": f"{rate:.6f}", "annual_rate_pct": fmt_rate(rate),
         "installment": None if installment is None else f"{installment:.2f}",
         "installment_display": money(installment),  # as the pages print amounts (with separators)
         "other_installments": f"{other:.2f}",

@@ -19,7 +19,7 @@ from applications.selectors import (
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError, Forbidden
-from loancenter.lib.money import first_installment, fmt_pct
+from loancenter.lib.money import first_installment, fmt_pct, fmt_rate
 from review.rules import approver_within_authority
 from review.services import term_findings
 
@@ -100,7 +100,7 @@ def decision_aids(loan: Loan, user, *, amount: Decimal, term_months: int, annual
         "dti": dti, "max_dti": loan.product.max_dti, "dti_ok": None if dti is None else dti <= loan.product.max_dti,
         "ltv": ltv, "max_ltv": loan.product.max_ltv,
         "ltv_ok": None if ltv is None or loan.product.max_ltv is None else ltv <= loan.product.max_ltv,
-        "annual_rate_pct": None if annual_rate is None else fmt_pct(annual_rate, 2), "dti_pct": _pct(dti), "max_dti_pct": _pct(loan.product.max_dti),
+        "annual_rate_pct": None if annual_rate is None else fmt_rate(annual_rate), "dti_pct": _pct(dti), "max_dti_pct": _pct(loan.product.max_dti),
         "ltv_pct": _pct(ltv), "max_ltv_pct": _pct(loan.product.max_ltv),
         "authority_applies": authority_applies(loan, user), "over_limit": refusal is not None,
         "limit_refusal": refusal, "warnings": warnings,

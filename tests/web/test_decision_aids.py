@@ -148,3 +148,11 @@ def test_an_unassigned_investigator_is_told_whose_investigation_it_is(login, sta
     html = login(staff.inv2).get(reverse("loan-detail", args=[loan.pk])).content.decode()
     held = unescape(html[html.index('data-testid="held-back"'):][:600])
     assert "only they may file its report (rule 26)" in held
+
+
+def test_the_aids_print_the_rate_as_every_other_page_does(login, staff, big):
+    """Issue 15 part 5: one way to print a rate. 3.9 % reads "3.90%" beside the decision, as on the loan page."""
+    Loan.objects.filter(pk=big.pk).update(proposed_rate=Decimal("0.039"))  # as the reviewer proposed it
+    html = unescape(login(staff.appr).get(do("approve", big)).content.decode())
+    aids = html[html.index('data-testid="decision-aids"'):][:1500]
+    assert "3.90%" in aids and "3.9%" not in aids
