@@ -56,3 +56,14 @@ document.addEventListener("keydown", function (event) {
   event.preventDefault();
   stops[next].focus();
 });
+
+// The report dimensions (issue 15 part 14): a folded list's summary says what is ticked as boxes are ticked.
+document.addEventListener("change", function (event) {
+  var filter = event.target.closest("details.dim-filter");
+  var shown = filter && filter.querySelector(".dim-chosen");
+  if (!shown) return;
+  var chosen = Array.prototype.map.call(filter.querySelectorAll("input:checked"), function (box) {
+    return box.closest("label").textContent.trim();
+  });
+  shown.textContent = chosen.length ? chosen.join("、") : shown.getAttribute("data-none");
+});
