@@ -34,7 +34,7 @@ from archive.models import Destruction, Handover, Inspection, Lending, LoanFile
 from archive.rules import DECIDING_POSTS
 from loancenter import posts as P
 from loancenter.auth import request_user
-from loancenter.lib import params, versioning
+from loancenter.lib import inplace, params, versioning
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import check_caller
 from loancenter.rules import require_post
@@ -78,33 +78,24 @@ def _error_texts(form) -> list[str]:
 
 def _attempt(fn, success: str, **kwargs) -> tuple[int, str]:
     """Call a service: (200, ``success``), or its refusal's status and message (nothing was written)."""
-    try:
-        fn(**kwargs)
-    except DomainError as error:
-        return error.status, error.message
-    return 200, success
+    return inplace.attempt(lambda: fn(**kwargs), success)
 
 
-def _in_place(request, loan_file: LoanFile, status: int, text: str) -> HttpResponse:
-    """The answer to an htmx request (issue 15 part 14): the loan file's section of the folder page, as the page
-    shows it now, with the outcome above it; a refusal keeps its status (the page swaps it all the same)."""
+def _loan_file_context(request, loan_file: LoanFile) -> dict:
+    """The loan file's section of the folder page, as the page shows it now (the fragment of issue 15 part 14)."""
     view = next((f for f in selectors.folder_loans(loan_file.folder, request.user) if f.loan_file.pk == loan_file.pk),
                 None)
     if view is None:  # the loan left the reader's scope meanwhile
         raise Http404
-    notice = {"level": "success" if status == 200 else "error", "text": text}
-    return render(request, "archive/_loan_file.html", {
-        "f": view, "folder": loan_file.folder, "is_archivist": request.user.has_post(P.ARCHIVIST),
-        "can_decide": request.user.has_any_post(*DECIDING_POSTS), "notice": notice,
-    }, status=status)
+    return {"f": view, "folder": loan_file.folder, "is_archivist": request.user.has_post(P.ARCHIVIST),
+            "can_decide": request.user.has_any_post(*DECIDING_POSTS)}
 
 
 def _answer(request, loan_file: LoanFile, status: int, text: str, back: str):
-    """The same outcome, as a fragment to an htmx request or as a message and a redirect without JavaScript."""
-    if request.htmx:
-        return _in_place(request, loan_file, status, text)
-    (messages.success if status == 200 else messages.error)(request, text)
-    return redirect(back)
+    """The outcome, as the loan file's section to an htmx request or as a message and a redirect without JavaScript;
+    a refusal keeps its status."""
+    return inplace.answer(request, status, text, back=back, template="archive/_loan_file.html",
+                          context=lambda: _loan_file_context(request, loan_file))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -294,16 +285,16 @@ def lending_action(request, pk: int, action: str):
                                 **args(form.cleaned_data))
     else:
         status, text = 400, "; ".join(_error_texts(form))
-    if request.htmx:  # the register's line, as it is now, with the outcome (issue 15 part 14)
-        line = Lending.objects.select_related("loan__customer", "item", "requester", "decided_by").get(pk=lending.pk)
-        return render(request, "archive/_lending_row.html", {
-            "l": line, "is_archivist": request.user.has_post(P.ARCHIVIST),
+    # To htmx: the register's line, as it is now, with the outcome (issue 15 part 14).
+    return inplace.answer(request, status, text, back=_back(request, reverse("archive:lending-list")),
+                          template="archive/_lending_row.html", context=lambda: _lending_row_context(request, lending))
+
+
+def _lending_row_context(request, lending: Lending) -> dict:
+    line = Lending.objects.select_related("loan__customer", "item", "requester", "decided_by").get(pk=lending.pk)
+    return {"l": line, "is_archivist": request.user.has_post(P.ARCHIVIST),
             "can_decide": request.user.has_any_post(*DECIDING_POSTS),
-            "overdue_ids": set(selectors.overdue_lendings().filter(pk=lending.pk).values_list("pk", flat=True)),
-            "notice": {"level": "success" if status == 200 else "error", "text": text},
-        }, status=status)
-    (messages.success if status == 200 else messages.error)(request, text)
-    return redirect(_back(request, reverse("archive:lending-list")))
+            "overdue_ids": set(selectors.overdue_lendings().filter(pk=lending.pk).values_list("pk", flat=True))}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -395,27 +386,41 @@ def destruction_propose(request, item_pk: int):
 
 @require_POST
 def destruction_decide(request, pk: int, action: str):
+    """Approve (and record the destruction) or refuse a proposal: from the register's line with htmx, the line comes
+    back as it is now with the outcome (issue 15 part 14); without JavaScript, a message and the register."""
     destruction = get_object_or_404(Destruction, pk=pk)
-    if action in ("approve", "refuse"):
-        check_caller(services.destruction_approve, request.user, loan_id=destruction.loan_id)
+    if action not in ("approve", "refuse"):
+        raise Http404
+    check_caller(services.destruction_approve, request.user, loan_id=destruction.loan_id)
+    version = versioning.expected_version(request, request.POST)
     if action == "approve":
         form = DestructionApproveForm(request.POST)
-        if form.is_valid():
-            _run(request, services.destruction_approve, _("Destroyed and recorded in the destruction register."),
-                 destruction_id=destruction.pk, version=versioning.expected_version(request, request.POST),
-                 **form.cleaned_data)
-        else:
-            _form_errors(request, form)
-    elif action == "refuse":
-        form = ReasonForm(request.POST)
-        if form.is_valid():
-            _run(request, services.destruction_refuse, _("Destruction refused."), destruction_id=destruction.pk,
-                 reason=form.cleaned_data["reason"], version=versioning.expected_version(request, request.POST))
-        else:
-            _form_errors(request, form)
+        done = _("Destroyed and recorded in the destruction register.")
+
+        def call():
+            services.destruction_approve(actor=request.user, destruction_id=destruction.pk, version=version,
+                                         **form.cleaned_data)
     else:
-        raise Http404
-    return redirect(_back(request, reverse("archive:destructions")))
+        form = ReasonForm(request.POST)
+        done = _("Destruction refused.")
+
+        def call():
+            services.destruction_refuse(actor=request.user, destruction_id=destruction.pk, version=version,
+                                        reason=form.cleaned_data["reason"])
+    if form.is_valid():
+        status, text = inplace.attempt(call, done)
+    else:
+        status, text = 400, "; ".join(_error_texts(form))
+    return inplace.answer(request, status, text, back=_back(request, reverse("archive:destructions")),
+                          template="archive/_destruction_row.html",
+                          context=lambda: _destruction_row_context(request, destruction.pk))
+
+
+def _destruction_row_context(request, pk: int) -> dict:
+    line = Destruction.objects.select_related("item__loan_file__folder", "loan__customer", "proposed_by",
+                                              "decided_by", "witness").get(pk=pk)
+    return {"d": line, "approve_form": DestructionApproveForm(), "is_archivist": request.user.has_post(P.ARCHIVIST),
+            "can_decide": request.user.has_any_post(*DECIDING_POSTS)}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 moves (and, while pending, the difference with what the giver holds now), approve / reject, and the printed sheet.
 
 Thin views over ``loancenter.handovers``: the post check first (a refusal is the 403 page, recorded), then the
-form, then the service; a refusal comes back as a form error or a message on the page.
+form, then the service; a refusal comes back as a form error or a message on the page (in the page's body answered
+in place to htmx: ``loancenter.lib.inplace``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loancenter import handovers
 from loancenter.auth import request_user
+from loancenter.lib import inplace
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.lib.pdf import render_pdf
@@ -73,23 +76,30 @@ def handover_list(request):
     }, status=400 if request.method == "POST" else 200)
 
 
-def handover_detail(request, pk: int):
-    _check_reader(request.user)
+def _detail_context(request, pk: int) -> dict:
+    """One hand-over's page as it is now (also the fragment a decision answers in place)."""
     handover = get_object_or_404(Handover.objects.select_related("from_user__unit", "to_user__unit", "filed_by",
                                                                  "decided_by"), pk=pk)
     preview = handovers.handover_preview(handover)
     user = request.user
-    return render(request, "loancenter/handover.html", {
+    return {
         "handover": handover, "items": _labelled(preview["items"]),
         "added": _labelled(preview["difference"].get("added", [])),
         "removed": _labelled(preview["difference"].get("removed", [])),
         "filed_items": _labelled(handover.items),
         "may_decide": handover.is_pending and user.has_post("manager")
         and user.pk not in (handover.filed_by_id, handover.from_user_id, handover.to_user_id),
-    })
+    }
+
+
+def handover_detail(request, pk: int):
+    _check_reader(request.user)
+    return render(request, "loancenter/handover.html", _detail_context(request, pk))
 
 
 def handover_action(request, pk: int, action: str):
+    """Approve or reject: from the page with htmx, the page's body comes back with the outcome in it (issue 15 part
+    14); without JavaScript, a message and the page. A refusal keeps its status and changes nothing."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     calls = {
@@ -101,13 +111,11 @@ def handover_action(request, pk: int, action: str):
     service, done = calls[action]
     check_caller(service, request.user)
     handover = get_object_or_404(Handover, pk=pk)
-    try:
-        service(actor=request.user, handover_id=handover.pk, note=request.POST.get("note", ""))
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, done)
-    return redirect("handover", pk=handover.pk)
+    status, text = inplace.attempt(
+        lambda: service(actor=request.user, handover_id=handover.pk, note=request.POST.get("note", "")), done)
+    return inplace.answer(request, status, text, back=reverse("handover", args=[handover.pk]),
+                          template="loancenter/_handover_body.html",
+                          context=lambda: _detail_context(request, handover.pk))
 
 
 def handover_sheet(request, pk: int):

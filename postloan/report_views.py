@@ -92,11 +92,18 @@ def _csv(report: reports.ClassificationReport, cut: str = ""):
 class DimensionForm(forms.Form):
     """SPEC §13: the dimensions a report is cut by — unit, product, the customer's region and industry, officer."""
 
-    unit = forms.MultipleChoiceField(label=gettext_lazy("Unit"), required=False, choices=[])
-    product = forms.MultipleChoiceField(label=gettext_lazy("Product"), required=False, choices=[])
-    region = forms.MultipleChoiceField(label=gettext_lazy("Region"), required=False, choices=[])
-    industry = forms.MultipleChoiceField(label=gettext_lazy("Industry"), required=False, choices=[])
-    officer = forms.MultipleChoiceField(label=gettext_lazy("Marketing officer"), required=False, choices=[])
+    # Ticked in a list that folds behind its summary (``reports/_dimension_filters.html``): a finger ticks a box on a
+    # phone, where a multiple <select> needs Ctrl; the address is the same (``?unit=a&unit=b``).
+    unit = forms.MultipleChoiceField(label=gettext_lazy("Unit"), required=False, choices=[],
+                                     widget=forms.CheckboxSelectMultiple)
+    product = forms.MultipleChoiceField(label=gettext_lazy("Product"), required=False, choices=[],
+                                        widget=forms.CheckboxSelectMultiple)
+    region = forms.MultipleChoiceField(label=gettext_lazy("Region"), required=False, choices=[],
+                                       widget=forms.CheckboxSelectMultiple)
+    industry = forms.MultipleChoiceField(label=gettext_lazy("Industry"), required=False, choices=[],
+                                         widget=forms.CheckboxSelectMultiple)
+    officer = forms.MultipleChoiceField(label=gettext_lazy("Marketing officer"), required=False, choices=[],
+                                        widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,6 +113,15 @@ class DimensionForm(forms.Form):
         self.fields["industry"].choices = reports.industry_choices()
         self.fields["officer"].choices = [
             (u.username, u.display) for u in User.objects.filter(groups__name=P.MARKETING).order_by("username")]
+
+    def summaries(self) -> list[tuple]:
+        """Each dimension's field with what is ticked, in words, for its folded summary ("" for none)."""
+        rows = []
+        for bound in self:
+            labels = dict(bound.field.choices)
+            chosen = [str(labels[v]) for v in (bound.value() or []) if v in labels]
+            rows.append((bound, "、".join(chosen)))
+        return rows
 
 
 def dimension_filters(request, user) -> tuple[DimensionForm, dict | None, str | None]:

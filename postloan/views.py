@@ -22,7 +22,7 @@ from applications.listing import LoanListForm, export_response
 from applications.models import Collateral
 from applications.selectors import access_loan, unit_scope
 from loancenter import posts as P
-from loancenter.lib import export, versioning
+from loancenter.lib import export, inplace, versioning
 from loancenter.lib.dates import today
 from loancenter.lib.errors import DomainError
 from loancenter.refusals import check_caller
@@ -85,12 +85,12 @@ def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: s
 
 
 def _post_action(request, call, *, input_cls, done: str, back: str, service=None, loan_id: int | None = None,
-                 fragment=None):
+                 template: str | None = None, context=None):
     """A small form on a detail page (approve, reject, done…): errors come back as a message on that page.
 
-    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2). ``fragment``: for a
-    request from htmx (issue 15 part 14), ``fragment(status, notice)`` answers the part of the page the decision
-    changed, with the outcome, instead of the message and the redirect; the same ``call`` runs either way."""
+    ``service``: the caller's post is checked against it before the input is parsed (SPEC §16.2). ``template`` and
+    ``context()``: for a request from htmx (issue 15 part 14), the part of the page the decision changed, answered
+    with the outcome instead of the message and the redirect (``inplace.answer``); the same ``call`` runs either way."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     if service is not None:
@@ -109,10 +109,7 @@ def _post_action(request, call, *, input_cls, done: str, back: str, service=None
         status, text = exc.status, exc.message
     else:
         status, text = 200, done
-    if fragment is not None and request.htmx:
-        return fragment(status, {"level": "success" if status == 200 else "error", "text": text})
-    (messages.success if status == 200 else messages.error)(request, text)
-    return redirect(back)
+    return inplace.answer(request, status, text, back=back, template=template, context=context)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -255,11 +252,10 @@ def _case_log_in_place(request, case) -> HttpResponse:
             errors = {exc.field: [exc.message]}
     else:
         status, text, values = 200, _("Collection action logged."), _contact_defaults(case)
-    return render(request, "postloan/_case_log.html", {
-        "case": case, "loan": case.loan, "rows": _contact_rows(case, values, errors),
-        "actions": case.actions.select_related("actor", "agency", "guarantor__customer"),
-        "notice": {"level": "success" if status == 200 else "error", "text": text},
-    }, status=status)
+    return inplace.answer(request, status, text, back=reverse("collection-case", args=[case.pk]),
+                          template="postloan/_case_log.html", context=lambda: {
+                              "case": case, "loan": case.loan, "rows": _contact_rows(case, values, errors),
+                              "actions": case.actions.select_related("actor", "agency", "guarantor__customer")})
 
 
 def case_assign(request, pk: int):
@@ -444,13 +440,9 @@ def servicing_action(request, pk: int, action: str):
     service, input_cls, done = calls[action]
     access_loan(request.user, item.loan_id, action=service.action)
 
-    def fragment(status, notice):
-        return render(request, "postloan/_servicing_body.html", {**_servicing_context(request, item.pk), "notice": notice},
-                      status=status)
-
     return _post_action(request, lambda d: service(request_id=item.pk, actor=request.user, **d), input_cls=input_cls,
                         done=done, back=reverse("servicing-detail", args=[item.pk]), service=service, loan_id=item.loan_id,
-                        fragment=fragment)
+                        template="postloan/_servicing_body.html", context=lambda: _servicing_context(request, item.pk))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -498,12 +490,9 @@ def write_off_action(request, pk: int, action: str):
     access_loan(request.user, item.loan_id, action=service.action)
     target = {"loan_id": item.loan_id} if action == "recovery" else {"write_off_id": item.pk}
 
-    def fragment(status, notice):
-        return render(request, "postloan/_write_off_body.html", {**_write_off_context(request, item.pk), "notice": notice},
-                      status=status)
-
     return _post_action(request, lambda d: service(**target, actor=request.user, **d), input_cls=input_cls, done=done,
-                        back=back, service=service, loan_id=item.loan_id, fragment=fragment)
+                        back=back, service=service, loan_id=item.loan_id, template="postloan/_write_off_body.html",
+                        context=lambda: _write_off_context(request, item.pk))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -533,10 +522,7 @@ def grade_change_action(request, pk: int, action: str):
     service, input_cls, done = calls[action]
     loan = access_loan(request.user, item.loan_id, action=service.action)
 
-    def fragment(status, notice):
-        return render(request, "postloan/_grade_changes.html",
-                      {"loan": loan, **loan_postloan_context(loan, request.user), "notice": notice}, status=status)
-
     return _post_action(request, lambda d: service(change_id=item.pk, actor=request.user, **d), input_cls=input_cls,
                         done=done, back=reverse("postloan-loan", args=[item.loan_id]), service=service, loan_id=item.loan_id,
-                        fragment=fragment)
+                        template="postloan/_grade_changes.html",
+                        context=lambda: {"loan": loan, **loan_postloan_context(loan, request.user)})

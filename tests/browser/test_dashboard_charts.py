@@ -68,3 +68,30 @@ def test_trend_charts_are_drawn_and_fit_their_cards_on_a_desktop_and_a_phone(pag
     for chart in phone:
         assert chart["right"] and chart["canvas"] <= 390 and chart["canvas"] <= chart["card"] + 0.5, chart
     assert errors == [] and failed == []
+
+
+def test_the_dashboard_filters_are_ticked_with_a_finger_on_a_phone(page: Page, live_server, staff, product):
+    """Issue 15 part 14: at 390 px the five dimensions are five folded lines; a tap opens one, its boxes are ticked,
+    the summary says what is ticked and the cut is applied; nothing is wider than the screen."""
+    page.set_viewport_size({"width": 390, "height": 800})
+    log_in(page, live_server.url, "boss")
+    page.goto(f"{live_server.url}/dashboard/")
+    filters = page.locator("[data-testid=report-filters]")
+    region = filters.locator("[data-dimension=region]")
+    for box in filters.locator("details.dim-filter").all():
+        assert box.bounding_box()["height"] < 60  # folded: one line each
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    region.locator("summary").click()
+    region.get_by_label("河北省").check()
+    region.get_by_label("山西省").check()
+    expect(region.locator(".dim-chosen")).to_have_text("河北省、山西省")
+    options = region.locator(".dim-options").bounding_box()
+    assert options["x"] >= 0 and options["x"] + options["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    filters.locator("button[type=submit]").click()
+    expect(page).to_have_url(f"{live_server.url}/dashboard/?region=130000&region=140000")
+    expect(page.locator("[data-testid=report-cut]")).to_contain_text("河北省")
+    expect(region.locator(".dim-chosen")).to_have_text("河北省、山西省")
+    expect(region.get_by_label("河北省")).to_be_checked()
