@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from applications import listing
 from applications.selectors import access_customer, access_loan
 from archive import documents, selectors, services
 from archive.forms import (
@@ -112,9 +113,38 @@ def _answer(request, loan_file: LoanFile, status: int, text: str, back: str):
 
 
 def queue(request):
-    """The archivist's work queue."""
+    """The archivist's work queue; its lists narrowed by the loan filters, sorted, exported (issue 15 part 12)."""
     require_post(request.user, P.ARCHIVIST, P.MANAGER)
-    return render(request, "archive/queue.html", {"queue": selectors.archive_queue(request.user)})
+    form = listing.LoanListForm(request.GET or None, user=request.user, default_sort=None)
+    fmt = request.GET.get("format", "")
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "archive/queue.html", {
+            "queue": selectors.ArchiveQueue([], [], [], [], [], [], [], []), "form": form}))
+    rows = {name: form.apply(qs, path=selectors.QUEUE_PATHS[name])
+            for name, qs in selectors.archive_queue_rows(request.user).items()}
+    if fmt in listing.EXPORT_FORMATS:
+        return listing.sections_response(fmt, "archive-queue", _queue_sections(rows))
+    return render(request, "archive/queue.html", {
+        "queue": selectors.archive_queue(request.user, rows=rows), "form": form, "kept": listing.kept_query(request),
+    })
+
+
+def _queue_sections(rows) -> list:
+    """The archive queue's lists as the export writes them: which list, what, and its date."""
+    def lending(row):
+        return f"{row.lending_no or ''} · {row.item.label}", row.due_on
+
+    return [
+        listing.Section(_("Overdue returns"), rows["overdue"], lending),
+        listing.Section(_("Documents to receive"), rows["to_receive"], lambda f: (f.folder.folder_no, None)),
+        listing.Section(_("Lending requests to decide"), rows["pending_lendings"], lending),
+        listing.Section(_("Approved, to hand out"), rows["approved_lendings"], lending),
+        listing.Section(_("Past retention"), rows["destructions_due"], lambda i: (i.label, None),
+                        path=selectors.QUEUE_PATHS["destructions_due"]),
+        listing.Section(_("Destruction proposals"), rows["destructions_proposed"],
+                        lambda d: (d.item.label, d.proposed_at)),
+        listing.Section(_("Settled files to close"), rows["files_to_close"], lambda f: (f.folder.folder_no, None)),
+    ]
 
 
 def folder_list(request):
