@@ -250,9 +250,22 @@ def vault_move(request, pk: int):
 def vault(request):
     require_post(request.user, P.ARCHIVIST, P.MANAGER)
     query = request.GET.get("q", "").strip()
-    page = Paginator(selectors.vault_items(query), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "archive/vault.html", {"page": page, "q": query,
-                                                  "is_archivist": request.user.has_post(P.ARCHIVIST)})
+    # The loan filters, sort and export (issue 15 part 12); without a sort, the vault's order (by location).
+    form = listing.LoanListForm(request.GET or None, user=request.user, default_sort=None,
+                                own_order=_("By location"))
+    fmt = request.GET.get("format", "")
+    context = {"q": query, "is_archivist": request.user.has_post(P.ARCHIVIST), "form": form,
+               "kept": listing.kept_query(request), "carry": [("q", query)] if query else []}
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "archive/vault.html",
+                                                                     {**context, "page": []}))
+    items = form.apply(listing.in_scope(selectors.vault_items(query), request.user, path="loan_file__loan__"),
+                       path="loan_file__loan__")
+    if fmt in listing.EXPORT_FORMATS:
+        return listing.sections_response(fmt, "vault", [listing.Section(
+            _("Vault"), items, lambda i: (f"{i.location} · {i.label}", i.received_on), path="loan_file__loan__")])
+    return render(request, "archive/vault.html", {**context,
+                                                  "page": Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))})
 
 
 @require_POST
@@ -293,9 +306,22 @@ def lending_list(request):
         lendings = lendings.filter(pk__in=selectors.overdue_lendings().values("pk"))
     elif status in dict(Lending.STATUSES):
         lendings = lendings.filter(status=status)
-    page = Paginator(lendings.order_by("-requested_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The loan filters, sort and export (issue 15 part 12), prefixed: ``status`` is the lending's own.
+    form = listing.LoanListForm(request.GET or None, user=request.user, default_sort=None, prefix="loan",
+                                own_order=_("Latest request first"))
+    fmt = request.GET.get("format", "")
+    filters = {"form": form, "kept": listing.kept_query(request), "carry": [("status", status)] if status else []}
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "archive/lending_list.html", {
+            **filters, "page": [], "status": status, "statuses": Lending.STATUSES, "range": RangeForm()}))
+    lendings = form.apply(lendings.order_by("-requested_at", "-id"), path="loan__")
+    if fmt in listing.EXPORT_FORMATS:
+        statuses = dict(Lending.STATUSES)
+        return listing.sections_response(fmt, "lendings", [listing.Section(_("Lending-out register"), lendings, lambda x: (
+            f"{x.lending_no or ''} · {x.item.label} · {statuses.get(x.status, x.status)}", x.due_on))])
+    page = Paginator(lendings, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "archive/lending_list.html", {
-        "page": page, "status": status, "statuses": Lending.STATUSES, "range": RangeForm(),
+        **filters, "page": page, "status": status, "statuses": Lending.STATUSES, "range": RangeForm(),
         "is_archivist": request.user.has_post(P.ARCHIVIST), "can_decide": request.user.has_any_post(*DECIDING_POSTS),
         "overdue_ids": set(selectors.overdue_lendings().values_list("pk", flat=True)),
     })

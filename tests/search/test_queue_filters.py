@@ -297,3 +297,133 @@ def test_the_pending_requests_page_filters_sorts_and_exports(login, staff, book,
     mine = chinese(login(staff.mkt))
     assert requested(get(mine, url)) == names(book, "small", "large")
     assert requested(get(mine, url, {"officer": staff.mkt2.pk})) == []
+
+
+def test_the_check_register_takes_the_loan_filters_beside_its_own(login, staff, book, products):
+    consumer, car = products
+    client = chinese(login(staff.gen))
+    url = reverse("check-register")
+
+    def registered(response) -> list[str]:
+        assert response.status_code == 200
+        return [str(c.loan) for c in response.context["checks"]]
+
+    assert sorted(registered(get(client, url))) == sorted(names(book, "small", "large", "theirs"))
+    assert registered(submit(client, url, officer=staff.mkt2.pk)) == names(book, "theirs")
+    assert registered(submit(client, url, product=consumer.pk, sort="amount_desc")) == names(book, "theirs", "small")
+    assert registered(get(client, url, {"kind": "routine", "product": car.pk})) == []  # its own filter, kept
+    rows = _csv(get(client, url, {"amount_min": "100000", "format": "csv"}))
+    assert [r[0] for r in rows[1:]] == names(book, "large")  # the register's own columns
+    page = refused(client, url, "状态", status="nonsense")
+    assert page.context["checks"] == []
+
+
+def test_the_signal_dashboard_drills_down_through_the_loan_filters(login, staff, book, products, api):
+    consumer, car = products
+    for loan in book.values():
+        assert api(staff.gen).post(f"/api/loans/{loan.pk}/signals/", {"code": "litigation"},
+                                   format="json").status_code == 201
+    client = chinese(login(staff.boss))
+    url = reverse("signal-dashboard")
+
+    def signalled(response) -> list[str]:
+        assert response.status_code == 200
+        return [str(s.loan) for s in response.context["rows"]]
+
+    assert sorted(signalled(get(client, url))) == sorted(names(book, "small", "large", "theirs"))
+    assert signalled(submit(client, url, product=car.pk)) == names(book, "large")
+    assert signalled(get(client, url, {"officer": staff.mkt2.pk, "level": "red"})) == names(book, "theirs")
+    assert signalled(submit(client, url, sort="amount_asc")) == names(book, "small", "theirs", "large")
+    rows = _csv(get(client, url, {"product": consumer.pk, "sort": "amount_asc", "format": "csv"}))
+    assert rows[0][:3] == ["清单", "项目", "日期"] and [r[3] for r in rows[1:]] == names(book, "small", "theirs")
+    refused(client, url, "产品", product="abc")  # was silently dropped: the list showed every signal
+    assert get(client, url, {"level": "purple"}).status_code == 400
+
+
+def test_the_registration_ledger_and_the_outbox_take_the_prefixed_loan_filters(login, staff, flow, book, products):
+    from postloan.monitoring_models import Notice
+    from tests.factories import SecuredProductFactory, add_collateral
+
+    consumer, car = products
+    housing = SecuredProductFactory(code="housing", name="住房贷款")
+    secured = []
+    for amount in ("150000.00", "120000.00"):
+        loan = LoanFactory(customer=CustomerFactory(officer=staff.mkt), product=housing, marketing_officer=staff.mkt,
+                           amount=Decimal(amount), term_months=120, purpose="house_purchase")
+        add_collateral(loan)
+        secured.append(str(flow.advance(loan, Status.CONTRACT_SIGNED)))
+    client = chinese(login(staff.clerk))
+    url = reverse("registration-ledger")
+
+    def ledger(response) -> list[str]:
+        assert response.status_code == 200
+        return [str(line.loan) for line in response.context["lines"]]
+
+    assert ledger(get(client, url)) == secured
+    assert ledger(submit(client, url, **{"loan-amount_max": "130000"})) == secured[1:]
+    assert ledger(submit(client, url, **{"loan-sort": "amount_asc"})) == secured[::-1]
+    assert ledger(get(client, url, {"status": "waiting", "loan-product": consumer.pk})) == []
+    rows = _csv(get(client, url, {"status": "waiting", "loan-sort": "amount_desc", "format": "csv"}))
+    assert [r[3] for r in rows[1:]] == secured and rows[1][1].startswith("待")
+    refused(client, url, "金额下限", **{"loan-amount_min": "-5"})
+
+    now = timezone.now()
+    for n, loan in enumerate(book.values()):
+        Notice.objects.create(loan=loan, kind=Notice.PRE_DUE, channel=Notice.SMS, due_date=timezone.localdate(),
+                              scheduled_for=now - timedelta(hours=n), created_on=timezone.localdate())
+    client = chinese(login(staff.gen))
+    url = reverse("notice-outbox")
+
+    def noticed(response) -> list[str]:
+        assert response.status_code == 200
+        return [str(n.loan) for n in response.context["rows"]]
+
+    assert noticed(get(client, url)) == names(book, "small", "large", "theirs")  # latest scheduled first
+    assert noticed(submit(client, url, **{"loan-product": car.pk})) == names(book, "large")
+    assert noticed(submit(client, url, **{"loan-officer": staff.mkt2.pk})) == names(book, "theirs")
+    assert noticed(get(client, url, {"status": "queued", "loan-sort": "amount_desc"})) == names(
+        book, "large", "theirs", "small")
+    sheet = _xlsx(get(client, url, {"loan-amount_max": "50000", "format": "xlsx"}))
+    assert [r[3] for r in sheet[1:]] == names(book, "small")
+    refused(client, url, "客户经理", **{"loan-officer": "x"})
+    # The officer's outbox: their loans' notices only, whatever officer they pick.
+    assert noticed(get(chinese(login(staff.mkt)), url, {"loan-officer": staff.mkt2.pk})) == []
+
+
+def test_the_vault_and_the_loans_out_register_take_the_loan_filters(login, staff, book, products):
+    from archive.models import ChecklistItem
+    from tests.archive.conftest import item, lend_out, tick
+
+    consumer, car = products
+    for n, loan in enumerate(book.values()):
+        receipt = item(loan, "receipt")
+        ChecklistItem.objects.filter(pk=receipt.pk).update(vault=True)
+        receipt.refresh_from_db()
+        lend_out(staff, tick(staff, receipt, location=f"金库A-0{n}"), requester=loan.marketing_officer)
+    client = chinese(login(staff.arch))
+
+    def vaulted(response) -> list[str]:
+        assert response.status_code == 200
+        return [str(i.loan_file.loan) for i in response.context["page"]]
+
+    url = reverse("archive:vault")
+    assert vaulted(get(client, url)) == names(book, "small", "large", "theirs")  # by location
+    assert vaulted(submit(client, url, product=car.pk)) == names(book, "large")
+    assert vaulted(submit(client, url, sort="amount_desc")) == names(book, "large", "theirs", "small")
+    assert vaulted(get(client, url, {"q": "金库A-02", "officer": staff.mkt2.pk})) == names(book, "theirs")
+    rows = _csv(get(client, url, {"officer": staff.mkt.pk, "format": "csv"}))
+    assert [r[3] for r in rows[1:]] == names(book, "small", "large") and rows[1][1].startswith("金库A-00")
+    refused(client, url, "状态", status="x")
+
+    def lent(response) -> list[str]:
+        assert response.status_code == 200
+        return [str(lending.loan) for lending in response.context["page"]]
+
+    url = reverse("archive:lending-list")
+    assert lent(get(client, url)) == names(book, "theirs", "large", "small")  # latest request first
+    assert lent(submit(client, url, **{"loan-product": consumer.pk})) == names(book, "theirs", "small")
+    assert lent(get(client, url, {"status": "out", "loan-sort": "amount_asc"})) == names(
+        book, "small", "theirs", "large")
+    sheet = _xlsx(get(client, url, {"loan-officer": staff.mkt2.pk, "format": "xlsx"}))
+    assert [r[3] for r in sheet[1:]] == names(book, "theirs")
+    refused(client, url, "金额上限", **{"loan-amount_max": "x"})
