@@ -425,12 +425,27 @@ def handover_confirm(request, pk: int):
 
 def destructions(request):
     require_post(request.user, P.ARCHIVIST, P.MANAGER)
-    rows = Destruction.objects.select_related("item__loan_file__folder", "loan__customer", "proposed_by",
-                                              "decided_by", "witness")
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The loan filters, sort and export of both lists (issue 15 part 12), within the reader's scope.
+    form = listing.LoanListForm(request.GET or None, user=request.user, default_sort=None)
+    fmt = request.GET.get("format", "")
+    context = {"form": form, "kept": listing.kept_query(request), "retention": selectors.retention_table(),
+               "approve_form": DestructionApproveForm(), "range": RangeForm()}
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "archive/destructions.html", {
+            **context, "page": [], "due": []}))
+    path = selectors.QUEUE_PATHS["destructions_due"]
+    due = form.apply(listing.in_scope(selectors.items_due_for_destruction(), request.user, path=path), path=path)
+    rows = form.apply(listing.in_scope(Destruction.objects.select_related(
+        "item__loan_file__folder", "loan__customer", "proposed_by", "decided_by", "witness"), request.user))
+    if fmt in listing.EXPORT_FORMATS:
+        statuses = dict(Destruction.STATUSES)
+        return listing.sections_response(fmt, "destructions", [
+            listing.Section(_("Past their retention period"), due, lambda i: (i.label, None), path=path),
+            listing.Section(_("Destruction register"), rows, lambda d: (
+                f"{d.item.label} · {statuses.get(d.status, d.status)}", d.retention_until)),
+        ])
     return render(request, "archive/destructions.html", {
-        "page": page, "due": selectors.items_due_for_destruction()[:PAGE_SIZE], "retention": selectors.retention_table(),
-        "approve_form": DestructionApproveForm(), "range": RangeForm(),
+        **context, "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")), "due": due[:PAGE_SIZE],
         "is_archivist": request.user.has_post(P.ARCHIVIST), "can_decide": request.user.has_any_post(*DECIDING_POSTS),
     })
 
