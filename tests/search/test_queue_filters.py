@@ -427,3 +427,27 @@ def test_the_vault_and_the_loans_out_register_take_the_loan_filters(login, staff
     sheet = _xlsx(get(client, url, {"loan-officer": staff.mkt2.pk, "format": "xlsx"}))
     assert [r[3] for r in sheet[1:]] == names(book, "theirs")
     refused(client, url, "金额上限", **{"loan-amount_max": "x"})
+
+
+def test_the_destruction_register_takes_the_loan_filters(login, staff, book, products):
+    from archive.models import Destruction
+    from tests.archive.conftest import item
+
+    consumer, car = products
+    for loan in book.values():  # proposals as the register keeps them (the retention rules are tested in archive)
+        Destruction.objects.create(item=item(loan, "receipt"), loan=loan, retention_until=timezone.localdate(),
+                                   reason="保管期满", proposed_by=staff.arch)
+    client = chinese(login(staff.boss))
+    url = reverse("archive:destructions")
+
+    def proposed(response) -> list[str]:
+        assert response.status_code == 200
+        return [str(d.loan) for d in response.context["page"]]
+
+    assert proposed(get(client, url)) == names(book, "theirs", "large", "small")  # latest proposal first
+    assert proposed(submit(client, url, product=consumer.pk)) == names(book, "theirs", "small")
+    assert proposed(submit(client, url, sort="amount_asc")) == names(book, "small", "theirs", "large")
+    rows = _csv(get(client, url, {"officer": staff.mkt2.pk, "format": "csv"}))
+    assert [(r[0], r[3]) for r in rows[1:]] == [("销毁登记簿", str(book["theirs"]))]
+    refused(client, url, "状态变更日期至", changed_to="yesterday")
+    assert proposed(get(client, url, {"product": car.pk})) == names(book, "large")
