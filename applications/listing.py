@@ -61,6 +61,13 @@ class LoanListForm(forms.Form):
         """``default_sort``: the sort when none is chosen; ``None`` keeps the list's own order, offered first as
         ``own_order`` (its label, e.g. "Due date first" for a queue of checks)."""
         super().__init__(*args, **kwargs)
+        if self.is_bound and hasattr(self.data, "getlist"):
+            # A select left at "all" sends an empty value (a browser submits every select): no filter, not an error.
+            self.data = self.data.copy()
+            for name in ("status", "product", "officer"):
+                key = self.add_prefix(name)
+                if key in self.data:
+                    self.data.setlist(key, [v for v in self.data.getlist(key) if v != ""])
         self.user = user
         self.default_sort = default_sort
         self.fields["product"].queryset = Product.objects.order_by("code")

@@ -436,7 +436,8 @@ def destructions(request):
     path = selectors.QUEUE_PATHS["destructions_due"]
     due = form.apply(listing.in_scope(selectors.items_due_for_destruction(), request.user, path=path), path=path)
     rows = form.apply(listing.in_scope(Destruction.objects.select_related(
-        "item__loan_file__folder", "loan__customer", "proposed_by", "decided_by", "witness"), request.user))
+        "item__loan_file__folder", "loan__customer", "proposed_by", "decided_by", "witness"), request.user),
+        path="loan__")
     if fmt in listing.EXPORT_FORMATS:
         statuses = dict(Destruction.STATUSES)
         return listing.sections_response(fmt, "destructions", [

@@ -350,7 +350,7 @@ def test_the_registration_ledger_and_the_outbox_take_the_prefixed_loan_filters(l
     for amount in ("150000.00", "120000.00"):
         loan = LoanFactory(customer=CustomerFactory(officer=staff.mkt), product=housing, marketing_officer=staff.mkt,
                            amount=Decimal(amount), term_months=120, purpose="house_purchase")
-        add_collateral(loan)
+        add_collateral(loan, certificate_no=f"京(2025)东城区不动产权第{amount[:6]}号")
         secured.append(str(flow.advance(loan, Status.CONTRACT_SIGNED)))
     client = chinese(login(staff.clerk))
     url = reverse("registration-ledger")
