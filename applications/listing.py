@@ -143,32 +143,35 @@ def _officers(user) -> QuerySet:
     return officers
 
 
-# The options of the product and officer selects, kept a minute (per unit) so that a list drawn as often as the home
-# page reads no table for its filter form; a saved product or user, or a change of posts, forgets them at once in this
-# process (``forget_options``, connected in ``ApplicationsConfig.ready``), other processes within the minute. Only the
-# options shown: a submitted choice is checked against the tables (the form's querysets).
-OPTIONS_SECONDS = 60
-_OPTIONS_VERSION = "listing-options-version"
+# The options of the product and officer selects, kept in the cache so that a list drawn as often as the home page
+# reads no table for its filter form (its query-count pins). A saved product or user, or a change of posts, reads them
+# again at once in that process (``refresh_options``, connected in ``ApplicationsConfig.ready``): the next page
+# finds them ready. Other processes (the cache is per process) read them again within ``OPTIONS_SECONDS``. Only the
+# options shown come from here: a submitted choice is checked against the tables (the form's querysets).
+OPTIONS_SECONDS = 300
+_OPTIONS_KEY = "listing-filter-options"
+
+
+def _read_options() -> dict:
+    return {"products": [(p.pk, p.name) for p in Product.objects.order_by("code").only("id", "name", "code")],
+            "officers": [(u.pk, u.display, u.unit_id) for u in _officers(None)]}
 
 
 def filter_options(user) -> dict:
-    unit = "all" if user is None or user.in_center else user.unit_id
-    key = f"listing-options:{cache.get(_OPTIONS_VERSION, 0)}:{unit}"
-    found = cache.get(key)
+    found = cache.get(_OPTIONS_KEY)
     if found is None:
-        found = {"products": [(p.pk, p.name) for p in Product.objects.order_by("code").only("id", "name", "code")],
-                 "officers": [(u.pk, u.display) for u in _officers(user)]}
-        cache.set(key, found, OPTIONS_SECONDS)
-    return found
+        found = _read_options()
+        cache.set(_OPTIONS_KEY, found, OPTIONS_SECONDS)
+    officers = found["officers"]
+    if user is not None and not user.in_center:
+        officers = [o for o in officers if o[2] == user.unit_id]
+    return {"products": found["products"], "officers": [(pk, name) for pk, name, _unit in officers]}
 
 
-def forget_options(update_fields=None, **_kwargs) -> None:
-    if update_fields is not None and set(update_fields) <= {"last_login"}:
-        return  # a login changes neither a name nor a post
-    try:
-        cache.incr(_OPTIONS_VERSION)
-    except ValueError:
-        cache.set(_OPTIONS_VERSION, 1, None)
+def refresh_options(update_fields=None, raw=False, **_kwargs) -> None:
+    if raw or (update_fields is not None and set(update_fields) <= {"last_login"}):
+        return  # a fixture being loaded; a login changes neither a name nor a post
+    cache.set(_OPTIONS_KEY, _read_options(), OPTIONS_SECONDS)
 
 
 def in_scope(rows: QuerySet, user, *, path: str = "loan__") -> QuerySet:
