@@ -12,13 +12,16 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from applications.models import Product, Status
+from applications.selectors import loan_scope, loans_visible_to
 from loancenter import posts as P
 from loancenter.lib import export, params
 from loancenter.lib.money import q2
@@ -54,16 +57,31 @@ class LoanListForm(forms.Form):
     sort = forms.ChoiceField(label=_lazy("Sort"), required=False,
                              choices=[(key, label) for key, (label, _order) in SORTS.items()])
 
-    def __init__(self, *args, user=None, default_sort: str | None = "waiting", **kwargs):
+    def __init__(self, *args, user=None, default_sort: str | None = "waiting", own_order=None, **kwargs):
+        """``default_sort``: the sort when none is chosen; ``None`` keeps the list's own order, offered first as
+        ``own_order`` (its label, e.g. "Due date first" for a queue of checks)."""
         super().__init__(*args, **kwargs)
+        if self.is_bound and hasattr(self.data, "getlist"):
+            # A select left at "all" sends an empty value (a browser submits every select): no filter, not an error.
+            self.data = self.data.copy()
+            for name in ("status", "product", "officer"):
+                key = self.add_prefix(name)
+                if key in self.data:
+                    self.data.setlist(key, [v for v in self.data.getlist(key) if v != ""])
+        self.user = user
         self.default_sort = default_sort
         self.fields["product"].queryset = Product.objects.order_by("code")
-        officers = User.objects.filter(groups__name=P.MARKETING).order_by("username")
-        if user is not None and not user.in_center:
-            officers = officers.filter(unit_id=user.unit_id)
-        self.fields["officer"].queryset = officers
+        self.fields["officer"].queryset = _officers(user)
         self.fields["officer"].label_from_instance = lambda u: u.display
         self.fields["sort"].initial = default_sort
+        if default_sort is None:
+            self.fields["sort"].choices = [("", own_order or _lazy("The list's own order")),
+                                           *self.fields["sort"].choices]
+
+    @property
+    def options(self) -> dict:
+        """The product and officer options the form offers, as (id, label) (see ``filter_options``)."""
+        return filter_options(self.user)
 
     def clean(self):
         data = super().clean()
@@ -114,8 +132,73 @@ class LoanListForm(forms.Form):
         return rows.order_by(*(_on_path(key, path) for key in SORTS[sort][1]))
 
     def errors_text(self) -> str:
-        return "; ".join(f"{self.fields[name].label if name in self.fields else name}: {' '.join(errors)}"
+        return "; ".join(f"{self.fields[name].label}: {' '.join(errors)}" if name in self.fields else " ".join(errors)
                          for name, errors in self.errors.items())
+
+
+def _officers(user) -> QuerySet:
+    officers = User.objects.filter(groups__name=P.MARKETING).order_by("username")
+    if user is not None and not user.in_center:
+        officers = officers.filter(unit_id=user.unit_id)
+    return officers
+
+
+# The options of the product and officer selects, kept in the cache so that a list drawn as often as the home page
+# reads no table for its filter form (its query-count pins). A saved product or user, or a change of posts, reads them
+# again at once in that process (``refresh_options``, connected in ``ApplicationsConfig.ready``): the next page
+# finds them ready. Other processes (the cache is per process) read them again within ``OPTIONS_SECONDS``. Only the
+# options shown come from here: a submitted choice is checked against the tables (the form's querysets).
+OPTIONS_SECONDS = 300
+_OPTIONS_KEY = "listing-filter-options"
+
+
+def _read_options() -> dict:
+    return {"products": [(p.pk, p.name) for p in Product.objects.order_by("code").only("id", "name", "code")],
+            "officers": [(u.pk, u.display, u.unit_id) for u in _officers(None)]}
+
+
+def filter_options(user) -> dict:
+    found = cache.get(_OPTIONS_KEY)
+    if found is None:
+        found = _read_options()
+        cache.set(_OPTIONS_KEY, found, OPTIONS_SECONDS)
+    officers = found["officers"]
+    if user is not None and not user.in_center:
+        officers = [o for o in officers if o[2] == user.unit_id]
+    return {"products": found["products"], "officers": [(pk, name) for pk, name, _unit in officers]}
+
+
+def refresh_options(update_fields=None, raw=False, **_kwargs) -> None:
+    if raw or (update_fields is not None and set(update_fields) <= {"last_login"}):
+        return  # a fixture being loaded; a login changes neither a name nor a post
+    cache.set(_OPTIONS_KEY, _read_options(), OPTIONS_SECONDS)
+
+
+def in_scope(rows: QuerySet, user, *, path: str = "loan__") -> QuerySet:
+    """``rows`` (each of a loan, reached by ``path``) kept to the loans ``user`` may see (``loans_visible_to``)."""
+    if loan_scope(user) is None:
+        return rows
+    return rows.filter(**{f"{path}in": loans_visible_to(user).values("pk")})
+
+
+def bad_filter_response(form, fmt: str, render_page):
+    """A filter that cannot be applied: 400, the fields named, no rows (a download says it in plain text)."""
+    if fmt in EXPORT_FORMATS:
+        return HttpResponse(form.errors_text(), status=400, content_type="text/plain; charset=utf-8")
+    response = render_page()
+    response.status_code = 400
+    return response
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def kept_query(request) -> str:
+    """The address's query without the page and the format: the links of the pager and of the exports."""
+    kept = request.GET.copy()
+    for name in ("page", "format"):
+        kept.pop(name, None)
+    return kept.urlencode()
 
 
 def _on_path(key: str, path: str) -> str:
@@ -124,24 +207,38 @@ def _on_path(key: str, path: str) -> str:
     return f"-{path}{key[1:]}" if key.startswith("-") else f"{path}{key}"
 
 
+def _loan_header() -> list[str]:
+    return [str(h) for h in (_("Application no."), _("Customer"), _("Product"), _("Marketing officer"), _("Status"),
+                             _("Amount"), _("Term (months)"), _("Outstanding principal"), _("Applied at"),
+                             _("Status changed at"))]
+
+
+def _loan_cells(loan, status: dict) -> list:
+    return [loan.application_no or f"#{loan.pk}", loan.customer.name, loan.product.name,
+            loan.marketing_officer.display, status.get(loan.status, loan.status), q2(loan.effective_amount),
+            loan.effective_term, q2(loan.outstanding_principal), loan.created_at, loan.status_changed_at]
+
+
+def _loan_of(row, path: str):
+    loan = row
+    for step in path.split("__")[:-1]:
+        loan = getattr(loan, step)
+    return loan
+
+
+def _related(path: str) -> list[str]:
+    return [f"{path}{name}" for name in ("customer", "product", "marketing_officer")]
+
+
 def export_rows(rows: QuerySet, *, path: str = ""):
     """The list as rows: a header of labels, then one loan a row with labels for its codes, read in chunks (``path``:
     the way from a row to its loan, as for ``LoanListForm.apply``)."""
     status = export.labels(Status.choices)
-    header = [str(h) for h in (_("Application no."), _("Customer"), _("Product"), _("Marketing officer"), _("Status"),
-                               _("Amount"), _("Term (months)"), _("Outstanding principal"), _("Applied at"),
-                               _("Status changed at"))]
 
     def lines():
-        yield header
-        related = [f"{path}{name}" for name in ("customer", "product", "marketing_officer")]
-        for row in rows.select_related(*related).iterator(chunk_size=2000):
-            loan = row
-            for step in path.split("__")[:-1]:
-                loan = getattr(loan, step)
-            yield [loan.application_no or f"#{loan.pk}", loan.customer.name, loan.product.name,
-                   loan.marketing_officer.display, status.get(loan.status, loan.status), q2(loan.effective_amount),
-                   loan.effective_term, q2(loan.outstanding_principal), loan.created_at, loan.status_changed_at]
+        yield _loan_header()
+        for row in rows.select_related(*_related(path)).iterator(chunk_size=2000):
+            yield _loan_cells(_loan_of(row, path), status)
 
     return lines()
 
@@ -151,6 +248,35 @@ def export_response(fmt: str, name: str, rows: QuerySet, *, path: str = ""):
     if fmt == "xlsx":
         return export.xlsx_response(f"{name}.xlsx", str(_("Loans")), export_rows(rows, path=path))
     return export.csv_response(f"{name}.csv", export_rows(rows, path=path))
+
+
+class Section:
+    """One list of a page that lists several (a queue's checks, its signals…): its label, its rows (each of one loan,
+    reached by ``path``), and ``describe(row)`` → (what the row is, its date) for the export's first columns."""
+
+    def __init__(self, label, rows, describe, *, path: str = "loan__"):
+        self.label, self.rows, self.describe, self.path = label, rows, describe, path
+
+
+def sections_response(fmt: str, name: str, sections: list[Section]):
+    """The CSV or Excel download of a page of several lists: a row per item, saying which list, what and when, then
+    its loan's columns (as ``export_rows``), each list in the page's order."""
+    status = export.labels(Status.choices)
+
+    def lines():
+        yield [str(_("List")), str(_("Item")), str(_("Date")), *_loan_header()]
+        for section in sections:
+            label = str(section.label)
+            rows = section.rows
+            if isinstance(rows, QuerySet):
+                rows = rows.select_related(*_related(section.path)).iterator(chunk_size=2000)
+            for row in rows:
+                what, when = section.describe(row)
+                yield [label, str(what), when, *_loan_cells(_loan_of(row, section.path), status)]
+
+    if fmt == "xlsx":
+        return export.xlsx_response(f"{name}.xlsx", str(_("Loans")), lines())
+    return export.csv_response(f"{name}.csv", lines())
 
 
 def customer_export_response(fmt: str, customers: QuerySet):

@@ -237,16 +237,43 @@ class ArchiveQueue:
     files_to_close: list[LoanFile]
 
 
-def archive_queue(user, *, limit: int = 50) -> ArchiveQueue:
-    """The archivist's work queue: what to receive, to decide, to hand out, to chase, to destroy."""
+# The archive queue's lists: each with the way from its rows to their loan (the loan filters of the queue's page,
+# issue 15 part 12, narrow each list through it).
+QUEUE_PATHS = {"to_receive": "loan__", "pending_lendings": "loan__", "approved_lendings": "loan__", "overdue": "loan__",
+               "destructions_due": "loan_file__loan__", "destructions_proposed": "loan__", "files_to_close": "loan__"}
+
+
+def archive_queue_rows(user) -> dict[str, QuerySet]:
+    """The archive queue's lists, unsliced, each in its order and kept to the loans ``user`` may see (the menu's
+    badge counts within the same scope)."""
     pending_count = ChecklistItem.objects.filter(loan_file=OuterRef("pk"), state=ItemState.PENDING)
-    to_receive = list(
-        LoanFile.objects.filter(Exists(pending_count), completed_at__isnull=True,
-                                loan__status__in=[Status.CONTRACT_SIGNED, Status.COLLATERAL_REGISTERED,
-                                                  Status.READY_TO_DISBURSE, Status.ACTIVE])
-        .select_related("loan__customer", "loan__product", "folder")
-        .order_by("-loan__status_changed_at")[:limit]
-    )
+    base = Lending.objects.select_related("item", "loan__customer", "requester")
+    rows = {
+        "to_receive": LoanFile.objects.filter(
+            Exists(pending_count), completed_at__isnull=True,
+            loan__status__in=[Status.CONTRACT_SIGNED, Status.COLLATERAL_REGISTERED, Status.READY_TO_DISBURSE,
+                              Status.ACTIVE])
+        .select_related("loan__customer", "loan__product", "folder").order_by("-loan__status_changed_at"),
+        "pending_lendings": base.filter(status=Lending.REQUESTED).order_by("requested_at"),
+        "approved_lendings": base.filter(status=Lending.APPROVED).order_by("decided_at"),
+        "overdue": overdue_lendings(),
+        "destructions_due": items_due_for_destruction(),
+        "destructions_proposed": Destruction.objects.filter(status=Destruction.PROPOSED)
+        .select_related("item", "loan__customer", "proposed_by").order_by("proposed_at"),
+        "files_to_close": LoanFile.objects.filter(completed_at__isnull=True, loan__status=Status.SETTLED)
+        .select_related("loan__customer", "folder").order_by("loan__status_changed_at"),
+    }
+    if sees_all(user):
+        return rows
+    visible = loans_visible_to(user).values("pk")
+    return {name: qs.filter(**{f"{QUEUE_PATHS[name]}in": visible}) for name, qs in rows.items()}
+
+
+def archive_queue(user, *, limit: int = 50, rows: dict[str, QuerySet] | None = None) -> ArchiveQueue:
+    """The archivist's work queue: what to receive, to decide, to hand out, to chase, to destroy (``rows``: the
+    lists of ``archive_queue_rows``, narrowed by the page's filters; the first ``limit`` of each)."""
+    rows = rows if rows is not None else archive_queue_rows(user)
+    to_receive = list(rows["to_receive"][:limit])
     if to_receive:
         counts = {}
         for file_id in ChecklistItem.objects.filter(loan_file__in=to_receive, state=ItemState.PENDING).values_list(
@@ -255,24 +282,16 @@ def archive_queue(user, *, limit: int = 50) -> ArchiveQueue:
             counts[file_id] = counts.get(file_id, 0) + 1
         for loan_file in to_receive:
             loan_file.pending = counts.get(loan_file.pk, 0)
-    base = Lending.objects.select_related("item", "loan__customer", "requester")
-    files_to_close = list(
-        LoanFile.objects.filter(completed_at__isnull=True, loan__status=Status.SETTLED)
-        .select_related("loan__customer", "folder").order_by("loan__status_changed_at")[:limit]
-    )
     return ArchiveQueue(
         to_receive=to_receive,
-        pending_lendings=list(base.filter(status=Lending.REQUESTED).order_by("requested_at")[:limit]),
-        approved_lendings=list(base.filter(status=Lending.APPROVED).order_by("decided_at")[:limit]),
-        overdue=list(overdue_lendings()[:limit]),
-        destructions_due=list(items_due_for_destruction()[:limit]),
-        destructions_proposed=list(
-            Destruction.objects.filter(status=Destruction.PROPOSED).select_related("item", "loan__customer", "proposed_by")
-            .order_by("proposed_at")[:limit]
-        ),
+        pending_lendings=list(rows["pending_lendings"][:limit]),
+        approved_lendings=list(rows["approved_lendings"][:limit]),
+        overdue=list(rows["overdue"][:limit]),
+        destructions_due=list(rows["destructions_due"][:limit]),
+        destructions_proposed=list(rows["destructions_proposed"][:limit]),
         handovers_to_confirm=list(Handover.objects.filter(to_user=user, confirmed_at__isnull=True)
                                   .select_related("from_user").prefetch_related("folders")),
-        files_to_close=files_to_close,
+        files_to_close=list(rows["files_to_close"][:limit]),
     )
 
 

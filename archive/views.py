@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from applications import listing
 from applications.selectors import access_customer, access_loan
 from archive import documents, selectors, services
 from archive.forms import (
@@ -103,9 +104,38 @@ def _answer(request, loan_file: LoanFile, status: int, text: str, back: str):
 
 
 def queue(request):
-    """The archivist's work queue."""
+    """The archivist's work queue; its lists narrowed by the loan filters, sorted, exported (issue 15 part 12)."""
     require_post(request.user, P.ARCHIVIST, P.MANAGER)
-    return render(request, "archive/queue.html", {"queue": selectors.archive_queue(request.user)})
+    form = listing.LoanListForm(request.GET or None, user=request.user, default_sort=None)
+    fmt = request.GET.get("format", "")
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "archive/queue.html", {
+            "queue": selectors.ArchiveQueue([], [], [], [], [], [], [], []), "form": form}))
+    rows = {name: form.apply(qs, path=selectors.QUEUE_PATHS[name])
+            for name, qs in selectors.archive_queue_rows(request.user).items()}
+    if fmt in listing.EXPORT_FORMATS:
+        return listing.sections_response(fmt, "archive-queue", _queue_sections(rows))
+    return render(request, "archive/queue.html", {
+        "queue": selectors.archive_queue(request.user, rows=rows), "form": form, "kept": listing.kept_query(request),
+    })
+
+
+def _queue_sections(rows) -> list:
+    """The archive queue's lists as the export writes them: which list, what, and its date."""
+    def lending(row):
+        return f"{row.lending_no or ''} · {row.item.label}", row.due_on
+
+    return [
+        listing.Section(_("Overdue returns"), rows["overdue"], lending),
+        listing.Section(_("Documents to receive"), rows["to_receive"], lambda f: (f.folder.folder_no, None)),
+        listing.Section(_("Lending requests to decide"), rows["pending_lendings"], lending),
+        listing.Section(_("Approved, to hand out"), rows["approved_lendings"], lending),
+        listing.Section(_("Past retention"), rows["destructions_due"], lambda i: (i.label, None),
+                        path=selectors.QUEUE_PATHS["destructions_due"]),
+        listing.Section(_("Destruction proposals"), rows["destructions_proposed"],
+                        lambda d: (d.item.label, d.proposed_at)),
+        listing.Section(_("Settled files to close"), rows["files_to_close"], lambda f: (f.folder.folder_no, None)),
+    ]
 
 
 def folder_list(request):
@@ -211,9 +241,22 @@ def vault_move(request, pk: int):
 def vault(request):
     require_post(request.user, P.ARCHIVIST, P.MANAGER)
     query = request.GET.get("q", "").strip()
-    page = Paginator(selectors.vault_items(query), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "archive/vault.html", {"page": page, "q": query,
-                                                  "is_archivist": request.user.has_post(P.ARCHIVIST)})
+    # The loan filters, sort and export (issue 15 part 12); without a sort, the vault's order (by location).
+    form = listing.LoanListForm(request.GET or None, user=request.user, default_sort=None,
+                                own_order=_("By location"))
+    fmt = request.GET.get("format", "")
+    context = {"q": query, "is_archivist": request.user.has_post(P.ARCHIVIST), "form": form,
+               "kept": listing.kept_query(request), "carry": [("q", query)] if query else []}
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "archive/vault.html",
+                                                                     {**context, "page": []}))
+    items = form.apply(listing.in_scope(selectors.vault_items(query), request.user, path="loan_file__loan__"),
+                       path="loan_file__loan__")
+    if fmt in listing.EXPORT_FORMATS:
+        return listing.sections_response(fmt, "vault", [listing.Section(
+            _("Vault"), items, lambda i: (f"{i.location} · {i.label}", i.received_on), path="loan_file__loan__")])
+    return render(request, "archive/vault.html", {**context,
+                                                  "page": Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))})
 
 
 @require_POST
@@ -254,9 +297,22 @@ def lending_list(request):
         lendings = lendings.filter(pk__in=selectors.overdue_lendings().values("pk"))
     elif status in dict(Lending.STATUSES):
         lendings = lendings.filter(status=status)
-    page = Paginator(lendings.order_by("-requested_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The loan filters, sort and export (issue 15 part 12), prefixed: ``status`` is the lending's own.
+    form = listing.LoanListForm(request.GET or None, user=request.user, default_sort=None, prefix="loan",
+                                own_order=_("Latest request first"))
+    fmt = request.GET.get("format", "")
+    filters = {"form": form, "kept": listing.kept_query(request), "carry": [("status", status)] if status else []}
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "archive/lending_list.html", {
+            **filters, "page": [], "status": status, "statuses": Lending.STATUSES, "range": RangeForm()}))
+    lendings = form.apply(lendings.order_by("-requested_at", "-id"), path="loan__")
+    if fmt in listing.EXPORT_FORMATS:
+        statuses = dict(Lending.STATUSES)
+        return listing.sections_response(fmt, "lendings", [listing.Section(_("Lending-out register"), lendings, lambda x: (
+            f"{x.lending_no or ''} · {x.item.label} · {statuses.get(x.status, x.status)}", x.due_on))])
+    page = Paginator(lendings, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "archive/lending_list.html", {
-        "page": page, "status": status, "statuses": Lending.STATUSES, "range": RangeForm(),
+        **filters, "page": page, "status": status, "statuses": Lending.STATUSES, "range": RangeForm(),
         "is_archivist": request.user.has_post(P.ARCHIVIST), "can_decide": request.user.has_any_post(*DECIDING_POSTS),
         "overdue_ids": set(selectors.overdue_lendings().values_list("pk", flat=True)),
     })
@@ -360,12 +416,28 @@ def handover_confirm(request, pk: int):
 
 def destructions(request):
     require_post(request.user, P.ARCHIVIST, P.MANAGER)
-    rows = Destruction.objects.select_related("item__loan_file__folder", "loan__customer", "proposed_by",
-                                              "decided_by", "witness")
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The loan filters, sort and export of both lists (issue 15 part 12), within the reader's scope.
+    form = listing.LoanListForm(request.GET or None, user=request.user, default_sort=None)
+    fmt = request.GET.get("format", "")
+    context = {"form": form, "kept": listing.kept_query(request), "retention": selectors.retention_table(),
+               "approve_form": DestructionApproveForm(), "range": RangeForm()}
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "archive/destructions.html", {
+            **context, "page": [], "due": []}))
+    path = selectors.QUEUE_PATHS["destructions_due"]
+    due = form.apply(listing.in_scope(selectors.items_due_for_destruction(), request.user, path=path), path=path)
+    rows = form.apply(listing.in_scope(Destruction.objects.select_related(
+        "item__loan_file__folder", "loan__customer", "proposed_by", "decided_by", "witness"), request.user),
+        path="loan__")
+    if fmt in listing.EXPORT_FORMATS:
+        statuses = dict(Destruction.STATUSES)
+        return listing.sections_response(fmt, "destructions", [
+            listing.Section(_("Past their retention period"), due, lambda i: (i.label, None), path=path),
+            listing.Section(_("Destruction register"), rows, lambda d: (
+                f"{d.item.label} · {statuses.get(d.status, d.status)}", d.retention_until)),
+        ])
     return render(request, "archive/destructions.html", {
-        "page": page, "due": selectors.items_due_for_destruction()[:PAGE_SIZE], "retention": selectors.retention_table(),
-        "approve_form": DestructionApproveForm(), "range": RangeForm(),
+        **context, "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")), "due": due[:PAGE_SIZE],
         "is_archivist": request.user.has_post(P.ARCHIVIST), "can_decide": request.user.has_any_post(*DECIDING_POSTS),
     })
 

@@ -126,15 +126,17 @@ class LedgerLine:
     overdue_reason: str
 
 
-def ledger_lines(user, *, status: str = "", as_of: date | None = None) -> list[LedgerLine]:
-    """The ledger lines ``user`` may see, plus secured loans with signed contracts waiting for the clerk."""
+def ledger_lines(user, *, status: str = "", as_of: date | None = None, narrow=None) -> list[LedgerLine]:
+    """The ledger lines ``user`` may see, plus secured loans with signed contracts waiting for the clerk (``narrow``:
+    the page's loan filters and sort, ``applications.listing``, applied to the loans in scope)."""
     as_of = as_of or today()
     loan_signed = Contract.objects.filter(loan=OuterRef("pk"), kind=Contract.KIND_LOAN).values("signed_on")[:1]
     loans: QuerySet[Loan] = (
         loans_visible_to(user)
         .filter(product__secured=True)
         .filter(Q(collateral_registration__isnull=False) | Q(status=Status.CONTRACT_SIGNED))
-        .select_related("customer", "product", "collateral_registration", "collateral_registration__clerk",
+        .select_related("customer", "product", "marketing_officer", "collateral_registration",
+                        "collateral_registration__clerk",
                         "collateral_registration__handed_over_to")
         .prefetch_related("collaterals")
         .annotate(contract_signed_on=Subquery(loan_signed))
@@ -142,6 +144,8 @@ def ledger_lines(user, *, status: str = "", as_of: date | None = None) -> list[L
     )
     if status in _STATUS_FILTER:
         loans = loans.filter(_STATUS_FILTER[status])
+    if narrow is not None:
+        loans = narrow(loans)
     labels = dict(LEDGER_STATUSES)
     lines = []
     for loan in loans:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as InputError
 
+from applications import listing
 from applications.models import Status
 from applications.selectors import access_loan
 from applications.workflow import available_transitions, perform_step
@@ -51,15 +52,37 @@ def ledger(request):
     status = request.GET.get("status", "")
     if status not in dict(selectors.LEDGER_STATUSES):
         status = ""
-    lines = selectors.ledger_lines(request.user, status=status)
+    # The loan filters, sort and export (issue 15 part 12), prefixed: ``status`` is the ledger's own.
+    form = listing.LoanListForm(request.GET or None, user=request.user, prefix="loan")  # the ledger's order: waiting
+    fmt = request.GET.get("format", "")
+    filters = {"form": form, "kept": listing.kept_query(request), "carry": [("status", status)] if status else []}
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "disbursement/ledger.html", {
+            "lines": [], "status": status, "statuses": selectors.LEDGER_STATUSES, **filters}))
+    lines = selectors.ledger_lines(request.user, status=status, narrow=form.apply)
+    if fmt in listing.EXPORT_FORMATS:
+        return listing.sections_response(fmt, "registration-ledger", [listing.Section(
+            _("Registration ledger"), [line.loan for line in lines], _ledger_item(lines), path="")])
     is_clerk = request.user.has_post(P.MORTGAGE_CLERK)
     return render(request, "disbursement/ledger.html", {
-        "lines": lines, "status": status, "statuses": selectors.LEDGER_STATUSES, "is_clerk": is_clerk,
+        **filters, "lines": lines, "status": status, "statuses": selectors.LEDGER_STATUSES, "is_clerk": is_clerk,
         "officers": list(selectors.disbursement_officers()) if is_clerk else [], "today": today(),
         "overdue_count": sum(1 for line in lines if line.overdue),
         "registration_overdue_days": selectors.REGISTRATION_OVERDUE_DAYS,
         "application_overdue_days": selectors.APPLICATION_OVERDUE_DAYS,
     })
+
+
+def _ledger_item(lines):
+    """What the export says of each line: its ledger state (and why it is overdue), and the day it was applied for."""
+    by_loan = {line.loan.pk: line for line in lines}
+
+    def describe(loan):
+        line = by_loan[loan.pk]
+        text = f"{line.status_label} · {line.overdue_reason}" if line.overdue else line.status_label
+        return text, line.entry.applied_on if line.entry is not None else None
+
+    return describe
 
 
 def _back_to_ledger(request):

@@ -13,8 +13,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from applications import listing
 from applications.models import Status
-from applications.selectors import with_age, work_queue_counts, work_queue_page
+from applications.selectors import QUEUE_FIELDS, with_age, work_queue, work_queue_counts, work_queue_page
 from loancenter import posts as P
 from loancenter.auth import address_throttled, client_address, refused_as_throttled
 from loancenter.lib import params
@@ -67,19 +68,36 @@ QUEUE_PAGE_SIZE = 50
 def home(request):
     """My work queue: a badge per queue of my posts (issue 15: collections, servicing, the archive… counted within my
     scope, each linking to its page), then the loans waiting for my action, oldest first, 50 a page; the cards count
-    the whole loan queue."""
+    the whole loan queue. The queue's sorting, filters and export (issue 15 part 12, ``applications.listing``):
+    without any filter or sort the page reads the queue as before (its counts are its pages); with them, the queue
+    narrowed and counted once more."""
+    form = listing.LoanListForm(request.GET or None, user=request.user)
+    fmt = request.GET.get("format", "")
+    if form.is_bound and not form.is_valid():
+        return listing.bad_filter_response(form, fmt, lambda: render(request, "loancenter/home.html", {
+            "form": form, "loans": [], "page": None, "total": 0, "summary": [], "queues": [], "badges": [],
+            "filtered": True}))
+    if fmt in listing.EXPORT_FORMATS:
+        return listing.export_response(fmt, "work-queue", form.apply(work_queue(request.user)))
     by_status = work_queue_counts(request.user)
     summary = [(value, label, by_status[value]) for value, label in Status.choices if by_status.get(value)]
-    # The pages of the counted queue (the cards' counts add up to it: no second count), then the page's loans.
-    page = Paginator(range(sum(by_status.values())), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    loans = work_queue_page(request.user, offset=page.object_list.start, limit=len(page.object_list))
+    total = sum(by_status.values())
+    filtered = form.active or (form.is_bound and form.cleaned_data.get("sort") not in ("", None, "waiting"))
+    if filtered:
+        rows = form.apply(work_queue(request.user)).only(*QUEUE_FIELDS)
+        page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+        loans = list(page.object_list)
+    else:
+        # The pages of the counted queue (the cards' counts add up to it: no second count), then the page's loans.
+        page = Paginator(range(total), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+        loans = work_queue_page(request.user, offset=page.object_list.start, limit=len(page.object_list))
     labels = dict(Status.choices)  # once a page: get_status_display() hashes every state's label for each row
     for loan in loans:
         loan.status_label = labels[loan.status]
     queues = queues_for(request.user)  # the post-loan panel's counts are the monitoring badge's too (one count each)
     return render(request, "loancenter/home.html", {
-        "loans": flag_over_limit(with_age(loans), request.user), "page": page, "total": page.paginator.count,
-        "summary": summary, "queues": queues,
+        "loans": flag_over_limit(with_age(loans), request.user), "page": page, "total": total,
+        "summary": summary, "queues": queues, "form": form, "filtered": filtered, "kept": listing.kept_query(request),
         "badges": home_badges(request.user, work_queue=by_status, queues=queues),
     })
 

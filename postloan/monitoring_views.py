@@ -16,10 +16,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from rest_framework import serializers
 
+from applications.listing import (
+    EXPORT_FORMATS,
+    LoanListForm,
+    Section,
+    bad_filter_response,
+    in_scope,
+    kept_query,
+    sections_response,
+)
 from applications.selectors import access_customer, access_loan, loans_visible_to
 from loancenter import posts as P
 from loancenter.lib import export
 from loancenter.lib.dates import today
+from loancenter.lib.money import q2
 from loancenter.refusals import check_caller
 from loancenter.rules import require_post
 from postloan import bureau, checks, notices, signals
@@ -32,19 +42,54 @@ REGISTER_POSTS = (P.MANAGER, P.GENERAL)
 
 @login_required
 def monitoring_queue(request):
-    """The post's queue: its open checks (overdue first), its open signals, and a reviewer's sign-offs."""
+    """The post's queue: its open checks (overdue first), its open signals, and a reviewer's sign-offs; each list
+    narrowed by the loan filters, sorted and exported (issue 15 part 12, ``applications.listing``)."""
     user = request.user
-    context = {"today": today(), "checks": [], "signals": [], "signoffs": [], "promises": []}
+    form = LoanListForm(request.GET or None, user=user, default_sort=None, own_order=_("Due date first"))
+    fmt = request.GET.get("format", "")
+    context = {"today": today(), "checks": [], "signals": [], "signoffs": [], "promises": [], "form": form,
+               "kept": kept_query(request)}
+    if form.is_bound and not form.is_valid():
+        return bad_filter_response(form, fmt, lambda: render(request, "postloan/monitoring_queue.html", context))
+
+    def narrow(rows):
+        return form.apply(rows, path="loan__")
+
+    lists = {}
     if user.has_any_post(P.MARKETING, P.GENERAL):
-        context["checks"] = list(checks.open_checks_for(user)[:500])
-        context["signals"] = list(signals.open_signals_for(user)[:500])
-        context["promises"] = signals.promises_due(user, today())
+        lists["checks"] = narrow(checks.open_checks_for(user))
+        lists["signals"] = narrow(signals.open_signals_for(user))
     if user.has_post(P.REVIEWER):
-        context["signoffs"] = list(checks.signoff_queue()[:200])
+        lists["signoffs"] = narrow(in_scope(checks.signoff_queue(), user))  # as the menu's badge counts it
+    if fmt in EXPORT_FORMATS:
+        return sections_response(fmt, "checks-and-signals", _monitoring_sections(user, lists, narrow))
+    if "checks" in lists:
+        context["checks"] = list(lists["checks"][:500])
+        context["signals"] = list(lists["signals"][:500])
+        context["promises"] = signals.promises_due(user, today(), narrow=narrow)
+    if "signoffs" in lists:
+        context["signoffs"] = list(lists["signoffs"][:200])
     for signal in context["signals"]:
         signal.name = signals.name_of(signal.code)
         signal.action = signals.action_of(signal.code)
     return render(request, "postloan/monitoring_queue.html", context)
+
+
+def _monitoring_sections(user, lists: dict, narrow) -> list[Section]:
+    """The queue's lists as the export writes them: which list, what (a check's kind, a signal's name), its date."""
+    kinds = export.labels(PostLoanCheck.KINDS)
+    sections = []
+    if "checks" in lists:
+        sections += [
+            Section(_("My checks"), lists["checks"], lambda c: (kinds.get(c.kind, c.kind), c.due_on)),
+            Section(_("My signals"), lists["signals"], lambda s: (signals.name_of(s.code), s.deadline)),
+            Section(_("Promises to pay"), narrow(signals.promises_rows(user, today())),
+                    lambda a: (f"{_('Promised amount')} {q2(a.promise_amount or 0):,.2f}", a.promise_date)),
+        ]
+    if "signoffs" in lists:
+        sections.append(Section(_("Checks waiting for your sign-off"), lists["signoffs"],
+                                lambda c: (kinds.get(c.kind, c.kind), c.completed_at)))
+    return sections
 
 
 def _register_rows(qs):
@@ -71,13 +116,23 @@ def check_register(request):
     kind = request.GET.get("kind", "")
     if kind in dict(PostLoanCheck.KINDS):
         qs = qs.filter(kind=kind)
+    # The loan filters and sort (issue 15 part 12) narrow the register within the reader's scope (a sub-center's
+    # manager: their unit's loans).
+    form = LoanListForm(request.GET or None, user=request.user, default_sort=None, own_order=_("Due date first"))
     fmt = request.GET.get("format", "")
+    filters = {"form": form, "kept": kept_query(request),
+               "carry": [(k, v) for k, v in (("overdue", "1" if overdue else ""), ("kind", kind)) if v]}
+    if form.is_bound and not form.is_valid():
+        return bad_filter_response(form, fmt, lambda: render(request, "postloan/check_register.html", {
+            **filters, "checks": [], "overdue": overdue, "kind": kind, "kinds": PostLoanCheck.KINDS,
+            "today": today()}))
+    qs = form.apply(in_scope(qs, request.user), path="loan__")
     if fmt == "csv":
         return export.csv_response("post-loan-checks.csv", _register_rows(qs))
     if fmt == "xlsx":
         return export.xlsx_response("post-loan-checks.xlsx", str(_("Post-loan checks")), _register_rows(qs))
     return render(request, "postloan/check_register.html", {
-        "checks": list(qs[:500]), "overdue": overdue, "kind": kind, "kinds": PostLoanCheck.KINDS, "today": today(),
+        **filters, "checks": list(qs[:500]), "overdue": overdue, "kind": kind, "kinds": PostLoanCheck.KINDS, "today": today(),
         "overdue_count": checks.overdue_checks().count(),
     })
 
@@ -176,29 +231,47 @@ def signal_close(request, pk: int):
 
 @login_required
 def signal_dashboard(request):
-    """Open signals by level, product and officer (manager, general), with drill-down to the signals."""
+    """Open signals by level, product and officer (manager, general), with drill-down to the signals: the loan
+    filters and sort of every loan list (issue 15 part 12; ``product`` and ``officer`` are theirs), plus the signal's
+    own level and code; all within the reader's scope (a sub-center's manager: their unit's loans)."""
     require_post(request.user, *REGISTER_POSTS)
-    open_signals = Signal.objects.filter(status=Signal.OPEN)
-    filters = {}
-    for key, field in (("level", "level"), ("product", "loan__product_id"), ("officer", "loan__marketing_officer_id"),
-                       ("code", "code")):
-        value = request.GET.get(key, "")
-        if value:
-            if key in ("product", "officer") and not (value.isascii() and value.isdigit() and len(value) < 18):
-                continue
-            filters[field] = value
-    rows = list(open_signals.filter(**filters).select_related("loan", "loan__customer", "loan__product", "owner")
-                .order_by("deadline", "id")[:500])
+    open_signals = in_scope(Signal.objects.filter(status=Signal.OPEN), request.user)
+    form = LoanListForm(request.GET or None, user=request.user, default_sort=None, own_order=_("Due date first"))
+    fmt = request.GET.get("format", "")
+    own = {}
+    level, code = request.GET.get("level", ""), request.GET.get("code", "")
+    if level:
+        own["level"] = level
+    if code:
+        own["code"] = code[:40]
+    if form.is_bound and form.is_valid() and level and level not in dict(LEVELS):
+        form.add_error(None, "{}: {}".format(_("Level"), _(
+            "Select a valid choice. %(value)s is not one of the available choices.") % {"value": level[:40]}))
+    filters = {"form": form, "kept": kept_query(request), "carry": list(own.items())}
+    if form.is_bound and not form.is_valid():
+        return bad_filter_response(form, fmt, lambda: render(request, "postloan/signal_dashboard.html", {
+            **filters, "levels": {}, "level_labels": dict(LEVELS), "rows": [], "filtered": True}))
+    chosen = form.apply(open_signals.filter(**own), path="loan__").select_related(
+        "loan", "loan__customer", "loan__product", "owner")
+    if fmt in EXPORT_FORMATS:
+        return sections_response(fmt, "signals", [Section(_("Open signals"), chosen, lambda s: (
+            f"{signals.name_of(s.code)} · {dict(LEVELS).get(s.level, s.level)}", s.deadline))])
+    rows = list(chosen[:500])
     for signal in rows:
         signal.name = signals.name_of(signal.code)
     return render(request, "postloan/signal_dashboard.html", {
-        "levels": signals.level_counts(), "level_labels": dict(LEVELS),
+        **filters, "levels": _level_counts(open_signals), "level_labels": dict(LEVELS),
         "by_product": list(open_signals.values("loan__product_id", "loan__product__name").annotate(n=Count("id"))
                            .order_by("-n")),
         "by_officer": list(open_signals.values("loan__marketing_officer_id", "loan__marketing_officer__username")
                            .annotate(n=Count("id")).order_by("-n")),
-        "rows": rows, "filtered": bool(filters),
+        "rows": rows, "filtered": bool(own) or form.active,
     })
+
+
+def _level_counts(open_signals) -> dict[str, int]:
+    counts = dict(open_signals.values_list("level").annotate(n=Count("id")).order_by())
+    return {code: counts.get(code, 0) for code, _label in LEVELS}
 
 
 @login_required
@@ -252,8 +325,22 @@ def outbox(request):
     status = request.GET.get("status", "")
     if status in dict(Notice.STATUSES):
         rows = rows.filter(status=status)
-    return render(request, "postloan/outbox.html", {"rows": list(rows.order_by("-scheduled_for", "-id")[:300]),
-                                                    "status": status, "statuses": Notice.STATUSES})
+    # The loan filters, sort and export (issue 15 part 12), prefixed: ``status`` is the notice's own.
+    form = LoanListForm(request.GET or None, user=request.user, default_sort=None, prefix="loan",
+                        own_order=_("Latest scheduled first"))
+    fmt = request.GET.get("format", "")
+    page = {"status": status, "statuses": Notice.STATUSES, "form": form, "kept": kept_query(request),
+            "carry": [(k, request.GET[k]) for k in ("loan", "status") if request.GET.get(k)]}
+    if form.is_bound and not form.is_valid():
+        return bad_filter_response(form, fmt, lambda: render(request, "postloan/outbox.html", {**page, "rows": []}))
+    rows = form.apply(rows.order_by("-scheduled_for", "-id"), path="loan__")
+    if fmt in EXPORT_FORMATS:
+        kinds, channels, statuses = (export.labels(Notice.KINDS), export.labels(Notice.CHANNELS),
+                                     export.labels(Notice.STATUSES))
+        return sections_response(fmt, "reminders", [Section(_("Reminders outbox"), rows, lambda n: (
+            " · ".join((kinds.get(n.kind, n.kind), channels.get(n.channel, n.channel),
+                        statuses.get(n.status, n.status))), n.scheduled_for))])
+    return render(request, "postloan/outbox.html", {**page, "rows": list(rows[:300])})
 
 
 @login_required

@@ -182,19 +182,30 @@ def level_counts() -> dict[str, int]:
     return {code: counts.get(code, 0) for code, _label in LEVELS}
 
 
-def promises_due(user, day, *, back: int = 7, ahead: int = 7) -> list:
-    """Promises to pay around ``day`` on the collection cases ``user`` owns (T1: the officer; T2/T3: the general
-    post), each with what was paid since the contact and whether it is kept, broken or still open."""
-    from django.db.models import Q, Sum
+def promises_rows(user, day, *, back: int = 7, ahead: int = 7):
+    """The contacts with a promise to pay around ``day`` on the cases ``user`` owns, promise date first."""
+    from django.db.models import Q
 
-    from postloan.models import CollectionAction, Repayment
+    from postloan.models import CollectionAction
 
     owned = Q(case__owner=user)
     if user.has_post(P.GENERAL):
         owned |= Q(case__owner_post=P.GENERAL)
-    actions = list(CollectionAction.objects.filter(owned, promise_date__gte=day - timedelta(days=back),
-                                                   promise_date__lte=day + timedelta(days=ahead))
-                   .select_related("loan", "loan__customer").order_by("promise_date", "id")[:200])
+    return (CollectionAction.objects.filter(owned, promise_date__gte=day - timedelta(days=back),
+                                            promise_date__lte=day + timedelta(days=ahead))
+            .select_related("loan", "loan__customer").order_by("promise_date", "id"))
+
+
+def promises_due(user, day, *, back: int = 7, ahead: int = 7, narrow=None) -> list:
+    """Promises to pay around ``day`` on the collection cases ``user`` owns (T1: the officer; T2/T3: the general
+    post), each with what was paid since the contact and whether it is kept, broken or still open. ``narrow(rows)``:
+    the page's loan filters (``applications.listing``), applied before the first 200 are read."""
+    from django.db.models import Sum
+
+    from postloan.models import Repayment
+
+    rows = promises_rows(user, day, back=back, ahead=ahead)
+    actions = list((narrow(rows) if narrow is not None else rows)[:200])
     for action in actions:
         paid = Repayment.objects.filter(loan_id=action.loan_id, paid_on__gte=action.contact_day,
                                         paid_on__lte=action.promise_date).aggregate(s=Sum("amount"))["s"] or 0

@@ -18,7 +18,16 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError as InputError
 
 from applications.input_forms import describe, post_data
-from applications.listing import LoanListForm, export_response
+from applications.listing import (
+    EXPORT_FORMATS,
+    LoanListForm,
+    Section,
+    bad_filter_response,
+    export_response,
+    in_scope,
+    kept_query,
+    sections_response,
+)
 from applications.models import Collateral
 from applications.selectors import access_loan, unit_scope
 from loancenter import posts as P
@@ -30,6 +39,7 @@ from postloan import agencies as agency_ops
 from postloan import collateral as collateral_ops
 from postloan import collections, forms, grades, servicing, write_off
 from postloan.models import (
+    GRADE_CHOICES,
     AgencyAssignment,
     CollectionAgency,
     CollectionCase,
@@ -409,7 +419,29 @@ def servicing_file(request, pk: int, kind: str):
 
 
 def servicing_list(request):
-    return render(request, "postloan/pending.html", pending_for(request.user))
+    """The requests, write-offs and grade changes waiting for the reader, each list kept to the loans they may see
+    (as the menu's badges count them), narrowed by the loan filters, sorted and exported (issue 15 part 12)."""
+    form = LoanListForm(request.GET or None, user=request.user, default_sort=None,
+                        own_order=_("Oldest request first"))
+    fmt = request.GET.get("format", "")
+    if form.is_bound and not form.is_valid():
+        return bad_filter_response(form, fmt, lambda: render(request, "postloan/pending.html", {
+            "requests": [], "write_offs": [], "grade_changes": [], "form": form}))
+    lists = {name: form.apply(in_scope(rows, request.user), path="loan__")
+             for name, rows in pending_for(request.user).items()}
+    if fmt in EXPORT_FORMATS:
+        kinds, statuses = export.labels(SR.KINDS), export.labels(SR.STATUSES)
+        wo_statuses, grades = export.labels(WriteOff.STATUSES), export.labels(GRADE_CHOICES)
+        return sections_response(fmt, "pending-requests", [
+            Section(_("Servicing requests"), lists["requests"],
+                    lambda r: (f"{kinds.get(r.kind, r.kind)} · {statuses.get(r.status, r.status)}", r.filed_at)),
+            Section(_("Write-offs"), lists["write_offs"],
+                    lambda w: (wo_statuses.get(w.status, w.status), w.proposed_at)),
+            Section(_("Grade changes"), lists["grade_changes"],
+                    lambda g: (f"{grades.get(g.from_grade, g.from_grade)} → {grades.get(g.to_grade, g.to_grade)}",
+                               g.proposed_at)),
+        ])
+    return render(request, "postloan/pending.html", {**lists, "form": form, "kept": kept_query(request)})
 
 
 def _servicing_context(request, pk: int) -> dict:
