@@ -111,9 +111,14 @@ def test_a_query_is_recorded_with_its_structured_result_and_its_authorisation_fi
     assert client.get(f"/documents/{authorisation}/file/").status_code == 200
 
 
-def test_the_form_offers_the_customers_current_authorisations_only(staff, client, customer):
+def chinese(client, settings) -> None:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"  # as the language switch leaves it
+
+
+def test_the_form_offers_the_customers_current_authorisations_only(staff, client, settings, customer):
     url = f"/postloan/customers/{customer.pk}/credit-queries/new/"
     client.login(username="mkt", password=PASSWORD)
+    chinese(client, settings)
     empty = client.get(url)
     row = next(r for r in empty.context["rows"] if r["name"] == "authorisation_document")
     assert row["kind"] == "select" and row["options"] == []
@@ -130,12 +135,14 @@ def test_the_form_offers_the_customers_current_authorisations_only(staff, client
     assert url in client.get(f"/customers/{customer.pk}/").content.decode()
 
 
-def test_the_form_refuses_what_is_not_a_current_authorisation_and_records_the_chosen_file(staff, client, customer):
+def test_the_form_refuses_what_is_not_a_current_authorisation_and_records_the_chosen_file(staff, client, settings,
+                                                                                         customer):
     url = f"/postloan/customers/{customer.pk}/credit-queries/new/"
     old = add_authorisation(customer, by=staff.mkt)
     current = add_authorisation(customer, by=staff.mkt)
     theirs = add_authorisation(CustomerFactory(officer=staff.mkt), by=staff.mkt)
     client.login(username="mkt", password=PASSWORD)
+    chinese(client, settings)
     for value in ("", "AUTH-1", str(old.pk), str(theirs.pk), "999999"):
         refused = client.post(url, {"purpose": "pre_loan", "authorisation_document": value, "summary": "无逾期"})
         assert refused.status_code == 400, value
