@@ -128,9 +128,11 @@ def customer_detail(request, pk: int):
     )
     can_flag = request.user.has_any_post(P.REVIEWER, P.MANAGER)
     can_edit = request.user.has_post(P.MARKETING) and customer.officer_id == request.user.pk
+    # The posts that query the credit bureau (postloan.bureau.QUERY_POSTS; that page checks them again).
+    can_query = request.user.has_any_post(P.MARKETING, P.INVESTIGATOR, P.REVIEWER, P.GENERAL)
     return render(request, "applications/customer_detail.html", {
         "customer": customer, "full_pii": full_pii, "loans": loans, "guarantees": guarantees,
-        "can_flag": can_flag, "can_edit": can_edit,
+        "can_flag": can_flag, "can_edit": can_edit, "can_query": can_query,
     })
 
 

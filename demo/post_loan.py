@@ -21,6 +21,7 @@ from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.models import User
 from loancenter.transitions import perform
+from postloan.bureau import authorisations, credit_query_record
 from postloan.models import WarningLevel
 from postloan.services import loan_settle, repayment_post
 from postloan.tasks import batch_start
@@ -146,8 +147,29 @@ def seed_post_loan(*, rng: random.Random, staff: dict[str, User], products: dict
             loan.refresh_from_db()
             if story.settle and loan.oldest_unpaid_due is None:
                 loan_settle(loan_id=loan.pk, actor=staff["gen1"])
+    _post_loan_queries(loans, staff, end)
     _batch_through(end)
     return [loan for _s, loan in loans]
+
+
+def _post_loan_queries(loans: list[tuple[Story, Loan]], staff: dict[str, User], day: date) -> None:
+    """The officers' post-loan credit-bureau queries on the borrowers who stopped paying, each relying on the
+    borrower's credit-report authorisation filed with the loan (SPEC rule 22: the authorisation is a file). Recorded on
+    the customer, not the loan, so that each loan's history stays in date order."""
+    for story, loan in loans:
+        if story.paid is None or story.settle:
+            continue
+        officer = staff[story.officer]
+        document = next(iter(authorisations(officer, loan.customer_id)), None)
+        if document is None:
+            continue
+        unpaid = loan.installments.filter(due_date__lte=day, paid_off_on__isnull=True)
+        oldest = unpaid.order_by("due_date").values_list("due_date", flat=True).first()
+        with travel(_at(day, 16)):
+            credit_query_record(
+                customer_id=loan.customer_id, actor=officer, purpose="post_loan", authorisation_document=document.pk,
+                summary="征信显示本行贷款逾期未还,无其他新增负债。", overdue_count_24m=unpaid.count(),
+                worst_dpd=(day - oldest).days if oldest else 0, queries_6m=2, new_debt=Decimal("0.00"))
 
 
 # The demo's levels: tight enough on overdue and NPL that the demo portfolio breaches them.

@@ -305,8 +305,6 @@ LOGGING = {
 # Nightly batch (SPEC §6): loans per chunk (one Celery task each), and when a chunk left running counts as dead.
 BATCH_CHUNK_SIZE = env_int("BATCH_CHUNK_SIZE", 200_000)
 BATCH_CHUNK_STALE_SECONDS = env_int("BATCH_CHUNK_STALE_SECONDS", 600)
-# After each run, a task stores the dashboard's borrowers and period interest (postloan.batch.dashboard_figures).
-BATCH_DASHBOARD_FIGURES = True
 
 # After disbursement (SPEC §12, issue 18): reminders N calendar days before each due date; the SMS gateway the
 # notices go through (empty: the outbox-and-log channel only); notices per beat round.

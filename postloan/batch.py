@@ -20,7 +20,8 @@ The candidates of date D, with P the previous finished run's date:
   lies in (P − t, D − t] (an index on ``oldest_unpaid_due``), so a quiet current or steadily overdue loan is not read;
 - loans whose non-performing cure clock reached 6 months, and restructured loans (observation period);
 - every active loan on the first run, or when the provision rates changed since P.
-Then, once every chunk is done: the day's portfolio snapshot and, at month end, each loan's month-end row.
+Then, once every chunk is done: the day's portfolio snapshot (counting the dashboard's borrowers in the same scan),
+the period's interest for 收息率, and at month end each loan's month-end row.
 
 Idempotent for one date (the same candidates, "only where changed", unique cases and tasks), resumable (chunks are
 claimed with a compare-and-swap UPDATE and commit on their own), and catch-up runs missed dates in date order.
@@ -57,6 +58,8 @@ OBSERVATION_MONTHS = 12  # restructured loans: at least 关注 for 2 periods and
 CURE_MONTHS = 6  # NPL upgrade: arrears repaid and 2 periods or 6 months, the longer (monthly: 6 months)
 # Days past due at which a tier or a grade floor changes: a loan is graded again the night it reaches one of them.
 THRESHOLDS = (1, 31, 91, 271, 361)
+# The last finish_run's steps (the bench prints their shares of the night).
+LAST_TIMINGS: dict[str, float] = {}
 ANALYZE_SHARE = 0.05  # a run that changed more than this share of the loans refreshes the loan table's statistics
 
 
@@ -297,26 +300,57 @@ def process_chunk(*, as_of: date, lo: int, hi: int, previous: date | None = None
         return cur.fetchone()[0], changed
 
 
-def write_snapshot(as_of: date) -> None:
+_CELLS = f"""product_id, status, grade, collection_tier, COUNT(*) AS n, SUM(outstanding_principal) AS balance,
+           SUM(CASE WHEN status <> 'settled' AND oldest_unpaid_due < {{d}} THEN outstanding_principal ELSE 0 END) AS overdue,
+           SUM(provision) AS provision
+      FROM {LOAN} WHERE status IN ('active', 'written_off', 'settled')"""
+
+
+def _snapshot_cells(cur, as_of: date) -> tuple[list[tuple], int]:
+    """The day's cells (product, status, grade, tier: loans, balance, overdue balance, provision) and the borrowers
+    with active loans (distinct customers), from one scan of the loans on PostgreSQL.
+
+    The dashboard's borrowers used to be a second scan of every active loan after the run. Here the snapshot's
+    aggregate has a second grouping set, (status, customer), whose active rows the outer aggregate counts: the cells
+    come back as they were (each is its own outer group) and one more row carries the count. SQLite has no grouping
+    sets: two statements there."""
+    params = {"d": as_of}
+    if connection.vendor != "postgresql":
+        cur.execute(f"SELECT {_CELLS.format(d=_d('d'))} GROUP BY product_id, status, grade, collection_tier", params)
+        cells = cur.fetchall()
+        cur.execute(f"SELECT COUNT(DISTINCT customer_id) FROM {LOAN} WHERE status = 'active'")
+        return cells, cur.fetchone()[0]
+    cur.execute(
+        f"""
+        SELECT g.by_customer, g.product_id, g.status, g.grade, g.collection_tier, SUM(g.n), SUM(g.balance),
+               SUM(g.overdue), SUM(g.provision), COUNT(*)
+          FROM (SELECT GROUPING(customer_id) AS by_customer, {_CELLS.format(d=_d('d'))}
+                 GROUP BY GROUPING SETS ((product_id, status, grade, collection_tier), (status, customer_id))) AS g
+         WHERE g.by_customer = 1 OR g.status = 'active'
+         GROUP BY g.by_customer, g.product_id, g.status, g.grade, g.collection_tier
+        """,
+        params,
+    )
+    cells, borrowers = [], 0
+    for by_customer, *cell, customers in cur.fetchall():
+        if by_customer == 1:
+            cells.append(tuple(cell))
+        else:  # (status 'active', customer) groups, collapsed into one row: how many there were
+            borrowers = customers
+    return cells, borrowers
+
+
+def write_snapshot(as_of: date) -> int:
     """The day's book (active, written-off and settled loans) by product, status, grade and tier; at month end each
-    loan's row for the migration matrix."""
+    loan's row for the migration matrix. Returns the borrowers with active loans, counted in the same scan."""
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("DELETE FROM postloan_dailysnapshot WHERE as_of = %s", [as_of])
-        # A plain SELECT (PostgreSQL scans the loans in parallel; INSERT … SELECT would not), a few hundred rows back.
-        cur.execute(
-            f"""
-            SELECT product_id, status, grade, collection_tier, COUNT(*), SUM(outstanding_principal),
-                   SUM(CASE WHEN status <> 'settled' AND oldest_unpaid_due < {_d('d')} THEN outstanding_principal ELSE 0 END),
-                   SUM(provision)
-              FROM {LOAN} WHERE status IN ('active', 'written_off', 'settled')
-             GROUP BY product_id, status, grade, collection_tier
-            """,
-            {"d": as_of},
-        )
+        # A plain SELECT, a few hundred rows back (INSERT … SELECT would read the same loans no faster).
+        cells, borrowers = _snapshot_cells(cur, as_of)
         DailySnapshot.objects.bulk_create([
             DailySnapshot(as_of=as_of, product_id=product, status=status, grade=grade, tier=tier, loans=loans,
                           balance=balance, overdue_balance=overdue, provision=provision)
-            for product, status, grade, tier, loans, balance, overdue, provision in cur.fetchall()
+            for product, status, grade, tier, loans, balance, overdue, provision in cells
         ])
         if as_of.day == calendar.monthrange(as_of.year, as_of.month)[1]:
             month_start = timezone.make_aware(timezone.datetime(as_of.year, as_of.month, 1))
@@ -332,6 +366,7 @@ def write_snapshot(as_of: date) -> None:
                 """,
                 {"d": as_of, "start": month_start},
             )
+    return borrowers
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -405,7 +440,14 @@ def finish_run(run_id: int) -> bool:
         run = BatchRun.objects.select_for_update().get(pk=run_id)
         if run.status == BatchRun.DONE:
             return False
-        write_snapshot(run.as_of)
+        started = time.perf_counter()
+        borrowers = write_snapshot(run.as_of)
+        LAST_TIMINGS["snapshot with the borrowers"] = time.perf_counter() - started
+        started = time.perf_counter()
+        interest = _period_interest(run.as_of)
+        LAST_TIMINGS["period interest"] = time.perf_counter() - started
+        run.borrowers = borrowers
+        run.period_interest_due, run.period_interest_received = interest["interest_due"], interest["interest_received"]
         from postloan import monitoring_batch
 
         monitoring_batch.run(run.as_of, run.previous_as_of)  # signals, checks falling due, reminders (issue 18)
@@ -418,7 +460,8 @@ def finish_run(run_id: int) -> bool:
             with connection.cursor() as cur:
                 cur.execute(f"ANALYZE {LOAN}, postloan_collectioncase, postloan_escalationtask")
         run.status, run.finished_at, run.error = BatchRun.DONE, timezone.now(), ""
-        run.save(update_fields=["loans", "loans_changed", "status", "finished_at", "error"])
+        run.save(update_fields=["loans", "loans_changed", "status", "finished_at", "error", "borrowers",
+                                "period_interest_due", "period_interest_received"])
     from postloan import book
 
     book.forget()
@@ -426,18 +469,12 @@ def finish_run(run_id: int) -> bool:
     return True
 
 
-def dashboard_figures(run_id: int) -> None:
-    """After a run, the dashboard's figures that would otherwise read every active loan or the period's installments
-    per page view (issue 6): borrowers with active loans and the default period's interest (收息率). A task of its own
-    that follows the batch; until it has run the dashboard computes them live."""
+def _period_interest(as_of: date) -> dict:
+    """收息率's default period (the 30 days ending on ``as_of``): the interest due and paid on its installments, read
+    from the ``installment_period_interest`` index (a month of installments, not the whole table)."""
     from postloan.reports import PERIOD_DAYS, interest_collection
 
-    run = BatchRun.objects.get(pk=run_id)
-    interest = interest_collection(run.as_of - timedelta(days=PERIOD_DAYS - 1), run.as_of)
-    BatchRun.objects.filter(pk=run_id).update(
-        period_interest_due=interest["interest_due"], period_interest_received=interest["interest_received"],
-        borrowers=Loan.objects.filter(status=Status.ACTIVE).values("customer_id").distinct().count(),
-    )
+    return interest_collection(as_of - timedelta(days=PERIOD_DAYS - 1), as_of)
 
 
 def dates_to_run(as_of: date) -> list[date]:

@@ -1,9 +1,10 @@
 """The credit-bureau register (征信查询登记, SPEC §12, §16.22): every query with its written authorisation, purpose, who
 asked and when, and the structured result the scorecard reads; the manager's queries per officer.
 
-The authorisation is a reference to the customer's document (its number in the folder or the paper's register number):
-the documents feature (issue 17) was not on main when this was built, so the reference is checked to be present, not
-looked up (docs/decisions.md). A query without one is refused with 400 ``no_authorisation``.
+The authorisation is a file: the id of a current credit-report authorisation (``credit_authorization``) of the customer
+queried (the borrower, or the guarantor for a guarantor check), in their folder or in the files of one of their loans,
+that the caller may see. Anything else (none, not a number, unknown, another customer's, another paper, a superseded
+or voided version, a loan file outside the caller's scope) is refused with 400 ``no_authorisation``, nothing recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from applications.files.models import DocumentFile
 from applications.models import Customer, Loan
+from applications.selectors import loans_visible_to
 from applications.workflow import audit
 from loancenter import posts as P
 from loancenter.lib.errors import RuleViolation
@@ -25,6 +28,38 @@ from postloan.monitoring_models import CreditQuery
 
 QUERY_POSTS = (P.MARKETING, P.INVESTIGATOR, P.REVIEWER, P.GENERAL)
 PURPOSES = dict(CreditQuery.PURPOSES)
+AUTHORISATION_CODE = "credit_authorization"
+
+
+def authorisations(user, customer_id: int) -> list[DocumentFile]:
+    """The customer's current credit-report authorisations ``user`` may see, newest first: per folder (the customer's,
+    or one loan's files) the newest version that is not voided, if it is active (a void asked for puts it in doubt);
+    a loan's file only when the loan is in the caller's scope."""
+    rows = list(DocumentFile.objects.filter(customer_id=customer_id, code=AUTHORISATION_CODE).select_related("loan")
+                .exclude(state=DocumentFile.State.VOIDED).order_by("loan_id", "-version", "-id"))
+    visible = set(loans_visible_to(user).filter(pk__in={r.loan_id for r in rows if r.loan_id is not None})
+                  .values_list("pk", flat=True))
+    current, seen = [], set()
+    for row in rows:
+        if row.loan_id in seen:
+            continue  # an older version: superseded by the newer one just read
+        seen.add(row.loan_id)
+        if row.state == DocumentFile.State.ACTIVE and (row.loan_id is None or row.loan_id in visible):
+            current.append(row)
+    return sorted(current, key=lambda r: (r.uploaded_at, r.pk), reverse=True)
+
+
+def _authorisation(user, customer_id: int, value) -> DocumentFile:
+    text = str(value if value is not None else "").strip()
+    document = None
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        document = next((d for d in authorisations(user, customer_id) if d.pk == int(text)), None)
+    if document is None:
+        raise RuleViolation("no_authorisation", _(
+            "A credit report is queried only with the customer's written authorisation: choose their current "
+            "credit-report authorisation from their files (upload it first if it is not there)."),
+            field="authorisation_document")
+    return document
 
 
 def _count(value, field: str, maximum: int = 100_000) -> int | None:
@@ -52,22 +87,23 @@ def _money(value, field: str) -> Decimal | None:
 
 
 @recorded("credit_query", posts=QUERY_POSTS)
-def credit_query_record(*, customer_id: int, actor, purpose: str, authorisation_document: str = "", summary: str = "",
+def credit_query_record(*, customer_id: int, actor, purpose: str, authorisation_document="", summary: str = "",
                         loan_id: int | None = None, overdue_count_24m=None, worst_dpd=None, queries_6m=None,
                         new_debt=None, report_document: str = "") -> CreditQuery:
-    """Record a credit-bureau query on a customer in the caller's scope (the caller checked the scope: 404)."""
+    """Record a credit-bureau query on a customer in the caller's scope (the caller checked the scope: 404).
+
+    ``authorisation_document``: the id of the customer's current credit-report authorisation (``authorisations``)."""
     if purpose not in PURPOSES:
         raise RuleViolation("purpose", _("The purpose is pre_loan, post_loan or guarantor."), field="purpose")
-    reference = (authorisation_document or "").strip()
-    if not reference:
-        raise RuleViolation("no_authorisation", _("A credit report is queried only with the customer's written "
-                                                  "authorisation; name the authorisation document."),
-                            field="authorisation_document")
+    chosen = _authorisation(actor, customer_id, authorisation_document)  # refused before anything else is read
     values = {"overdue_count_24m": _count(overdue_count_24m, "overdue_count_24m"),
               "worst_dpd": _count(worst_dpd, "worst_dpd", 36_600), "queries_6m": _count(queries_6m, "queries_6m"),
               "new_debt": _money(new_debt, "new_debt")}
     with transaction.atomic():
         customer = Customer.objects.get(pk=customer_id)
+        # Read again with the file's row locked: a void decided meanwhile is seen, or waits for the query.
+        DocumentFile.objects.select_for_update().filter(pk=chosen.pk).first()
+        document = _authorisation(actor, customer_id, chosen.pk)
         loan = None
         if loan_id is not None:
             loan = Loan.objects.filter(pk=loan_id).filter(customer=customer).first() or Loan.objects.filter(
@@ -75,11 +111,12 @@ def credit_query_record(*, customer_id: int, actor, purpose: str, authorisation_
             if loan is None:
                 raise RuleViolation("loan", _("The loan is not this customer's."), field="loan")
         query = CreditQuery.objects.create(customer=customer, loan=loan, purpose=purpose,
-                                           authorisation_document=reference[:100], queried_by=actor,
+                                           authorisation_document=document, queried_by=actor,
                                            summary=(summary or "").strip(),
                                            report_document=(report_document or "").strip()[:100], **values)
         audit(actor=actor, action="credit_query", loan=loan, obj=query,
-              payload={"customer": customer.pk, "purpose": purpose, "authorisation": reference})
+              payload={"customer": customer.pk, "purpose": purpose, "authorisation": document.pk,
+                       "authorisation_version": document.version})
     return query
 
 

@@ -57,6 +57,9 @@ class Installment(models.Model):
             models.Index(fields=["loan", "paid_off_on", "due_date"], name="installment_unpaid"),
             # Nightly batch penalty step: the overdue installments of the loans in a chunk (unpaid ones only).
             models.Index(fields=["loan", "due_date"], condition=Q(paid_off_on__isnull=True), name="installment_open"),
+            # The night's 收息率 (the interest due and paid on the installments due in the period): read from this
+            # index alone, a month of installments, not every installment of every loan (docs/decisions.md, night).
+            models.Index(fields=["due_date", "interest", "paid_interest"], name="installment_period_interest"),
         ]
 
     @property

@@ -58,9 +58,9 @@ class CreditQuerySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CreditQuery
-        fields = ["id", "customer", "loan", "purpose", "authorisation_document", "queried_by", "queried_at", "summary",
-                  "overdue_count_24m", "worst_dpd", "queries_6m", "new_debt", "report_document", "investigations",
-                  "checks"]
+        fields = ["id", "customer", "loan", "purpose", "authorisation_document", "authorisation_legacy", "queried_by",
+                  "queried_at", "summary", "overdue_count_24m", "worst_dpd", "queries_6m", "new_debt", "report_document",
+                  "investigations", "checks"]
         read_only_fields = ["investigations", "checks"]
 
 
@@ -112,7 +112,9 @@ class SignalCloseInput(serializers.Serializer):
 
 class CreditQueryInput(serializers.Serializer):
     purpose = serializers.CharField(max_length=16)
-    authorisation_document = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    # The id of the customer's current credit-report authorisation file (GET /api/customers/{id}/documents/, code
+    # credit_authorization). Read as text so that whatever else is sent is refused as no_authorisation by the rule.
+    authorisation_document = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     summary = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     loan = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
     overdue_count_24m = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100_000)

@@ -239,7 +239,14 @@ class CreditQuery(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_queries")
     loan = models.ForeignKey(Loan, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_queries")
     purpose = models.CharField(_("purpose"), max_length=10, choices=PURPOSES)
-    authorisation_document = models.CharField(_("written authorisation (document reference)"), max_length=100)
+    # The customer's credit-report authorisation the query relied on, a file (applications.DocumentFile, code
+    # credit_authorization). Empty only on queries recorded before authorisations were files: their typed reference
+    # is kept in ``authorisation_legacy`` (migration 0021; docs/decisions.md).
+    authorisation_document = models.ForeignKey("applications.DocumentFile", null=True, blank=True,
+                                               on_delete=models.PROTECT, related_name="+",
+                                               verbose_name=_("written authorisation"))
+    authorisation_legacy = models.CharField(_("written authorisation (reference typed before files)"), max_length=100,
+                                            blank=True)
     queried_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     queried_at = models.DateTimeField(auto_now_add=True)
     summary = models.TextField(_("summary of the result"), blank=True)
@@ -258,6 +265,9 @@ class CreditQuery(models.Model):
         ordering = ["-queried_at", "-id"]
         # The manager's queries-per-officer figure over a period.
         indexes = [models.Index(fields=["queried_at", "queried_by"], name="credit_query_officer")]
+        constraints = [models.CheckConstraint(
+            condition=Q(authorisation_document__isnull=False) | ~Q(authorisation_legacy=""),
+            name="credit_query_authorised")]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.purpose} {self.queried_at:%Y-%m-%d}"

@@ -10,7 +10,6 @@ import logging
 from datetime import date, timedelta
 
 from celery import shared_task
-from django.conf import settings
 from kombu.exceptions import OperationalError
 
 from loancenter.celery import app as celery_app
@@ -25,11 +24,6 @@ log = logging.getLogger(__name__)
 @shared_task(acks_late=True)
 def batch_chunk(chunk_id: int) -> None:
     run_chunk_and_continue(chunk_id)
-
-
-@shared_task
-def dashboard_figures(run_id: int) -> None:
-    batch.dashboard_figures(run_id)
 
 
 @shared_task
@@ -85,13 +79,8 @@ def dispatch_next() -> BatchRun | None:
 
 
 def run_chunk_and_continue(chunk_id: int) -> None:
-    finished = batch.run_chunk(chunk_id)
+    batch.run_chunk(chunk_id)  # the run's last chunk finishes it: snapshot, the dashboard's figures, monitoring
     run = BatchChunk.objects.select_related("run").get(pk=chunk_id).run
-    if finished and settings.BATCH_DASHBOARD_FIGURES:
-        try:
-            dashboard_figures.delay(run.pk)
-        except OperationalError:  # broker down: the dashboard computes these figures live until a run stores them
-            log.warning("nightly batch %s: dashboard figures not queued (broker unavailable)", run.as_of)
     if celery_app.conf.task_always_eager:
         return  # batch_start drives the dates in-process
     if run.status == BatchRun.DONE and BatchRun.objects.filter(status=BatchRun.QUEUED, as_of__gt=run.as_of).exists():

@@ -69,7 +69,7 @@ def _form_page(request, *, input_cls, title: str, loan, call, done: str, back: s
         parsed = input_cls(data=values)
         try:
             if service is not None:
-                check_caller(service, request.user, loan_id=loan.pk)
+                check_caller(service, request.user, loan_id=loan.pk if loan is not None else None)
             parsed.is_valid(raise_exception=True)
             call(dict(parsed.validated_data))
         except InputError as exc:

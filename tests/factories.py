@@ -120,6 +120,13 @@ def add_files(loan: Loan, codes) -> None:
         store_sample(customer_id=loan.customer_id, loan=loan, code=code, by=loan.marketing_officer, content=_TINY_PDF)
 
 
+def add_authorisation(customer: Customer, *, by, loan: Loan | None = None):
+    """The customer's credit-report authorisation as a file (what a credit-bureau query relies on, SPEC rule 22):
+    the next version in their folder, or in ``loan``'s files."""
+    return store_sample(customer_id=customer.pk, loan=loan, code="credit_authorization", by=by, content=_TINY_PDF,
+                        name="征信授权书.pdf")
+
+
 def add_guarantor(loan: Loan, customer: Customer, relationship: str = "spouse") -> Guarantor:
     return Guarantor.objects.create(loan=loan, customer=customer, relationship=relationship)
 

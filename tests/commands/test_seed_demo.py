@@ -108,6 +108,13 @@ def check_post_loan_portfolio():
     from postloan.models import WarningLevel
 
     assert WarningLevel.objects.exists()
+    # Post-loan credit-bureau queries, each relying on its customer's credit-report authorisation file (rule 22).
+    from postloan.models import CreditQuery
+
+    queries = list(CreditQuery.objects.select_related("authorisation_document"))
+    assert queries
+    assert all(q.authorisation_document.code == "credit_authorization"
+               and q.authorisation_document.customer_id == q.customer_id for q in queries)
 
 
 def check_galleries():

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import models, transaction
 
 from applications.models import Loan, Status
 from postloan import batch
@@ -137,3 +137,41 @@ def test_chunks_run_on_a_real_celery_worker_over_redis(portfolio):
     assert run_row.chunks_total == 3 and run_row.chunks_done == 3
     assert run_row.loans == 6
     assert set(Loan.objects.values_list("collection_tier", flat=True)) == {"T2"}
+
+
+def test_the_night_stores_the_dashboards_figures_as_counted_independently(portfolio):
+    """The run writes the dashboard's borrowers (counted in the snapshot's scan of the loans) and the period's
+    interest (收息率, from its index) with the snapshot: equal to a count made here, row by row, in Python."""
+    from postloan import reports
+    from postloan.models import DailySnapshot, Installment
+
+    as_of = START + timedelta(days=75)
+    first, second, paying, *_rest, settled = portfolio
+    Loan.objects.filter(pk=second.pk).update(customer=first.customer)  # one borrower, two active loans
+    Loan.objects.filter(pk=settled.pk).update(status=Status.SETTLED)
+    paid = Installment.objects.filter(loan=paying, due_date__lte=as_of)
+    paid.update(paid_interest=models.F("interest"))
+    run(as_of)
+
+    stored = BatchRun.objects.get(as_of=as_of)
+    loans = list(Loan.objects.all())
+    borrowers = len({loan.customer_id for loan in loans if loan.status == Status.ACTIVE})
+    window = [i for i in Installment.objects.all() if as_of - timedelta(days=29) <= i.due_date <= as_of]
+    due, received = sum(i.interest for i in window), sum(i.paid_interest for i in window)
+    assert (stored.borrowers, stored.period_interest_due, stored.period_interest_received) == (
+        borrowers, due, received)
+    assert borrowers == 4 and due > received > 0
+    # The snapshot's cells are what they were: every kept loan by product, status, grade and tier.
+    cells: dict = {}
+    for loan in loans:
+        if loan.status in (Status.ACTIVE, Status.WRITTEN_OFF, Status.SETTLED):
+            key = (loan.product_id, loan.status, loan.grade, loan.collection_tier)
+            n, balance, overdue, provision = cells.get(key, (0, Decimal(0), Decimal(0), Decimal(0)))
+            late = loan.status != Status.SETTLED and loan.oldest_unpaid_due is not None and loan.oldest_unpaid_due < as_of
+            cells[key] = (n + 1, balance + loan.outstanding_principal,
+                          overdue + (loan.outstanding_principal if late else 0), provision + loan.provision)
+    assert {(c.product_id, c.status, c.grade, c.tier): (c.loans, c.balance, c.overdue_balance, c.provision)
+            for c in DailySnapshot.objects.filter(as_of=as_of)} == cells
+    # The dashboard shows them (read from the run, not counted again).
+    shown = reports.portfolio(as_of)
+    assert (shown.borrowers, shown.interest_due, shown.interest_received) == (borrowers, due, received)

@@ -12,7 +12,7 @@ import time_machine
 from applications.models import Investigation, Status
 from postloan.models import CreditQuery, PostLoanCheck
 from tests.conftest import payloads
-from tests.factories import CustomerFactory, add_guarantor
+from tests.factories import CustomerFactory, add_authorisation, add_guarantor
 
 SH = ZoneInfo("Asia/Shanghai")
 DISBURSED = date(2025, 1, 15)
@@ -23,8 +23,10 @@ def at(day: date, hour: int = 10):
 
 
 def record(api, user, customer, purpose="pre_loan", summary="无逾期") -> int:
+    authorisation = add_authorisation(customer, by=user)
     made = api(user).post(f"/api/customers/{customer.pk}/credit-queries/",
-                          {"purpose": purpose, "authorisation_document": "AUTH-1", "summary": summary}, format="json")
+                          {"purpose": purpose, "authorisation_document": authorisation.pk, "summary": summary},
+                          format="json")
     assert made.status_code == 201, made.content
     return made.json()["id"]
 

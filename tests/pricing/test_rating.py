@@ -11,7 +11,7 @@ from applications.models import Loan, ScorecardVersion, Status
 from loancenter.transitions import perform
 from postloan.bureau import credit_query_record
 from tests.api.conftest import drive
-from tests.factories import CustomerFactory, LoanFactory
+from tests.factories import CustomerFactory, LoanFactory, add_authorisation
 
 
 def _applicant(staff, product, **facts):
@@ -60,10 +60,12 @@ def test_the_rating_changes_when_the_verified_facts_do(staff, product):
 def test_the_credit_report_counts_and_no_report_scores_on_its_own(staff, product):
     clean = _applicant(staff, product)
     credit_query_record(customer_id=clean.customer_id, actor=staff.mkt, purpose="pre_loan",
-                        authorisation_document="SQ-1", overdue_count_24m=0, worst_dpd=0, queries_6m=1)
+                        authorisation_document=add_authorisation(clean.customer, by=staff.mkt).pk,
+                        overdue_count_24m=0, worst_dpd=0, queries_6m=1)
     troubled = _applicant(staff, product)
     credit_query_record(customer_id=troubled.customer_id, actor=staff.mkt, purpose="pre_loan",
-                        authorisation_document="SQ-2", overdue_count_24m=5, worst_dpd=95, queries_6m=9)
+                        authorisation_document=add_authorisation(troubled.customer, by=staff.mkt).pk,
+                        overdue_count_24m=5, worst_dpd=95, queries_6m=9)
     unknown = _applicant(staff, product)
     for loan in (clean, troubled, unknown):
         drive(staff, loan, Status.UNDER_REVIEW)
