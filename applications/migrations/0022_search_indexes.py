@@ -38,7 +38,10 @@ def drop(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("applications", "0021_merge_originator"),
+        # Was 0021_merge_originator (one of five parallel 0022s): chained so that Django takes them back in the
+        # order it applied them (on SQLite a parallel branch's reversal remade the loan table without the
+        # others' columns). docs/decisions.md, "Taking the schema back on SQLite".
+        ("applications", "0026_alter_loan_proposed_spread_bp"),
     ]
 
     operations = [

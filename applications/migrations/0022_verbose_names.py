@@ -11,7 +11,10 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('applications', '0021_merge_originator'),
+        # Was 0021_merge_originator (one of five parallel 0022s): chained so that Django takes them back in the
+        # order it applied them (on SQLite a parallel branch's reversal remade the loan table without the
+        # others' columns). docs/decisions.md, "Taking the schema back on SQLite".
+        ('applications', '0024_merge_perf_score_lpr'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

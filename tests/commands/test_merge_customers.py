@@ -20,14 +20,7 @@ from loancenter.models import AuditEntry, RefusedAttempt
 from loancenter.services import staff_create
 from tests.factories import CustomerFactory, LoanFactory, ProductFactory, id_number_for
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    # Known defect, found this round (docs/decisions.md, "Taking the schema back on SQLite"): on SQLite Django's
-    # backward migration stops at applications 0022_lpr_pricing (DROP COLUMN spread_bp: "no such column") and leaves
-    # the worker's database half-migrated for every later test. The bank runs PostgreSQL, where CI runs these tests.
-    pytest.mark.skipif(connection.vendor == "sqlite", reason="taking the schema back fails on SQLite past "
-                       "applications 0022 (known, docs/decisions.md); CI runs this on PostgreSQL"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ID = id_number_for(date(1975, 5, 5))
 PLACEHOLDER = id_number_for(date(1976, 6, 6))
