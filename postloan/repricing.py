@@ -154,35 +154,33 @@ def _due_sql() -> str:
 
 
 def _seq_sql() -> str:
-    """The due loans' installments due on or after R, read once in (loan, number) order, with window functions:
+    """The due loans' installments due on or after R, read once in (loan, number) order, with window functions (two
+    passes of one sort: running, and over the whole loan):
 
-    - ``rep``: the installment reprices — its period starts on or after R (it is not the first installment due on or
-      after R: due dates rise with the number, so the previous installment's due date is then on or after R too), it
-      is not due yet on D and no payment touched it;
-    - for those: ``idx``, its place among them (0…n−1), ``n`` their count and ``p`` the scheduled principal they carry
-      (cents), what the re-amortisation needs;
-    - ``pos`` = 1 on each loan's first row, which carries the loan's figures for the record, the notice and the clock
-      (``n``, ``k0`` the first repriced number, ``last_due`` the loan's last due date).
-    Only those rows are kept (the repriced ones and one per loan). A due loan with no installment due on or after R
-    has no row here (nothing reprices; its clock stops: ``_writes``)."""
-    loan = "OVER (PARTITION BY s.loan_id)"
-    ordered = "OVER (PARTITION BY s.loan_id ORDER BY s.number)"
+    - ``ok``: not due yet on D and untouched by any payment; ``rep`` (it reprices): ``ok`` and its period starts on or
+      after R — it is not the loan's first installment due on or after R (due dates rise with the number, so the
+      previous one's due date is then on or after R too);
+    - for the repriced rows: ``idx``, the place among them (0…n−1), ``n`` their count and ``p`` the scheduled
+      principal they carry (cents), what the re-amortisation needs — the running and whole-loan sums of ``ok`` less
+      the first row's share when that one is ``ok`` (it never reprices);
+    - ``pos`` = 1 on each loan's first row, which carries ``last_due`` (the loan's last due date) for the clock.
+    Only the repriced rows and one per loan are kept. A due loan with no installment due on or after R has no row
+    here (nothing reprices; its clock stops: ``_writes``)."""
+    ok = (f"(CASE WHEN i.due_date >= {_d('d')} AND i.paid_off_on IS NULL AND i.paid_principal = 0 "
+          f"AND i.paid_interest = 0 AND i.paid_penalty = 0 THEN 1 ELSE 0 END)")
+    prin = _cents("i.principal")
     return f"""
         SELECT * FROM (
-        SELECT s.iid, s.loan_id, s.number, s.r, s.rate_m, s.method, s.rep,
-               SUM(s.rep) {ordered} - 1 AS idx, ROW_NUMBER() {ordered} AS pos,
-               SUM(s.rep) {loan} AS n, CAST(SUM(s.rep * s.prin) {loan} AS BIGINT) AS p,
-               MAX(s.due_date) {loan} AS last_due, MIN(CASE WHEN s.rep = 1 THEN s.number END) {loan} AS k0
-          FROM (SELECT q.*,
-                       CASE WHEN q.after > 1 AND q.due_date >= {_d('d')} AND q.paid_off_on IS NULL
-                                 AND q.paid_principal = 0 AND q.paid_interest = 0 AND q.paid_penalty = 0
-                            THEN 1 ELSE 0 END AS rep
-                  FROM (SELECT i.id AS iid, i.loan_id, i.number, i.due_date, {_cents('i.principal')} AS prin,
-                               i.paid_off_on, i.paid_principal, i.paid_interest, i.paid_penalty,
-                               d.r, d.rate_m, d.method,
-                               ROW_NUMBER() OVER (PARTITION BY i.loan_id ORDER BY i.number) AS after
-                          FROM {INSTALLMENT} AS i JOIN {_DUE} AS d ON d.id = i.loan_id
-                         WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s AND i.due_date >= d.r) AS q) AS s
+        SELECT s.iid, s.loan_id, s.number, s.r, s.rate_m, s.method, s.pos, s.last_due,
+               CASE WHEN s.pos > 1 AND s.ok = 1 THEN 1 ELSE 0 END AS rep,
+               s.run - s.ok1 - 1 AS idx, s.tot - s.ok1 AS n, CAST(s.totp - s.ok1p AS BIGINT) AS p
+          FROM (SELECT i.id AS iid, i.loan_id, i.number, d.r, d.rate_m, d.method, {ok} AS ok,
+                       ROW_NUMBER() OVER o AS pos, SUM({ok}) OVER o AS run,
+                       FIRST_VALUE({ok}) OVER o AS ok1, FIRST_VALUE({ok} * {prin}) OVER o AS ok1p,
+                       SUM({ok}) OVER a AS tot, SUM({ok} * {prin}) OVER a AS totp, MAX(i.due_date) OVER a AS last_due
+                  FROM {INSTALLMENT} AS i JOIN {_DUE} AS d ON d.id = i.loan_id
+                 WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s AND i.due_date >= d.r
+                WINDOW o AS (PARTITION BY i.loan_id ORDER BY i.number), a AS (PARTITION BY i.loan_id)) AS s
         ) AS x WHERE x.rep = 1 OR x.pos = 1"""
 
 
@@ -226,16 +224,16 @@ def _writes() -> list[tuple[str, str]]:
             INSERT INTO {REPRICING} (loan_id, repriced_on, batch_date, lpr_published_on, lpr, spread_bp, old_rate,
                                      new_rate, installments, first_number)
             SELECT w.id, w.r, {_d('d')}, w.pub_on, w.lpr, w.spread_bp, COALESCE(w.old_rate, {new_rate}), {new_rate},
-                   t.n, t.k0
+                   t.n, t.number
               FROM {_SEQ} AS t JOIN {_DUE} AS w ON w.id = t.loan_id
-             WHERE t.pos = 1 AND t.n > 0
+             WHERE t.rep = 1 AND t.idx = 0
             ON CONFLICT DO NOTHING"""),
         ("notices", f"""
             INSERT INTO {NOTICE} (loan_id, kind, channel, due_date, recipient, scheduled_for, status, attempts, answer,
                                   created_on)
             SELECT t.loan_id, '{Notice.REPRICED}', '{Notice.SMS}', t.r, '', {_ts('morning')}, 'queued', 0, '', {_d('d')}
               FROM {_SEQ} AS t
-             WHERE t.pos = 1 AND t.n > 0
+             WHERE t.rep = 1 AND t.idx = 0
             ON CONFLICT DO NOTHING"""),
         # The clock: the current rate (where installments were repriced) and the next repricing date a year on, or
         # none once the loan's last installment falls before that.
