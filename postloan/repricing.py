@@ -164,23 +164,27 @@ def _seq_sql() -> str:
       principal they carry (cents), what the re-amortisation needs — the running and whole-loan sums of ``ok`` less
       the first row's share when that one is ``ok`` (it never reprices);
     - ``pos`` = 1 on each loan's first row, which carries ``last_due`` (the loan's last due date) for the clock.
-    Only the repriced rows and one per loan are kept. A due loan with no installment due on or after R has no row
-    here (nothing reprices; its clock stops: ``_writes``)."""
+    Only the repriced rows and one per loan are kept; a due loan with no installment due on or after R keeps one row
+    of its own (no installment, ``n`` = 0, no ``last_due``: its clock stops). Every column the writes need is here,
+    so no write joins two of the night's sets (a CTE has no statistics: a join of two could go quadratic)."""
     ok = (f"(CASE WHEN i.due_date >= {_d('d')} AND i.paid_off_on IS NULL AND i.paid_principal = 0 "
           f"AND i.paid_interest = 0 AND i.paid_penalty = 0 THEN 1 ELSE 0 END)")
     prin = _cents("i.principal")
     return f"""
         SELECT * FROM (
-        SELECT s.iid, s.loan_id, s.number, s.r, s.rate_m, s.method, s.pos, s.last_due,
+        SELECT s.iid, s.loan_id, s.number, s.r, s.rate_m, s.method, s.old_rate, s.spread_bp, s.pub_on, s.lpr, s.pos,
+               s.last_due,
                CASE WHEN s.pos > 1 AND s.ok = 1 THEN 1 ELSE 0 END AS rep,
                s.run - s.ok1 - 1 AS idx, s.tot - s.ok1 AS n, CAST(s.totp - s.ok1p AS BIGINT) AS p
-          FROM (SELECT i.id AS iid, i.loan_id, i.number, d.r, d.rate_m, d.method, {ok} AS ok,
+          FROM (SELECT i.id AS iid, d.id AS loan_id, i.number, d.r, d.rate_m, d.method, d.old_rate, d.spread_bp,
+                       d.pub_on, d.lpr, {ok} AS ok,
                        ROW_NUMBER() OVER o AS pos, SUM({ok}) OVER o AS run,
                        FIRST_VALUE({ok}) OVER o AS ok1, FIRST_VALUE({ok} * {prin}) OVER o AS ok1p,
                        SUM({ok}) OVER a AS tot, SUM({ok} * {prin}) OVER a AS totp, MAX(i.due_date) OVER a AS last_due
-                  FROM {INSTALLMENT} AS i JOIN {_DUE} AS d ON d.id = i.loan_id
-                 WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s AND i.due_date >= d.r
-                WINDOW o AS (PARTITION BY i.loan_id ORDER BY i.number), a AS (PARTITION BY i.loan_id)) AS s
+                  FROM {_DUE} AS d
+                       LEFT JOIN {INSTALLMENT} AS i ON i.loan_id = d.id AND i.due_date >= d.r
+                                                    AND i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
+                WINDOW o AS (PARTITION BY d.id ORDER BY i.number), a AS (PARTITION BY d.id)) AS s
         ) AS x WHERE x.rep = 1 OR x.pos = 1"""
 
 
@@ -208,8 +212,8 @@ def _writes() -> list[tuple[str, str]]:
     """(name, statement): the installments (all but equal installment's), the equal-installment rows set aside, the
     records, the notices, the clocks."""
     prin, intr = _closed_form()
-    new_rate = f"CAST(w.rate_m AS NUMERIC) / {MICRO}" if _pg() else f"w.rate_m * 1.0 / {MICRO}"
-    next_on = _plus_months("w.r", "12")
+    new_rate = f"CAST(t.rate_m AS NUMERIC) / {MICRO}" if _pg() else f"t.rate_m * 1.0 / {MICRO}"
+    next_on = _plus_months("t.r", "12")
     return [
         ("installments", f"""
             UPDATE {INSTALLMENT}
@@ -223,9 +227,9 @@ def _writes() -> list[tuple[str, str]]:
         ("records", f"""
             INSERT INTO {REPRICING} (loan_id, repriced_on, batch_date, lpr_published_on, lpr, spread_bp, old_rate,
                                      new_rate, installments, first_number)
-            SELECT w.id, w.r, {_d('d')}, w.pub_on, w.lpr, w.spread_bp, COALESCE(w.old_rate, {new_rate}), {new_rate},
+            SELECT t.loan_id, t.r, {_d('d')}, t.pub_on, t.lpr, t.spread_bp, COALESCE(t.old_rate, {new_rate}), {new_rate},
                    t.n, t.number
-              FROM {_SEQ} AS t JOIN {_DUE} AS w ON w.id = t.loan_id
+              FROM {_SEQ} AS t
              WHERE t.rep = 1 AND t.idx = 0
             ON CONFLICT DO NOTHING"""),
         ("notices", f"""
@@ -241,8 +245,8 @@ def _writes() -> list[tuple[str, str]]:
             UPDATE {CLOCK}
                SET current_rate = CASE WHEN t.n > 0 THEN {new_rate} ELSE {CLOCK}.current_rate END,
                    next_repricing_on = CASE WHEN {next_on} < t.last_due THEN {next_on} ELSE NULL END
-              FROM {_DUE} AS w LEFT JOIN {_SEQ} AS t ON t.loan_id = w.id AND t.pos = 1
-             WHERE {CLOCK}.loan_id = w.id"""),
+              FROM {_SEQ} AS t
+             WHERE {CLOCK}.loan_id = t.loan_id AND t.pos = 1"""),
     ]
 
 

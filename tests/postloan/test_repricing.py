@@ -272,3 +272,19 @@ def test_a_half_cent_of_interest_rounds_up_after_repricing(staff, api, customer,
     assert [row[3] for row in after[10:]][-1] == Decimal("5.01")
     assert [row[3] for row in after[10:]][-3] == Decimal("15.02")  # 3 × 5.005 = 15.015
     assert sum(row[2] for row in after) == Decimal("36036.00")
+
+
+def test_a_loan_with_nothing_due_after_its_repricing_date_stops_repricing(staff, book):
+    """A clock whose date comes after the loan's last installment (the loan ran past it unrepriced): nothing
+    reprices, no record or notice, the rate stays, and the clock stops (no date) instead of being due every night."""
+    from postloan.models import RateClock
+
+    RateClock.objects.filter(loan=book).update(next_repricing_on=date(2028, 4, 1))  # last due date: 2028-03-10
+    before = [row[:4] for row in figures(book)]
+    with at(date(2028, 4, 2)):
+        batch.process_chunk(as_of=date(2028, 4, 1), lo=0, hi=book.pk + 1, previous=date(2028, 3, 31))
+    assert [row[:4] for row in figures(book)] == before
+    assert not Repricing.objects.filter(loan=book).exists()
+    assert not Notice.objects.filter(loan=book, kind="repriced").exists()
+    clock = RateClock.objects.get(loan=book)
+    assert (clock.current_rate, clock.next_repricing_on) == (Decimal("0.034"), None)
