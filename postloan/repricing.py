@@ -3,7 +3,7 @@
 An LPR-linked loan has a ``RateClock`` with ``next_repricing_on`` (set at disbursement: the first anniversary of the value date, or the
 next 1 January, as its contract chose). For a chunk of loan ids and as-of date D, in the chunk's transaction:
 
-1. the **due loans**: active, ``next_repricing_on`` (R) on or before D (index ``loan_repricing_due``), with the LPR in
+1. the **due loans**: active, ``next_repricing_on`` (R) on or before D (index ``rateclock_due``), with the LPR in
    force on R (the latest confirmed publication on or before R) and their new rate = that LPR + the kept spread;
 2. their **repriced installments**: those whose period starts on or after R (the previous installment's due date is
    on or after R), not yet due on D and untouched by any payment. Paid installments never change; overdue ones keep
@@ -21,8 +21,9 @@ Arithmetic: amounts in integer cents and rates in millionths, so that SQLite (te
 cents, and interest is exactly balance × rate / 12 rounded half-up (SPEC §5).
 
 Passes (issue 19, the 1 January night): on PostgreSQL steps 1–4 are **one statement** — the due loans, their
-installments read once in (loan, number) order with window functions (the period's start is the previous row's due
-date; each repriced row's place, their count and principal), and the writes as data-modifying CTEs: the installments
+installments due on or after R read once in (loan, number) order with one level of window functions (a period
+starts on or after R unless it is the loan's first installment due on or after R; each repriced row's place, their
+count and principal), and the writes as data-modifying CTEs: the installments
 (closed form for equal principal and interest-only: the balance before the idx-th repriced installment is
 max(P − idx·L, 0)), the records, the notices and the clocks. Equal installment has no closed form (each period's
 rounding feeds the next balance): its repriced rows are set aside by the same statement and re-amortised by one
