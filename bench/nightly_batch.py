@@ -14,7 +14,8 @@ unpaid due date, as of the run) equal the bare statement's.
     .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr anniversary  # LPR book, ≈1/365 reprices tonight
     .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr january      # a 1 January night: every loan reprices
 
-``--lpr`` (issue 19): every loan is LPR-linked (1-year LPR + 90 bp, equal principal). ``anniversary``: each loan's
+``--lpr`` (issue 19): every loan is LPR-linked (1-year LPR + 90 bp, equal principal; ``--method equal_installment``
+for annuity loans). ``anniversary``: each loan's
 repricing date is spread over the coming year (tonight for g % 365 = 0, so ≈1/365 of the book); ``january``: every
 loan is on the 1 January rule and the timed night is a 1 January (default: this year's). A newer LPR publication is
 in force, so each repriced loan gets a new rate and its remaining installments are recomputed.
@@ -57,7 +58,8 @@ def setup(db_url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "", vacuum: bool = False) -> float:
+def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "", vacuum: bool = False,
+             method: str = "equal_principal") -> float:
     """N loans of 100,000 over K months, disbursed 1..K-1 months before as-of; delinquent ones missed 1–11 installments.
 
     Value dates (so due dates) are spread over the days of the month, as in a real book; ``spread=False`` puts every
@@ -93,7 +95,7 @@ def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "", va
         # Bulk load without per-row foreign-key triggers (bench data is consistent by construction).
         cur.execute("SET session_replication_role = replica")
         params = {"n": n, "k": k, "d": as_of, "p": principal, "cust": customer.pk, "user": user.pk, "prod": product.pk,
-                  "spread": spread, "lpr": lpr, "rule": lpr or ""}
+                  "spread": spread, "lpr": lpr, "rule": lpr or "", "method": method}
         shape = """
             (SELECT g, ((g %% (%(k)s - 1)) + 1) AS age, (CASE WHEN %(spread)s THEN g %% 30 ELSE 0 END) AS shift,
                     (CASE WHEN g %% 100 < 90 THEN 0 WHEN g %% 100 < 95 THEN 1 WHEN g %% 100 < 97 THEN 2 ELSE 3 + g %% 9 END) AS missed
@@ -108,8 +110,8 @@ def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "", va
                 product_id, manual_grade, provision, rate_type, penalty_markup, decision_reason, approved_guarantee,
                 verified_id_number, verified_civil_capacity, oldest_unpaid_due, version,
                 spread_bp, lpr_at_approval, repricing_rule, rating, rating_reasons, rating_facts)
-            SELECT g, 'BENCH' || g, 100000, %(k)s, 'equal_principal', 'home_renovation', '', '', true, 'active', 10, now(), now(),
-                   '', '', 'equal_principal', 100000, %(k)s, 0.0435, now(),
+            SELECT g, 'BENCH' || g, 100000, %(k)s, %(method)s, 'home_renovation', '', '', true, 'active', 10, now(), now(),
+                   '', '', %(method)s, 100000, %(k)s, 0.0435, now(),
                    100000 - %(p)s * GREATEST(age - missed, 0), '', 'normal', false, %(cust)s, %(user)s, %(prod)s, '', 0,
                    CASE WHEN %(lpr)s <> '' THEN 'lpr_1y' ELSE 'fixed' END, (SELECT penalty_markup FROM applications_product WHERE id = %(prod)s), '', '{{}}', '', '',
                    (CAST(%(d)s AS DATE) - age * INTERVAL '1 month' + (GREATEST(age - missed, 0) + 1) * INTERVAL '1 month'
@@ -262,6 +264,9 @@ def main() -> None:
                         help="an LPR-linked book and its repricing night (issue 19)")
     parser.add_argument("--vacuum", action="store_true",
                         help="vacuum the generated tables (a live database's visibility map) instead of only analyzing")
+    parser.add_argument("--method", choices=["equal_principal", "equal_installment"], default="equal_principal",
+                        help="the loans' repayment method (what a repricing re-amortises; the generated installments "
+                             "are level either way)")
     parser.add_argument("--as-of", type=date.fromisoformat, default=None,
                         help="the timed night (default: yesterday; with --lpr january: this year's 1 January)")
     args = parser.parse_args()
@@ -276,7 +281,7 @@ def main() -> None:
 
     as_of = args.as_of or (date(date.today().year, 1, 1) if args.lpr == "january" else date.today() - timedelta(days=1))
     gen = generate(args.loans, args.installments, as_of, spread=not args.same_due_day, lpr=args.lpr,
-                   vacuum=args.vacuum)
+                   vacuum=args.vacuum, method=args.method)
     print(f"generated {args.loans:,} loans × {args.installments} installments in {gen:.1f} s")
 
     warm = time.perf_counter()

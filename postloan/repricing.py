@@ -3,7 +3,7 @@
 An LPR-linked loan has a ``RateClock`` with ``next_repricing_on`` (set at disbursement: the first anniversary of the value date, or the
 next 1 January, as its contract chose). For a chunk of loan ids and as-of date D, in the chunk's transaction:
 
-1. the **due loans**: active, ``next_repricing_on`` (R) on or before D (index ``loan_repricing_due``), with the LPR in
+1. the **due loans**: active, ``next_repricing_on`` (R) on or before D (index ``rateclock_due``), with the LPR in
    force on R (the latest confirmed publication on or before R) and their new rate = that LPR + the kept spread;
 2. their **repriced installments**: those whose period starts on or after R (the previous installment's due date is
    on or after R), not yet due on D and untouched by any payment. Paid installments never change; overdue ones keep
@@ -18,10 +18,19 @@ next 1 January, as its contract chose). For a chunk of loan ids and as-of date D
    (``postloan_notice``, kind ``repriced``, sent by the beat from 08:00 the next morning, postloan.notices).
 
 Arithmetic: amounts in integer cents and rates in millionths, so that SQLite (tests) and PostgreSQL give the same
-cents, and interest is exactly balance × rate / 12 rounded half-up (SPEC §5). The annuity factor of each (rate,
-remaining installments) pair is computed once per group in Python with the builder's formula (``_rates``): a night has
-a handful of rates and at most a few hundred terms, so a few rows whatever the number of loans; every loan's figures
-are computed in SQL (one recursive statement over the repriced installments). No Python code runs per loan.
+cents, and interest is exactly balance × rate / 12 rounded half-up (SPEC §5).
+
+Passes (issue 19, the 1 January night): on PostgreSQL steps 1–4 are **one statement** — the due loans, their
+installments due on or after R read once in (loan, number) order with one level of window functions (a period
+starts on or after R unless it is the loan's first installment due on or after R; each repriced row's place, their
+count and principal), and the writes as data-modifying CTEs: the installments
+(closed form for equal principal and interest-only: the balance before the idx-th repriced installment is
+max(P − idx·L, 0)), the records, the notices and the clocks. Equal installment has no closed form (each period's
+rounding feeds the next balance): its repriced rows are set aside by the same statement and re-amortised by one
+recursive statement over those loans only, with the annuity factor of each (rate, remaining installments) pair
+computed once in Python with the builder's formula (a handful of rows whatever the book). SQLite has no
+data-modifying CTE: the same SELECTs fill temporary tables of the same names, and the same writes run one by one. No
+Python code runs per loan.
 
 Idempotent: a repriced loan's repricing date has moved past D, so the same date again finds nothing; the records
 and notices are unique per (loan, date) anyway. A missed night is caught up because the batch runs every missed date in
@@ -30,6 +39,7 @@ order (``batch.dates_to_run``) and a loan whose date passed unrepriced is due on
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -52,9 +62,14 @@ REPRICING = Repricing._meta.db_table
 CLOCK = RateClock._meta.db_table
 NOTICE = Notice._meta.db_table
 
-_WORK = "repricing_work"  # per-connection: tonight's due loans of the chunk
-_ROWS = "repricing_rows"  # ... and their repriced installments' new figures
-_RATES = "repricing_rates"  # per rate: the half-cent direction; per (rate, n): the annuity factor
+log = logging.getLogger("postloan.batch")
+
+_EI = "repricing_ei"  # per-connection: the equal-installment loans' repriced installments (idx, iid), for the recursion
+_EIW = "repricing_ei_loans"  # ... one row per such loan: rate, n, P, the installment
+_ROWS = "repricing_rows"  # ... and their new figures
+_RATES = "repricing_rates"  # per (rate, n): the annuity factor
+# The night's sets; on PostgreSQL the names of the CTEs of one statement, on SQLite temporary tables of the same names.
+_DUE, _SEQ = "rp_due", "rp_seq"
 MICRO = 1_000_000  # rates are kept in millionths (6 decimal places)
 
 LAST_TIMINGS: dict[str, float] = {}
@@ -77,12 +92,16 @@ def start_rate(loan: Loan, *, value_date: date, last_due: date) -> None:
                                                             "next_repricing_on": first if first < last_due else None})
 
 
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
 def _d(name: str) -> str:
-    return f"CAST(%({name})s AS DATE)" if connection.vendor == "postgresql" else f"%({name})s"
+    return f"CAST(%({name})s AS DATE)" if _pg() else f"%({name})s"
 
 
 def _ts(name: str) -> str:
-    return f"CAST(%({name})s AS TIMESTAMPTZ)" if connection.vendor == "postgresql" else f"%({name})s"
+    return f"CAST(%({name})s AS TIMESTAMPTZ)" if _pg() else f"%({name})s"
 
 
 def _cents(sql: str) -> str:
@@ -93,71 +112,209 @@ def _micro(sql: str) -> str:
     return f"CAST(ROUND({sql} * {MICRO}) AS BIGINT)"
 
 
-def _tables(cur) -> None:
-    temp = "TEMPORARY"
-    cur.execute(f"""CREATE {temp} TABLE IF NOT EXISTS {_WORK} (
-        id BIGINT PRIMARY KEY, r DATE NOT NULL, method VARCHAR(20) NOT NULL, old_rate NUMERIC(7, 6),
-        spread_bp INTEGER NOT NULL, pub_on DATE NOT NULL, lpr NUMERIC(7, 6) NOT NULL, rate_m BIGINT NOT NULL,
-        k0 INTEGER, kn INTEGER, n INTEGER NOT NULL DEFAULT 0, p BIGINT NOT NULL DEFAULT 0,
-        pay BIGINT NOT NULL DEFAULT 0, level BIGINT NOT NULL DEFAULT 0)""")
-    cur.execute(f"""CREATE {temp} TABLE IF NOT EXISTS {_ROWS} (
-        id BIGINT NOT NULL, k INTEGER NOT NULL, bal BIGINT NOT NULL, prin BIGINT NOT NULL, intr BIGINT NOT NULL,
-        PRIMARY KEY (id, k))""")
-    cur.execute(f"""CREATE {temp} TABLE IF NOT EXISTS {_RATES} (
-        rate_m BIGINT NOT NULL, n INTEGER NOT NULL, factor NUMERIC(40, 30) NOT NULL,
-        PRIMARY KEY (rate_m, n))""")
-    for table in (_WORK, _ROWS, _RATES):
-        cur.execute(f"DELETE FROM {table}")
+def _greatest(a: str, b: str) -> str:
+    return f"GREATEST({a}, {b})" if _pg() else f"MAX({a}, {b})"
 
 
-def _due_loans(cur, params: dict) -> int:
-    """Step 1: the chunk's loans whose repricing date has come, with the LPR in force that day and the new rate."""
+def _least(a: str, b: str) -> str:
+    return f"LEAST({a}, {b})" if _pg() else f"MIN({a}, {b})"
+
+
+def _interest(bal: str, rate_m: str) -> str:
+    """Interest of a period in cents: balance × rate / 12 rounded half-up (SPEC §5), exactly, in integers (cents and
+    millionths): ⌊(2·bal·rate + 12·10⁶) / (24·10⁶)⌋. The same cents on PostgreSQL and SQLite."""
+    den = 12 * MICRO
+    return f"((2 * {bal} * {rate_m} + {den}) / {2 * den})"
+
+
+def _money(sql: str) -> str:
+    return f"CAST({sql} AS NUMERIC) / 100" if _pg() else f"{sql} / 100.0"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The night's sets: each a SELECT over the previous ones (CTEs on PostgreSQL, temporary tables on SQLite).
+
+
+def _due_sql() -> str:
+    """The chunk's loans whose repricing date R has come, with the LPR in force on R and their new rate (millionths)."""
     types = ", ".join(f"'{t}'" for t in sorted(LPR_RATE_TYPES))
-    due = (f"c.next_repricing_on <= {_d('d')} AND c.loan_id >= %(lo)s AND c.loan_id < %(hi)s")
+    due = f"c.next_repricing_on <= {_d('d')} AND c.loan_id >= %(lo)s AND c.loan_id < %(hi)s"
     # The publication in force on each repricing date, looked up once per date (a night has one, a catch-up a few).
     in_force = (f"(SELECT p.id FROM {LPR} AS p WHERE p.status = 'confirmed' AND p.published_on <= x.r "
                 f"ORDER BY p.published_on DESC LIMIT 1)")
     lpr = "(CASE WHEN l.rate_type = 'lpr_5y' THEN p.lpr_5y ELSE p.lpr_1y END)"
-    cur.execute(
-        f"""
-        INSERT INTO {_WORK} (id, r, method, old_rate, spread_bp, pub_on, lpr, rate_m)
-        SELECT l.id, c.next_repricing_on, l.approved_method, c.current_rate, l.spread_bp, p.published_on, {lpr},
-               {_micro(lpr)} + l.spread_bp * 100
+    return f"""
+        SELECT l.id AS id, c.next_repricing_on AS r, l.approved_method AS method, c.current_rate AS old_rate,
+               l.spread_bp AS spread_bp, p.published_on AS pub_on, {lpr} AS lpr,
+               {_micro(lpr)} + l.spread_bp * 100 AS rate_m
           FROM {CLOCK} AS c JOIN {LOAN} AS l ON l.id = c.loan_id
                JOIN (SELECT x.r, {in_force} AS pub FROM (SELECT DISTINCT c.next_repricing_on AS r FROM {CLOCK} AS c
                                                          WHERE {due}) AS x) AS f ON f.r = c.next_repricing_on
                JOIN {LPR} AS p ON p.id = f.pub
-         WHERE {due} AND l.status = 'active' AND l.rate_type IN ({types}) AND l.spread_bp IS NOT NULL
-        """,
-        params,
-    )
-    count = cur.rowcount
-    if count:
-        # Which installments reprice: period start (the previous due date) on or after R, not due yet, untouched.
-        cur.execute(
-            f"""
-            UPDATE {_WORK} SET k0 = s.k0, kn = s.kn, n = s.n, p = s.p
-              FROM (SELECT i.loan_id, MIN(i.number) AS k0, MAX(i.number) AS kn, COUNT(*) AS n,
-                           {_cents('SUM(i.principal)')} AS p
-                      FROM {_WORK} AS w
-                           JOIN {INSTALLMENT} AS i ON i.loan_id = w.id
-                           JOIN {INSTALLMENT} AS b ON b.loan_id = i.loan_id AND b.number = i.number - 1
-                     WHERE b.due_date >= w.r AND i.due_date >= {_d('d')} AND i.paid_off_on IS NULL
-                       AND i.paid_principal = 0 AND i.paid_interest = 0 AND i.paid_penalty = 0
-                     GROUP BY i.loan_id) AS s
-             WHERE {_WORK}.id = s.loan_id
-            """,
-            params,
-        )
-        if connection.vendor == "postgresql":
-            cur.execute(f"ANALYZE {_WORK}")
-    return count
+         WHERE {due} AND l.status = 'active' AND l.rate_type IN ({types}) AND l.spread_bp IS NOT NULL"""
 
 
-def _rates(cur) -> int:
-    """Step 2, per group: the annuity factor of each (new rate, installments left) of an equal-installment loan, with
-    the builder's formula (``loancenter.lib.money.equal_installment_payment``): a few rows, whatever the loans."""
-    cur.execute(f"SELECT DISTINCT rate_m, n FROM {_WORK} WHERE n > 0 AND method = %s", [EQUAL_INSTALLMENT])
+def _seq_sql() -> str:
+    """The due loans' installments due on or after R, read once in (loan, number) order, with window functions (two
+    passes of one sort: running, and over the whole loan):
+
+    - ``ok``: not due yet on D and untouched by any payment; ``rep`` (it reprices): ``ok`` and its period starts on or
+      after R — it is not the loan's first installment due on or after R (due dates rise with the number, so the
+      previous one's due date is then on or after R too);
+    - for the repriced rows: ``idx``, the place among them (0…n−1), ``n`` their count and ``p`` the scheduled
+      principal they carry (cents), what the re-amortisation needs — the running and whole-loan sums of ``ok`` less
+      the first row's share when that one is ``ok`` (it never reprices);
+    - ``pos`` = 1 on each loan's first row, which carries ``last_due`` (the loan's last due date) for the clock.
+    Only the repriced rows and one per loan are kept; a due loan with no installment due on or after R keeps one row
+    of its own (no installment, ``n`` = 0, no ``last_due``: its clock stops). Every column the writes need is here,
+    so no write joins two of the night's sets (a CTE has no statistics: a join of two could go quadratic)."""
+    ok = (f"(CASE WHEN i.due_date >= {_d('d')} AND i.paid_off_on IS NULL AND i.paid_principal = 0 "
+          f"AND i.paid_interest = 0 AND i.paid_penalty = 0 THEN 1 ELSE 0 END)")
+    prin = _cents("i.principal")
+    return f"""
+        SELECT * FROM (
+        SELECT s.iid, s.loan_id, s.number, s.r, s.rate_m, s.method, s.old_rate, s.spread_bp, s.pub_on, s.lpr, s.pos,
+               s.last_due,
+               CASE WHEN s.pos > 1 AND s.ok = 1 THEN 1 ELSE 0 END AS rep,
+               s.run - s.ok1 - 1 AS idx, s.tot - s.ok1 AS n, CAST(s.totp - s.ok1p AS BIGINT) AS p
+          FROM (SELECT i.id AS iid, d.id AS loan_id, i.number, d.r, d.rate_m, d.method, d.old_rate, d.spread_bp,
+                       d.pub_on, d.lpr, {ok} AS ok,
+                       ROW_NUMBER() OVER o AS pos, SUM({ok}) OVER o AS run,
+                       FIRST_VALUE({ok}) OVER o AS ok1, FIRST_VALUE({ok} * {prin}) OVER o AS ok1p,
+                       SUM({ok}) OVER a AS tot, SUM({ok} * {prin}) OVER a AS totp, MAX(i.due_date) OVER a AS last_due
+                  FROM {_DUE} AS d
+                       LEFT JOIN {INSTALLMENT} AS i ON i.loan_id = d.id AND i.due_date >= d.r
+                                                    AND i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
+                WINDOW o AS (PARTITION BY d.id ORDER BY i.number), a AS (PARTITION BY d.id)) AS s
+        ) AS x WHERE x.rep = 1 OR x.pos = 1"""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The writes, each reading the sets above.
+
+
+def _closed_form() -> tuple[str, str]:
+    """(principal, interest) in cents of a repriced installment of ``t`` (a row of the tail), in closed form:
+
+    - equal principal: the level share L = P / n to the cent; the balance before the idx-th is max(P − idx·L, 0) —
+      the builder's running balance, since each installment repays min(L, balance) — the last takes what is left;
+    - interest only (and the bullet's single installment, which never reprices): the balance is P throughout, the
+      principal comes at the end.
+    Interest of a period = balance × rate / 12 rounded half-up. Equal installment is not closed-form (each period's
+    rounding feeds the next balance): those rows go through ``_amortise_equal_installment``."""
+    level = "((2 * t.p + t.n) / (2 * t.n))"
+    bal = f"(CASE WHEN t.method = '{EQUAL_PRINCIPAL}' THEN {_greatest(f't.p - t.idx * {level}', '0')} ELSE t.p END)"
+    prin = (f"(CASE WHEN t.idx = t.n - 1 THEN {bal} WHEN t.method = '{EQUAL_PRINCIPAL}' THEN {_least(level, bal)} "
+            f"ELSE 0 END)")
+    return prin, _interest(bal, "t.rate_m")
+
+
+def _writes() -> list[tuple[str, str]]:
+    """(name, statement): the installments (all but equal installment's), the equal-installment rows set aside, the
+    records, the notices, the clocks."""
+    prin, intr = _closed_form()
+    new_rate = f"CAST(t.rate_m AS NUMERIC) / {MICRO}" if _pg() else f"t.rate_m * 1.0 / {MICRO}"
+    next_on = _plus_months("t.r", "12")
+    return [
+        ("installments", f"""
+            UPDATE {INSTALLMENT}
+               SET principal = {_money(prin)}, interest = {_money(intr)}, repriced_on = t.r
+              FROM {_SEQ} AS t
+             WHERE {INSTALLMENT}.id = t.iid AND t.rep = 1 AND t.method <> '{EQUAL_INSTALLMENT}'"""),
+        ("equal installment", f"""
+            INSERT INTO {_EI} (id, idx, iid, n, p, rate_m, r)
+            SELECT t.loan_id, t.idx, t.iid, t.n, t.p, t.rate_m, t.r FROM {_SEQ} AS t
+             WHERE t.rep = 1 AND t.method = '{EQUAL_INSTALLMENT}'"""),
+        ("records", f"""
+            INSERT INTO {REPRICING} (loan_id, repriced_on, batch_date, lpr_published_on, lpr, spread_bp, old_rate,
+                                     new_rate, installments, first_number)
+            SELECT t.loan_id, t.r, {_d('d')}, t.pub_on, t.lpr, t.spread_bp, COALESCE(t.old_rate, {new_rate}), {new_rate},
+                   t.n, t.number
+              FROM {_SEQ} AS t
+             WHERE t.rep = 1 AND t.idx = 0
+            ON CONFLICT DO NOTHING"""),
+        ("notices", f"""
+            INSERT INTO {NOTICE} (loan_id, kind, channel, due_date, recipient, scheduled_for, status, attempts, answer,
+                                  created_on)
+            SELECT t.loan_id, '{Notice.REPRICED}', '{Notice.SMS}', t.r, '', {_ts('morning')}, 'queued', 0, '', {_d('d')}
+              FROM {_SEQ} AS t
+             WHERE t.rep = 1 AND t.idx = 0
+            ON CONFLICT DO NOTHING"""),
+        # The clock: the current rate (where installments were repriced) and the next repricing date a year on, or
+        # none once the loan's last installment falls before that.
+        ("clocks", f"""
+            UPDATE {CLOCK}
+               SET current_rate = CASE WHEN t.n > 0 THEN {new_rate} ELSE {CLOCK}.current_rate END,
+                   next_repricing_on = CASE WHEN {next_on} < t.last_due THEN {next_on} ELSE NULL END
+              FROM {_SEQ} AS t
+             WHERE {CLOCK}.loan_id = t.loan_id AND t.pos = 1"""),
+    ]
+
+
+def _tables(cur) -> None:
+    cur.execute(f"""CREATE TEMPORARY TABLE IF NOT EXISTS {_EI} (
+        id BIGINT NOT NULL, idx INTEGER NOT NULL, iid BIGINT NOT NULL, n INTEGER NOT NULL, p BIGINT NOT NULL,
+        rate_m BIGINT NOT NULL, r DATE NOT NULL, PRIMARY KEY (id, idx))""")
+    for table in (_EI,):
+        cur.execute(f"DELETE FROM {table}")
+
+
+def _reprice(cur, params: dict) -> tuple[int, int]:
+    """Everything but the equal-installment figures, in one pass over the due loans' installments. PostgreSQL: one
+    statement (the sets as CTEs, the writes as data-modifying CTEs); SQLite (tests), which has no data-modifying CTE:
+    the same SELECTs into temporary tables, then the same writes one by one. Returns (due loans, equal-installment
+    rows set aside)."""
+    sets = [(_DUE, _due_sql()), (_SEQ, _seq_sql())]
+    writes = _writes()
+    if _pg():
+        ctes = ",\n".join([f"{name} AS MATERIALIZED ({sql})" for name, sql in sets]
+                          + [f"w{k} AS ({sql} RETURNING 1)" for k, (_name, sql) in enumerate(writes)])
+        counts = ", ".join(f"(SELECT COUNT(*) FROM w{k})" for k in range(len(writes)))
+        t = time.perf_counter()
+        # No JIT for this one statement: its cost estimate (the whole chunk) makes PostgreSQL compile its hundred-odd
+        # expressions with optimisation, 2.4 s on the 1 January bench at 100,000 loans — more than some writes.
+        cur.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+        jit = cur.fetchone()[0]
+        cur.execute(f"WITH {ctes}\nSELECT (SELECT COUNT(*) FROM {_DUE}), {counts}", params)
+        row = cur.fetchone()
+        cur.execute("SELECT set_config('jit', %s, true)", [jit])
+        _timed("one statement: due loans, installments, records, notices, clocks", t)
+        return int(row[0]), int(row[2])
+    for name, sql in sets:
+        t = time.perf_counter()
+        cur.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        cur.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
+        _timed(f"set: {name}", t)
+    cur.execute(f"SELECT COUNT(*) FROM {_DUE}")
+    due = cur.fetchone()[0]
+    set_aside = 0
+    for name, sql in writes:
+        t = time.perf_counter()
+        cur.execute(sql, params)
+        set_aside = cur.rowcount if name == "equal installment" else set_aside
+        _timed(f"write: {name}", t)
+    return due, set_aside
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Equal installment: the annuity per (rate, n) and a recursion per loan (each period's rounding feeds the next).
+
+
+def _amortise_equal_installment(cur) -> None:
+    t = time.perf_counter()
+    for table, columns in ((_EIW, "id BIGINT PRIMARY KEY, rate_m BIGINT NOT NULL, n INTEGER NOT NULL, "
+                                  "p BIGINT NOT NULL, pay BIGINT NOT NULL DEFAULT 0"),
+                           (_ROWS, "id BIGINT NOT NULL, idx INTEGER NOT NULL, bal BIGINT NOT NULL, "
+                                   "prin BIGINT NOT NULL, intr BIGINT NOT NULL, PRIMARY KEY (id, idx)"),
+                           (_RATES, "rate_m BIGINT NOT NULL, n INTEGER NOT NULL, factor NUMERIC(40, 30) NOT NULL, "
+                                    "PRIMARY KEY (rate_m, n)"),
+                           ("repricing_early", "id BIGINT PRIMARY KEY")):
+        cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({columns})")
+        cur.execute(f"DELETE FROM {table}")
+    cur.execute(f"INSERT INTO {_EIW} (id, rate_m, n, p) SELECT id, rate_m, n, p FROM {_EI} WHERE idx = 0")
+    # The annuity factor of each (new rate, installments left), with the builder's formula
+    # (``loancenter.lib.money.equal_installment_payment``): a few rows, whatever the number of loans.
+    cur.execute(f"SELECT DISTINCT rate_m, n FROM {_EIW}")
     rows = []
     for rate_m, n in cur.fetchall():
         r = monthly_rate(Decimal(int(rate_m)) / MICRO)
@@ -165,49 +322,51 @@ def _rates(cur) -> int:
         rows.append((int(rate_m), int(n), str(r * growth / (growth - 1))))
     if rows:
         cur.executemany(f"INSERT INTO {_RATES} (rate_m, n, factor) VALUES (%s, %s, %s)", rows)
-    # The installment: equal installment's annuity of P, equal principal's level share of P, both to the cent.
+    cur.execute(f"""UPDATE {_EIW} SET pay = (SELECT CAST(ROUND({_EIW}.p * f.factor) AS BIGINT) FROM {_RATES} AS f
+                                              WHERE f.rate_m = {_EIW}.rate_m AND f.n = {_EIW}.n)""")
+    if _pg():
+        cur.execute(f"ANALYZE {_EIW}")
+    t = _timed("equal installment: annuities", t)
+    _recursion(cur)
+    rounds = _early_cent(cur)
+    t = _timed("equal installment: amortisation", t)
+    if _pg():
+        cur.execute(f"ANALYZE {_ROWS}")
+        cur.execute(f"ANALYZE {_EI}")
     cur.execute(
         f"""
-        UPDATE {_WORK} SET pay = COALESCE((SELECT CAST(ROUND({_WORK}.p * f.factor) AS BIGINT) FROM {_RATES} AS f
-                                            WHERE f.rate_m = {_WORK}.rate_m AND f.n = {_WORK}.n), 0),
-                           level = (2 * p + n) / (2 * n)
-         WHERE n > 0
+        UPDATE {INSTALLMENT}
+           SET principal = {_money('r.prin')}, interest = {_money('r.intr')}, repriced_on = e.r
+          FROM {_ROWS} AS r JOIN {_EI} AS e ON e.id = r.id AND e.idx = r.idx
+         WHERE {INSTALLMENT}.id = e.iid
         """
     )
-    return len(rows)
+    _timed("equal installment: installments", t)
+    log.debug("repricing: equal installment, %s rounds of the cent-lower rule", rounds)
 
 
-def _interest(bal: str) -> str:
-    """Interest of a period in cents: balance × rate / 12 rounded half-up (SPEC §5), exactly, in integers."""
-    den = 12 * MICRO
-    return f"((2 * {bal} * w.rate_m + {den}) / {2 * den})"
+def _recursion(cur, only_early: bool = False) -> None:
+    """Each equal-installment loan's repriced installments, one recursive statement (one level per installment):
+    the annuity less the period's interest, never more than the balance, the last one taking what is left."""
+    which = "WHERE w.id IN (SELECT id FROM repricing_early)" if only_early else ""
 
+    def principal(bal: str, intr: str, idx: str) -> str:
+        return f"(CASE WHEN {idx} = w.n - 1 THEN {bal} ELSE {_least(f'w.pay - {intr}', bal)} END)"
 
-def _principal(bal: str, intr: str, k: str) -> str:
-    """The principal of installment ``k`` with balance ``bal`` before it (never more than the balance)."""
-    raw = (f"(CASE WHEN {k} = w.kn THEN {bal} WHEN w.method = '{EQUAL_INSTALLMENT}' THEN w.pay - {intr} "
-           f"WHEN w.method = '{EQUAL_PRINCIPAL}' THEN w.level ELSE 0 END)")
-    return f"(CASE WHEN {raw} > {bal} THEN {bal} ELSE {raw} END)"
-
-
-def _amortise(cur, only_early: bool = False) -> None:
-    """Step 3: every due loan's repriced installments, one recursive statement (one level per installment)."""
-    which = "w.n > 0" + (" AND w.id IN (SELECT id FROM repricing_early)" if only_early else "")
-    first_i = _interest("w.p")
-    next_i = _interest("(a.bal - a.prin)")
+    first_i = _interest("w.p", "w.rate_m")
+    next_i = _interest("(a.bal - a.prin)", "w.rate_m")
     cur.execute(
         f"""
-        INSERT INTO {_ROWS} (id, k, bal, prin, intr)
-        WITH RECURSIVE am (id, k, bal, prin, intr) AS (
-            SELECT w.id, w.k0, w.p, {_principal('w.p', first_i, 'w.k0')}, {first_i}
-              FROM {_WORK} AS w
-             WHERE {which}
+        INSERT INTO {_ROWS} (id, idx, bal, prin, intr)
+        WITH RECURSIVE am (id, idx, bal, prin, intr) AS (
+            SELECT w.id, 0, w.p, {principal('w.p', first_i, '0')}, {first_i}
+              FROM {_EIW} AS w {which}
             UNION ALL
-            SELECT a.id, a.k + 1, a.bal - a.prin, {_principal('(a.bal - a.prin)', next_i, '(a.k + 1)')}, {next_i}
-              FROM am AS a JOIN {_WORK} AS w ON w.id = a.id
-             WHERE a.k < w.kn
+            SELECT a.id, a.idx + 1, a.bal - a.prin, {principal('(a.bal - a.prin)', next_i, '(a.idx + 1)')}, {next_i}
+              FROM am AS a JOIN {_EIW} AS w ON w.id = a.id
+             WHERE a.idx < w.n - 1
         )
-        SELECT id, k, bal, prin, intr FROM am
+        SELECT id, idx, bal, prin, intr FROM am
         """
     )
 
@@ -216,88 +375,25 @@ def _early_cent(cur) -> int:
     """The builder's rule: where the rounded annuity would repay the principal before the last installment, the
     installment is a cent lower (repeated while it still does). Rare; only those loans are computed again."""
     rounds = 0
-    cur.execute("CREATE TEMPORARY TABLE IF NOT EXISTS repricing_early (id BIGINT PRIMARY KEY)")
     while True:
         cur.execute("DELETE FROM repricing_early")
         cur.execute(
             f"""INSERT INTO repricing_early (id)
-                SELECT DISTINCT r.id FROM {_ROWS} AS r JOIN {_WORK} AS w ON w.id = r.id
-                 WHERE w.method = '{EQUAL_INSTALLMENT}' AND r.k < w.kn AND w.pay > 1
-                   AND w.pay - r.intr >= r.bal"""
+                SELECT DISTINCT r.id FROM {_ROWS} AS r JOIN {_EIW} AS w ON w.id = r.id
+                 WHERE r.idx < w.n - 1 AND w.pay > 1 AND w.pay - r.intr >= r.bal"""
         )
         if cur.rowcount == 0 or rounds > 10_000:
             return rounds
         rounds += 1
         cur.execute(f"DELETE FROM {_ROWS} WHERE id IN (SELECT id FROM repricing_early)")
-        cur.execute(f"UPDATE {_WORK} SET pay = pay - 1 WHERE id IN (SELECT id FROM repricing_early)")
-        _amortise(cur, only_early=True)
+        cur.execute(f"UPDATE {_EIW} SET pay = pay - 1 WHERE id IN (SELECT id FROM repricing_early)")
+        _recursion(cur, only_early=True)
 
 
 def _timed(name: str, started: float) -> float:
     now = time.perf_counter()
     LAST_TIMINGS[name] = LAST_TIMINGS.get(name, 0.0) + now - started
     return now
-
-
-def _write(cur, params: dict) -> int:
-    """Step 4: the installments, the loans, the records and the notices."""
-    if connection.vendor == "postgresql":
-        # Their sizes, so that the installments are updated by their (loan, number) index, not by a scan of them all.
-        cur.execute(f"ANALYZE {_ROWS}")
-        cur.execute(f"ANALYZE {_WORK}")
-    t = time.perf_counter()
-    money = "CAST(r.{0} AS NUMERIC) / 100" if connection.vendor == "postgresql" else "r.{0} / 100.0"
-    cur.execute(
-        f"""
-        UPDATE {INSTALLMENT}
-           SET principal = {money.format('prin')}, interest = {money.format('intr')}, repriced_on = w.r
-          FROM {_ROWS} AS r JOIN {_WORK} AS w ON w.id = r.id
-         WHERE {INSTALLMENT}.loan_id = r.id AND {INSTALLMENT}.number = r.k
-        """
-    )
-    written = cur.rowcount
-    t = _timed("write: installments", t)
-    new_rate = f"CAST(w.rate_m AS NUMERIC) / {MICRO}" if connection.vendor == "postgresql" else f"w.rate_m * 1.0 / {MICRO}"
-    cur.execute(
-        f"""
-        INSERT INTO {REPRICING} (loan_id, repriced_on, batch_date, lpr_published_on, lpr, spread_bp, old_rate, new_rate,
-                                 installments, first_number)
-        SELECT w.id, w.r, {_d('d')}, w.pub_on, w.lpr, w.spread_bp, COALESCE(w.old_rate, {new_rate}), {new_rate}, w.n, w.k0
-          FROM {_WORK} AS w
-         WHERE w.n > 0
-        ON CONFLICT DO NOTHING
-        """,
-        params,
-    )
-    t = _timed("write: records", t)
-    cur.execute(
-        f"""
-        INSERT INTO {NOTICE} (loan_id, kind, channel, due_date, recipient, scheduled_for, status, attempts, answer,
-                              created_on)
-        SELECT w.id, '{Notice.REPRICED}', '{Notice.SMS}', w.r, '', {_ts('morning')}, 'queued', 0, '', {_d('d')}
-          FROM {_WORK} AS w
-         WHERE w.n > 0
-        ON CONFLICT DO NOTHING
-        """,
-        params,
-    )
-    t = _timed("write: notices", t)
-    # The clock: the current rate (where installments were repriced) and the next repricing date a year on, or none
-    # once the loan's last installment falls before that.
-    last_due = f"(SELECT MAX(i.due_date) FROM {INSTALLMENT} AS i WHERE i.loan_id = {CLOCK}.loan_id)"
-    next_on = _plus_months(f"{CLOCK}.next_repricing_on", "12")
-    cur.execute(
-        f"""
-        UPDATE {CLOCK}
-           SET current_rate = CASE WHEN w.n > 0 THEN {new_rate} ELSE {CLOCK}.current_rate END,
-               next_repricing_on = CASE WHEN {next_on} < {last_due} THEN {next_on} ELSE NULL END
-          FROM {_WORK} AS w
-         WHERE {CLOCK}.loan_id = w.id
-        """,
-        params,
-    )
-    _timed("write: clocks", t)
-    return written
 
 
 def reprice_chunk(cur, *, as_of: date, lo: int, hi: int) -> int:
@@ -308,16 +404,10 @@ def reprice_chunk(cur, *, as_of: date, lo: int, hi: int) -> int:
     cur.execute(f"SELECT 1 FROM {CLOCK} WHERE next_repricing_on <= {_d('d')} "
                 f"AND loan_id >= %(lo)s AND loan_id < %(hi)s LIMIT 1", params)
     if cur.fetchone() is None:  # the usual chunk: nothing reprices (one index probe)
-        LAST_TIMINGS["probe"] = LAST_TIMINGS.get("probe", 0.0) + time.perf_counter() - started
+        _timed("probe", started)
         return 0
     _tables(cur)
-    due = 0
-    for step in (_due_loans, _rates, _amortise, _early_cent, _write):
-        t = time.perf_counter()
-        result = step(cur, params) if step in (_due_loans, _write) else step(cur)  # type: ignore[operator]
-        due = result if step is _due_loans else due
-        if step is not _write:  # the writes are timed statement by statement
-            _timed(step.__name__.lstrip("_"), t)
+    due, set_aside = _reprice(cur, params)
+    if set_aside:
+        _amortise_equal_installment(cur)
     return due
-
-

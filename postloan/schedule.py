@@ -13,7 +13,7 @@ from loancenter.lib.money import (
     EQUAL_PRINCIPAL,
     INTEREST_ONLY,
     equal_installment_payment,
-    monthly_rate,
+    period_interest,
     q2,
 )
 
@@ -41,7 +41,7 @@ def build_schedule(*, amount: Decimal, annual_rate: Decimal, term_months: int, m
     amount = q2(amount)
     n = term_months
     if method == BULLET:
-        return [Row(1, add_months(value_date, n), amount, q2(amount * monthly_rate(annual_rate) * n))]
+        return [Row(1, add_months(value_date, n), amount, period_interest(amount, annual_rate, n))]
     payment = equal_installment_payment(amount, annual_rate, n) if method == EQUAL_INSTALLMENT else None
     rows, early = _amortise(amount, annual_rate, n, method, value_date, payment)
     while early and payment is not None and payment > Decimal("0.01"):
@@ -53,13 +53,12 @@ def build_schedule(*, amount: Decimal, annual_rate: Decimal, term_months: int, m
 def _amortise(amount: Decimal, annual_rate: Decimal, n: int, method: str, value_date: date,
               payment: Decimal | None) -> tuple[list[Row], bool]:
     """The rows, and whether the principal ran out before the last installment."""
-    r = monthly_rate(annual_rate)
     rows: list[Row] = []
     balance = amount
     level_principal = q2(amount / n)
     early = False
     for k in range(1, n + 1):
-        interest = q2(balance * r)
+        interest = period_interest(balance, annual_rate)
         if k == n:
             principal = balance
         elif method == EQUAL_INSTALLMENT:

@@ -25,7 +25,7 @@ from loancenter import posts as P
 from loancenter.lib import versioning
 from loancenter.lib.dates import add_months, today
 from loancenter.lib.errors import Conflict, Forbidden, InvalidState, RuleViolation
-from loancenter.lib.money import BULLET, EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, ZERO, monthly_rate, q2
+from loancenter.lib.money import BULLET, EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, ZERO, period_interest, q2
 from loancenter.refusals import recorded
 from loancenter.rules import check_maker_checker, check_past_date, check_transition
 from postloan import rules
@@ -68,7 +68,7 @@ def _future(installments: list[Installment], on: date) -> list[Installment]:
 
 def _accrued(balance: Decimal, annual_rate: Decimal, start: date, on: date) -> Decimal:
     """Interest from ``start`` to ``on`` at annual/360 a day (SPEC §5)."""
-    return q2(balance * annual_rate / 360 * max((on - start).days, 0))
+    return q2(balance * annual_rate * max((on - start).days, 0) / 360)
 
 
 def _rebuild(loan: Loan, future: list[Installment], *, balance: Decimal, last_number: int) -> list[Installment]:
@@ -296,7 +296,7 @@ def _apply_extension(loan: Loan, request: ServicingRequest, on: date) -> dict:
     if loan.receipt.repayment_method == BULLET:
         inst = future[0]
         inst.due_date = add_months(loan.receipt.value_date, loan.approved_term_months + _extended_months(loan) + months)
-        inst.interest += q2(balance * monthly_rate(loan.receipt.annual_rate) * months)
+        inst.interest += period_interest(balance, loan.receipt.annual_rate, months)
         inst.save(update_fields=["due_date", "interest"])
         period = max(1, (inst.due_date.year - on.year) * 12 + inst.due_date.month - on.month)
         new_maturity = inst.due_date
@@ -535,7 +535,7 @@ def _execute_partial(loan: Loan, request: ServicingRequest, actor, paid_on: date
         inst = future[0]
         term = (inst.due_date.year - start.year) * 12 + inst.due_date.month - start.month
         inst.principal = balance - to_principal
-        inst.interest = q2(inst.principal * monthly_rate(loan.receipt.annual_rate) * term)
+        inst.interest = period_interest(inst.principal, loan.receipt.annual_rate, term)
         inst.save(update_fields=["principal", "interest"])
     else:
         rows = _rebuild(loan, future, balance=balance - to_principal, last_number=future[-1].number)

@@ -36,6 +36,13 @@ def monthly_rate(annual_rate: Decimal) -> Decimal:
     return Decimal(annual_rate) / Decimal(12)
 
 
+def period_interest(balance: Decimal, annual_rate: Decimal, months: int = 1) -> Decimal:
+    """Interest on ``balance`` for ``months`` months: balance × annual rate × months / 12, rounded half-up to the cent
+    once (SPEC §5). Not ``balance × monthly_rate(rate)``: a twelfth that does not terminate (4 %: 0.00333…) is cut to
+    28 digits first, and an exact half cent (1,501.50 at 4 % = 5.005) then rounds down to 5.00."""
+    return q2(Decimal(balance) * Decimal(annual_rate) * months / 12)
+
+
 def daily_rate(annual_rate: Decimal) -> Decimal:
     return Decimal(annual_rate) / Decimal(360)
 
@@ -56,15 +63,14 @@ def first_installment(amount: Decimal, annual_rate: Decimal, term_months: int, m
     (principal plus all interest, spread over the term) is used instead of zero.
     """
     amount = Decimal(amount)
-    r = monthly_rate(annual_rate)
     if method == EQUAL_INSTALLMENT:
         return equal_installment_payment(amount, annual_rate, term_months)
     if method == EQUAL_PRINCIPAL:
-        return q2(amount / term_months + amount * r)
+        return q2(amount / term_months + amount * Decimal(annual_rate) / 12)
     if method == INTEREST_ONLY:
-        return q2(amount * r)
+        return period_interest(amount, annual_rate)
     if method == BULLET:
-        return q2((amount + amount * r * term_months) / term_months)
+        return q2((amount + amount * Decimal(annual_rate) * term_months / 12) / term_months)
     raise ValueError(f"unknown repayment method {method!r}")
 
 

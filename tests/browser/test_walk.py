@@ -240,7 +240,7 @@ def busiest(site) -> dict[str, list[str]]:
         P.MARKETING: ["/loans/new/", f"/loans/{site.loans[Status.DRAFT].pk}/edit/", "/postloan/monitoring/",
                       "/customers/"],
         P.MANAGER: ["/", "/dashboard/", "/loans/", f"/loans/{active}/"],
-        P.GENERAL: ["/postloan/collections/"],
+        P.GENERAL: ["/postloan/collections/", "/lpr/"],  # the LPR register: its form and history (issue 19)
         P.ARCHIVIST: ["/archive/"],
         P.MORTGAGE_CLERK: ["/disbursement/ledger/"],
     }

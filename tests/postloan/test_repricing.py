@@ -248,3 +248,43 @@ def test_the_borrower_is_told_the_new_rate(staff, book):
     text = text_of(notice)
     assert "2026-03-10" in text and "3.3%" in text and "3.4%" in text and "2025-10-20" in text and "-20" in text
     assert notice.recipient == book.customer.phone
+
+
+def test_a_half_cent_of_interest_rounds_up_after_repricing(staff, api, customer, lpr_product):
+    """SPEC §5 at an exact half cent: repriced to 4.00 % (LPR 4.20 % − 20 bp), a balance of k × 1,501.50 yuan bears
+    k × 5.005 of interest a month, so every odd k is a half cent, rounded up (issue 19: 5.01, not 5.00)."""
+    publish(staff, date(2025, 2, 20), "0.0310", "0.0360")
+    loan = lpr_loan(api, staff, customer, lpr_product, method="equal_principal", repricing="january", term=24,
+                    amount="36036.00")  # 24 × 1,501.50
+    publish(staff, date(2025, 12, 22), "0.0300", "0.0420")
+    pay_through(staff, loan, 9)
+    before = figures(loan)
+    run_batch(date(2026, 1, 1))
+    after = figures(loan)
+    assert after[:10] == before[:10]
+    left = sum((row[2] for row in before[10:]), Decimal("0"))
+    assert left == Decimal("1501.50") * 14
+    expected = expected_tail(left, Decimal("0.0400"), 14, "equal_principal")
+    assert [(row[2], row[3]) for row in after[10:]] == expected
+    # The half cents are there, and rounded up: 14 × 1,501.50 → 70.07, …, 1 × 1,501.50 → 5.01.
+    halves = [Fraction(Decimal("1501.50")) * k * Fraction("0.04") / 12 * 100 for k in range(14, 0, -1)]
+    assert sum(1 for h in halves if h.denominator == 2) == 7
+    assert [row[3] for row in after[10:]][-1] == Decimal("5.01")
+    assert [row[3] for row in after[10:]][-3] == Decimal("15.02")  # 3 × 5.005 = 15.015
+    assert sum(row[2] for row in after) == Decimal("36036.00")
+
+
+def test_a_loan_with_nothing_due_after_its_repricing_date_stops_repricing(staff, book):
+    """A clock whose date comes after the loan's last installment (the loan ran past it unrepriced): nothing
+    reprices, no record or notice, the rate stays, and the clock stops (no date) instead of being due every night."""
+    from postloan.models import RateClock
+
+    RateClock.objects.filter(loan=book).update(next_repricing_on=date(2028, 4, 1))  # last due date: 2028-03-10
+    before = [row[:4] for row in figures(book)]
+    with at(date(2028, 4, 2)):
+        batch.process_chunk(as_of=date(2028, 4, 1), lo=0, hi=book.pk + 1, previous=date(2028, 3, 31))
+    assert [row[:4] for row in figures(book)] == before
+    assert not Repricing.objects.filter(loan=book).exists()
+    assert not Notice.objects.filter(loan=book, kind="repriced").exists()
+    clock = RateClock.objects.get(loan=book)
+    assert (clock.current_rate, clock.next_repricing_on) == (Decimal("0.034"), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -57,6 +58,26 @@ def test_bullet_is_one_installment_at_maturity():
     assert rows[0].interest == Decimal("3600.00")
 
 
+def half_up(value: Fraction) -> Decimal:
+    """An exact non-negative amount in yuan rounded half-up to the cent, worked out in integers."""
+    cents, rest = divmod(value * 100, 1)
+    return Decimal(int(cents) + (1 if rest * 2 >= 1 else 0)) / 100
+
+
+def test_an_exact_half_cent_of_interest_rounds_up():
+    """SPEC §5: 1,501.50 at 4.00 % for a month is 5.005 exactly, so 5.01. (4 % / 12 = 0.00333… does not terminate:
+    multiplying by the twelfth cut to 28 digits gave 5.004999… and 5.00, issue 19.)"""
+    assert half_up(Fraction("1501.50") * Fraction("0.04") / 12) == Decimal("5.01")
+    rows = schedule("interest_only", amount="1501.50", rate="0.04", term=3)
+    assert [r.interest for r in rows] == [Decimal("5.01")] * 3
+    # Equal principal: 3,003.00 in two halves of 1,501.50; the second month's interest is on 1,501.50.
+    rows = schedule("equal_principal", amount="3003.00", rate="0.04", term=2)
+    assert [(r.principal, r.interest) for r in rows] == [(Decimal("1501.50"), Decimal("10.01")),
+                                                        (Decimal("1501.50"), Decimal("5.01"))]
+    # A bullet loan's three months at once: 15.015 → 15.02 (one rounding).
+    assert schedule("bullet", amount="1501.50", rate="0.04", term=3)[0].interest == Decimal("15.02")
+
+
 def test_due_dates_clamp_to_month_end():
     rows = schedule("equal_installment", term=3)
     assert [r.due_date for r in rows] == [date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
@@ -74,6 +95,7 @@ loans = st.fixed_dictionaries({
 @given(loans)
 # Found by this test: at 22.24 % over 327 months the cent of rounding repaid the principal before maturity.
 @example({"amount": Decimal("1000.00"), "rate": Decimal("0.2224"), "term": 327, "method": "equal_installment"})
+@example({"amount": Decimal("1501.50"), "rate": Decimal("0.0400"), "term": 12, "method": "interest_only"})
 def test_schedule_properties(loan):
     rows = build_schedule(amount=loan["amount"], annual_rate=loan["rate"], term_months=loan["term"],
                           method=loan["method"], value_date=VALUE_DATE)
@@ -83,6 +105,14 @@ def test_schedule_properties(loan):
         assert row.principal == row.principal.quantize(Decimal("0.01"))
         assert row.interest == row.interest.quantize(Decimal("0.01"))
     assert [r.number for r in rows] == list(range(1, len(rows) + 1))
+    # Each period's interest is the balance before it × rate / 12, exactly, rounded half-up once.
+    balance, rate = Fraction(loan["amount"]), Fraction(loan["rate"])
+    if loan["method"] == "bullet":
+        assert rows[0].interest == half_up(balance * rate * loan["term"] / 12)
+    else:
+        for row in rows:
+            assert row.interest == half_up(balance * rate / 12)
+            balance -= Fraction(row.principal)
     assert all(a.due_date < b.due_date for a, b in zip(rows, rows[1:], strict=False))
     if loan["method"] == "equal_installment":
         assert len({r.total for r in rows[:-1]}) <= 1
