@@ -38,7 +38,7 @@ def merge(*args: str) -> str:
 
 @pytest.fixture
 def before_rule_25():
-    """Takes the database back to before the normalising migration and writes a twin there; puts it forward again
+    """Takes the database back to before the normalising migration and writes the twins there; puts it forward again
     (whatever happened) afterwards. The rows are made first, with today's models, so that columns added by later
     migrations do not matter: going back keeps the rows and drops those columns."""
 
