@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from applications.models import Product, Status
-from applications.selectors import loan_scope, loans_visible_to
+from applications.selectors import in_scope  # noqa: F401 (the lists call it as listing.in_scope)
 from loancenter import posts as P
 from loancenter.lib import export, params
 from loancenter.lib.money import q2
@@ -172,13 +172,6 @@ def refresh_options(update_fields=None, raw=False, **_kwargs) -> None:
     if raw or (update_fields is not None and set(update_fields) <= {"last_login"}):
         return  # a fixture being loaded; a login changes neither a name nor a post
     cache.set(_OPTIONS_KEY, _read_options(), OPTIONS_SECONDS)
-
-
-def in_scope(rows: QuerySet, user, *, path: str = "loan__") -> QuerySet:
-    """``rows`` (each of a loan, reached by ``path``) kept to the loans ``user`` may see (``loans_visible_to``)."""
-    if loan_scope(user) is None:
-        return rows
-    return rows.filter(**{f"{path}in": loans_visible_to(user).values("pk")})
 
 
 def bad_filter_response(form, fmt: str, render_page):

@@ -60,6 +60,14 @@ def loans_visible_to(user) -> QuerySet[Loan]:
     return qs if scope is None else qs.filter(scope)
 
 
+def in_scope(rows: QuerySet, user, *, path: str = "loan__") -> QuerySet:
+    """``rows`` (each of a loan, reached by ``path``) kept to the loans ``user`` may see (``loans_visible_to``): the
+    one restriction of every list of loan items, its menu badge's count and its export."""
+    if loan_scope(user) is None:
+        return rows
+    return rows.filter(**{f"{path}in": loans_visible_to(user).values("pk")})
+
+
 def customers_visible_to(user) -> QuerySet[Customer]:
     unit = unit_scope(user)
     if user.posts & P.SEE_ALL_POSTS:

@@ -82,13 +82,11 @@ class Entry:
 # Queue counts. Each reads the app's own selector (the queue the page lists) and stays within the reader's scope.
 
 
-def _in_scope(qs: QuerySet, user, prefix: str = "loan") -> QuerySet:
-    """``qs`` (rows of a loan) restricted to the loans ``user`` may see."""
-    from applications.selectors import loan_scope, loans_visible_to
+def _in_scope(qs: QuerySet, user) -> QuerySet:
+    """``qs`` (rows of a loan) restricted to the loans ``user`` may see: the list's own restriction."""
+    from applications.selectors import in_scope
 
-    if loan_scope(user) is None:
-        return qs
-    return qs.filter(**{f"{prefix}__in": loans_visible_to(user).values("pk")})
+    return in_scope(qs, user)
 
 
 def _work_queue(status: str) -> Callable[[Counts], int]:
