@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from applications.files.samples import demo_files
+from applications.files.previews import document_make_preview
+from applications.files.samples import demo_files, sample_pdf, store_sample
 from applications.models import Customer, Loan, Product
 from applications.services import ApplicationInput, loan_create
 from demo.loans import collateral_for, cosign, payload_for, pick_borrower, travel
@@ -154,8 +155,9 @@ def seed_post_loan(*, rng: random.Random, staff: dict[str, User], products: dict
 
 def _post_loan_queries(loans: list[tuple[Story, Loan]], staff: dict[str, User], day: date) -> None:
     """The officers' post-loan credit-bureau queries on the borrowers who stopped paying, each relying on the
-    borrower's credit-report authorisation filed with the loan (SPEC rule 22: the authorisation is a file). Recorded on
-    the customer, not the loan, so that each loan's history stays in date order."""
+    borrower's credit-report authorisation filed with the loan (SPEC rule 22: the authorisation is a file), with the
+    report filed in the borrower's folder that day. Recorded on the customer, not the loan, so that each loan's history
+    stays in date order."""
     for story, loan in loans:
         if story.paid is None or story.settle:
             continue
@@ -166,10 +168,16 @@ def _post_loan_queries(loans: list[tuple[Story, Loan]], staff: dict[str, User], 
         unpaid = loan.installments.filter(due_date__lte=day, paid_off_on__isnull=True)
         oldest = unpaid.order_by("due_date").values_list("due_date", flat=True).first()
         with travel(_at(day, 16)):
+            # The report as the officer files it in the customer's folder, then attached to the query (SPEC §12).
+            report = store_sample(customer_id=loan.customer_id, code="credit_report", by=officer,
+                                  content=sample_pdf(f"{loan.application_no} credit report {day:%Y-%m-%d}",
+                                                     size=(420, 595)), name=f"credit-report-{day:%Y%m%d}.pdf")
+            document_make_preview(report.pk)
             credit_query_record(
                 customer_id=loan.customer_id, actor=officer, purpose="post_loan", authorisation_document=document.pk,
                 summary="征信显示本行贷款逾期未还,无其他新增负债。", overdue_count_24m=unpaid.count(),
-                worst_dpd=(day - oldest).days if oldest else 0, queries_6m=2, new_debt=Decimal("0.00"))
+                worst_dpd=(day - oldest).days if oldest else 0, queries_6m=2, new_debt=Decimal("0.00"),
+                report_document=report.pk)
 
 
 # The demo's levels: tight enough on overdue and NPL that the demo portfolio breaches them.

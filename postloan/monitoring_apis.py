@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -55,13 +56,18 @@ class SignalSerializer(serializers.ModelSerializer):
 
 class CreditQuerySerializer(serializers.ModelSerializer):
     queried_by = serializers.CharField(source="queried_by.username")
+    report_document_url = serializers.SerializerMethodField(
+        help_text="Where the report file is read (GET, scope-checked); null when no file is attached.")
 
     class Meta:
         model = CreditQuery
         fields = ["id", "customer", "loan", "purpose", "authorisation_document", "authorisation_legacy", "queried_by",
                   "queried_at", "summary", "overdue_count_24m", "worst_dpd", "queries_6m", "new_debt", "report_document",
-                  "investigations", "checks"]
+                  "report_document_url", "report_legacy", "investigations", "checks"]
         read_only_fields = ["investigations", "checks"]
+
+    def get_report_document_url(self, obj) -> str | None:
+        return reverse("api-document-file", args=[obj.report_document_id]) if obj.report_document_id else None
 
 
 class NoticeSerializer(serializers.ModelSerializer):
@@ -121,12 +127,15 @@ class CreditQueryInput(serializers.Serializer):
     worst_dpd = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=36_600)
     queries_6m = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100_000)
     new_debt = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0)
-    report_document = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    # Optional: the id of the customer's current credit report file (GET /api/customers/{id}/documents/, code
+    # credit_report). Read as text so that whatever else is sent is refused as bad_report_document by the rule.
+    report_document = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
     def to_service(self) -> dict:
         data = dict(self.validated_data)
         data["loan_id"] = data.pop("loan", None)
         data["authorisation_document"] = data.get("authorisation_document") or ""
+        data["report_document"] = data.get("report_document") or ""
         return data
 
 

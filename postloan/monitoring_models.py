@@ -254,7 +254,12 @@ class CreditQuery(models.Model):
     worst_dpd = models.PositiveIntegerField(_("worst days past due"), null=True, blank=True)
     queries_6m = models.PositiveIntegerField(_("queries, 6 months"), null=True, blank=True)
     new_debt = models.DecimalField(_("new debt"), **MONEY, null=True, blank=True)
-    report_document = models.CharField(_("report (document reference)"), max_length=100, blank=True)
+    # The credit report itself, optional (a summary alone is allowed): the customer's credit report as a file
+    # (applications.DocumentFile, code credit_report). A reference typed before reports were files is kept in
+    # ``report_legacy`` (migration 0023; docs/decisions.md).
+    report_document = models.ForeignKey("applications.DocumentFile", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+", verbose_name=_("credit report (file)"))
+    report_legacy = models.CharField(_("report (reference typed before files)"), max_length=100, blank=True)
     # The investigations that relied on this query (SPEC §12: "the investigation … link to the queries they relied
     # on"); declared here so that applications, below postloan, imports nothing of it (Investigation.credit_queries).
     investigations = models.ManyToManyField("applications.Investigation", blank=True, related_name="credit_queries")

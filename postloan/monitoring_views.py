@@ -284,25 +284,35 @@ def credit_query_new(request, pk: int):
         data["loan_id"] = data.pop("loan", None)
         bureau.credit_query_record(customer_id=customer.pk, actor=request.user, **data)
 
-    def offer_authorisations(rows: list[dict]) -> None:  # the customer's current authorisations the caller may see
-        files = bureau.authorisations(request.user, customer.pk)
+    def options(files, chosen) -> list[tuple[str, str, bool]]:
+        return [(str(f.pk), _("%(paper)s v%(version)s · %(name)s · uploaded %(day)s%(loan)s") % {
+            "paper": f.label, "version": f.version, "name": f.name,
+            "day": timezone.localtime(f.uploaded_at).date().isoformat(),
+            "loan": _(" · loan %(no)s") % {"no": f.loan.application_no or f.loan_id} if f.loan_id else ""},
+            str(f.pk) == str(chosen or "")) for f in files]
+
+    def offer_files(rows: list[dict]) -> None:  # the customer's current authorisations and reports the caller may see
         for row in rows:
             if row["name"] == "authorisation_document":
-                chosen = str(row.get("value") or "")
-                row.update(kind="select", required=True, label=_("Written authorisation (file)"), options=[
-                    (str(f.pk), _("%(paper)s v%(version)s · %(name)s · uploaded %(day)s%(loan)s") % {
-                        "paper": f.label, "version": f.version, "name": f.name,
-                        "day": timezone.localtime(f.uploaded_at).date().isoformat(),
-                        "loan": _(" · loan %(no)s") % {"no": f.loan.application_no or f.loan_id} if f.loan_id else ""},
-                     str(f.pk) == chosen) for f in files],
-                    help=_("The customer's current credit-report authorisation. Upload it to the customer's or the "
-                           "loan's files first if it is not listed.") if files else
-                    _("No credit-report authorisation of this customer is on file: upload it to the customer's or "
-                      "the loan's files first."))
+                files = bureau.authorisations(request.user, customer.pk)
+                row.update(kind="select", required=True, label=_("Written authorisation (file)"),
+                           options=options(files, row.get("value")),
+                           help=_("The customer's current credit-report authorisation. Upload it to the customer's "
+                                  "or the loan's files first if it is not listed.") if files else
+                           _("No credit-report authorisation of this customer is on file: upload it to the "
+                             "customer's or the loan's files first."))
+            elif row["name"] == "report_document":
+                files = bureau.reports(request.user, customer.pk)
+                row.update(kind="select", required=False, label=_("Credit report (file)"),
+                           options=options(files, row.get("value")),
+                           help=_("Optional: the customer's current credit report, uploaded to the customer's or the "
+                                  "loan's files. The summary alone is enough.") if files else
+                           _("No credit report of this customer is on file; upload it to the customer's or the loan's "
+                             "files to attach it, or write the summary alone."))
 
     return _form_page(request, input_cls=CreditQueryInput, title=_("Record a credit-bureau query: %(name)s") % {
         "name": customer.name}, loan=None, call=call, done=_("Query recorded."),
-        back=reverse("credit-queries"), service=bureau.credit_query_record, adjust=offer_authorisations,
+        back=reverse("credit-queries"), service=bureau.credit_query_record, adjust=offer_files,
         intro=_("A credit report is queried only with the customer's written authorisation."))
 
 
@@ -312,7 +322,8 @@ def credit_queries(request):
     require_post(request.user, P.MANAGER, P.GENERAL, P.MARKETING, P.INVESTIGATOR, P.REVIEWER)
     end = today()
     start = end - timedelta(days=29)
-    rows = CreditQuery.objects.select_related("customer", "queried_by", "authorisation_document").order_by("-queried_at")
+    rows = CreditQuery.objects.select_related("customer", "queried_by", "authorisation_document",
+                                              "report_document").order_by("-queried_at")
     if not request.user.has_any_post(P.MANAGER, P.GENERAL):
         rows = rows.filter(queried_by=request.user)
     return render(request, "postloan/credit_queries.html", {

@@ -127,6 +127,13 @@ def add_authorisation(customer: Customer, *, by, loan: Loan | None = None):
                         name="征信授权书.pdf")
 
 
+def add_credit_report(customer: Customer, *, by, loan: Loan | None = None):
+    """The customer's credit report as a file (what a credit-bureau query may attach, SPEC §12): the next version in
+    their folder, or in ``loan``'s files."""
+    return store_sample(customer_id=customer.pk, loan=loan, code="credit_report", by=by, content=_TINY_PDF,
+                        name="征信报告.pdf")
+
+
 def add_guarantor(loan: Loan, customer: Customer, relationship: str = "spouse") -> Guarantor:
     return Guarantor.objects.create(loan=loan, customer=customer, relationship=relationship)
 

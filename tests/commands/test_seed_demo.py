@@ -111,10 +111,13 @@ def check_post_loan_portfolio():
     # Post-loan credit-bureau queries, each relying on its customer's credit-report authorisation file (rule 22).
     from postloan.models import CreditQuery
 
-    queries = list(CreditQuery.objects.select_related("authorisation_document"))
+    queries = list(CreditQuery.objects.select_related("authorisation_document", "report_document"))
     assert queries
     assert all(q.authorisation_document.code == "credit_authorization"
                and q.authorisation_document.customer_id == q.customer_id for q in queries)
+    # ... and each with the report filed in the borrower's folder that day (SPEC §12: the report as a file).
+    assert all(q.report_document.code == "credit_report" and q.report_document.customer_id == q.customer_id
+               and q.report_document.loan_id is None for q in queries)
 
 
 def check_galleries():
