@@ -12,7 +12,7 @@ import time_machine
 from applications.models import Investigation, Status
 from postloan.models import CreditQuery, PostLoanCheck
 from tests.conftest import payloads
-from tests.factories import CustomerFactory, add_authorisation, add_guarantor
+from tests.factories import CustomerFactory, add_authorisation, add_credit_report, add_guarantor
 
 SH = ZoneInfo("Asia/Shanghai")
 DISBURSED = date(2025, 1, 15)
@@ -22,11 +22,11 @@ def at(day: date, hour: int = 10):
     return time_machine.travel(datetime.combine(day, time(hour), tzinfo=SH), tick=False)
 
 
-def record(api, user, customer, purpose="pre_loan", summary="无逾期") -> int:
+def record(api, user, customer, purpose="pre_loan", summary="无逾期", report=None) -> int:
     authorisation = add_authorisation(customer, by=user)
     made = api(user).post(f"/api/customers/{customer.pk}/credit-queries/",
-                          {"purpose": purpose, "authorisation_document": authorisation.pk, "summary": summary},
-                          format="json")
+                          {"purpose": purpose, "authorisation_document": authorisation.pk, "summary": summary,
+                           "report_document": report.pk if report else ""}, format="json")
     assert made.status_code == 201, made.content
     return made.json()["id"]
 
@@ -42,7 +42,8 @@ def investigating(staff, flow, draft):
 
 def test_the_investigation_links_the_queries_it_relied_on_through_the_api(staff, api, client, investigating):
     loan = investigating
-    mine = record(api, staff.inv, loan.customer)
+    report = add_credit_report(loan.customer, by=staff.inv)
+    mine = record(api, staff.inv, loan.customer, report=report)
     theirs = record(api, staff.inv, loan.guarantor_customer, purpose="guarantor", summary="担保人无逾期")
     stranger = record(api, staff.mkt, CustomerFactory(officer=staff.mkt))
     body = payloads(staff, loan)["complete_investigation"]
@@ -62,6 +63,7 @@ def test_the_investigation_links_the_queries_it_relied_on_through_the_api(staff,
     page = client.get(f"/loans/{loan.pk}/").content.decode()
     cell = page.split('data-testid="investigation-credit-queries">')[1].split("</dd>")[0]
     assert loan.customer.name in cell and loan.guarantor_customer.name in cell and "担保人无逾期" in cell
+    assert cell.count("<a ") == 1 and f'href="/documents/{report.pk}/file/"' in cell  # the borrower's report
 
 
 def rendered(rows: list[dict]) -> dict:
@@ -82,7 +84,8 @@ def rendered(rows: list[dict]) -> dict:
 
 def test_the_investigation_form_offers_the_queries_and_keeps_the_choice(staff, api, client, investigating):
     loan = investigating
-    mine = record(api, staff.inv, loan.customer)
+    report = add_credit_report(loan.customer, by=staff.inv)
+    mine = record(api, staff.inv, loan.customer, report=report)
     client.force_login(staff.inv)
     url = f"/loans/{loan.pk}/do/complete_investigation/"
     page = client.get(url)
@@ -104,7 +107,8 @@ def test_the_post_loan_check_links_its_queries_and_shows_them(staff, api, client
         loan = flow.advance(draft, Status.ACTIVE)
     check = PostLoanCheck.objects.get(loan=loan)
     with at(DISBURSED + timedelta(days=20)):
-        query = record(api, staff.mkt, guarantor, purpose="guarantor", summary="担保人新增贷款")
+        report = add_credit_report(guarantor, by=staff.mkt)
+        query = record(api, staff.mkt, guarantor, purpose="guarantor", summary="担保人新增贷款", report=report)
         stranger = record(api, staff.mkt, CustomerFactory(officer=staff.mkt))
         body = {"findings": "资金用于装修,发票一致", "conclusion": "concern", "counterparty_name": "某某装修公司",
                 "counterparty_account": "6222020200112233445", "counterparty_bank": "建设银行"}
@@ -121,7 +125,7 @@ def test_the_post_loan_check_links_its_queries_and_shows_them(staff, api, client
         page = client.get(f"/postloan/loans/{loan.pk}/").content.decode()
     assert CreditQuery.objects.get(pk=query).checks.get() == check
     cell = page.split('data-testid="check-credit-queries">')[1].split("</td>")[0]
-    assert guarantor.name in cell
+    assert guarantor.name in cell and f'href="/documents/{report.pk}/file/"' in cell
 
 
 def test_the_check_form_offers_the_borrowers_and_guarantors_queries(staff, api, client, flow, draft):
