@@ -531,14 +531,6 @@ class Loan(FSMModelMixin, models.Model):
 
         return spread_words(self.spread_bp)
 
-    @property
-    def penalty_daily_rate(self) -> Decimal:
-        """The kept contract rate × (1 + the kept penalty markup) / 360 (SPEC §6, rule 29): never the product's."""
-        terms = self.terms
-        if terms is None:
-            raise ValueError(f"loan {self.pk} has no kept terms: it was never approved")
-        return terms.penalty_daily_rate
-
     # The transitions change only the state and its bookkeeping; services do the rest (STYLE.md).
     def _moved(self) -> None:
         self.status_changed_at = timezone.now()

@@ -29,11 +29,6 @@ class LoanTerms:
     spread_bp: int | None = None  # SPEC §16.31: LPR-linked loans keep the spread and the LPR in force at approval
     lpr: Decimal | None = None
 
-    @property
-    def penalty_daily_rate(self) -> Decimal:
-        """Contract rate × (1 + penalty markup) / 360 (SPEC §5–6)."""
-        return self.annual_rate * (1 + self.penalty_markup) / 360
-
     def as_dict(self) -> dict:
         """For the API (SPEC §14 ``terms``): amounts with two decimals, rates as plain decimal strings."""
         data = asdict(self)

@@ -17,7 +17,19 @@ from contextvars import ContextVar
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, ExpressionWrapper, F, Func, IntegerField, Q, Value, When
+from django.db.models import (
+    Case,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest, Round
 
 from loancenter.lib.money import q2
@@ -72,7 +84,13 @@ def penalty_on_sql(day: date):
     for querysets of installments of active loans."""
     base = F("principal") - F("paid_principal") + F("interest") - F("paid_interest")
     since = Greatest(F("due_date"), Coalesce(F("penalty_through"), F("due_date")))
-    rate = F("loan__annual_rate") * (1 + F("loan__penalty_markup")) / 360  # the loan's kept terms (rule 29)
+    from postloan.models import Repricing
+
+    # The installment's rate (postloan.models.RateHistory.of): the new rate of the repricing its figures were computed
+    # at (its ``repriced_on``), else the kept rate (rule 29); × (1 + the kept penalty markup) / 360.
+    repriced = Repricing.objects.filter(loan_id=OuterRef("loan_id"), repriced_on=OuterRef("repriced_on"))
+    contract = Coalesce(Subquery(repriced.values("new_rate")[:1]), F("loan__annual_rate"))
+    rate = contract * (1 + F("loan__penalty_markup")) / 360
     # Penalty grows only while the loan is active (a written-off loan's stays as written off).
     days = Case(When(loan__status="active", then=Greatest(DaysFrom(since, day), Value(0))), default=Value(0))
     return Round(ExpressionWrapper(F("penalty_accrued") + base * rate * days, output_field=DecimalField()), 2)

@@ -29,6 +29,7 @@ from postloan.models import (
     CollectionCase,
     EscalationTask,
     Installment,
+    rate_history,
 )
 
 
@@ -130,8 +131,9 @@ def agency_save(*, actor, name: str, licence_no: str = "", phone: str = "", acti
 def overdue_installments(loan: Loan, as_of: date) -> list[Installment]:
     """The installments due before ``as_of`` and not paid off, each with ``current_penalty`` accrued up to ``as_of``."""
     installments = list(loan.installments.filter(paid_off_on__isnull=True, due_date__lt=as_of).order_by("number"))
+    rates = rate_history(loan) if installments and loan.status == "active" else None
     for inst in installments:
-        inst.current_penalty = inst.penalty_on(as_of)
+        inst.current_penalty = inst.penalty_on(as_of, rates.penalty_daily_rate(inst) if rates else None)
     return installments
 
 

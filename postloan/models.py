@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -83,12 +84,13 @@ class Installment(models.Model):
         return self.penalty_accrued + base * daily_rate * days
 
     def penalty_on(self, day, daily_rate: Decimal | None = None) -> Decimal:
-        """Penalty interest accrued up to ``day`` (in cents). ``daily_rate`` defaults to the loan's; penalty
-        grows only while the loan is active (a written-off loan's penalty stays as written off)."""
+        """Penalty interest accrued up to ``day`` (in cents). ``daily_rate`` defaults to this installment's
+        (``RateHistory.penalty_daily_rate``); penalty grows only while the loan is active (a written-off loan's penalty
+        stays as written off)."""
         if daily_rate is None:
             if self.loan.status != "active":
                 return self.penalty
-            daily_rate = self.loan.penalty_daily_rate
+            daily_rate = rate_history(self.loan).penalty_daily_rate(self)
         return q2(self._accrued_on(day, daily_rate))
 
     def accrue_to(self, day, daily_rate: Decimal) -> None:
@@ -112,9 +114,67 @@ ACCRUAL_FIELDS = ["penalty_accrued", "penalty", "penalty_through", "status"]
 def accrue_penalties(loan, installments, day) -> None:
     """Bring the penalty of ``installments`` (a loan's, locked) up to ``day`` before a payment, prepayment or
     write-off changes what it accrues on; saved by the caller with the installments (ACCRUAL_FIELDS)."""
-    rate = loan.penalty_daily_rate
+    rates = rate_history(loan)
     for inst in installments:
-        inst.accrue_to(day, rate)
+        inst.accrue_to(day, rates.penalty_daily_rate(inst))
+
+
+@dataclass(frozen=True)
+class RateHistory:
+    """A loan's contract rates (SPEC §15, §16.31–33; issue 19): the kept rate of rule 29 from the value date, then each
+    repricing's new rate from its date. ``on`` is THE rule for "the annual rate in force for this loan on a date";
+    every money calculation after disbursement asks it (servicing, penalty), never the kept rate directly:
+
+    - the rate in force on D = the new rate of the latest repricing dated on or before D, else the kept rate. A
+      period's rate is the rate in force on its start (the batch reprices exactly the installments whose period starts
+      on or after the repricing date), so the running period's interest is at the rate of its start, and a period
+      starting after today at the current rate (the clock's, ``RateClock.current_rate``: no repricing is dated after
+      the batch's date); the batch reprices it again when its next repricing date comes;
+    - an installment's rate (``of``) = the rate in force on its ``repriced_on`` (the repricing whose rate its figures
+      were computed at), else the kept rate: an overdue or partly paid installment the batch left alone keeps its rate;
+    - a fixed-rate loan has no repricing: the kept rate on every date (no query)."""
+
+    kept: Decimal
+    penalty_markup: Decimal | None
+    repricings: tuple[tuple, ...] = ()  # (repriced_on, new rate), oldest first
+
+    def basis(self, day) -> tuple[Decimal, object]:
+        """(the rate in force on ``day``, the date of the repricing that set it or None for the kept rate)."""
+        rate, since = self.kept, None
+        for repriced_on, new_rate in self.repricings:
+            if repriced_on > day:
+                break
+            rate, since = new_rate, repriced_on
+        return rate, since
+
+    def on(self, day) -> Decimal:
+        return self.basis(day)[0]
+
+    def of(self, inst: Installment) -> Decimal:
+        """The rate an installment's figures were computed at (its period's)."""
+        return self.on(inst.repriced_on) if inst.repriced_on is not None else self.kept
+
+    def penalty_daily_rate(self, inst: Installment) -> Decimal:
+        """SPEC §5–6: the contract rate of the overdue installment's period × (1 + the kept penalty markup) / 360."""
+        if self.penalty_markup is None:
+            raise ValueError("the loan has no kept terms: it was never approved")
+        return self.of(inst) * (1 + self.penalty_markup) / 360
+
+
+def rate_history(loan) -> RateHistory:
+    """The loan's rates: one query for an LPR-linked loan (its repricings), none for a fixed-rate one."""
+    terms = loan.terms
+    kept = loan.annual_rate if loan.annual_rate is not None else loan.receipt.annual_rate
+    markup = terms.penalty_markup if terms is not None else None
+    if not loan.lpr_linked or loan.pk is None:
+        return RateHistory(kept, markup)
+    rows = Repricing.objects.filter(loan_id=loan.pk).order_by("repriced_on").values_list("repriced_on", "new_rate")
+    return RateHistory(kept, markup, tuple(rows))
+
+
+def rate_in_force(loan, day) -> Decimal:
+    """The annual rate in force for ``loan`` on ``day`` (RateHistory.on)."""
+    return rate_history(loan).on(day)
 
 
 class Repayment(models.Model):

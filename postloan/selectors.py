@@ -19,6 +19,7 @@ from postloan.models import (
     RepaymentAccount,
     ServicingRequest,
     WriteOff,
+    rate_history,
 )
 
 SR = ServicingRequest
@@ -111,10 +112,10 @@ def schedule_as_of_book(loan: Loan, installments: list[Installment] | None = Non
     installments = list(loan.installments.order_by("number")) if installments is None else installments
     if any(i.paid_off_on is None for i in installments):
         book = book_date()
-        rate = loan.penalty_daily_rate if loan.status == Status.ACTIVE else None
+        rates = rate_history(loan) if loan.status == Status.ACTIVE else None
         for installment in installments:
-            if rate is not None:
-                installment.penalty = installment.penalty_on(book, rate)
+            if rates is not None:
+                installment.penalty = installment.penalty_on(book, rates.penalty_daily_rate(installment))
             if installment.paid_off_on is None and book is not None and installment.due_date < book:
                 installment.status = Installment.OVERDUE
     return installments

@@ -29,8 +29,18 @@ from loancenter.lib.money import BULLET, EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, ZER
 from loancenter.refusals import recorded
 from loancenter.rules import check_maker_checker, check_past_date, check_transition
 from postloan import rules
-from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, RepaymentAccount, ServicingRequest, accrue_penalties
-from postloan.schedule import build_schedule
+from postloan.models import (
+    ACCRUAL_FIELDS,
+    Installment,
+    RateHistory,
+    Repayment,
+    RepaymentAccount,
+    ServicingRequest,
+    accrue_penalties,
+    rate_history,
+    rate_in_force,
+)
+from postloan.schedule import Row, build_schedule
 from postloan.services import REPAYMENT_POSTS, allocate, loan_settle, reprovision
 
 SR = ServicingRequest
@@ -71,25 +81,48 @@ def _accrued(balance: Decimal, annual_rate: Decimal, start: date, on: date) -> D
     return q2(balance * annual_rate * max((on - start).days, 0) / 360)
 
 
+def _schedule_at_rates(loan: Loan, rates: RateHistory, *, amount: Decimal, first_number: int, months: int,
+                       method: str) -> list[tuple[Row, date | None]]:
+    """The rows of installments ``first_number``… (month indexes from the value date) for ``amount``, each period at
+    its rate (``RateHistory.on`` its start, the previous month's due date), with the repricing date it was computed at
+    (``Installment.repriced_on``). Amortised at the last period's rate (the current rate: every period but the running
+    one starts after today); where the first period started before the latest repricing date, its interest is its
+    balance × its own rate / 12 (as the batch leaves that installment at the old rate) and its principal stays the
+    amortisation's, so the principal still sums to ``amount``. A fixed-rate loan: one rate, the builder's rows."""
+    value_date = loan.receipt.value_date
+    bases = [rates.basis(add_months(value_date, first_number + k - 1)) for k in range(months)]
+    rows = build_schedule(amount=amount, annual_rate=bases[-1][0], term_months=months, method=method,
+                          value_date=value_date)
+    out, balance = [], q2(amount)
+    for row, (rate, since) in zip(rows, bases, strict=True):
+        if rate != bases[-1][0]:
+            row = Row(row.number, row.due_date, row.principal, period_interest(balance, rate))
+        out.append((row, since))
+        balance -= row.principal
+    return out
+
+
 def _rebuild(loan: Loan, future: list[Installment], *, balance: Decimal, last_number: int) -> list[Installment]:
-    """Rewrite the installments from the first future one to ``last_number`` for ``balance``: same method and rate,
-    due dates on the value date's day each month; rows beyond the old last one are created."""
+    """Rewrite the installments from the first future one to ``last_number`` for ``balance``: same method, each
+    period at its rate (``_schedule_at_rates``), due dates on the value date's day each month; rows beyond the old last
+    one are created."""
     receipt = loan.receipt
     first = future[0].number
-    rows = build_schedule(amount=balance, annual_rate=receipt.annual_rate, term_months=last_number - first + 1,
-                          method=receipt.repayment_method, value_date=receipt.value_date)
+    rows = _schedule_at_rates(loan, rate_history(loan), amount=balance, first_number=first,
+                              months=last_number - first + 1, method=receipt.repayment_method)
     existing = {i.number: i for i in future}
     changed, created = [], []
-    for offset, row in enumerate(rows):
+    for offset, (row, since) in enumerate(rows):
         number = first + offset
         due = add_months(receipt.value_date, number)
         inst = existing.get(number)
         if inst is None:
-            created.append(Installment(loan=loan, number=number, due_date=due, principal=row.principal, interest=row.interest))
+            created.append(Installment(loan=loan, number=number, due_date=due, principal=row.principal,
+                                       interest=row.interest, repriced_on=since))
         else:
-            inst.due_date, inst.principal, inst.interest = due, row.principal, row.interest
+            inst.due_date, inst.principal, inst.interest, inst.repriced_on = due, row.principal, row.interest, since
             changed.append(inst)
-    Installment.objects.bulk_update(changed, ["due_date", "principal", "interest"])
+    Installment.objects.bulk_update(changed, ["due_date", "principal", "interest", "repriced_on"])
     Installment.objects.bulk_create(created)
     return changed + created
 
@@ -108,7 +141,8 @@ def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal]:
     future = [i for i in installments if i.due_date > on]
     due_total = sum((i.due_on(on) for i in due), ZERO)
     principal = sum((i.principal - i.paid_principal for i in future), ZERO)
-    interest = _accrued(principal, loan.receipt.annual_rate, _period_start(loan, installments, on), on)
+    start = _period_start(loan, installments, on)
+    interest = _accrued(principal, rate_in_force(loan, start), start, on)  # the running period's rate
     return {"due": due_total, "principal": principal, "accrued_interest": interest, "total": due_total + principal + interest}
 
 
@@ -295,8 +329,10 @@ def _apply_extension(loan: Loan, request: ServicingRequest, on: date) -> dict:
     old_maturity = installments[-1].due_date
     if loan.receipt.repayment_method == BULLET:
         inst = future[0]
+        # The added months run from the old maturity: at the rate in force then (a bullet loan's single installment
+        # never reprices, so its own months keep their rate).
+        inst.interest += period_interest(balance, rate_in_force(loan, old_maturity), months)
         inst.due_date = add_months(loan.receipt.value_date, loan.approved_term_months + _extended_months(loan) + months)
-        inst.interest += period_interest(balance, loan.receipt.annual_rate, months)
         inst.save(update_fields=["due_date", "interest"])
         period = max(1, (inst.due_date.year - on.year) * 12 + inst.due_date.month - on.month)
         new_maturity = inst.due_date
@@ -391,14 +427,14 @@ def plan_for(loan: Loan, installments: list[Installment], *, months: int, method
     last_kept = max([i.due_date for i in kept], default=receipt.value_date)
     while add_months(receipt.value_date, number) <= max(on, last_kept):
         number += 1
-    rows = build_schedule(amount=principal, annual_rate=receipt.annual_rate, term_months=months, method=method,
-                          value_date=receipt.value_date)
+    rows = _schedule_at_rates(loan, rate_history(loan), amount=principal, first_number=number, months=months,
+                              method=method)
     arrears = arrears_interest + arrears_penalty
     share = (arrears / months).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     shares = [share] * (months - 1) + [arrears - share * (months - 1)]
     new = [Installment(loan=loan, number=number + k, due_date=add_months(receipt.value_date, number + k),
-                       principal=row.principal, interest=row.interest + shares[k])
-           for k, row in enumerate(rows)]
+                       principal=row.principal, interest=row.interest + shares[k], repriced_on=since)
+           for k, (row, since) in enumerate(rows)]
     return Plan(on=on, months=months, method=method, principal=principal, arrears_interest=arrears_interest,
                 arrears_penalty=arrears_penalty, first_number=number, rows=new, replaced=replaced, closed=closed)
 
@@ -530,18 +566,19 @@ def _execute_partial(loan: Loan, request: ServicingRequest, actor, paid_on: date
     lines = allocate(due, owed_now, paid_on)
     Installment.objects.bulk_update(due, ["paid_principal", "paid_interest", "paid_penalty", "paid_off_on", *ACCRUAL_FIELDS])
     start = _period_start(loan, installments, paid_on)
+    rate = rate_in_force(loan, start)  # the running period's: its start's
     if loan.receipt.repayment_method == BULLET:  # one installment at maturity: interest for the whole term, less the part prepaid
         rows = future
         inst = future[0]
         term = (inst.due_date.year - start.year) * 12 + inst.due_date.month - start.month
         inst.principal = balance - to_principal
-        inst.interest = period_interest(inst.principal, loan.receipt.annual_rate, term)
+        inst.interest = period_interest(inst.principal, rate, term)
         inst.save(update_fields=["principal", "interest"])
     else:
         rows = _rebuild(loan, future, balance=balance - to_principal, last_number=future[-1].number)
     # The prepaid principal was outstanding from the start of the running period to the payment date: that interest
     # (annual/360 a day) is added to the next installment, so the borrower pays for the days they had the money.
-    accrued = _accrued(to_principal, loan.receipt.annual_rate, start, paid_on)
+    accrued = _accrued(to_principal, rate, start, paid_on)
     if accrued:
         first = min(rows, key=lambda r: r.number)
         first.interest += accrued

@@ -26,7 +26,7 @@ from loancenter.lib.errors import Conflict, InvalidState, RuleViolation
 from loancenter.lib.money import ZERO
 from loancenter.refusals import recorded
 from loancenter.rules import check_amount, check_maker_checker, check_past_date, check_transition, require_post
-from postloan.models import ACCRUAL_FIELDS, Installment, WriteOff, WriteOffRecovery, accrue_penalties
+from postloan.models import ACCRUAL_FIELDS, Installment, WriteOff, WriteOffRecovery, accrue_penalties, rate_history
 
 WO = WriteOff
 DOCUMENT_CODES = {code for code, _label in WO.LEGAL_DOCUMENTS}
@@ -63,11 +63,11 @@ def write_off_propose(*, loan_id: int, actor, reason: str, legal_documents: list
         if WO.objects.filter(loan=loan, status__in=[WO.PROPOSED, WO.REVIEWED, WO.APPROVED, WO.DONE]).exists():
             raise Conflict("write_off_pending", _("A write-off of this loan is already under way."))
         unpaid = list(Installment.objects.filter(loan=loan, paid_off_on__isnull=True))
-        on = today()
+        on, rates = today(), rate_history(loan)
         write_off = WO.objects.create(
             loan=loan, reason=reason.strip(), legal_documents=documents, proposed_by=actor,
             principal=loan.outstanding_principal, interest=sum((i.interest - i.paid_interest for i in unpaid), ZERO),
-            penalty=sum((i.penalty_on(on, loan.penalty_daily_rate) - i.paid_penalty for i in unpaid), ZERO),
+            penalty=sum((i.penalty_on(on, rates.penalty_daily_rate(i)) - i.paid_penalty for i in unpaid), ZERO),
         )
         audit(actor=actor, action="write_off_propose", loan=loan, obj=write_off,
               payload={"legal_documents": documents, "principal": write_off.principal}, reason=write_off.reason)
