@@ -15,7 +15,10 @@ next 1 January, as its contract chose). For a chunk of loan ids and as-of date D
    absorbing; interest-only: the principal at the end. So the principal still sums to the loan amount exactly;
 4. the installments are rewritten (``repriced_on`` = R), the loan's clock (``RateClock``: current rate, next repricing
    date) moved a year on (none once no installment is left after it), a ``Repricing`` row written and a borrower notice queued
-   (``postloan_notice``, kind ``repriced``, sent by the beat from 08:00 the next morning, postloan.notices).
+   (``postloan_notice``, kind ``repriced``, sent by the beat from 08:00 the next morning, postloan.notices). A loan
+   with an installment due on or after R but none repriced (a bullet loan, or a last installment whose period began
+   before R) still changes rate on R: record (0 installments), notice and clock — the rate in force from R
+   (``postloan.models.RateHistory``) for what servicing computes later, e.g. an extension's added months.
 
 Arithmetic: amounts in integer cents and rates in millionths, so that SQLite (tests) and PostgreSQL give the same
 cents, and interest is exactly balance × rate / 12 rounded half-up (SPEC §5).
@@ -90,6 +93,24 @@ def start_rate(loan: Loan, *, value_date: date, last_due: date) -> None:
     first = first_repricing_on(loan.repricing_rule or "anniversary", value_date)
     RateClock.objects.update_or_create(loan=loan, defaults={"current_rate": loan.annual_rate,
                                                             "next_repricing_on": first if first < last_due else None})
+
+
+def resume_clock(loan: Loan, last_due: date) -> None:
+    """After servicing moved the loan's maturity (an extension, a repayment plan): a stopped clock (no installment was
+    left after its next date) starts again at the next repricing date after the last one recorded, when an installment
+    now falls after it; the batch reprices the new installments on that date like any others."""
+    if loan.rate_type not in LPR_RATE_TYPES:
+        return
+    clock = RateClock.objects.select_for_update().filter(loan=loan).first()
+    if clock is None or clock.next_repricing_on is not None:
+        return
+    last = Repricing.objects.filter(loan=loan).order_by("-repriced_on").values_list("repriced_on", flat=True).first()
+    day = first_repricing_on(loan.repricing_rule or "anniversary", loan.receipt.value_date)
+    while last is not None and day <= last:  # the dates follow one another a year apart, as the batch moves them
+        day = add_months(day, 12)
+    if day < last_due:
+        clock.next_repricing_on = day
+        clock.save(update_fields=["next_repricing_on"])
 
 
 def _pg() -> bool:
@@ -213,6 +234,10 @@ def _writes() -> list[tuple[str, str]]:
     """(name, statement): the installments (all but equal installment's), the equal-installment rows set aside, the
     records, the notices, the clocks."""
     prin, intr = _closed_form()
+    # The loan's rate changes on R when it still has an installment due on or after R, whether or not any reprices
+    # (a bullet loan's single installment, a last one whose period began before R, keep their figures): one record and
+    # notice per loan — on the first repriced row, or on its first row when none reprices.
+    changes = "((t.rep = 1 AND t.idx = 0) OR (t.pos = 1 AND t.n = 0 AND t.iid IS NOT NULL))"
     new_rate = f"CAST(t.rate_m AS NUMERIC) / {MICRO}" if _pg() else f"t.rate_m * 1.0 / {MICRO}"
     next_on = _plus_months("t.r", "12")
     return [
@@ -229,22 +254,22 @@ def _writes() -> list[tuple[str, str]]:
             INSERT INTO {REPRICING} (loan_id, repriced_on, batch_date, lpr_published_on, lpr, spread_bp, old_rate,
                                      new_rate, installments, first_number)
             SELECT t.loan_id, t.r, {_d('d')}, t.pub_on, t.lpr, t.spread_bp, COALESCE(t.old_rate, {new_rate}), {new_rate},
-                   t.n, t.number
+                   t.n, CASE WHEN t.rep = 1 THEN t.number END
               FROM {_SEQ} AS t
-             WHERE t.rep = 1 AND t.idx = 0
+             WHERE {changes}
             ON CONFLICT DO NOTHING"""),
         ("notices", f"""
             INSERT INTO {NOTICE} (loan_id, kind, channel, due_date, recipient, scheduled_for, status, attempts, answer,
                                   created_on)
             SELECT t.loan_id, '{Notice.REPRICED}', '{Notice.SMS}', t.r, '', {_ts('morning')}, 'queued', 0, '', {_d('d')}
               FROM {_SEQ} AS t
-             WHERE t.rep = 1 AND t.idx = 0
+             WHERE {changes}
             ON CONFLICT DO NOTHING"""),
-        # The clock: the current rate (where installments were repriced) and the next repricing date a year on, or
-        # none once the loan's last installment falls before that.
+        # The clock: the current rate (where the rate changed, as the record) and the next repricing date a year on,
+        # or none once the loan's last installment falls before that.
         ("clocks", f"""
             UPDATE {CLOCK}
-               SET current_rate = CASE WHEN t.n > 0 THEN {new_rate} ELSE {CLOCK}.current_rate END,
+               SET current_rate = CASE WHEN t.iid IS NOT NULL THEN {new_rate} ELSE {CLOCK}.current_rate END,
                    next_repricing_on = CASE WHEN {next_on} < t.last_due THEN {next_on} ELSE NULL END
               FROM {_SEQ} AS t
              WHERE {CLOCK}.loan_id = t.loan_id AND t.pos = 1"""),

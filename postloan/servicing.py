@@ -40,6 +40,7 @@ from postloan.models import (
     rate_history,
     rate_in_force,
 )
+from postloan.repricing import resume_clock
 from postloan.schedule import Row, build_schedule
 from postloan.services import REPAYMENT_POSTS, allocate, loan_settle, reprovision
 
@@ -340,6 +341,7 @@ def _apply_extension(loan: Loan, request: ServicingRequest, on: date) -> dict:
         rows = _rebuild(loan, future, balance=balance, last_number=installments[-1].number + months)
         new_maturity = max(r.due_date for r in rows)
         period = 1
+    resume_clock(loan, new_maturity)
     # Observation: at least 2 repayment periods and at least one year from the restructuring (SPEC §6).
     loan.restructured, loan.restructured_on = True, on
     loan.observation_until = max(add_months(on, 2 * period), add_months(on, 12))
@@ -478,6 +480,7 @@ def _apply_plan(loan: Loan, request: ServicingRequest, on: date) -> dict:
                                                   "penalty_through", "paid_off_on", "status"])
     Installment.objects.filter(pk__in=[i.pk for i in plan.replaced]).delete()
     Installment.objects.bulk_create(plan.rows)
+    resume_clock(loan, plan.last_due)
     # Restructured (SPEC §6): at least 关注 for an observation period of at least 2 repayment periods and 1 year,
     # restarted by a missed payment (the nightly batch).
     loan.restructured, loan.restructured_on = True, on

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from applications.models import Status
 from postloan.book import penalty_on_sql
 from postloan.collections import overdue_amounts
-from postloan.models import Installment, RateClock, Repayment, Repricing, ServicingRequest, rate_history
+from postloan.models import Installment, Notice, RateClock, Repayment, Repricing, ServicingRequest, rate_history
 from postloan.selectors import schedule_as_of_book
 from postloan.services import repayment_post
 from postloan.servicing import payoff_quote, servicing_approve, servicing_execute, servicing_file
@@ -204,3 +204,55 @@ def test_a_fixed_rate_loan_keeps_its_rate(staff, flow, draft):
         rates = rate_history(loan)
     assert len(queries) == 0
     assert rates.on(date(2030, 1, 1)) == loan.annual_rate == rates.kept
+
+
+def test_a_negotiated_plan_after_repricing_is_at_the_new_rate(staff, repriced):
+    """Installments 12 and 13 in arrears on 2026-04-30; the plan (24 months, equal principal) starts with installment 14
+    (period from 2026-04-10, after the anniversary): its principal re-shared at 3.10 %, the arrears — the unpaid
+    interest and each installment's penalty at its period's rate — spread in equal cents."""
+    loan = reprice(staff, repriced, pay_twelfth=False)
+    twelfth, thirteenth = Installment.objects.filter(loan=loan, number__in=(12, 13)).order_by("number")
+    on = date(2026, 4, 30)
+    principal = unpaid_principal(loan, 12)
+    arrears = (twelfth.interest + thirteenth.interest + penalty(twelfth.principal + twelfth.interest, OLD, 51)
+               + penalty(thirteenth.principal + thirteenth.interest, NEW, 20))
+    with at(on, hour=10):
+        request = servicing_file(loan_id=loan.pk, actor=staff.mkt, kind=SR.PLAN, plan_months=24,
+                                 plan_method="equal_principal", reason="协商还款")
+        servicing_approve(request_id=request.pk, actor=staff.rev)
+    after = figures(loan)
+    assert [row[0] for row in after[11:]] == list(range(14, 38))
+    share = (arrears / 24).quantize(Decimal("0.01"), rounding="ROUND_DOWN")
+    shares = [share] * 23 + [arrears - share * 23]
+    expected = [(p, i + s) for (p, i), s in zip(expected_tail(principal, NEW, 24, "equal_principal"), shares, strict=True)]
+    assert [(row[2], row[3]) for row in after[11:]] == expected
+    assert all(row[7] == ANNIVERSARY for row in after[11:])
+
+
+def test_a_bullet_loan_changes_rate_on_its_repricing_date_and_an_extension_adds_months_at_it(
+        api, staff, customer, lpr_product):  # noqa: F811
+    """A 12-month bullet loan repricing each 1 January: on 2026-01-01 its single installment (period from the value date)
+    keeps its figures, but the loan's rate changes (record with no installment, notice, clock). An extension of 12
+    months then adds interest at 3.10 % (the months from the old maturity), and the stopped clock starts again for the
+    next 1 January, now before the new maturity."""
+    publish(staff, date(2025, 2, 20), "0.0310", "0.0365")
+    loan = lpr_loan(api, staff, customer, lpr_product, method="bullet", repricing="january", term=12, amount="30000.00")
+    publish(staff, date(2025, 12, 22), "0.0300", "0.0330")
+    before = figures(loan)
+    assert before[0][3] == half_up(Fraction(30000) * Fraction(OLD))  # 12 months at 3.45 %
+    run_batch(JANUARY)
+    assert figures(loan) == before
+    record = Repricing.objects.get(loan=loan)
+    assert (record.old_rate, record.new_rate, record.installments, record.first_number) == (OLD, NEW, 0, None)
+    assert Notice.objects.filter(loan=loan, kind="repriced").count() == 1
+    clock = RateClock.objects.get(loan=loan)
+    assert (clock.current_rate, clock.next_repricing_on) == (NEW, None)  # 2027-01-01 is after the maturity
+
+    with at(date(2026, 2, 2), hour=10):
+        request = servicing_file(loan_id=loan.pk, actor=staff.mkt, kind=SR.EXTENSION, extension_months=12)
+        servicing_approve(request_id=request.pk, actor=staff.rev)
+    (row,) = figures(loan)
+    assert row[1] == date(2027, 3, 10)
+    assert row[3] == before[0][3] + half_up(Fraction(30000) * Fraction(NEW))  # the added 12 months at 3.10 %
+    clock.refresh_from_db()
+    assert clock.next_repricing_on == date(2027, 1, 1)
