@@ -93,6 +93,7 @@ def test_the_rate_in_force_follows_the_repricings(staff, repriced):
     assert (rates.of(twelfth), rates.of(thirteenth)) == (OLD, NEW)
 
 
+@pytest.mark.sidedoor(rule="rate-in-force", path="command: run_nightly_batch repricing, then a partial prepayment")
 def test_partial_prepayment_after_repricing_rebuilds_at_the_new_rate(staff, repriced):
     """Prepaid on 2026-04-01, in installment 13's period (from the anniversary): the rest re-amortised at 3.10 %, and the
     prepaid principal's 22 days at 3.10 % added to installment 13 (the old code used 3.45 % for both)."""
@@ -115,6 +116,7 @@ def test_partial_prepayment_after_repricing_rebuilds_at_the_new_rate(staff, repr
     assert expected_tail(left - amount, OLD, 24, "equal_installment")[5] != expected[5]
 
 
+@pytest.mark.sidedoor(rule="rate-in-force", path="command: run_nightly_batch repricing, then a partial prepayment")
 def test_partial_prepayment_in_a_period_begun_before_the_repricing_date(api, staff, customer, lpr_product):  # noqa: F811
     """1 January repricing: installment 10 (2025-12-10 → 2026-01-10) began before it and keeps 3.45 %; the prepayment
     on 2026-01-05 accrues 26 days at 3.45 %, installment 10's interest stays at 3.45 % on the new balance, installments
@@ -140,6 +142,7 @@ def test_partial_prepayment_in_a_period_begun_before_the_repricing_date(api, sta
     assert Decimal(request.result["accrued_interest_added"]) == interest_of_days
 
 
+@pytest.mark.sidedoor(rule="rate-in-force", path="command: run_nightly_batch repricing, then a full prepayment")
 def test_full_prepayment_after_repricing_accrues_at_the_new_rate(staff, repriced):
     loan = reprice(staff, repriced)
     principal = unpaid_principal(loan, 13)
@@ -154,6 +157,7 @@ def test_full_prepayment_after_repricing_accrues_at_the_new_rate(staff, repriced
     assert loan.status == "settled"
 
 
+@pytest.mark.sidedoor(rule="rate-in-force", path="command: run_nightly_batch repricing, then an extension")
 def test_extension_after_repricing_adds_installments_at_the_new_rate(staff, repriced):
     loan = reprice(staff, repriced)
     left = unpaid_principal(loan, 13)
@@ -166,6 +170,7 @@ def test_extension_after_repricing_adds_installments_at_the_new_rate(staff, repr
     assert all(row[7] == ANNIVERSARY for row in after[12:])
 
 
+@pytest.mark.sidedoor(rule="rate-in-force", path="command: run_nightly_batch repricing, then penalty interest (collections, schedule, a repayment)")
 def test_penalty_is_at_the_rate_of_the_overdue_installments_period(staff, repriced):
     """Installment 12 (period before the anniversary, 3.45 %) and 13 (repriced, 3.10 %) left unpaid: on 2026-04-30 the
     penalty is (principal + interest) × the period's rate × 1.5 / 360 a day, each at its own rate — in the collections
@@ -206,6 +211,7 @@ def test_a_fixed_rate_loan_keeps_its_rate(staff, flow, draft):
     assert rates.on(date(2030, 1, 1)) == loan.annual_rate == rates.kept
 
 
+@pytest.mark.sidedoor(rule="rate-in-force", path="command: run_nightly_batch repricing, then a negotiated repayment plan")
 def test_a_negotiated_plan_after_repricing_is_at_the_new_rate(staff, repriced):
     """Installments 12 and 13 in arrears on 2026-04-30; the plan (24 months, equal principal) starts with installment 14
     (period from 2026-04-10, after the anniversary): its principal re-shared at 3.10 %, the arrears — the unpaid
@@ -229,6 +235,7 @@ def test_a_negotiated_plan_after_repricing_is_at_the_new_rate(staff, repriced):
     assert all(row[7] == ANNIVERSARY for row in after[11:])
 
 
+@pytest.mark.sidedoor(rule="rate-in-force", path="command: run_nightly_batch repricing, then an extension")
 def test_a_bullet_loan_changes_rate_on_its_repricing_date_and_an_extension_adds_months_at_it(
         api, staff, customer, lpr_product):  # noqa: F811
     """A 12-month bullet loan repricing each 1 January: on 2026-01-01 its single installment (period from the value date)

@@ -56,6 +56,8 @@ RULES = {
     "13-last-clerk": "A disbursing sub-center keeps a mortgage clerk (§13)",
     "lpr": "LPR publications take effect only when a second person confirms them (§15, §16.32)",
     "monitoring": "Post-loan monitoring (§12, §16.17–24: one fund-use check per loan, credit queries need an authorisation)",
+    "rate-in-force": "After a repricing, money computed later is at the rate in force (§15, §16.33: servicing, "
+                     "penalty; postloan.models.RateHistory)",
     "pricing": "Risk pricing (§15, §16.30: outside the rate grid only with an override reason; a scorecard version is read-only once filed, changed by four eyes)",
     "12-collections": "Collections strategy (§12: a restructuring decided by someone else, agencies only from the "
                       "whitelist, the debtor's stance and a revaluation with their evidence)",
