@@ -90,6 +90,8 @@ class Installment(models.Model):
         if daily_rate is None:
             if self.loan.status != "active":
                 return self.penalty
+            if self.paid_off_on is not None or day is None or self.due_date >= day:
+                return q2(self.penalty_accrued)  # not overdue on ``day``: nothing accrues (no rate to look up)
             daily_rate = rate_history(self.loan).penalty_daily_rate(self)
         return q2(self._accrued_on(day, daily_rate))
 
@@ -102,10 +104,12 @@ class Installment(models.Model):
         self.penalty_through = day
         self.status = self.OVERDUE
 
-    def due_on(self, day) -> Decimal:
-        """Principal, interest and penalty still owed as of ``day``."""
+    def due_on(self, day, rates: RateHistory | None = None) -> Decimal:
+        """Principal, interest and penalty still owed as of ``day`` (``rates``: the loan's, read once by a caller that
+        asks for several installments)."""
+        daily_rate = rates.penalty_daily_rate(self) if rates is not None and self.loan.status == "active" else None
         return (self.principal - self.paid_principal) + (self.interest - self.paid_interest) + (
-            self.penalty_on(day) - self.paid_penalty)
+            self.penalty_on(day, daily_rate) - self.paid_penalty)
 
 
 ACCRUAL_FIELDS = ["penalty_accrued", "penalty", "penalty_through", "status"]

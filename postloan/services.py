@@ -18,7 +18,7 @@ from loancenter.lib.money import ZERO, q2
 from loancenter.refusals import recorded
 from loancenter.rules import check_amount, check_past_date
 from postloan.batch import provision_rates
-from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, accrue_penalties
+from postloan.models import ACCRUAL_FIELDS, Installment, Repayment, accrue_penalties, rate_history
 from postloan.repricing import start_rate
 from postloan.schedule import build_schedule
 
@@ -53,7 +53,8 @@ def outstanding_total(loan: Loan, on: date | None = None, installments: list[Ins
         unpaid = loan.installments.filter(paid_off_on__isnull=True)
     else:
         unpaid = [i for i in installments if i.paid_off_on is None]
-    return sum((i.due_on(on) for i in unpaid), ZERO)
+    rates = rate_history(loan)
+    return sum((i.due_on(on, rates) for i in unpaid), ZERO)
 
 
 def allocate(installments: list[Installment], amount: Decimal, paid_on: date) -> list[dict]:

@@ -140,10 +140,11 @@ def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal]:
     installments = list(loan.installments.order_by("number"))
     due = [i for i in installments if i.paid_off_on is None and i.due_date <= on]
     future = [i for i in installments if i.due_date > on]
-    due_total = sum((i.due_on(on) for i in due), ZERO)
+    rates = rate_history(loan)
+    due_total = sum((i.due_on(on, rates) for i in due), ZERO)
     principal = sum((i.principal - i.paid_principal for i in future), ZERO)
     start = _period_start(loan, installments, on)
-    interest = _accrued(principal, rate_in_force(loan, start), start, on)  # the running period's rate
+    interest = _accrued(principal, rates.on(start), start, on)  # the running period's rate
     return {"due": due_total, "principal": principal, "accrued_interest": interest, "total": due_total + principal + interest}
 
 
