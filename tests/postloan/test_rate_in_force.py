@@ -23,6 +23,7 @@ from postloan.models import Installment, Notice, RateClock, Repayment, Repricing
 from postloan.selectors import schedule_as_of_book
 from postloan.services import repayment_post
 from postloan.servicing import payoff_quote, servicing_approve, servicing_execute, servicing_file
+from postloan.write_off import write_off_propose
 from tests.postloan.test_batch_life import at, run_batch
 from tests.postloan.test_repricing import (  # noqa: F401  (lpr_product: a fixture)
     ANNIVERSARY,
@@ -170,11 +171,11 @@ def test_extension_after_repricing_adds_installments_at_the_new_rate(staff, repr
     assert all(row[7] == ANNIVERSARY for row in after[12:])
 
 
-@pytest.mark.sidedoor(rule="rate-in-force", path="command: run_nightly_batch repricing, then penalty interest (collections, schedule, a repayment)")
+@pytest.mark.sidedoor(rule="rate-in-force", path="command: run_nightly_batch repricing, then penalty interest (collections, schedule, write-off, a repayment)")
 def test_penalty_is_at_the_rate_of_the_overdue_installments_period(staff, repriced):
     """Installment 12 (period before the anniversary, 3.45 %) and 13 (repriced, 3.10 %) left unpaid: on 2026-04-30 the
     penalty is (principal + interest) × the period's rate × 1.5 / 360 a day, each at its own rate — in the collections
-    figures, the schedule page's (SQL as well as Python) and the payment that settles it."""
+    figures (SQL as well as Python), the schedule page's, a write-off proposal's and the payment that settles it."""
     loan = reprice(staff, repriced, pay_twelfth=False)
     twelfth, thirteenth = Installment.objects.filter(loan=loan, number__in=(12, 13)).order_by("number")
     assert (twelfth.repriced_on, thirteenth.repriced_on) == (None, ANNIVERSARY)
@@ -195,6 +196,9 @@ def test_penalty_is_at_the_rate_of_the_overdue_installments_period(staff, repric
                                                penalty(thirteenth.principal + thirteenth.interest, NEW, 19))
     owed = sum((i.principal + i.interest for i in rows), Decimal("0")) + sum(expected)
     with at(on, hour=10):
+        proposal = write_off_propose(loan_id=loan.pk, actor=staff.gen, reason="借款人死亡,无遗产可供执行",
+                                     legal_documents=["death_certificate", "enforcement_terminated"])
+        assert proposal.penalty == sum(expected)
         repayment, _created = repayment_post(loan_id=loan.pk, actor=staff.gen, amount=owed, paid_on=on, reference="LATE-1")
     assert repayment.to_penalty == sum(expected)
     assert Installment.objects.filter(loan=loan, number__in=(12, 13), paid_off_on=on).count() == 2
