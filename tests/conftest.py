@@ -8,6 +8,9 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import InterfaceError, OperationalError
+from django.test.utils import override_settings
 from django.utils import translation
 
 from applications.models import Loan, Status
@@ -22,12 +25,14 @@ from tests.factories import CustomerFactory, LoanFactory, ProductFactory, file_r
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "test-pass-123"
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+User = get_user_model()
 
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     # Argon2 is the production hasher (tested on its own); MD5 keeps persona creation fast in tests.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(autouse=True)
@@ -80,12 +85,20 @@ PERSONAS = {
 
 @pytest.fixture
 def staff(db):
-    """Every persona, created through the real ``staff_create`` service, password ``PASSWORD``."""
-    people = {
-        name: staff_create(username=name, posts=posts, approval_limit=limit, password=PASSWORD, full_name=name)
-        for name, (posts, limit) in PERSONAS.items()
-    }
-    return SimpleNamespace(**people)
+    """Every persona, created through the real ``staff_create`` service (password ``PASSWORD``) once per test database
+    and committed (``ensure_baseline``); each test reads them afresh, and its own changes to them are rolled back with it."""
+    people = {user.username: user for user in User.objects.filter(username__in=PERSONAS)}
+    if len(people) != len(PERSONAS):  # emptied since (a flush the teardown hook did not see): made in this test
+        ensure_baseline()
+        people = {user.username: user for user in User.objects.filter(username__in=PERSONAS)}
+    return SimpleNamespace(**{name: people[name] for name in PERSONAS})
+
+
+@pytest.fixture
+def without_personas(db):
+    """A database with no staff yet, as ``make run`` finds it: the personas (committed once per worker, see
+    ``ensure_baseline``) are removed inside the test's transaction, so they are back for the next test."""
+    User.objects.filter(username__in=PERSONAS).delete()
 
 
 @pytest.fixture
@@ -186,20 +199,17 @@ def flow(staff):
 
 # What data migrations load and the code reads as reference data: (migration module, its loading function, the model).
 _REFERENCE_DATA = [
+    ("loancenter.migrations.0010_units_center", "make_center", "loancenter.Unit"),
+    ("applications.migrations.0019_customer_region_industry", "add_sections", "applications.Industry"),
+    ("archive.migrations.0002_retention_defaults", "seed", "archive.RetentionPeriod"),
     ("postloan.migrations.0012_signal_catalogue", "load", "postloan.SignalType"),
     ("applications.migrations.0023_default_scorecards", "create", "applications.ScorecardVersion"),
 ]
 
 
-@pytest.fixture(autouse=True)
-def _reference_data(request):
-    """A transactional test flushes every table when it ends, including the signal catalogue and the default scorecards
-    that data migrations load; a later test in the same worker would then start without them (which test runs after
-    which depends on how the workers share the suite). Each test that uses the database finds them loaded again, by
-    the migrations' own functions, when they are missing."""
-    if "_django_db_helper" not in request.fixturenames:
-        return
-    request.getfixturevalue("_django_db_helper")
+def ensure_baseline() -> None:
+    """What every database test starts from, committed: the reference data that data migrations load (the signal
+    catalogue, the default scorecards) and the personas of ``staff`` (made by the real ``staff_create``)."""
     from importlib import import_module
 
     from django.apps import apps
@@ -207,3 +217,32 @@ def _reference_data(request):
     for module, function, model in _REFERENCE_DATA:
         if not apps.get_model(model).objects.exists():
             getattr(import_module(module), function)(apps, None)
+    if User.objects.filter(username__in=PERSONAS).count() != len(PERSONAS):
+        with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+            for name, (posts, limit) in PERSONAS.items():
+                staff_create(username=name, posts=posts, approval_limit=limit, password=PASSWORD, full_name=name)
+
+
+_blocker = []
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as migrations leave it, plus the personas, committed once per worker."""
+    _blocker.append(django_db_blocker)
+    with django_db_blocker.unblock():
+        ensure_baseline()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test flushes every table when it ends, the migrations' rows and the personas included: they are
+    made again, committed, before the next test of the worker starts (which test runs after which depends on how the
+    workers share the suite), so that each test finds them without making them inside its own transaction."""
+    yield
+    if nextitem is not None and _blocker:
+        with _blocker[0].unblock():
+            try:
+                ensure_baseline()
+            except (InterfaceError, OperationalError):
+                pass  # a test that restarted the server left a broken connection: the next test's fixtures reconnect

@@ -100,3 +100,14 @@ def rewrite_with_plain_sha256(*, edit_id: int, changes: dict, stop_id: int | Non
     finally:
         if own:
             cursor.close()
+
+
+def empty_trail() -> None:
+    """The trail as a new database has it: no row, the head at the start of the chain. The test database holds the
+    personas' rows (tests/conftest.py, made once per worker); a test of the empty trail removes them as the owner
+    could and starts the head again as ``migrate`` and ``flush`` do."""
+    from loancenter.models import AuditEntry, AuditHead
+
+    truncate_audit_table()
+    raw(f"DELETE FROM {audit_chain.HEAD_TABLE}")
+    audit_chain.start_head(AuditHead, AuditEntry, "default")

@@ -19,7 +19,9 @@ from django.db import connection
 import loancenter.migrations
 from loancenter import audit as audit_chain
 from loancenter.models import AuditEntry
+from loancenter.services import staff_create
 from tests.audit.support import raw, rewrite_with_plain_sha256, triggers_off, truncate_audit_table
+from tests.conftest import PASSWORD
 
 
 def verify() -> str:
@@ -58,8 +60,14 @@ def test_rows_from_before_the_key_verify_as_they_were_written(upgraded):
     assert verify().splitlines()[0] == "audit chain intact: 3 rows (3 of them chained before AUDIT_HMAC_KEY, unkeyed)"
 
 
-def test_new_rows_are_keyed_and_seal_the_older_ones(upgraded, staff):
-    before = AuditEntry.objects.count()  # the personas' staff_create rows came after the migration
+def keyed_rows() -> None:
+    """Rows written after the migration, with the key: a person added by the operator."""
+    staff_create(username="after_the_key", posts=["reviewer"], password=PASSWORD)
+
+
+def test_new_rows_are_keyed_and_seal_the_older_ones(upgraded):
+    keyed_rows()
+    before = AuditEntry.objects.count()
     assert before > 3
 
     row = AuditEntry.objects.order_by("id")[3]
@@ -70,8 +78,9 @@ def test_new_rows_are_keyed_and_seal_the_older_ones(upgraded, staff):
     assert verify().splitlines()[0] == f"audit chain intact: {before} rows (3 of them chained before AUDIT_HMAC_KEY, unkeyed)"
 
 
-def test_an_older_row_rewritten_with_plain_sha256_is_found(upgraded, staff):
+def test_an_older_row_rewritten_with_plain_sha256_is_found(upgraded):
     """The first keyed row's HMAC covers the last unkeyed hash: recomputing the unkeyed rows breaks that link."""
+    keyed_rows()
     first_keyed = AuditEntry.objects.order_by("id")[3]
     with triggers_off():  # everything an owner without the key can recompute: the unkeyed rows
         rewrite_with_plain_sha256(edit_id=upgraded[1].pk, changes={"payload": {"n": 99}}, stop_id=first_keyed.pk)
@@ -82,8 +91,9 @@ def test_an_older_row_rewritten_with_plain_sha256_is_found(upgraded, staff):
     assert f"broken at row {first_keyed.pk} (previous link) after 3 intact rows" in str(excinfo.value)
 
 
-def test_the_unkeyed_rows_cannot_be_extended_by_moving_the_boundary(upgraded, staff):
+def test_the_unkeyed_rows_cannot_be_extended_by_moving_the_boundary(upgraded):
     """Where the unkeyed rows end is under the head's tag: an owner who moves it is found."""
+    keyed_rows()
     raw(f"UPDATE {audit_chain.HEAD_TABLE} SET legacy_last_id = legacy_last_id + 100")
 
     with pytest.raises(CommandError, match=r"\(head\).*does not verify"):

@@ -27,9 +27,8 @@ from applications.models import STAGE, Loan, Status
 from loancenter import posts as P
 from loancenter.lib.dates import today
 from loancenter.menu import MENU
-from loancenter.services import staff_create
 from postloan.models import CollectionCase
-from tests.conftest import PASSWORD, PERSONAS, Flow
+from tests.conftest import PASSWORD, PERSONAS, Flow, User, ensure_baseline
 from tests.factories import CustomerFactory, LoanFactory, ProductFactory, SecuredProductFactory, add_collateral
 
 # The data is built once for the module (in a transaction rolled back at its end); each test runs in a transaction of
@@ -85,9 +84,9 @@ def site(django_db_setup, django_db_blocker):
         # again). Each test's own transaction nests inside it.
         outer = transaction.atomic()
         outer.__enter__()
-        staff = SimpleNamespace(**{
-            name: staff_create(username=name, posts=posts, approval_limit=limit, password=PASSWORD, full_name=name)
-            for name, (posts, limit) in PERSONAS.items()})
+        ensure_baseline()  # the personas, committed once per worker (tests/conftest.py)
+        people = {user.username: user for user in User.objects.filter(username__in=PERSONAS)}
+        staff = SimpleNamespace(**{name: people[name] for name in PERSONAS})
         flow = Flow(staff)
         product = ProductFactory(code="consumer")
 

@@ -30,5 +30,5 @@ def test_create_staff_records_the_account_its_posts_and_limit_with_the_operator_
 def test_create_staff_without_limit_or_password_says_so_in_the_audit_trail():
     call_command("create_staff", "qian7", "--posts", "archivist", stdout=StringIO())
 
-    payload = AuditEntry.objects.get(action="staff_create").payload
+    payload = AuditEntry.objects.get(action="staff_create", object_id=str(User.objects.get(username="qian7").pk)).payload
     assert (payload["posts"], payload["approval_limit"], payload["usable_password"]) == (["archivist"], None, False)

@@ -26,7 +26,7 @@ def seed(*args: str) -> str:
     return out.getvalue()
 
 
-def test_seed_demo_builds_the_whole_demo_once(db):
+def test_seed_demo_builds_the_whole_demo_once(without_personas):
     """One seeding (it drives the real services and the nightly batch through ~430 days), every check on it."""
     demo = seed()
     check_staff_products_and_customers(demo)

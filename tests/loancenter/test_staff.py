@@ -20,20 +20,20 @@ from tests.factories import CustomerFactory, LoanFactory
 @pytest.mark.parametrize("other", ["reviewer", "approver", "disbursement"])
 def test_staff_create_refuses_mortgage_clerk_with_conflicting_post(db, other):
     with pytest.raises(RuleViolation) as exc:
-        staff_create(username="clerk", posts=["mortgage_clerk", other], password="x-pass-123")
+        staff_create(username="newclerk", posts=["mortgage_clerk", other], password="x-pass-123")
     assert exc.value.code == "post_conflict"
     assert "mortgage clerk" in exc.value.message
-    assert not User.objects.filter(username="clerk").exists()
+    assert not User.objects.filter(username="newclerk").exists()
 
 
 def test_mortgage_clerk_may_hold_a_non_conflicting_post(db):
-    user = staff_create(username="clerk", posts=["mortgage_clerk", "archivist"], password="x-pass-123")
+    user = staff_create(username="newclerk", posts=["mortgage_clerk", "archivist"], password="x-pass-123")
     assert user.posts == {"mortgage_clerk", "archivist"}
 
 
 @pytest.mark.parametrize("other", ["reviewer", "approver", "disbursement"])
 def test_staff_set_posts_refuses_mortgage_clerk_with_conflicting_post(db, other):
-    user = staff_create(username="clerk", posts=["mortgage_clerk"], password="x-pass-123")
+    user = staff_create(username="newclerk", posts=["mortgage_clerk"], password="x-pass-123")
     audits = AuditEntry.objects.count()
     with pytest.raises(RuleViolation) as exc:
         staff_set_posts(user=user, posts=["mortgage_clerk", other])
@@ -52,7 +52,7 @@ def test_unknown_post_is_refused(db):
 @pytest.mark.parametrize("other", ["reviewer", "approver", "disbursement"])
 def test_adding_a_conflicting_group_directly_is_stopped_by_the_signal(db, other):
     ensure_post_groups()
-    clerk = staff_create(username="clerk", posts=["mortgage_clerk"])
+    clerk = staff_create(username="newclerk", posts=["mortgage_clerk"])
     group = Group.objects.get(name=other)
     with pytest.raises(RuleViolation), transaction.atomic():  # as the admin's request would roll back
         clerk.groups.add(group)
@@ -61,7 +61,7 @@ def test_adding_a_conflicting_group_directly_is_stopped_by_the_signal(db, other)
 
 def test_adding_mortgage_clerk_to_a_reviewer_directly_is_stopped_by_the_signal(db):
     ensure_post_groups()
-    reviewer = staff_create(username="rev", posts=["reviewer"])
+    reviewer = staff_create(username="newrev", posts=["reviewer"])
     group = Group.objects.get(name="mortgage_clerk")
     with pytest.raises(RuleViolation), transaction.atomic():
         reviewer.groups.add(group)

@@ -224,7 +224,7 @@ def test_a_password_set_for_a_colleague_in_the_admin_is_in_the_audit_trail(clien
 
 
 @pytest.mark.sidedoor(rule="30", path="command: seed_demo into a database with real staff")
-def test_the_demo_never_adds_its_powerful_accounts_next_to_real_staff(db):
+def test_the_demo_never_adds_its_powerful_accounts_next_to_real_staff(without_personas):
     from demo.loans import DEMO_USERNAMES
 
     staff_create(username="zhang.wei", posts=["reviewer"], password=PASSWORD, full_name="张伟")
