@@ -305,9 +305,6 @@ LOGGING = {
 # Nightly batch (SPEC §6): loans per chunk (one Celery task each), and when a chunk left running counts as dead.
 BATCH_CHUNK_SIZE = env_int("BATCH_CHUNK_SIZE", 200_000)
 BATCH_CHUNK_STALE_SECONDS = env_int("BATCH_CHUNK_STALE_SECONDS", 600)
-# PostgreSQL's work_mem for a chunk's repricing statement only (the chunk's installments hashed and windowed in memory;
-# the server's default 4 MB spills them to disk on a 1 January night).
-REPRICING_WORK_MEM = env_str("REPRICING_WORK_MEM", "256MB")
 
 # After disbursement (SPEC §12, issue 18): reminders N calendar days before each due date; the SMS gateway the
 # notices go through (empty: the outbox-and-log channel only); notices per beat round.

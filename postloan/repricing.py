@@ -47,7 +47,6 @@ import time
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
 
 from applications.catalog import LPR_RATE_TYPES, REPRICING_JANUARY
@@ -299,14 +298,11 @@ def _reprice(cur, params: dict) -> tuple[int, int]:
         t = time.perf_counter()
         # No JIT for this one statement: its cost estimate (the whole chunk) makes PostgreSQL compile its hundred-odd
         # expressions with optimisation, 2.4 s on the 1 January bench at 100,000 loans — more than some writes.
-        # And room for the chunk's installments in memory (REPRICING_WORK_MEM; PostgreSQL's default 4 MB spilled
-        # the hash of the installments and the window's sort to disk).
-        cur.execute("SELECT current_setting('jit'), set_config('jit', 'off', true), current_setting('work_mem'), "
-                    "set_config('work_mem', %s, true)", [settings.REPRICING_WORK_MEM])
-        jit, _off, work_mem, _set = cur.fetchone()
+        cur.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+        jit = cur.fetchone()[0]
         cur.execute(f"WITH {ctes}\nSELECT (SELECT COUNT(*) FROM {_DUE}), {counts}", params)
         row = cur.fetchone()
-        cur.execute("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)", [jit, work_mem])
+        cur.execute("SELECT set_config('jit', %s, true)", [jit])
         _timed("one statement: due loans, installments, records, notices, clocks", t)
         return int(row[0]), int(row[2])
     for name, sql in sets:
