@@ -20,7 +20,9 @@ class Installment(models.Model):
     PENDING, PARTIAL, PAID, OVERDUE = "pending", "partially_paid", "paid", "overdue"
     STATUSES = [(PENDING, _("Pending")), (PARTIAL, _("Partially paid")), (PAID, _("Paid")), (OVERDUE, _("Overdue"))]
 
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments")
+    # No index of its own: the unique (loan, number) leads with the loan (issue 19: each index is one more entry
+    # written per installment the 1 January night rewrites).
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments", db_index=False)
     number = models.PositiveIntegerField()
     due_date = models.DateField()
     principal = MoneyField()
@@ -54,10 +56,10 @@ class Installment(models.Model):
             ),
         ]
         indexes = [
-            # Nightly batch and allocation: a loan's unpaid installments by due date.
+            # Nightly batch and allocation: a loan's unpaid installments by due date (``paid_off_on IS NULL`` is an
+            # index condition, so it also serves the batch's penalty step and signals; the partial index
+            # ``installment_open`` it made redundant is gone, issue 19).
             models.Index(fields=["loan", "paid_off_on", "due_date"], name="installment_unpaid"),
-            # Nightly batch penalty step: the overdue installments of the loans in a chunk (unpaid ones only).
-            models.Index(fields=["loan", "due_date"], condition=Q(paid_off_on__isnull=True), name="installment_open"),
             # The night's 收息率 (the interest due and paid on the installments due in the period): read from this
             # index alone, a month of installments, not every installment of every loan (docs/decisions.md, night).
             models.Index(fields=["due_date", "interest", "paid_interest"], name="installment_period_interest"),

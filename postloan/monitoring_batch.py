@@ -132,7 +132,8 @@ def signals_dpd_30(cur, params: dict) -> int:
 def signals_partial_payments(cur, params: dict) -> int:
     """An installment fell due tonight on a loan that is overdue and received a payment in each of the last three
     installment periods (it pays, but not enough). Driven by the overdue loans (index loan_unpaid_due), their
-    installment due tonight (index installment_open), then the payments of the three periods."""
+    installment due tonight (index installment_unpaid: loan, paid_off_on IS NULL, due date), then the payments of the
+    three periods."""
     def due(n: int) -> str:
         return (f"(SELECT b.due_date FROM postloan_installment AS b WHERE b.loan_id = i.loan_id "
                 f"AND b.number = i.number - {n})")
