@@ -208,8 +208,9 @@ _REFERENCE_DATA = [
 
 
 def ensure_baseline() -> None:
-    """What every database test starts from, committed: the reference data that data migrations load (the signal
-    catalogue, the default scorecards) and the personas of ``staff`` (made by the real ``staff_create``)."""
+    """What every database test starts from, committed: the reference data that data migrations load (the center, the
+    industry sections, the retention periods, the signal catalogue, the default scorecards) and the personas of
+    ``staff`` (made by the real ``staff_create``), each made where it is missing."""
     from importlib import import_module
 
     from django.apps import apps
@@ -217,10 +218,12 @@ def ensure_baseline() -> None:
     for module, function, model in _REFERENCE_DATA:
         if not apps.get_model(model).objects.exists():
             getattr(import_module(module), function)(apps, None)
-    if User.objects.filter(username__in=PERSONAS).count() != len(PERSONAS):
+    present = set(User.objects.filter(username__in=PERSONAS).values_list("username", flat=True))
+    if len(present) != len(PERSONAS):
         with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
             for name, (posts, limit) in PERSONAS.items():
-                staff_create(username=name, posts=posts, approval_limit=limit, password=PASSWORD, full_name=name)
+                if name not in present:
+                    staff_create(username=name, posts=posts, approval_limit=limit, password=PASSWORD, full_name=name)
 
 
 _blocker = []
