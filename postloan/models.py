@@ -60,9 +60,10 @@ class Installment(models.Model):
             # index condition, so it also serves the batch's penalty step and signals; the partial index
             # ``installment_open`` it made redundant is gone, issue 19).
             models.Index(fields=["loan", "paid_off_on", "due_date"], name="installment_unpaid"),
-            # The night's 收息率 (the interest due and paid on the installments due in the period): read from this
-            # index alone, a month of installments, not every installment of every loan (docs/decisions.md, night).
-            models.Index(fields=["due_date", "interest", "paid_interest"], name="installment_period_interest"),
+            # The installments due in a period (the night's 收息率, the reports). The due date only: with ``interest``
+            # in it (an index-only read of the figures) no repricing update could be HOT, and a 1 January night
+            # rewrites five million installments (docs/decisions.md "The 1 January night's updates in place").
+            models.Index(fields=["due_date"], name="installment_period_interest"),
         ]
 
     @property
@@ -794,7 +795,11 @@ class RateClock(models.Model):
 class Repricing(models.Model):
     """SPEC §15: an LPR-linked loan's repricing, written by the nightly batch (postloan.repricing), once per date."""
 
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="repricings")
+    # As the notices (postloan.monitoring_models.Notice): only the batch's SQL writes these, from the loans it
+    # reprices, so no database key (its check locked every repriced loan's row, a million on a 1 January night) and
+    # no index of its own (the unique ``repricing_once`` leads with the loan).
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="repricings", db_index=False,
+                             db_constraint=False)
     repriced_on = models.DateField(_("repricing date"))
     batch_date = models.DateField(_("batch date"))
     lpr_published_on = models.DateField(_("LPR publication"))

@@ -107,6 +107,22 @@ def test_the_batch_queues_the_pre_due_sms_three_days_before_and_the_overdue_sms_
     assert Notice.objects.filter(loan=active).count() == 3
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_loan_with_notices_cannot_be_deleted_so_no_notice_loses_its_loan(staff, active):
+    """The outbox keeps no database key to the loan (docs/decisions.md): what keeps its loan there is that a disbursed
+    loan cannot be deleted at all, through the ORM (the admin's path) or in SQL."""
+    from django.db import IntegrityError, connection, transaction
+    from django.db.models import ProtectedError
+
+    run_batch(date(2025, 2, 11))
+    assert Notice.objects.filter(loan=active).count() == 1
+    with pytest.raises(ProtectedError):
+        active.delete()
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM applications_loan WHERE id = %s", [active.pk])  # checked at commit (deferred keys)
+    assert Notice.objects.get(loan=active).loan.pk == active.pk
+
+
 def test_nothing_is_sent_between_22_00_and_08_00(staff, active, gateway):
     run_batch(date(2025, 2, 11))
     for moment in (local(date(2025, 2, 12), 7, 59), local(date(2025, 2, 12), 22, 0), local(date(2025, 2, 12), 23, 0),
