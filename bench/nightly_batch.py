@@ -236,6 +236,19 @@ def flag_paid(share: float) -> int:
         return queued
 
 
+def settle() -> float:
+    """A checkpoint, so that the timed night does not run inside the checkpoints the generator's and the warm-up's
+    writes (a whole book, GBs of WAL) keep triggering: with the server's default ``max_wal_size`` (1 GB) those came every
+    6–16 s for minutes after the warm-up, and the nights measured among them varied by a third (docs/decisions.md
+    "The bench's night starts after a checkpoint"). A real night follows a day of ordinary work, not a million writes."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("CHECKPOINT")
+    return time.perf_counter() - started
+
+
 def shown_dpd_sum(as_of: date) -> int:
     """The days past due the pages show for every active loan (Loan.days_past_due as of the run), summed in SQL."""
     from django.db import connection
@@ -291,6 +304,7 @@ def main() -> None:
     flagged = flag_paid(args.paid_share)
     print(f"the day's payments queued {flagged:,} loans for regrading tonight (payments of performing, current loans "
           "queue nothing)")
+    print(f"checkpoint before the timed night: {settle():.1f} s")
 
     from postloan import batch, repricing
 
