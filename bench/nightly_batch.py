@@ -3,7 +3,8 @@
 Builds N active loans with K monthly installments each and a realistic delinquency mix (90 % current, 5 % 1–30 days,
 2 % 31–90 days, 3 % over 90 days) with set-based INSERT … SELECT, runs the batch for the day before (untimed warm-up:
 the first run grades every loan), flags the loans a day's repayments would have touched (``--paid-share``, default
-1/30 of the book: one due date a month per loan) for regrading, then times the nightly run for as-of = yesterday, and
+1/30 of the book: one due date a month per loan) for regrading, takes a checkpoint (so that the generator's WAL is
+not flushed during the timed night), then times the nightly run for as-of = yesterday, and
 a single bare SQL statement that computes the same days past due for the same loans from their installments. Prints
 loans per second, seconds and the ratio, and checks that the days past due the pages show (from each loan's oldest
 unpaid due date, as of the run) equal the bare statement's.
