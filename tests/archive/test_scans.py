@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from archive import services
 from archive.models import ItemState, LoanFile
@@ -20,8 +21,9 @@ def test_the_checklist_shows_the_scan_and_the_archivist_ticks_the_paper(client, 
     row = html[html.index(f'id="item-{id_card.pk}"'):]
     row = row[:row.index("</tr>")]
     scan = active.files.get(code="id_card")
-    # Scan received: the upload's date and uploader, linked to the file; paper: not yet.
-    assert scan.uploaded_at.strftime("%Y-%m-%d") in row and "mkt" in row
+    # Scan received: the upload's date (the center's, Asia/Shanghai: after 16:00 UTC that is tomorrow's) and uploader,
+    # linked to the file; paper: not yet.
+    assert timezone.localdate(scan.uploaded_at).isoformat() in row and "mkt" in row
     assert reverse("document-file", args=[scan.pk]) in row and "Missing" in row
     assert f'value="{scan.pages}"' in row  # the tick form takes its pages from the scan
     # The tick form offers only "Original" for an originals-only item.
@@ -72,4 +74,4 @@ def test_the_printed_checklist_shows_scan_and_paper_columns(client, staff, activ
     assert "Scan received" in text and "Original/" in text  # both columns (the header wraps)
     id_line = next(line for line in text.splitlines() if "ID card" in line)
     scan = active.files.get(code="id_card")
-    assert scan.uploaded_at.strftime("%Y-%m-%d") in id_line and "Original" in id_line
+    assert timezone.localdate(scan.uploaded_at).isoformat() in id_line and "Original" in id_line
