@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+from django_fsm import RETURN_VALUE, FSMModelMixin, transition
 
 from applications import rules
 from applications.catalog import (
@@ -24,6 +24,7 @@ from applications.catalog import (
 )
 from loancenter import posts as P
 from loancenter.lib.dates import age_on, book_date, days_past_due, today
+from loancenter.lib.fsm import StateField
 from loancenter.lib.idcard import mask_id_number, mask_phone, parse_id_number, validate_id_number, validate_phone
 from loancenter.lib.identifiers import CERTIFICATE_NO, ID_NUMBER, PHONE, IdentifierField, normalise_id_number
 from loancenter.lib.money import MoneyField
@@ -159,7 +160,7 @@ class CustomerMerge(FSMModelMixin, models.Model):
     merged_id = models.BigIntegerField(_("merged customer id"))  # not a key: that row is deleted on approval
     merged_values = models.JSONField(_("merged customer as it was"), default=dict)
     reason = models.TextField(_("reason"), validators=[MaxLengthValidator(2000)])
-    status = FSMField(_("status"), default=State.PENDING, choices=State.choices, protected=True)
+    status = StateField(_("status"), default=State.PENDING, choices=State.choices, protected=True)
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                  verbose_name=_("filed by"))
     filed_at = models.DateTimeField(_("filed at"), auto_now_add=True)
@@ -336,7 +337,7 @@ class Loan(FSMModelMixin, models.Model):
     interviewed_on = models.DateField(_("face-to-face interview on"), null=True, blank=True)
     credit_authorised = models.BooleanField(_("written credit-report authorisation received"), default=False)
 
-    status = FSMField(_("status"), default=Status.DRAFT, choices=Status.choices, protected=True)
+    status = StateField(_("status"), default=Status.DRAFT, choices=Status.choices, protected=True)
     stage_reached = models.PositiveSmallIntegerField(_("stage reached"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)

@@ -11,10 +11,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import FSMModelMixin, transition
 
 from applications.models import Customer, Loan
 from archive.checklist import Section, item_label
+from loancenter.lib.fsm import StateField
 
 
 class Folder(models.Model):
@@ -152,7 +153,7 @@ class Lending(FSMModelMixin, models.Model):
     lending_no = models.CharField(_("register number"), max_length=20, unique=True, null=True, blank=True)
     item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="lendings", verbose_name=_("item"))
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="archive_lendings", verbose_name=_("loan"))
-    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=REQUESTED, protected=True)
+    status = StateField(_("status"), max_length=10, choices=STATUSES, default=REQUESTED, protected=True)
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                   verbose_name=_("requested by"))
     purpose = models.CharField(_("purpose"), max_length=200)
@@ -255,7 +256,7 @@ class Destruction(FSMModelMixin, models.Model):
 
     item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="destructions", verbose_name=_("item"))
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="archive_destructions", verbose_name=_("loan"))
-    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED, protected=True)
+    status = StateField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED, protected=True)
     retention_until = models.DateField(_("retention until"))
     reason = models.CharField(_("reason"), max_length=200)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",

@@ -10,10 +10,11 @@ from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import FSMModelMixin, transition
 from rest_framework.authtoken.models import Token
 
 from loancenter import audit as audit_chain
+from loancenter.lib.fsm import StateField
 from loancenter.lib.idcard import validate_id_number
 from loancenter.lib.identifiers import ID_NUMBER, IdentifierField
 from loancenter.lib.money import MoneyField
@@ -267,7 +268,7 @@ class StaffRequest(FSMModelMixin, models.Model):
     before = models.JSONField(_("before"), default=dict, blank=True)
     via = models.CharField(_("filed through"), max_length=16, blank=True)  # the surface it was filed on: admin / api / browser
 
-    state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
+    state = StateField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                  verbose_name=_("filed by"))
     filed_at = models.DateTimeField(_("filed at"), default=timezone.now)
@@ -324,7 +325,7 @@ class Handover(FSMModelMixin, models.Model):
     items = models.JSONField(_("what moves"), default=list, blank=True)  # [{kind, id, label, loan}] at filing
     items_moved = models.JSONField(_("what moved"), default=list, blank=True)  # computed again at approval
     difference = models.JSONField(default=dict, blank=True)  # {"added": [...], "removed": [...]} at approval
-    status = FSMField(_("status"), default=Status.PENDING, choices=Status.choices, protected=True)
+    status = StateField(_("status"), default=Status.PENDING, choices=Status.choices, protected=True)
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                  verbose_name=_("filed by"))
     filed_at = models.DateTimeField(_("filed at"), default=timezone.now)

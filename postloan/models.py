@@ -8,10 +8,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import FSMModelMixin, transition
 
 from applications.models import Loan
 from loancenter import posts as P
+from loancenter.lib.fsm import StateField
 from loancenter.lib.money import MoneyField, q2
 from loancenter.rules import held_by
 
@@ -530,7 +531,7 @@ class ServicingRequest(FSMModelMixin, models.Model):
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="servicing_requests")
     kind = models.CharField(_("kind"), max_length=20, choices=KINDS)
-    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=PENDING, protected=True)
+    status = StateField(_("status"), max_length=10, choices=STATUSES, default=PENDING, protected=True)
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     filed_at = models.DateTimeField(auto_now_add=True)
     reason = models.TextField(_("reason"), blank=True)
@@ -599,7 +600,7 @@ class WriteOff(FSMModelMixin, models.Model):
     ]
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="write_offs")
-    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED, protected=True)
+    status = StateField(_("status"), max_length=10, choices=STATUSES, default=PROPOSED, protected=True)
     reason = models.TextField(_("reason"))
     legal_documents = models.JSONField(_("legal documents"), default=list)
     principal = MoneyField(_("principal written off"))
@@ -681,7 +682,7 @@ class GradeChange(FSMModelMixin, models.Model):
     from_grade = models.CharField(_("from grade"), max_length=16, choices=GRADE_CHOICES)
     to_grade = models.CharField(_("to grade"), max_length=16, choices=GRADE_CHOICES)
     reasons = models.TextField(_("reasons"))
-    status = FSMField(_("status"), max_length=10, choices=STATUSES, default=PENDING, protected=True)
+    status = StateField(_("status"), max_length=10, choices=STATUSES, default=PENDING, protected=True)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     proposed_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -9,9 +9,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import FSMModelMixin, transition
 
 from applications.catalog import document_label
+from loancenter.lib.fsm import StateField
 
 
 class DocumentFile(FSMModelMixin, models.Model):
@@ -45,7 +46,7 @@ class DocumentFile(FSMModelMixin, models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                     verbose_name=_("uploaded by"))
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
-    state = FSMField(_("status"), default=State.ACTIVE, choices=State.choices, protected=True)
+    state = StateField(_("status"), default=State.ACTIVE, choices=State.choices, protected=True)
     void_reason = models.TextField(_("reason for voiding"), blank=True, validators=[MaxLengthValidator(2000)])
     void_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                           related_name="+")

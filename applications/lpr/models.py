@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import FSMModelMixin, transition
+
+from loancenter.lib.fsm import StateField
 
 LPR_RATE = {"max_digits": 7, "decimal_places": 6}
 
@@ -25,7 +27,7 @@ class LprPublication(FSMModelMixin, models.Model):
     published_on = models.DateField(_("published on"))
     lpr_1y = models.DecimalField(_("1-year LPR"), **LPR_RATE)
     lpr_5y = models.DecimalField(_("5-year LPR"), **LPR_RATE)
-    status = FSMField(_("status"), default=State.PENDING, choices=State.choices, protected=True)
+    status = StateField(_("status"), default=State.PENDING, choices=State.choices, protected=True)
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                  verbose_name=_("filed by"))
     filed_at = models.DateTimeField(_("filed at"), auto_now_add=True)

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('merged_id', models.BigIntegerField(verbose_name='merged customer id')),
                 ('merged_values', models.JSONField(default=dict, verbose_name='merged customer as it was')),
                 ('reason', models.TextField(validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='reason')),
-                ('status', django_fsm.FSMField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=50, protected=True, verbose_name='status')),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=50, verbose_name='status')),
                 ('filed_at', models.DateTimeField(auto_now_add=True, verbose_name='filed at')),
                 ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
                 ('moved', models.JSONField(blank=True, default=dict, verbose_name='rows moved')),

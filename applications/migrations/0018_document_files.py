@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
                 ('converted_from', models.CharField(blank=True, max_length=10)),
                 ('preview_name', models.CharField(blank=True, editable=False, max_length=300)),
                 ('uploaded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='uploaded at')),
-                ('state', django_fsm.FSMField(choices=[('active', 'Active'), ('void_requested', 'Void requested'), ('voided', 'Voided')], default='active', max_length=50, protected=True, verbose_name='status')),
+                ('state', models.CharField(choices=[('active', 'Active'), ('void_requested', 'Void requested'), ('voided', 'Voided')], default='active', max_length=50, verbose_name='status')),
                 ('void_reason', models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='reason for voiding')),
                 ('void_requested_at', models.DateTimeField(blank=True, null=True)),
                 ('voided_at', models.DateTimeField(blank=True, null=True)),

@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 ('published_on', models.DateField(verbose_name='published on')),
                 ('lpr_1y', models.DecimalField(decimal_places=6, max_digits=7, verbose_name='1-year LPR')),
                 ('lpr_5y', models.DecimalField(decimal_places=6, max_digits=7, verbose_name='5-year LPR')),
-                ('status', django_fsm.FSMField(choices=[('pending', 'Awaiting confirmation'), ('confirmed', 'Confirmed (in force)'), ('rejected', 'Rejected')], default='pending', max_length=50, protected=True, verbose_name='status')),
+                ('status', models.CharField(choices=[('pending', 'Awaiting confirmation'), ('confirmed', 'Confirmed (in force)'), ('rejected', 'Rejected')], default='pending', max_length=50, verbose_name='status')),
                 ('filed_at', models.DateTimeField(auto_now_add=True, verbose_name='filed at')),
                 ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
                 ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),

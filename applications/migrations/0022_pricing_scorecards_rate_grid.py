@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
                 ('factors', models.JSONField(default=dict, verbose_name='factors and points')),
                 ('cutoffs', models.JSONField(default=dict, verbose_name='lowest score of each rating')),
                 ('note', models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='what changed and why')),
-                ('status', django_fsm.FSMField(choices=[('pending', 'Pending approval'), ('active', 'In use'), ('retired', 'Retired'), ('rejected', 'Rejected')], default='pending', max_length=50, protected=True, verbose_name='status')),
+                ('status', models.CharField(choices=[('pending', 'Pending approval'), ('active', 'In use'), ('retired', 'Retired'), ('rejected', 'Rejected')], default='pending', max_length=50, verbose_name='status')),
                 ('filed_at', models.DateTimeField(auto_now_add=True, verbose_name='filed at')),
                 ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
                 ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),

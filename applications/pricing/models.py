@@ -7,11 +7,12 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import FSMModelMixin, transition
 
 from applications.catalog import CATEGORIES
 from applications.pricing.scoring import RATINGS
 from loancenter.lib.errors import Conflict
+from loancenter.lib.fsm import StateField
 from loancenter.lib.money import MoneyField
 
 RATING_CHOICES = [(r, r) for r in RATINGS]
@@ -40,7 +41,7 @@ class ScorecardVersion(FSMModelMixin, models.Model):
     factors = models.JSONField(_("factors and points"), default=dict)
     cutoffs = models.JSONField(_("lowest score of each rating"), default=dict)
     note = models.TextField(_("what changed and why"), blank=True, validators=[MaxLengthValidator(2000)])
-    status = FSMField(_("status"), default=State.PENDING, choices=State.choices, protected=True)
+    status = StateField(_("status"), default=State.PENDING, choices=State.choices, protected=True)
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+", verbose_name=_("filed by"))
     filed_at = models.DateTimeField(_("filed at"), auto_now_add=True)

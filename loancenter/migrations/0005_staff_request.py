@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('reason', models.TextField(blank=True, verbose_name='reason')),
                 ('before', models.JSONField(blank=True, default=dict)),
                 ('via', models.CharField(blank=True, max_length=16)),
-                ('state', django_fsm.FSMField(choices=[('pending', 'pending'), ('approved', 'approved'), ('rejected', 'rejected')], default='pending', max_length=50, protected=True, verbose_name='state')),
+                ('state', models.CharField(choices=[('pending', 'pending'), ('approved', 'approved'), ('rejected', 'rejected')], default='pending', max_length=50, verbose_name='state')),
                 ('filed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='filed at')),
                 ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
                 ('decision_note', models.TextField(blank=True, verbose_name='decision note')),

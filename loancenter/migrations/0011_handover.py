@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('items', models.JSONField(blank=True, default=list, verbose_name='what moves')),
                 ('items_moved', models.JSONField(blank=True, default=list, verbose_name='what moved')),
                 ('difference', models.JSONField(blank=True, default=dict)),
-                ('status', django_fsm.FSMField(choices=[('pending', 'pending'), ('approved', 'approved'), ('rejected', 'rejected')], default='pending', max_length=50, protected=True, verbose_name='status')),
+                ('status', models.CharField(choices=[('pending', 'pending'), ('approved', 'approved'), ('rejected', 'rejected')], default='pending', max_length=50, verbose_name='status')),
                 ('filed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='filed at')),
                 ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
                 ('decision_note', models.TextField(blank=True, verbose_name='decision note')),
