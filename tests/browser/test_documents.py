@@ -73,10 +73,14 @@ def test_drag_two_files_see_progress_and_previews_submit_and_the_reviewer_opens_
     log_in(page, base, "rev")
     page.goto(f"{base}/loans/{loan.pk}/")
     proof = DocumentFile.objects.get(loan=loan, code="income_proof", version=1)
-    # The link opens a new tab, where the browser's own viewer shows the PDF.
-    with page.context.expect_event("response", lambda r: r.url.endswith(f"/documents/{proof.pk}/file/")) as opened:
+    # The link opens a new tab on the file, where the browser's own viewer shows the PDF. (Waiting for the tab's own
+    # response was flaky in headless Chromium, whose PDF handling sometimes reports none: the tab is awaited, and
+    # what the browser receives there is fetched once more with the reviewer's session.)
+    with page.context.expect_page() as opened:
         page.click(f"[data-testid=gallery] [data-document='{proof.pk}'] [data-testid=open-document]")
-    response = opened.value
+    tab = opened.value
+    tab.wait_for_url(f"**/documents/{proof.pk}/file/", wait_until="commit")
+    response = page.context.request.get(tab.url)
     assert response.status == 200
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"].startswith("inline")
