@@ -14,6 +14,12 @@ unpaid due date, as of the run) equal the bare statement's.
     .venv/bin/python bench/nightly_batch.py --loans 100000 --installments 48   # older books: time per loan stays flat
     .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr anniversary  # LPR book, ≈1/365 reprices tonight
     .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr january      # a 1 January night: every loan reprices
+    .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr january --workers 2   # ... on two Celery processes
+
+``--workers N``: the nights' chunks run on a Celery worker with N processes (``celery -A loancenter worker
+--concurrency=N``, as docker-compose deploys it with 2), through Redis (``BENCH_REDIS_URL``, default db 7 of the local
+server), instead of one after another in this process; the night is timed from the beat's call to its last chunk's
+end, and the steps' shares, measured in the workers, are not printed.
 
 ``--lpr`` (issue 19): every loan is LPR-linked (1-year LPR + 90 bp, equal principal; ``--method equal_installment``
 for annuity loans). ``anniversary``: each loan's
@@ -36,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def setup(db_url: str) -> None:
+def setup(db_url: str, broker: str = "") -> None:
     import psycopg2
 
     dsn, name = db_url.rsplit("/", 1)
@@ -48,7 +54,10 @@ def setup(db_url: str) -> None:
             cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
     os.environ["DATABASE_URL"] = db_url
-    os.environ.pop("REDIS_URL", None)  # the batch runs its chunks in this process, one after another
+    if broker:  # the chunks go to a Celery worker (start_workers) through this broker
+        os.environ["REDIS_URL"] = broker
+    else:  # the batch runs its chunks in this process, one after another
+        os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loancenter.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -179,6 +188,39 @@ def generate(n: int, k: int, as_of: date, spread: bool = True, lpr: str = "", va
     return time.perf_counter() - started
 
 
+def start_workers(concurrency: int):
+    """A Celery worker with ``concurrency`` processes on the bench's database and broker, as docker-compose runs one
+    (``celery -A loancenter worker --concurrency=2``); returns the process once it answers a ping."""
+    import subprocess
+
+    from loancenter.celery import app
+
+    app.control.purge()  # nothing left over from an earlier bench on this broker
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "loancenter", "worker", "--loglevel=WARNING",
+                               f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
+                               "--without-heartbeat"], cwd=str(Path(__file__).resolve().parent.parent), env=os.environ)
+    for _ in range(600):
+        if app.control.ping(timeout=0.5):
+            return worker
+        if worker.poll() is not None:
+            break
+    worker.kill()
+    raise SystemExit("the Celery worker did not start")
+
+
+def run_night(as_of: date):
+    """The night for ``as_of`` as the beat starts it (``batch_start``): in this process, or, with workers, until the
+    workers have finished its last chunk (the run is then done or failed)."""
+    from postloan.models import BatchRun
+    from postloan.tasks import batch_start
+
+    run = batch_start(as_of=as_of)
+    while run.status not in (BatchRun.DONE, BatchRun.FAILED):
+        time.sleep(0.02)
+        run.refresh_from_db()
+    return run
+
+
 def bare_dpd_seconds(as_of: date) -> tuple[float, int]:
     """One statement: every active loan's days past due, from its oldest unpaid installment."""
     from django.db import connection
@@ -281,82 +323,103 @@ def main() -> None:
     parser.add_argument("--method", choices=["equal_principal", "equal_installment"], default="equal_principal",
                         help="the loans' repayment method (what a repricing re-amortises; the generated installments "
                              "are level either way)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run the nights' chunks on a Celery worker with this many processes, as deployed "
+                             "(docker-compose: --concurrency=2), through Redis (BENCH_REDIS_URL, default "
+                             "redis://127.0.0.1:6379/7); default: in this process, one chunk after another. The steps' "
+                             "shares are then measured in the workers and not printed")
     parser.add_argument("--as-of", type=date.fromisoformat, default=None,
                         help="the timed night (default: yesterday; with --lpr january: this year's 1 January)")
     args = parser.parse_args()
-    setup(args.db)
+    setup(args.db, os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7") if args.workers else "")
     if args.profile:
         import logging
 
         logging.basicConfig(level=logging.WARNING, format="  %(message)s")
         logging.getLogger("postloan.batch").setLevel(logging.DEBUG)
 
-    from postloan.tasks import batch_start
-
     as_of = args.as_of or (date(date.today().year, 1, 1) if args.lpr == "january" else date.today() - timedelta(days=1))
     gen = generate(args.loans, args.installments, as_of, spread=not args.same_due_day, lpr=args.lpr,
                    vacuum=args.vacuum, method=args.method)
     print(f"generated {args.loans:,} loans × {args.installments} installments in {gen:.1f} s")
+    worker = start_workers(args.workers) if args.workers else None
+    try:
+        warm = time.perf_counter()
+        run_night(as_of - timedelta(days=1))
+        print(f"warm-up run (as of {as_of - timedelta(days=1)}, first grading of every loan): "
+              f"{time.perf_counter() - warm:.2f} s")
 
-    warm = time.perf_counter()
-    batch_start(as_of=as_of - timedelta(days=1))
-    print(f"warm-up run (as of {as_of - timedelta(days=1)}, first grading of every loan): {time.perf_counter() - warm:.2f} s")
+        flagged = flag_paid(args.paid_share)
+        print(f"the day's payments queued {flagged:,} loans for regrading tonight (payments of performing, current "
+              "loans queue nothing)")
+        print(f"checkpoint before the timed night: {settle():.1f} s")
 
-    flagged = flag_paid(args.paid_share)
-    print(f"the day's payments queued {flagged:,} loans for regrading tonight (payments of performing, current loans "
-          "queue nothing)")
-    print(f"checkpoint before the timed night: {settle():.1f} s")
+        from postloan import batch, repricing
 
-    from postloan import batch, repricing
-
-    repricing.LAST_TIMINGS.clear()
-    started = time.perf_counter()
-    run = batch_start(as_of=as_of)  # the run writes the dashboard's figures itself (borrowers, the period's interest)
-    seconds = time.perf_counter() - started
-    figures = batch.LAST_TIMINGS["period interest"]  # the borrowers are counted in the snapshot's scan
-    seconds -= figures  # printed on their own line below, as before
+        repricing.LAST_TIMINGS.clear()
+        started = time.perf_counter()
+        run = run_night(as_of)  # the run writes the dashboard's figures itself (borrowers, the period's interest)
+        seconds = time.perf_counter() - started
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=60)
+    # In this process the dashboard's figures are timed apart (printed on their own line, as before); with workers
+    # they are part of the night the workers ran.
+    figures = 0.0 if worker else batch.LAST_TIMINGS["period interest"]
+    seconds -= figures
     bare, bare_sum = bare_dpd_seconds(as_of)
     bare_again, _ = bare_dpd_seconds(as_of)
     bare = min(bare, bare_again)
     batch_sum = shown_dpd_sum(as_of)
     assert run.status == "done", run.error
     assert batch_sum == bare_sum, f"batch and bare SQL disagree on days past due: {batch_sum} != {bare_sum}"
-    print(f"nightly batch as of {as_of}: {run.loans:,} loans in {run.chunks_total} chunks, {seconds:.2f} s, "
-          f"{run.loans / seconds:,.0f} loans/s")
+    where = (f"on a Celery worker with {args.workers} processes" if worker
+             else "in this process, one chunk after another")
+    print(f"nightly batch as of {as_of} ({where}): {run.loans:,} loans in {run.chunks_total} chunks, "
+          f"{seconds:.2f} s, {run.loans / seconds:,.0f} loans/s")
     print(f"bare SQL days-past-due statement: {bare:.2f} s ({run.loans / bare:,.0f} loans/s)")
-    print(f"ratio batch / bare SQL: {seconds / bare:.2f}   (target ≤ 2.00)")
-    print(f"and the dashboard's figures (the period's interest; borrowers are counted in the snapshot's scan): "
-          f"{figures:.2f} s; batch and figures together / bare SQL: {(seconds + figures) / bare:.2f}")
-    print(f"per loan: {1e6 * seconds / run.loans:.1f} µs with {args.installments} installments per loan; "
-          f"loans whose tier, grade or provision changed: {run.loans_changed:,}")
-    from postloan.models import Installment, Notice, PostLoanCheck, Signal
-    from postloan.monitoring_batch import LAST_TIMINGS
-
-    monitoring = sum(LAST_TIMINGS.values())
     total = seconds + figures
-    print(f"the night's steps (share of batch + figures = {total:.2f} s):")
-    print(f"  grading, cases, snapshot: {seconds - monitoring:.3f} s ({(seconds - monitoring) / total:.1%})")
-    snapshot = batch.LAST_TIMINGS["snapshot with the borrowers"]
-    print(f"    of which the snapshot with the borrowers: {snapshot:.3f} s ({snapshot / total:.1%})")
-    print(f"  dashboard figures (the period's interest): {figures:.3f} s ({figures / total:.1%})")
-    for step, took in LAST_TIMINGS.items():
-        print(f"  {step}: {took:.3f} s ({took / total:.1%})")
-    print(f"  monitoring steps together: {monitoring:.3f} s ({monitoring / total:.1%})")
+    from postloan.models import Installment, Notice, PostLoanCheck, Signal
+
+    if worker:
+        print(f"the whole night (the dashboard's figures and monitoring included) / bare SQL: {total / bare:.2f}   "
+              f"(target ≤ 2.50; the steps ran in the workers and are not timed here)")
+    else:
+        print(f"ratio batch / bare SQL: {seconds / bare:.2f}   (target ≤ 2.00)")
+        print(f"and the dashboard's figures (the period's interest; borrowers are counted in the snapshot's scan): "
+              f"{figures:.2f} s; batch and figures together / bare SQL: {(seconds + figures) / bare:.2f}")
+        print(f"per loan: {1e6 * seconds / run.loans:.1f} µs with {args.installments} installments per loan; "
+              f"loans whose tier, grade or provision changed: {run.loans_changed:,}")
+        from postloan.monitoring_batch import LAST_TIMINGS
+
+        monitoring = sum(LAST_TIMINGS.values())
+        print(f"the night's steps (share of batch + figures = {total:.2f} s):")
+        print(f"  grading, cases, snapshot: {seconds - monitoring:.3f} s ({(seconds - monitoring) / total:.1%})")
+        snapshot = batch.LAST_TIMINGS["snapshot with the borrowers"]
+        print(f"    of which the snapshot with the borrowers: {snapshot:.3f} s ({snapshot / total:.1%})")
+        print(f"  dashboard figures (the period's interest): {figures:.3f} s ({figures / total:.1%})")
+        for step, took in LAST_TIMINGS.items():
+            print(f"  {step}: {took:.3f} s ({took / total:.1%})")
+        print(f"  monitoring steps together: {monitoring:.3f} s ({monitoring / total:.1%})")
     print(f"written tonight: {Signal.objects.filter(raised_on=as_of).count():,} signals, "
           f"{PostLoanCheck.objects.filter(created_on=as_of).count():,} checks, "
           f"{Notice.objects.filter(created_on=as_of).count():,} notices")
-    print(f"the whole night / bare SQL: {total / bare:.2f}   (target ≤ 2.50)")
+    if not worker:
+        print(f"the whole night / bare SQL: {total / bare:.2f}   (target ≤ 2.50)")
     if args.lpr:
         from postloan.models import Repricing
 
         repriced = Repricing.objects.filter(batch_date=as_of).count()
         rows = Installment.objects.filter(repriced_on__isnull=False).count()
-        steps = ", ".join(f"{name} {took:.2f} s" for name, took in repricing.LAST_TIMINGS.items())
-        print(f"LPR repricing ({args.lpr} night {as_of}): {repriced:,} loans repriced, {rows:,} installments recomputed; "
-              f"steps: {steps}; repricing together {sum(repricing.LAST_TIMINGS.values()):.2f} s")
+        steps = ("" if worker else "; steps: " + ", ".join(f"{name} {took:.2f} s" for name, took in
+                                                            repricing.LAST_TIMINGS.items())
+                 + f"; repricing together {sum(repricing.LAST_TIMINGS.values()):.2f} s")
+        print(f"LPR repricing ({args.lpr} night {as_of}): {repriced:,} loans repriced, {rows:,} installments "
+              f"recomputed{steps}")
         if args.lpr == "january":
-            print(f"1 January night: the whole night {total:.2f} s (target < 60 s) beside the floor, the bare "
-                  f"days-past-due statement: {bare:.2f} s")
+            print(f"1 January night ({where}): the whole night {total:.2f} s (target < 60 s) beside the floor, "
+                  f"the bare days-past-due statement: {bare:.2f} s")
 
 
 if __name__ == "__main__":
