@@ -35,6 +35,9 @@ computed once in Python with the builder's formula (a handful of rows whatever t
 data-modifying CTE: the same SELECTs fill temporary tables of the same names, and the same writes run one by one. No
 Python code runs per loan.
 
+Concurrency: before the statement the chunk locks its due loans, as a payment locks its loan (``_lock_due_loans``), so
+that a payment in flight is seen and the installment it touched keeps its figures.
+
 Idempotent: a repriced loan's repricing date has moved past D, so the same date again finds nothing; the records
 and notices are unique per (loan, date) anyway. A missed night is caught up because the batch runs every missed date in
 order (``batch.dates_to_run``) and a loan whose date passed unrepriced is due on any later night (R ≤ D).
@@ -421,6 +424,22 @@ def _timed(name: str, started: float) -> float:
     return now
 
 
+def _lock_due_loans(cur, params: dict) -> None:
+    """Lock the due loans as a payment locks its loan (``postloan.services._apply_repayment``), in a statement of its
+    own: a payment in flight on one of them commits first and the repricing statement, whose snapshot is taken after
+    this one, sees it (the installment it touched keeps its figures); a payment that comes later waits for the chunk
+    and allocates on the repriced figures. Without it, the repricing's update waited for the payment's installment and
+    then wrote the repriced figures over the paid one. SQLite runs one writer at a time anyway."""
+    if not _pg():
+        return
+    t = time.perf_counter()
+    cur.execute(f"""SELECT COUNT(*) FROM (SELECT 1 FROM {LOAN} AS l JOIN {CLOCK} AS c ON c.loan_id = l.id
+                                           WHERE c.next_repricing_on <= {_d('d')} AND c.loan_id >= %(lo)s
+                                             AND c.loan_id < %(hi)s
+                                           ORDER BY l.id FOR UPDATE OF l) AS locked""", params)
+    _timed("due loans locked", t)
+
+
 def reprice_chunk(cur, *, as_of: date, lo: int, hi: int) -> int:
     """Reprice the loans of ids [lo, hi) whose repricing date is on or before ``as_of`` (inside the chunk's
     transaction, ``postloan.batch.process_chunk``); returns how many loans were due."""
@@ -431,6 +450,7 @@ def reprice_chunk(cur, *, as_of: date, lo: int, hi: int) -> int:
     if cur.fetchone() is None:  # the usual chunk: nothing reprices (one index probe)
         _timed("probe", started)
         return 0
+    _lock_due_loans(cur, params)
     _tables(cur)
     due, set_aside = _reprice(cur, params)
     if set_aside:
