@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -47,9 +47,9 @@ def _blocked_backends() -> int:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.sidedoor(rule="rate-in-force", path="service: a payment in flight while the night's chunk reprices the loan")
 def test_a_payment_in_flight_when_the_loan_reprices_keeps_its_installment(api, staff, customer, lpr_product):  # noqa: F811
-    publish(staff, ANNIVERSARY.replace(year=2025, month=2, day=20), "0.0310", "0.0360")
+    publish(staff, date(2025, 2, 20), "0.0310", "0.0360")
     loan = lpr_loan(api, staff, customer, lpr_product)
-    publish(staff, ANNIVERSARY.replace(year=2025, month=10, day=20), "0.0300", "0.0350")
+    publish(staff, date(2025, 10, 20), "0.0300", "0.0350")
     pay_through(staff, loan, 12)
     run_batch(ANNIVERSARY - timedelta(days=1))
     before = figures(loan)
