@@ -429,14 +429,15 @@ def _lock_due_loans(cur, params: dict) -> None:
     own: a payment in flight on one of them commits first and the repricing statement, whose snapshot is taken after
     this one, sees it (the installment it touched keeps its figures); a payment that comes later waits for the chunk
     and allocates on the repriced figures. Without it, the repricing's update waited for the payment's installment and
-    then wrote the repriced figures over the paid one. SQLite runs one writer at a time anyway."""
+    then wrote the repriced figures over the paid one. ``NO KEY``: it conflicts with the payment's ``FOR UPDATE`` but
+    not with a row inserted meanwhile that refers to the loan. SQLite runs one writer at a time anyway."""
     if not _pg():
         return
     t = time.perf_counter()
     cur.execute(f"""SELECT COUNT(*) FROM (SELECT 1 FROM {LOAN} AS l JOIN {CLOCK} AS c ON c.loan_id = l.id
                                            WHERE c.next_repricing_on <= {_d('d')} AND c.loan_id >= %(lo)s
                                              AND c.loan_id < %(hi)s
-                                           ORDER BY l.id FOR UPDATE OF l) AS locked""", params)
+                                           ORDER BY l.id FOR NO KEY UPDATE OF l) AS locked""", params)
     _timed("due loans locked", t)
 
 
