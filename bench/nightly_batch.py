@@ -14,7 +14,8 @@ unpaid due date, as of the run) equal the bare statement's.
     .venv/bin/python bench/nightly_batch.py --loans 100000 --installments 48   # older books: time per loan stays flat
     .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr anniversary  # LPR book, ≈1/365 reprices tonight
     .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr january      # a 1 January night: every loan reprices
-    .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr january --workers 2   # ... on two Celery processes
+    .venv/bin/python bench/nightly_batch.py --loans 1000000 --lpr january --workers 2 --chunk-size 100000
+        # ... as docker-compose deploys it: two Celery processes, chunks of 100,000 (.env.example)
 
 ``--workers N``: the nights' chunks run on a Celery worker with N processes (``celery -A loancenter worker
 --concurrency=N``, as docker-compose deploys it with 2), through Redis (``BENCH_REDIS_URL``, default db 7 of the local
@@ -208,14 +209,19 @@ def start_workers(concurrency: int):
     raise SystemExit("the Celery worker did not start")
 
 
-def run_night(as_of: date):
+def run_night(as_of: date, deadline: float = 3600.0):
     """The night for ``as_of`` as the beat starts it (``batch_start``): in this process, or, with workers, until the
-    workers have finished its last chunk (the run is then done or failed)."""
+    workers have finished its last chunk (the run is then done or failed). A night on the workers that has not ended
+    after ``deadline`` seconds (a worker died, the broker is gone) stops the bench with the chunks' states."""
     from postloan.models import BatchRun
     from postloan.tasks import batch_start
 
+    started = time.perf_counter()
     run = batch_start(as_of=as_of)
     while run.status not in (BatchRun.DONE, BatchRun.FAILED):
+        if time.perf_counter() - started > deadline:
+            states = sorted(run.chunks.values_list("lo", "status"))
+            raise SystemExit(f"the night as of {as_of} did not end within {deadline:.0f} s; chunks (lo, status): {states}")
         time.sleep(0.02)
         run.refresh_from_db()
     return run
@@ -328,9 +334,14 @@ def main() -> None:
                              "(docker-compose: --concurrency=2), through Redis (BENCH_REDIS_URL, default "
                              "redis://127.0.0.1:6379/7); default: in this process, one chunk after another. The steps' "
                              "shares are then measured in the workers and not printed")
+    parser.add_argument("--chunk-size", type=int, default=0,
+                        help="loans per chunk (BATCH_CHUNK_SIZE; default: the setting's, 200,000). docker-compose's "
+                             "two worker processes run with 100,000 (.env.example)")
     parser.add_argument("--as-of", type=date.fromisoformat, default=None,
                         help="the timed night (default: yesterday; with --lpr january: this year's 1 January)")
     args = parser.parse_args()
+    if args.chunk_size:
+        os.environ["BATCH_CHUNK_SIZE"] = str(args.chunk_size)  # read by the settings, here and in the workers
     setup(args.db, os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7") if args.workers else "")
     if args.profile:
         import logging
