@@ -25,9 +25,8 @@ cents, and interest is exactly balance × rate / 12 rounded half-up (SPEC §5).
 
 Passes (issue 19, the 1 January night): on PostgreSQL steps 1–4 are **one statement** — the due loans, their
 installments due on or after R read once (an index probe per due loan) in (loan, number) order with one level of
-window functions (a period
-starts on or after R unless it is the loan's first installment due on or after R; each repriced row's place, their
-count and principal), and the writes as data-modifying CTEs: the installments
+window functions (a period starts on or after R unless it is the loan's first installment due on or after R; each
+repriced row's place, their count and principal), and the writes as data-modifying CTEs: the installments
 (closed form for equal principal and interest-only: the balance before the idx-th repriced installment is
 max(P − idx·L, 0)), the records, the notices and the clocks. Equal installment has no closed form (each period's
 rounding feeds the next balance): its repriced rows are set aside by the same statement and re-amortised by one
@@ -187,7 +186,8 @@ def _due_sql() -> str:
                JOIN (SELECT x.r, {in_force} AS pub FROM (SELECT DISTINCT c.next_repricing_on AS r FROM {CLOCK} AS c
                                                          WHERE {due}) AS x) AS f ON f.r = c.next_repricing_on
                JOIN {LPR} AS p ON p.id = f.pub
-         WHERE {due} AND l.id >= %(lo)s AND l.id < %(hi)s AND l.status = 'active' AND l.rate_type IN ({types}) AND l.spread_bp IS NOT NULL"""
+         WHERE {due} AND l.id >= %(lo)s AND l.id < %(hi)s
+               AND l.status = 'active' AND l.rate_type IN ({types}) AND l.spread_bp IS NOT NULL"""
 
 
 def _seq_sql() -> str:
@@ -300,8 +300,7 @@ def _writes() -> list[tuple[str, str]]:
 def _tables(cur) -> None:
     cur.execute(f"""CREATE TEMPORARY TABLE IF NOT EXISTS {_EI} (
         id BIGINT NOT NULL, idx INTEGER NOT NULL, tid {"TID" if _pg() else "BIGINT"} NOT NULL, n INTEGER NOT NULL,
-        p BIGINT NOT NULL,
-        rate_m BIGINT NOT NULL, r DATE NOT NULL, PRIMARY KEY (id, idx))""")
+        p BIGINT NOT NULL, rate_m BIGINT NOT NULL, r DATE NOT NULL, PRIMARY KEY (id, idx))""")
     for table in (_EI,):
         cur.execute(f"DELETE FROM {table}")
 
