@@ -135,7 +135,8 @@ def _row() -> str:
 @contextmanager
 def _settings(cur, **values: str):
     """PostgreSQL settings for the statements inside, for this transaction only, put back as they were afterwards
-    (SQLite has none)."""
+    (SQLite has none). When a statement inside fails, the transaction's rollback puts them back: no query is sent
+    to a transaction that has failed, which would hide the error."""
     if not _pg():
         yield
         return
@@ -143,10 +144,8 @@ def _settings(cur, **values: str):
     cur.execute("SELECT " + ", ".join(f"current_setting('{n}'), set_config('{n}', %s, true)" for n in names),
                 [values[n] for n in names])
     before = list(cur.fetchone()[0::2])
-    try:
-        yield
-    finally:
-        cur.execute("SELECT " + ", ".join(f"set_config('{n}', %s, true)" for n in names), before)
+    yield
+    cur.execute("SELECT " + ", ".join(f"set_config('{n}', %s, true)" for n in names), before)
 
 
 def _d(name: str) -> str:
@@ -398,7 +397,7 @@ def _amortise_equal_installment(cur) -> None:
         cur.execute(f"ANALYZE {_EI}")
     # Each row by its place (a Tid Scan). Costed as a random page read each, half a million of them lose to one
     # sequential scan of the whole table hashed on its places (9.4 s of a 100k chunk, the pages being in memory
-    # anyway); without sequential scans the same update took ≈ 2 s.
+    # anyway); without sequential scans the same update took ≈ 3 s.
     with _settings(cur, enable_seqscan="off"):
         cur.execute(
             f"""
