@@ -73,10 +73,12 @@ NOTICE = Notice._meta.db_table
 
 log = logging.getLogger("postloan.batch")
 
-_EI = "repricing_ei"  # per-connection: the equal-installment loans' repriced installments (idx, tid), for the recursion
-_EIW = "repricing_ei_loans"  # ... one row per such loan: rate, n, P, the installment
+_EIW = "repricing_ei_loans"  # per-connection: one row per equal-installment loan repriced (rate, n, P, R, the
+# installment; on PostgreSQL also its repriced installments' places in order), for the recursion
+_RATES = "repricing_rates"  # ... per (rate, n): the annuity factor
+_EARLY, _EARLY_NEXT = "repricing_early", "repricing_early_next"  # ... the loans the cent-lower rule computes again
+_EI = "repricing_ei"  # SQLite, which has no arrays: their repriced installments (id, idx, the installment's id)
 _ROWS = "repricing_rows"  # ... and their new figures
-_RATES = "repricing_rates"  # per (rate, n): the annuity factor
 # The night's sets; on PostgreSQL the names of the CTEs of one statement, on SQLite temporary tables of the same names.
 _DUE, _SEQ = "rp_due", "rp_seq"
 MICRO = 1_000_000  # rates are kept in millionths (6 decimal places)
@@ -228,14 +230,21 @@ def _seq_sql() -> str:
     # function). One sort feeds both windows; the running one counts rows (ROWS, no peers to look for), the other's
     # frame is the whole loan, summed once per loan.
     fence = "OFFSET 0" if _pg() else ""
+    # PostgreSQL: an equal-installment loan's repriced installments' places in order, on its first repriced row (for
+    # the recursion, which writes each by its place): the places of its ``ok`` rows less the first row's when that one
+    # is ``ok``. Aggregated once per loan (the frame is the whole loan). SQLite keeps the rows (``_EI``).
+    places = (f"array_agg(b.tid) FILTER (WHERE b.ok = 1 AND b.method = '{EQUAL_INSTALLMENT}') OVER a" if _pg()
+              else "NULL")
     return f"""
         SELECT * FROM (
         SELECT s.tid, s.loan_id, s.number, s.r, s.rate_m, s.method, s.old_rate, s.spread_bp, s.pub_on, s.lpr, s.pos,
                s.last_due,
                CASE WHEN s.pos > 1 AND s.ok = 1 THEN 1 ELSE 0 END AS rep,
-               s.run - s.ok1 - 1 AS idx, s.tot - s.ok1 AS n, CAST(s.totp - s.ok1p AS BIGINT) AS p
+               s.run - s.ok1 - 1 AS idx, s.tot - s.ok1 AS n, CAST(s.totp - s.ok1p AS BIGINT) AS p,
+               CASE WHEN s.pos > 1 AND s.ok = 1 AND s.run - s.ok1 = 1 THEN {"s.places[s.ok1 + 1:]" if _pg() else "NULL"}
+               END AS places
           FROM (SELECT b.tid, b.loan_id, b.number, b.r, b.rate_m, b.method, b.old_rate, b.spread_bp, b.pub_on, b.lpr,
-                       b.ok, ROW_NUMBER() OVER o AS pos, SUM(b.ok) OVER o AS run,
+                       b.ok, ROW_NUMBER() OVER o AS pos, SUM(b.ok) OVER o AS run, {places} AS places,
                        FIRST_VALUE(b.ok) OVER o AS ok1, FIRST_VALUE(b.okp) OVER o AS ok1p,
                        SUM(b.ok) OVER a AS tot, SUM(b.okp) OVER a AS totp, MAX(b.due_date) OVER a AS last_due
                   FROM (SELECT i.{_row()} AS tid, d.id AS loan_id, i.number, i.due_date, d.r, d.rate_m, d.method,
@@ -285,9 +294,14 @@ def _writes() -> list[tuple[str, str]]:
               FROM {_SEQ} AS t
              WHERE {INSTALLMENT}.{_row()} = t.tid AND t.rep = 1 AND t.method <> '{EQUAL_INSTALLMENT}'"""),
         ("equal installment", f"""
-            INSERT INTO {_EI} (id, idx, tid, n, p, rate_m, r)
-            SELECT t.loan_id, t.idx, t.tid, t.n, t.p, t.rate_m, t.r FROM {_SEQ} AS t
+            INSERT INTO {_EIW} (id, rate_m, n, p, r{", places" if _pg() else ""})
+            SELECT t.loan_id, t.rate_m, t.n, t.p, t.r{", t.places" if _pg() else ""} FROM {_SEQ} AS t
+             WHERE t.rep = 1 AND t.idx = 0 AND t.method = '{EQUAL_INSTALLMENT}'"""),
+    ] + ([] if _pg() else [
+        ("equal installment rows", f"""
+            INSERT INTO {_EI} (id, idx, tid) SELECT t.loan_id, t.idx, t.tid FROM {_SEQ} AS t
              WHERE t.rep = 1 AND t.method = '{EQUAL_INSTALLMENT}'"""),
+    ]) + [
         ("records", f"""
             INSERT INTO {REPRICING} (loan_id, repriced_on, batch_date, lpr_published_on, lpr, spread_bp, old_rate,
                                      new_rate, installments, first_number)
@@ -315,10 +329,18 @@ def _writes() -> list[tuple[str, str]]:
 
 
 def _tables(cur) -> None:
-    cur.execute(f"""CREATE TEMPORARY TABLE IF NOT EXISTS {_EI} (
-        id BIGINT NOT NULL, idx INTEGER NOT NULL, tid {"TID" if _pg() else "BIGINT"} NOT NULL, n INTEGER NOT NULL,
-        p BIGINT NOT NULL, rate_m BIGINT NOT NULL, r DATE NOT NULL, PRIMARY KEY (id, idx))""")
-    for table in (_EI,):
+    """The night's per-connection tables, emptied: the equal-installment loans set aside by the chunk's statement (and
+    on SQLite their rows)."""
+    tables = [(_EIW, "id BIGINT PRIMARY KEY, rate_m BIGINT NOT NULL, n INTEGER NOT NULL, p BIGINT NOT NULL, "
+                     "r DATE NOT NULL, pay BIGINT NOT NULL DEFAULT 0" + (", places TID[] NOT NULL" if _pg() else ""))]
+    if not _pg():
+        tables.append((_EI, "id BIGINT NOT NULL, idx INTEGER NOT NULL, tid BIGINT NOT NULL, PRIMARY KEY (id, idx)"))
+    _create(cur, tables)
+
+
+def _create(cur, tables: list[tuple[str, str]]) -> None:
+    for table, columns in tables:
+        cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({columns})")
         cur.execute(f"DELETE FROM {table}")
 
 
@@ -364,16 +386,9 @@ def _reprice(cur, params: dict) -> tuple[int, int]:
 
 def _amortise_equal_installment(cur) -> None:
     t = time.perf_counter()
-    for table, columns in ((_EIW, "id BIGINT PRIMARY KEY, rate_m BIGINT NOT NULL, n INTEGER NOT NULL, "
-                                  "p BIGINT NOT NULL, pay BIGINT NOT NULL DEFAULT 0"),
-                           (_ROWS, "id BIGINT NOT NULL, idx INTEGER NOT NULL, bal BIGINT NOT NULL, "
-                                   "prin BIGINT NOT NULL, intr BIGINT NOT NULL, PRIMARY KEY (id, idx)"),
-                           (_RATES, "rate_m BIGINT NOT NULL, n INTEGER NOT NULL, factor NUMERIC(40, 30) NOT NULL, "
-                                    "PRIMARY KEY (rate_m, n)"),
-                           ("repricing_early", "id BIGINT PRIMARY KEY")):
-        cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({columns})")
-        cur.execute(f"DELETE FROM {table}")
-    cur.execute(f"INSERT INTO {_EIW} (id, rate_m, n, p) SELECT id, rate_m, n, p FROM {_EI} WHERE idx = 0")
+    _create(cur, [(_RATES, "rate_m BIGINT NOT NULL, n INTEGER NOT NULL, factor NUMERIC(40, 30) NOT NULL, "
+                           "PRIMARY KEY (rate_m, n)"),
+                  (_EARLY, "id BIGINT PRIMARY KEY"), (_EARLY_NEXT, "id BIGINT PRIMARY KEY")])
     # The annuity factor of each (new rate, installments left), with the builder's formula
     # (``loancenter.lib.money.equal_installment_payment``): a few rows, whatever the number of loans.
     cur.execute(f"SELECT DISTINCT rate_m, n FROM {_EIW}")
@@ -384,76 +399,113 @@ def _amortise_equal_installment(cur) -> None:
         rows.append((int(rate_m), int(n), str(r * growth / (growth - 1))))
     if rows:
         cur.executemany(f"INSERT INTO {_RATES} (rate_m, n, factor) VALUES (%s, %s, %s)", rows)
-    cur.execute(f"""UPDATE {_EIW} SET pay = (SELECT CAST(ROUND({_EIW}.p * f.factor) AS BIGINT) FROM {_RATES} AS f
-                                              WHERE f.rate_m = {_EIW}.rate_m AND f.n = {_EIW}.n)""")
-    if _pg():
-        cur.execute(f"ANALYZE {_EIW}")
+    cur.execute(f"""UPDATE {_EIW} SET pay = CAST(ROUND({_EIW}.p * f.factor) AS BIGINT) FROM {_RATES} AS f
+                     WHERE f.rate_m = {_EIW}.rate_m AND f.n = {_EIW}.n""")
     t = _timed("equal installment: annuities", t)
-    _recursion(cur)
-    rounds = _early_cent(cur)
-    t = _timed("equal installment: amortisation", t)
-    if _pg():
-        cur.execute(f"ANALYZE {_ROWS}")
-        cur.execute(f"ANALYZE {_EI}")
-    # Each row by its place (a Tid Scan). Costed as a random page read each, half a million of them lose to one
-    # sequential scan of the whole table hashed on its places (9.4 s of a 100k chunk, the pages being in memory
-    # anyway); without sequential scans the same update took ≈ 3 s.
-    with _settings(cur, enable_seqscan="off"):
-        cur.execute(
-            f"""
-            UPDATE {INSTALLMENT}
-               SET principal = {_money('r.prin')}, interest = {_money('r.intr')}, repriced_on = e.r
-              FROM {_ROWS} AS r JOIN {_EI} AS e ON e.id = r.id AND e.idx = r.idx
-             WHERE {INSTALLMENT}.{_row()} = e.tid
-            """
-        )
-    _timed("equal installment: installments", t)
+    rounds = _write_by_place(cur) if _pg() else _write_by_id(cur)
+    _timed("equal installment: amortisation and installments", t)
     log.debug("repricing: equal installment, %s rounds of the cent-lower rule", rounds)
 
 
-def _recursion(cur, only_early: bool = False) -> None:
-    """Each equal-installment loan's repriced installments, one recursive statement (one level per installment):
-    the annuity less the period's interest, never more than the balance, the last one taking what is left."""
-    which = "WHERE w.id IN (SELECT id FROM repricing_early)" if only_early else ""
+def _amortisation(which: str = "", *, places: bool = False) -> str:
+    """The recursive CTE ``am``: each equal-installment loan's repriced installments (one level per installment), the
+    annuity less the period's interest, never more than the balance, the last one taking what is left. The loan's
+    figures are carried from level to level (no join per level); with ``places``, also R and the installments' places
+    (PostgreSQL)."""
 
-    def principal(bal: str, intr: str, idx: str) -> str:
-        return f"(CASE WHEN {idx} = w.n - 1 THEN {bal} ELSE {_least(f'w.pay - {intr}', bal)} END)"
+    def principal(bal: str, intr: str, idx: str, v: str) -> str:
+        return f"(CASE WHEN {idx} = {v}.n - 1 THEN {bal} ELSE {_least(f'{v}.pay - {intr}', bal)} END)"
 
     first_i = _interest("w.p", "w.rate_m")
-    next_i = _interest("(a.bal - a.prin)", "w.rate_m")
-    cur.execute(
-        f"""
-        INSERT INTO {_ROWS} (id, idx, bal, prin, intr)
-        WITH RECURSIVE am (id, idx, bal, prin, intr) AS (
-            SELECT w.id, 0, w.p, {principal('w.p', first_i, '0')}, {first_i}
-              FROM {_EIW} AS w {which}
-            UNION ALL
-            SELECT a.id, a.idx + 1, a.bal - a.prin, {principal('(a.bal - a.prin)', next_i, '(a.idx + 1)')}, {next_i}
-              FROM am AS a JOIN {_EIW} AS w ON w.id = a.id
-             WHERE a.idx < w.n - 1
-        )
-        SELECT id, idx, bal, prin, intr FROM am
-        """
-    )
+    next_i = _interest("(a.bal - a.prin)", "a.rate_m")
+    more = ", r, places" if places else ""
+    return f"""am (id, idx, bal, prin, intr, n, pay, rate_m{more}) AS (
+        SELECT w.id, 0, w.p, {principal('w.p', first_i, '0', 'w')}, {first_i}, w.n, w.pay, w.rate_m
+               {more.replace(', ', ', w.')}
+          FROM {_EIW} AS w {which}
+        UNION ALL
+        SELECT a.id, a.idx + 1, a.bal - a.prin, {principal('(a.bal - a.prin)', next_i, '(a.idx + 1)', 'a')}, {next_i},
+               a.n, a.pay, a.rate_m {more.replace(', ', ', a.')}
+          FROM am AS a
+         WHERE a.idx < a.n - 1)"""
 
 
-def _early_cent(cur) -> int:
-    """The builder's rule: where the rounded annuity would repay the principal before the last installment, the
-    installment is a cent lower (repeated while it still does). Rare; only those loans are computed again."""
-    rounds = 0
+# The builder's rule: where the rounded annuity would repay the principal before the last installment, the installment
+# is a cent lower (repeated while it still does). Rare; only those loans are computed again.
+_EARLY_ROW = "am.idx < am.n - 1 AND am.pay > 1 AND am.pay - am.intr >= am.bal"
+_MAX_ROUNDS = 10_000
+
+
+def _write_by_place(cur) -> int:
+    """PostgreSQL: one statement computes the loans' rows (``_amortisation``) and writes each by its place — but not
+    those of a loan the cent-lower rule catches, which is set aside (``_EARLY_NEXT``), its installment a cent lower,
+    and computed again by the same statement. Returns the rounds of that rule."""
+    rounds, which = 0, ""
     while True:
-        cur.execute("DELETE FROM repricing_early")
-        cur.execute(
-            f"""INSERT INTO repricing_early (id)
-                SELECT DISTINCT r.id FROM {_ROWS} AS r JOIN {_EIW} AS w ON w.id = r.id
-                 WHERE r.idx < w.n - 1 AND w.pay > 1 AND w.pay - r.intr >= r.bal"""
-        )
-        if cur.rowcount == 0 or rounds > 10_000:
+        caught = f"SELECT DISTINCT am.id FROM am WHERE {_EARLY_ROW}" if rounds <= _MAX_ROUNDS else (
+            "SELECT CAST(0 AS BIGINT) AS id WHERE FALSE")
+        # Each row by its place (a Tid Scan). Costed as a random page read each, half a million of them lose to a
+        # sequential scan of the whole table hashed on its places (9.4 s of a 100k chunk, the pages being in memory
+        # anyway): sequential scans off for this statement. The recursion's rows (≈ 80 MB a 100k chunk) in memory.
+        with _settings(cur, jit="off", enable_seqscan="off", work_mem="128MB"):
+            cur.execute(
+                f"""
+                WITH RECURSIVE {_amortisation(which, places=True)},
+                caught AS MATERIALIZED ({caught}),
+                set_aside AS (INSERT INTO {_EARLY_NEXT} (id) SELECT id FROM caught RETURNING 1),
+                written AS (
+                    UPDATE {INSTALLMENT}
+                       SET principal = {_money('am.prin')}, interest = {_money('am.intr')}, repriced_on = am.r
+                      FROM am
+                     WHERE {INSTALLMENT}.ctid = am.places[am.idx + 1] AND am.id NOT IN (SELECT id FROM caught)
+                    RETURNING 1)
+                SELECT (SELECT COUNT(*) FROM set_aside), (SELECT COUNT(*) FROM written)
+                """
+            )
+            again = cur.fetchone()[0]
+        if not again:
             return rounds
         rounds += 1
-        cur.execute(f"DELETE FROM {_ROWS} WHERE id IN (SELECT id FROM repricing_early)")
-        cur.execute(f"UPDATE {_EIW} SET pay = pay - 1 WHERE id IN (SELECT id FROM repricing_early)")
-        _recursion(cur, only_early=True)
+        cur.execute(f"UPDATE {_EIW} SET pay = pay - 1 WHERE id IN (SELECT id FROM {_EARLY_NEXT})")
+        cur.execute(f"DELETE FROM {_EARLY}")
+        cur.execute(f"INSERT INTO {_EARLY} (id) SELECT id FROM {_EARLY_NEXT}")
+        cur.execute(f"DELETE FROM {_EARLY_NEXT}")
+        which = f"WHERE w.id IN (SELECT id FROM {_EARLY})"
+
+
+def _write_by_id(cur) -> int:
+    """SQLite (no data-modifying CTE, no arrays): the rows into ``_ROWS``, the cent-lower rule over them, then one
+    update by the installments' ids (``_EI``). Returns the rounds of that rule."""
+    _create(cur, [(_ROWS, "id BIGINT NOT NULL, idx INTEGER NOT NULL, bal BIGINT NOT NULL, prin BIGINT NOT NULL, "
+                          "intr BIGINT NOT NULL, PRIMARY KEY (id, idx)")])
+
+    def rows(which: str = "") -> None:
+        cur.execute(f"INSERT INTO {_ROWS} (id, idx, bal, prin, intr) WITH RECURSIVE {_amortisation(which)} "
+                    f"SELECT id, idx, bal, prin, intr FROM am")
+
+    rows()
+    rounds = 0
+    while rounds <= _MAX_ROUNDS:
+        cur.execute(f"DELETE FROM {_EARLY}")
+        cur.execute(f"""INSERT INTO {_EARLY} (id)
+                        SELECT DISTINCT am.id FROM (SELECT r.idx, r.bal, r.intr, w.n, w.pay, r.id
+                                                      FROM {_ROWS} AS r JOIN {_EIW} AS w ON w.id = r.id) AS am
+                         WHERE {_EARLY_ROW}""")
+        if cur.rowcount == 0:
+            break
+        rounds += 1
+        cur.execute(f"DELETE FROM {_ROWS} WHERE id IN (SELECT id FROM {_EARLY})")
+        cur.execute(f"UPDATE {_EIW} SET pay = pay - 1 WHERE id IN (SELECT id FROM {_EARLY})")
+        rows(f"WHERE w.id IN (SELECT id FROM {_EARLY})")
+    cur.execute(
+        f"""
+        UPDATE {INSTALLMENT}
+           SET principal = {_money('r.prin')}, interest = {_money('r.intr')}, repriced_on = w.r
+          FROM {_ROWS} AS r JOIN {_EI} AS e ON e.id = r.id AND e.idx = r.idx JOIN {_EIW} AS w ON w.id = r.id
+         WHERE {INSTALLMENT}.id = e.tid
+        """
+    )
+    return rounds
 
 
 def _timed(name: str, started: float) -> float:

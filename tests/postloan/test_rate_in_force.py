@@ -267,3 +267,23 @@ def test_a_bullet_loan_changes_rate_on_its_repricing_date_and_an_extension_adds_
     assert row[3] == before[0][3] + half_up(Fraction(30000) * Fraction(NEW))  # the added 12 months at 3.10 %
     clock.refresh_from_db()
     assert clock.next_repricing_on == date(2027, 1, 1)
+
+
+def test_a_tail_too_small_for_the_rounded_annuity_is_repriced_a_cent_lower(staff, repriced):
+    """The schedule builder's rule (SPEC §5) after a repricing: prepaid down to 36 fen before the anniversary, the tail's
+    rounded annuity at 3.10 % (2 fen) would repay it by the 18th of 24 installments, so the installment is a cent lower
+    and the last one takes the rest — in the batch's set-based amortisation as in the builder."""
+    left = unpaid_principal(repriced, 12)
+    prepay(staff, repriced, date(2026, 2, 20), SR.PREPAY_PARTIAL, left - Decimal("0.36"))
+    loan = reprice(staff, repriced)
+    after = figures(loan)
+    tail = unpaid_principal(loan, 13)
+    expected = expected_tail(tail, NEW, 24, "equal_installment")
+    assert [(row[2], row[3]) for row in after[12:]] == expected
+    assert all(row[7] == ANNIVERSARY for row in after[12:])
+    # The rule was needed: the plain rounded annuity repays the tail before the last installment.
+    monthly = NEW / 12
+    growth = (1 + monthly) ** 24
+    plain = (tail * monthly * growth / (growth - 1)).quantize(Decimal("0.01"))
+    assert plain * 23 >= tail and expected[0][0] == plain - Decimal("0.01")
+    assert expected[-1][0] > expected[0][0]  # the last takes what is left
