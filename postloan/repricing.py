@@ -29,10 +29,13 @@ window functions (a period starts on or after R unless it is the loan's first in
 repriced row's place, their count and principal), and the writes as data-modifying CTEs: the installments
 (closed form for equal principal and interest-only: the balance before the idx-th repriced installment is
 max(P − idx·L, 0)), the records, the notices and the clocks. Equal installment has no closed form (each period's
-rounding feeds the next balance): its repriced rows are set aside by the same statement and re-amortised by one
-recursive statement over those loans only, with the annuity factor of each (rate, remaining installments) pair
-computed once in Python with the builder's formula (a handful of rows whatever the book). SQLite has no
-data-modifying CTE: the same SELECTs fill temporary tables of the same names, and the same writes run one by one. No
+rounding feeds the next balance): the same statement sets aside one row per such loan (P, n, the new rate, R and its
+repriced installments' places in order), and a second statement re-amortises them recursively — each loan's figures
+carried from level to level, no join per level — and writes each row by its place, with the annuity factor of each
+(rate, remaining installments) pair computed in between in Python with the builder's formula (a handful of rows
+whatever the book); a loan the cent-lower rule catches is left out and computed again a cent lower. SQLite has no
+data-modifying CTE and no arrays: the same SELECTs fill temporary tables of the same names, the same writes run one
+by one, and the recursion's rows go through a table to an update by id. No
 Python code runs per loan. Every read of the loans and clocks names the chunk's id range on each table it reads (a
 range on one side of a join is not carried to the other: the lock read every loan below the chunk, ≈ 1 s for the
 tenth of a 1M book); the installments are written back by their place (``_row``), found by the same statement's read.
