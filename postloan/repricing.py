@@ -281,8 +281,8 @@ def _closed_form() -> tuple[str, str]:
 
 
 def _writes() -> list[tuple[str, str]]:
-    """(name, statement): the installments (all but equal installment's), the equal-installment rows set aside, the
-    records, the notices, the clocks."""
+    """(name, statement): the installments (all but equal installment's), the equal-installment loans set aside (on
+    SQLite also their rows), the records, the notices, the clocks."""
     prin, intr = _closed_form()
     # The loan's rate changes on R when it still has an installment due on or after R, whether or not any reprices
     # (a bullet loan's single installment, a last one whose period began before R, keep their figures): one record and
@@ -351,7 +351,7 @@ def _reprice(cur, params: dict) -> tuple[int, int]:
     """Everything but the equal-installment figures, in one pass over the due loans' installments. PostgreSQL: one
     statement (the sets as CTEs, the writes as data-modifying CTEs); SQLite (tests), which has no data-modifying CTE:
     the same SELECTs into temporary tables, then the same writes one by one. Returns (due loans, equal-installment
-    rows set aside)."""
+    loans set aside)."""
     sets = [(_DUE, _due_sql()), (_SEQ, _seq_sql())]
     writes = _writes()
     if _pg():
@@ -449,7 +449,7 @@ def _write_by_place(cur) -> int:
             "SELECT CAST(0 AS BIGINT) AS id WHERE FALSE")
         # Each row by its place (a Tid Scan). Costed as a random page read each, half a million of them lose to a
         # sequential scan of the whole table hashed on its places (9.4 s of a 100k chunk, the pages being in memory
-        # anyway): sequential scans off for this statement. The recursion's rows (≈ 80 MB a 100k chunk) in memory.
+        # anyway): sequential scans off for this statement. The recursion's rows, read twice, held in memory rather than in a file.
         with _settings(cur, jit="off", enable_seqscan="off", work_mem="128MB"):
             cur.execute(
                 f"""
