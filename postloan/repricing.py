@@ -312,14 +312,15 @@ def _writes() -> list[tuple[str, str]]:
                    t.n, CASE WHEN t.rep = 1 THEN t.number END
               FROM {_SEQ} AS t
              WHERE {changes}
-            ON CONFLICT DO NOTHING"""),
+               AND NOT EXISTS (SELECT 1 FROM {REPRICING} AS x WHERE x.loan_id = t.loan_id AND x.repriced_on = t.r)"""),
         ("notices", f"""
             INSERT INTO {NOTICE} (loan_id, kind, channel, due_date, recipient, scheduled_for, status, attempts, answer,
                                   created_on)
             SELECT t.loan_id, '{Notice.REPRICED}', '{Notice.SMS}', t.r, '', {_ts('morning')}, 'queued', 0, '', {_d('d')}
               FROM {_SEQ} AS t
              WHERE {changes}
-            ON CONFLICT DO NOTHING"""),
+               AND NOT EXISTS (SELECT 1 FROM {NOTICE} AS x WHERE x.loan_id = t.loan_id AND x.kind = '{Notice.REPRICED}'
+                                                          AND x.channel = '{Notice.SMS}' AND x.due_date = t.r)"""),
         # The clock: the current rate (where the rate changed, as the record) and the next repricing date a year on,
         # or none once the loan's last installment falls before that.
         ("clocks", f"""
