@@ -290,6 +290,9 @@ def _writes() -> list[tuple[str, str]]:
     changes = "((t.rep = 1 AND t.idx = 0) OR (t.pos = 1 AND t.n = 0 AND t.tid IS NOT NULL))"
     new_rate = f"CAST(t.rate_m AS NUMERIC) / {MICRO}" if _pg() else f"t.rate_m * 1.0 / {MICRO}"
     next_on = _plus_months("t.r", "12")
+    # A record or notice already there for (loan, R) is kept: skipped by an index probe (NOT EXISTS), ≈ 0.3 s less a
+    # 100k chunk each than ON CONFLICT's speculative insertion. Nothing else inserts them meanwhile: the chunk holds
+    # the loans' locks, and a duplicate would fail the chunk on the unique constraints rather than pass unseen.
     return [
         ("installments", f"""
             UPDATE {INSTALLMENT}

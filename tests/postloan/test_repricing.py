@@ -176,6 +176,22 @@ def test_running_the_same_date_again_changes_nothing(staff, book):
     assert Notice.objects.filter(loan=book, kind="repriced").count() == 1
 
 
+def test_a_clock_put_back_does_not_duplicate_the_record_or_the_notice(staff, book):
+    """The clock is what moves a loan past its date. Were it put back (a restored backup, a hand edit in the database),
+    the date runs again on the same figures, and the record and the notice stay one each instead of failing the chunk."""
+    from postloan.models import RateClock
+
+    run_batch(ANNIVERSARY)
+    once = figures(book)
+    RateClock.objects.filter(loan=book).update(next_repricing_on=ANNIVERSARY)
+    with at(ANNIVERSARY + timedelta(days=1)):
+        batch.process_chunk(as_of=ANNIVERSARY, lo=0, hi=book.pk + 1, previous=ANNIVERSARY - timedelta(days=1))
+    assert figures(book) == once
+    assert Repricing.objects.filter(loan=book).count() == 1
+    assert Notice.objects.filter(loan=book, kind="repriced").count() == 1
+    assert RateClock.objects.get(loan=book).next_repricing_on == date(2027, 3, 10)
+
+
 def test_a_missed_night_is_caught_up(staff, book):
     run_batch(ANNIVERSARY - timedelta(days=1))
     run_batch(ANNIVERSARY + timedelta(days=1))  # the anniversary's night was missed: caught up in date order
