@@ -339,7 +339,7 @@ def _tables(cur) -> None:
     """The night's per-connection tables, emptied: the equal-installment loans set aside by the chunk's statement (and
     on SQLite their rows)."""
     tables = [(_EIW, "id BIGINT PRIMARY KEY, rate_m BIGINT NOT NULL, n INTEGER NOT NULL, p BIGINT NOT NULL, "
-                     "r DATE NOT NULL, pay BIGINT NOT NULL DEFAULT 0" + (", places TID[] NOT NULL" if _pg() else ""))]
+                     "r DATE NOT NULL, less BIGINT NOT NULL DEFAULT 0" + (", places TID[] NOT NULL" if _pg() else ""))]
     if not _pg():
         tables.append((_EI, "id BIGINT NOT NULL, idx INTEGER NOT NULL, tid BIGINT NOT NULL, PRIMARY KEY (id, idx)"))
     _create(cur, tables)
@@ -406,8 +406,6 @@ def _amortise_equal_installment(cur) -> None:
         rows.append((int(rate_m), int(n), str(r * growth / (growth - 1))))
     if rows:
         cur.executemany(f"INSERT INTO {_RATES} (rate_m, n, factor) VALUES (%s, %s, %s)", rows)
-    cur.execute(f"""UPDATE {_EIW} SET pay = CAST(ROUND({_EIW}.p * f.factor) AS BIGINT) FROM {_RATES} AS f
-                     WHERE f.rate_m = {_EIW}.rate_m AND f.n = {_EIW}.n""")
     t = _timed("equal installment: annuities", t)
     rounds = _write_by_place(cur) if _pg() else _write_by_id(cur)
     _timed("equal installment: amortisation and installments", t)
@@ -420,18 +418,21 @@ def _amortisation(which: str = "", *, places: bool = False) -> str:
     figures are carried from level to level (no join per level); with ``places``, also R and the installments' places
     (PostgreSQL)."""
 
-    def principal(bal: str, intr: str, idx: str, v: str) -> str:
-        return f"(CASE WHEN {idx} = {v}.n - 1 THEN {bal} ELSE {_least(f'{v}.pay - {intr}', bal)} END)"
+    def principal(bal: str, intr: str, idx: str, n: str, pay: str) -> str:
+        return f"(CASE WHEN {idx} = {n} - 1 THEN {bal} ELSE {_least(f'{pay} - {intr}', bal)} END)"
+
+    # The installment: the annuity of (P, rate, n) rounded to the cent, less the cents the cent-lower rule took off.
+    pay = "(CAST(ROUND(w.p * f.factor) AS BIGINT) - w.less)"
 
     first_i = _interest("w.p", "w.rate_m")
     next_i = _interest("(a.bal - a.prin)", "a.rate_m")
     more = ", r, places" if places else ""
     return f"""am (id, idx, bal, prin, intr, n, pay, rate_m{more}) AS (
-        SELECT w.id, 0, w.p, {principal('w.p', first_i, '0', 'w')}, {first_i}, w.n, w.pay, w.rate_m
+        SELECT w.id, 0, w.p, {principal('w.p', first_i, '0', 'w.n', pay)}, {first_i}, w.n, {pay}, w.rate_m
                {more.replace(', ', ', w.')}
-          FROM {_EIW} AS w {which}
+          FROM {_EIW} AS w JOIN {_RATES} AS f ON f.rate_m = w.rate_m AND f.n = w.n {which}
         UNION ALL
-        SELECT a.id, a.idx + 1, a.bal - a.prin, {principal('(a.bal - a.prin)', next_i, '(a.idx + 1)', 'a')}, {next_i},
+        SELECT a.id, a.idx + 1, a.bal - a.prin, {principal('(a.bal - a.prin)', next_i, '(a.idx + 1)', 'a.n', 'a.pay')}, {next_i},
                a.n, a.pay, a.rate_m {more.replace(', ', ', a.')}
           FROM am AS a
          WHERE a.idx < a.n - 1)"""
@@ -473,7 +474,7 @@ def _write_by_place(cur) -> int:
         if not again:
             return rounds
         rounds += 1
-        cur.execute(f"UPDATE {_EIW} SET pay = pay - 1 WHERE id IN (SELECT id FROM {_EARLY_NEXT})")
+        cur.execute(f"UPDATE {_EIW} SET less = less + 1 WHERE id IN (SELECT id FROM {_EARLY_NEXT})")
         cur.execute(f"DELETE FROM {_EARLY}")
         cur.execute(f"INSERT INTO {_EARLY} (id) SELECT id FROM {_EARLY_NEXT}")
         cur.execute(f"DELETE FROM {_EARLY_NEXT}")
@@ -484,25 +485,23 @@ def _write_by_id(cur) -> int:
     """SQLite (no data-modifying CTE, no arrays): the rows into ``_ROWS``, the cent-lower rule over them, then one
     update by the installments' ids (``_EI``). Returns the rounds of that rule."""
     _create(cur, [(_ROWS, "id BIGINT NOT NULL, idx INTEGER NOT NULL, bal BIGINT NOT NULL, prin BIGINT NOT NULL, "
-                          "intr BIGINT NOT NULL, PRIMARY KEY (id, idx)")])
+                          "intr BIGINT NOT NULL, n INTEGER NOT NULL, pay BIGINT NOT NULL, PRIMARY KEY (id, idx)")])
 
     def rows(which: str = "") -> None:
-        cur.execute(f"INSERT INTO {_ROWS} (id, idx, bal, prin, intr) WITH RECURSIVE {_amortisation(which)} "
-                    f"SELECT id, idx, bal, prin, intr FROM am")
+        cur.execute(f"INSERT INTO {_ROWS} (id, idx, bal, prin, intr, n, pay) WITH RECURSIVE {_amortisation(which)} "
+                    f"SELECT id, idx, bal, prin, intr, n, pay FROM am")
 
     rows()
     rounds = 0
     while rounds <= _MAX_ROUNDS:
         cur.execute(f"DELETE FROM {_EARLY}")
         cur.execute(f"""INSERT INTO {_EARLY} (id)
-                        SELECT DISTINCT am.id FROM (SELECT r.idx, r.bal, r.intr, w.n, w.pay, r.id
-                                                      FROM {_ROWS} AS r JOIN {_EIW} AS w ON w.id = r.id) AS am
-                         WHERE {_EARLY_ROW}""")
+                        SELECT DISTINCT am.id FROM {_ROWS} AS am WHERE {_EARLY_ROW}""")
         if cur.rowcount == 0:
             break
         rounds += 1
         cur.execute(f"DELETE FROM {_ROWS} WHERE id IN (SELECT id FROM {_EARLY})")
-        cur.execute(f"UPDATE {_EIW} SET pay = pay - 1 WHERE id IN (SELECT id FROM {_EARLY})")
+        cur.execute(f"UPDATE {_EIW} SET less = less + 1 WHERE id IN (SELECT id FROM {_EARLY})")
         rows(f"WHERE w.id IN (SELECT id FROM {_EARLY})")
     cur.execute(
         f"""
