@@ -76,8 +76,8 @@ NOTICE = Notice._meta.db_table
 
 log = logging.getLogger("postloan.batch")
 
-_EIW = "repricing_ei_loans"  # per-connection: one row per equal-installment loan repriced (rate, n, P, R, the
-# installment; on PostgreSQL also its repriced installments' places in order), for the recursion
+_EIW = "repricing_ei_loans"  # per-connection: one row per equal-installment loan repriced (rate, n, P, R, the cents
+# the cent-lower rule took off its installment; on PostgreSQL also its repriced installments' places in order)
 _RATES = "repricing_rates"  # ... per (rate, n): the annuity factor
 _EARLY, _EARLY_NEXT = "repricing_early", "repricing_early_next"  # ... the loans the cent-lower rule computes again
 _EI = "repricing_ei"  # SQLite, which has no arrays: their repriced installments (id, idx, the installment's id)
@@ -432,7 +432,8 @@ def _amortisation(which: str = "", *, places: bool = False) -> str:
                {more.replace(', ', ', w.')}
           FROM {_EIW} AS w JOIN {_RATES} AS f ON f.rate_m = w.rate_m AND f.n = w.n {which}
         UNION ALL
-        SELECT a.id, a.idx + 1, a.bal - a.prin, {principal('(a.bal - a.prin)', next_i, '(a.idx + 1)', 'a.n', 'a.pay')}, {next_i},
+        SELECT a.id, a.idx + 1, a.bal - a.prin,
+               {principal('(a.bal - a.prin)', next_i, '(a.idx + 1)', 'a.n', 'a.pay')}, {next_i},
                a.n, a.pay, a.rate_m {more.replace(', ', ', a.')}
           FROM am AS a
          WHERE a.idx < a.n - 1)"""
@@ -454,7 +455,8 @@ def _write_by_place(cur) -> int:
             "SELECT CAST(0 AS BIGINT) AS id WHERE FALSE")
         # Each row by its place (a Tid Scan). Costed as a random page read each, half a million of them lose to a
         # sequential scan of the whole table hashed on its places (9.4 s of a 100k chunk, the pages being in memory
-        # anyway): sequential scans off for this statement. The recursion's rows, read twice, held in memory rather than in a file.
+        # anyway): sequential scans off for this statement. The recursion's rows, read twice, held in memory rather
+        # than in a file.
         with _settings(cur, jit="off", enable_seqscan="off", work_mem="128MB"):
             cur.execute(
                 f"""
