@@ -9,7 +9,7 @@ An LPR loan approved at 5-year LPR 3.65 % − 20 bp = 3.45 % is repriced by the 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
@@ -284,6 +284,6 @@ def test_a_tail_too_small_for_the_rounded_annuity_is_repriced_a_cent_lower(staff
     # The rule was needed: the plain rounded annuity repays the tail before the last installment.
     monthly = NEW / 12
     growth = (1 + monthly) ** 24
-    plain = (tail * monthly * growth / (growth - 1)).quantize(Decimal("0.01"))
+    plain = (tail * monthly * growth / (growth - 1)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert plain * 23 >= tail and expected[0][0] == plain - Decimal("0.01")
     assert expected[-1][0] > expected[0][0]  # the last takes what is left
