@@ -84,6 +84,7 @@ _EI = "repricing_ei"  # SQLite, which has no arrays: their repriced installments
 _ROWS = "repricing_rows"  # ... and their new figures
 # The night's sets; on PostgreSQL the names of the CTEs of one statement, on SQLite temporary tables of the same names.
 _DUE, _SEQ = "rp_due", "rp_seq"
+_RECORDS = "rp_records"  # PostgreSQL: the records written by the chunk's statement (loan, R), which its notices follow
 MICRO = 1_000_000  # rates are kept in millionths (6 decimal places)
 
 LAST_TIMINGS: dict[str, float] = {}
@@ -293,9 +294,26 @@ def _writes() -> list[tuple[str, str]]:
     changes = "((t.rep = 1 AND t.idx = 0) OR (t.pos = 1 AND t.n = 0 AND t.tid IS NOT NULL))"
     new_rate = f"CAST(t.rate_m AS NUMERIC) / {MICRO}" if _pg() else f"t.rate_m * 1.0 / {MICRO}"
     next_on = _plus_months("t.r", "12")
-    # A record or notice already there for (loan, R) is kept: skipped by an index probe (NOT EXISTS), ≈ 0.3 s less a
-    # 100k chunk each than ON CONFLICT's speculative insertion. Nothing else inserts them meanwhile: the chunk holds
-    # the loans' locks, and a duplicate would fail the chunk on the unique constraints rather than pass unseen.
+    # A record already there for (loan, R) is kept: skipped by an index probe (NOT EXISTS), ≈ 0.3 s less a 100k chunk
+    # than ON CONFLICT's speculative insertion. The notice follows the record: one is queued for each record written
+    # (PostgreSQL: from the records' RETURNING, no second probe; SQLite, whose writes are statements of their own: by
+    # the same probe on the records, run before them). Nothing else inserts them meanwhile: the chunk holds the loans'
+    # locks, and a notice already there without its record fails the chunk on the unique constraint, not unseen.
+    fresh = f"""{changes}
+               AND NOT EXISTS (SELECT 1 FROM {REPRICING} AS x WHERE x.loan_id = t.loan_id AND x.repriced_on = t.r)"""
+    records = f"""
+            INSERT INTO {REPRICING} (loan_id, repriced_on, batch_date, lpr_published_on, lpr, spread_bp, old_rate,
+                                     new_rate, installments, first_number)
+            SELECT t.loan_id, t.r, {_d('d')}, t.pub_on, t.lpr, t.spread_bp, COALESCE(t.old_rate, {new_rate}), {new_rate},
+                   t.n, CASE WHEN t.rep = 1 THEN t.number END
+              FROM {_SEQ} AS t
+             WHERE {fresh}"""
+    written = f"{_RECORDS} AS t" if _pg() else f"{_SEQ} AS t WHERE {fresh}"
+    notices = ("notices", f"""
+            INSERT INTO {NOTICE} (loan_id, kind, channel, due_date, recipient, scheduled_for, status, attempts, answer,
+                                  created_on)
+            SELECT t.loan_id, '{Notice.REPRICED}', '{Notice.SMS}', t.r, '', {_ts('morning')}, 'queued', 0, '', {_d('d')}
+              FROM {written}""")
     return [
         ("installments", f"""
             UPDATE {INSTALLMENT}
@@ -310,23 +328,7 @@ def _writes() -> list[tuple[str, str]]:
         ("equal installment rows", f"""
             INSERT INTO {_EI} (id, idx, tid) SELECT t.loan_id, t.idx, t.tid FROM {_SEQ} AS t
              WHERE t.rep = 1 AND t.method = '{EQUAL_INSTALLMENT}'"""),
-    ]) + [
-        ("records", f"""
-            INSERT INTO {REPRICING} (loan_id, repriced_on, batch_date, lpr_published_on, lpr, spread_bp, old_rate,
-                                     new_rate, installments, first_number)
-            SELECT t.loan_id, t.r, {_d('d')}, t.pub_on, t.lpr, t.spread_bp, COALESCE(t.old_rate, {new_rate}), {new_rate},
-                   t.n, CASE WHEN t.rep = 1 THEN t.number END
-              FROM {_SEQ} AS t
-             WHERE {changes}
-               AND NOT EXISTS (SELECT 1 FROM {REPRICING} AS x WHERE x.loan_id = t.loan_id AND x.repriced_on = t.r)"""),
-        ("notices", f"""
-            INSERT INTO {NOTICE} (loan_id, kind, channel, due_date, recipient, scheduled_for, status, attempts, answer,
-                                  created_on)
-            SELECT t.loan_id, '{Notice.REPRICED}', '{Notice.SMS}', t.r, '', {_ts('morning')}, 'queued', 0, '', {_d('d')}
-              FROM {_SEQ} AS t
-             WHERE {changes}
-               AND NOT EXISTS (SELECT 1 FROM {NOTICE} AS x WHERE x.loan_id = t.loan_id AND x.kind = '{Notice.REPRICED}'
-                                                          AND x.channel = '{Notice.SMS}' AND x.due_date = t.r)"""),
+    ]) + ([("records", records), notices] if _pg() else [notices, ("records", records)]) + [
         # The clock: the current rate (where the rate changed, as the record) and the next repricing date a year on,
         # or none once the loan's last installment falls before that.
         ("clocks", f"""
@@ -362,9 +364,12 @@ def _reprice(cur, params: dict) -> tuple[int, int]:
     sets = [(_DUE, _due_sql()), (_SEQ, _seq_sql())]
     writes = _writes()
     if _pg():
+        names = [_RECORDS if name == "records" else f"w{k}" for k, (name, _sql) in enumerate(writes)]
+        returning = {_RECORDS: "loan_id, repriced_on AS r"}
         ctes = ",\n".join([f"{name} AS MATERIALIZED ({sql})" for name, sql in sets]
-                          + [f"w{k} AS ({sql} RETURNING 1)" for k, (_name, sql) in enumerate(writes)])
-        counts = ", ".join(f"(SELECT COUNT(*) FROM w{k})" for k in range(len(writes)))
+                          + [f"{cte} AS ({sql} RETURNING {returning.get(cte, '1')})"
+                             for cte, (_name, sql) in zip(names, writes)])
+        counts = ", ".join(f"(SELECT COUNT(*) FROM {cte})" for cte in names)
         t = time.perf_counter()
         # No JIT for this one statement: its cost estimate (the whole chunk) makes PostgreSQL compile its hundred-odd
         # expressions with optimisation, 2.4 s on the 1 January bench at 100,000 loans — more than some writes.
