@@ -304,3 +304,34 @@ def test_a_loan_with_nothing_due_after_its_repricing_date_stops_repricing(staff,
     assert not Notice.objects.filter(loan=book, kind="repriced").exists()
     clock = RateClock.objects.get(loan=book)
     assert (clock.current_rate, clock.next_repricing_on) == (Decimal("0.034"), None)
+
+
+def test_a_chunk_with_more_due_loans_than_a_part_reprices_every_one_of_them(monkeypatch, api, staff, customer,
+                                                                           lpr_product):
+    """A chunk whose due loans outnumber a part (``repricing._PART``, 20,000 in production) is repriced part by part,
+    each a range of ids: every loan of every part gets its new figures, exact to the cent, and one record and one
+    notice; none is left for the next night."""
+    from postloan import repricing
+
+    publish(staff, date(2025, 2, 20), "0.0310", "0.0360")
+    loans = [lpr_loan(api, staff, customer, lpr_product, method=method, amount=amount)
+             for method, amount in [("equal_installment", "60000.00"), ("equal_principal", "50000.00"),
+                                    ("equal_installment", "40000.00")]]
+    publish(staff, date(2025, 10, 20), "0.0300", "0.0350")
+    for loan in loans:
+        pay_through(staff, loan, 12)
+    before = {loan.pk: figures(loan) for loan in loans}
+    monkeypatch.setattr(repricing, "_PART", 1)  # one id a part: three parts with a loan, the ids between with none
+
+    run_batch(ANNIVERSARY)
+
+    for loan in loans:
+        after = figures(loan)
+        assert after[:12] == before[loan.pk][:12]
+        left = sum((row[2] for row in before[loan.pk][12:]), Decimal("0"))
+        assert [(row[2], row[3]) for row in after[12:]] == expected_tail(left, Decimal("0.0330"), 24,
+                                                                         loan.repayment_method)
+        assert Repricing.objects.filter(loan=loan).count() == 1
+        assert Notice.objects.filter(loan=loan, kind="repriced").count() == 1
+        loan.refresh_from_db()
+        assert loan.next_repricing_on == date(2027, 3, 10)
