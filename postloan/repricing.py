@@ -370,7 +370,7 @@ def _reprice(cur, params: dict) -> tuple[int, int]:
         returning = {_RECORDS: "loan_id, repriced_on AS r"}
         ctes = ",\n".join([f"{name} AS MATERIALIZED ({sql})" for name, sql in sets]
                           + [f"{cte} AS ({sql} RETURNING {returning.get(cte, '1')})"
-                             for cte, (_name, sql) in zip(names, writes)])
+                             for cte, (_name, sql) in zip(names, writes, strict=True)])
         counts = ", ".join(f"(SELECT COUNT(*) FROM {cte})" for cte in names)
         t = time.perf_counter()
         # No JIT for this one statement: its cost estimate (the whole chunk) makes PostgreSQL compile its hundred-odd
@@ -463,10 +463,12 @@ def _write_by_place(cur) -> int:
     while True:
         caught = f"SELECT DISTINCT am.id FROM am WHERE {_EARLY_ROW}" if rounds <= _MAX_ROUNDS else (
             "SELECT CAST(0 AS BIGINT) AS id WHERE FALSE")
-        # Each row by its place (a Tid Scan). Costed as a random page read each, half a million of them lose to a
-        # sequential scan of the whole table hashed on its places (9.4 s of a 100k chunk, the pages being in memory
-        # anyway): sequential scans off for this statement. The recursion's rows, read twice, held in memory rather
-        # than in a file.
+        # Each row by its place (a Tid Scan), in the order of the places: the recursion yields its rows level by level
+        # (every loan's first installment, then every loan's second …), and written in that order they swept the
+        # part's pages once per level through shared buffers, each sweep reading again what the last one evicted.
+        # Costed as a random page read each, half a million of them lose to a sequential scan of the whole table hashed
+        # on its places (9.4 s of a 100k chunk, the pages being in memory anyway): sequential scans off for this
+        # statement. The recursion's rows, read twice, held in memory rather than in a file.
         with _settings(cur, jit="off", enable_seqscan="off", work_mem="128MB"):
             cur.execute(
                 f"""
