@@ -572,9 +572,9 @@ def reprice_chunk(cur, *, as_of: date, lo: int, hi: int) -> int:
     if not found:  # the usual chunk: nothing reprices
         _timed("probe", started)
         return 0
-    due = 0
-    for start in range(lo, hi, _PART if found > _PART else hi - lo):  # an anniversary night's few: one part
-        part = {**params, "lo": start, "hi": min(start + _PART, hi)}
+    due, step = 0, _PART if found > _PART else hi - lo  # an anniversary night's few: one part, the whole chunk
+    for start in range(lo, hi, step):
+        part = {**params, "lo": start, "hi": min(start + step, hi)}
         _lock_due_loans(cur, part)
         _tables(cur)
         loans, set_aside = _reprice(cur, part)

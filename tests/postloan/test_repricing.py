@@ -306,13 +306,10 @@ def test_a_loan_with_nothing_due_after_its_repricing_date_stops_repricing(staff,
     assert (clock.current_rate, clock.next_repricing_on) == (Decimal("0.034"), None)
 
 
-def test_a_chunk_with_more_due_loans_than_a_part_reprices_every_one_of_them(monkeypatch, api, staff, customer,
-                                                                           lpr_product):
-    """A chunk whose due loans outnumber a part (``repricing._PART``, 20,000 in production) is repriced part by part,
-    each a range of ids: every loan of every part gets its new figures, exact to the cent, and one record and one
-    notice; none is left for the next night."""
-    from postloan import repricing
-
+@pytest.fixture
+def three(api, staff, customer, lpr_product):
+    """Three loans on the anniversary rule (two annuity, one equal principal), paid up to their first anniversary,
+    the LPR moved meanwhile; with their figures before it."""
     publish(staff, date(2025, 2, 20), "0.0310", "0.0360")
     loans = [lpr_loan(api, staff, customer, lpr_product, method=method, amount=amount)
              for method, amount in [("equal_installment", "60000.00"), ("equal_principal", "50000.00"),
@@ -320,18 +317,46 @@ def test_a_chunk_with_more_due_loans_than_a_part_reprices_every_one_of_them(monk
     publish(staff, date(2025, 10, 20), "0.0300", "0.0350")
     for loan in loans:
         pay_through(staff, loan, 12)
-    before = {loan.pk: figures(loan) for loan in loans}
+    return [(loan, figures(loan)) for loan in loans]
+
+
+def assert_repriced(loan: Loan, before: list[tuple]) -> None:
+    after = figures(loan)
+    assert after[:12] == before[:12]
+    left = sum((row[2] for row in before[12:]), Decimal("0"))
+    assert [(row[2], row[3]) for row in after[12:]] == expected_tail(left, Decimal("0.0330"), 24, loan.repayment_method)
+    assert Repricing.objects.filter(loan=loan).count() == 1
+    assert Notice.objects.filter(loan=loan, kind="repriced").count() == 1
+    loan.refresh_from_db()
+    assert loan.next_repricing_on == date(2027, 3, 10)
+
+
+def test_a_chunk_with_more_due_loans_than_a_part_reprices_every_one_of_them(monkeypatch, three):
+    """A chunk whose due loans outnumber a part (``repricing._PART``, 20,000 in production) is repriced part by part,
+    each a range of ids: every loan of every part gets its new figures, exact to the cent, and one record and one
+    notice; none is left for the next night."""
+    from postloan import repricing
+
     monkeypatch.setattr(repricing, "_PART", 1)  # one id a part: three parts with a loan, the ids between with none
 
     run_batch(ANNIVERSARY)
 
-    for loan in loans:
-        after = figures(loan)
-        assert after[:12] == before[loan.pk][:12]
-        left = sum((row[2] for row in before[loan.pk][12:]), Decimal("0"))
-        assert [(row[2], row[3]) for row in after[12:]] == expected_tail(left, Decimal("0.0330"), 24,
-                                                                         loan.repayment_method)
-        assert Repricing.objects.filter(loan=loan).count() == 1
-        assert Notice.objects.filter(loan=loan, kind="repriced").count() == 1
-        loan.refresh_from_db()
-        assert loan.next_repricing_on == date(2027, 3, 10)
+    for loan, before in three:
+        assert_repriced(loan, before)
+
+
+def test_a_chunk_with_no_more_due_loans_than_a_part_reprices_them_wherever_they_are(monkeypatch, three):
+    """An anniversary night's few due loans in a chunk run as one part, the whole chunk: the due loan with the chunk's
+    highest id is repriced too, and the others, not due, keep their figures."""
+    from postloan import repricing
+    from postloan.models import RateClock
+
+    (first, first_before), (second, second_before), (last, last_before) = three
+    RateClock.objects.filter(loan__in=[first, second]).update(next_repricing_on=date(2026, 9, 1))
+    monkeypatch.setattr(repricing, "_PART", 1)  # one due loan: not more than a part
+
+    run_batch(ANNIVERSARY)
+
+    assert_repriced(last, last_before)
+    assert figures(first) == first_before and figures(second) == second_before
+    assert not Repricing.objects.filter(loan__in=[first, second]).exists()
