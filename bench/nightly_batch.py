@@ -422,6 +422,10 @@ def main() -> None:
         from postloan.models import Repricing
 
         repriced = Repricing.objects.filter(batch_date=as_of).count()
+        from postloan.models import RateClock
+
+        left = RateClock.objects.filter(next_repricing_on__lte=as_of, loan__status="active").count()
+        assert left == 0, f"{left:,} loans due on or before {as_of} were not repriced"
         rows = Installment.objects.filter(repriced_on__isnull=False).count()
         steps = ("" if worker else "; steps: " + ", ".join(f"{name} {took:.2f} s" for name, took in
                                                             repricing.LAST_TIMINGS.items())
