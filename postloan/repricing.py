@@ -42,8 +42,8 @@ tenth of a 1M book); the installments are written back by their place (``_row``)
 A chunk with more due loans than a part (``_PART``, the 1 January night) runs these steps part by part, a range of ids
 each, so that the pages a part's statements read are still in shared buffers when they write them.
 
-Concurrency: before the statement the chunk locks its due loans, as a payment locks its loan (``_lock_due_loans``), so
-that a payment in flight is seen and the installment it touched keeps its figures.
+Concurrency: before the statement (each part's) the chunk locks its due loans, as a payment locks its loan
+(``_lock_due_loans``), so that a payment in flight is seen and the installment it touched keeps its figures.
 
 Idempotent: a repriced loan's repricing date has moved past D, so the same date again finds nothing; the records
 and notices are unique per (loan, date) anyway. A missed night is caught up because the batch runs every missed date in
@@ -552,11 +552,11 @@ def _lock_due_loans(cur, params: dict) -> None:
     _timed("due loans locked", t)
 
 
-# A chunk with more due loans than this is repriced in parts of this many ids, each part locked, read and written by its own statements
-# in the chunk's transaction, so that the pages a statement reads are still in shared buffers when it writes them:
-# 20,000 loans' installments are ≈ 5,000 pages (40 MB), a part of PostgreSQL's default 128 MB for each of the two
-# workers. A whole 100k chunk's 26,000 pages were read, evicted (dirty, some written twice) and read again before
-# the writes: the 1 January night on two processes took 53–55 s in one statement a chunk, 48–50 s in parts.
+# A chunk with more due loans than this is repriced in parts of this many ids, each part locked, read and written by
+# its own statements in the chunk's transaction, so that the pages a statement reads are still in shared buffers when
+# it writes them: 20,000 loans' installments are ≈ 5,000 pages (40 MB), a part of PostgreSQL's default 128 MB for each
+# of the two workers. A whole 100k chunk's 26,000 pages were read, evicted (dirty, some written twice) and read again
+# before the writes: the 1 January night on two processes took 53–55 s in one statement a chunk, 48–50 s in parts.
 _PART = 20_000
 
 
