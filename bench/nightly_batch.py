@@ -419,11 +419,9 @@ def main() -> None:
     if not worker:
         print(f"the whole night / bare SQL: {total / bare:.2f}   (target ≤ 2.50)")
     if args.lpr:
-        from postloan.models import Repricing
+        from postloan.models import RateClock, Repricing
 
         repriced = Repricing.objects.filter(batch_date=as_of).count()
-        from postloan.models import RateClock
-
         left = RateClock.objects.filter(next_repricing_on__lte=as_of, loan__status="active").count()
         assert left == 0, f"{left:,} loans due on or before {as_of} were not repriced"
         rows = Installment.objects.filter(repriced_on__isnull=False).count()

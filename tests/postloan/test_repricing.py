@@ -337,7 +337,7 @@ def test_a_chunk_with_more_due_loans_than_a_part_reprices_every_one_of_them(monk
     notice; none is left for the next night."""
     from postloan import repricing
 
-    monkeypatch.setattr(repricing, "_PART", 1)  # one id a part: three parts with a loan, the ids between with none
+    monkeypatch.setattr(repricing, "_PART", 1)  # one id a part: each loan in a part of its own
 
     run_batch(ANNIVERSARY)
 
